@@ -1,0 +1,179 @@
+"""Real camera spectral responses, and RGB augmentation through them.
+
+:func:`load_cameras` reads the measured responses in the shared ``srf/``
+folder (32 cameras); :func:`augment_rgb` renders a reflectance cube through a
+randomly chosen one, with a random exposure and sensor noise, so that a model
+trained on the rendered RGB does not learn one camera's colours.
+
+Files read (``srf_dir``):
+
+=================================== ============================= ==========================
+file                                camera name(s)                grid
+=================================== ============================= ==========================
+``camspec_jiang2013_28cams.npz``    the 28 keys other than        400-720 nm @ 10 (33)
+                                    ``wavelengths``
+``ntire2020_cie1964_w_gain.npz``    ``ntire2020_cie1964``         ``bands``, 400-700 @ 10
+``ntire2020_nikon_d40_w_gain.npz``  ``ntire2020_nikon_d40``       ``bands``, 400-700 @ 10
+``cave_nikon_d700_response.mat``    ``cave_nikon_d700``           400-700 nm @ 10 (assumed)
+``ntire2022_rgb_camera_qe.csv``     ``ntire2022_qe``              360-750 nm @ 1
+=================================== ============================= ==========================
+
+``ntire2020_nikon_d40`` is, despite its name, camspec's Canon 40D with a
+gain per channel (the ratio is constant to 1e-6), so it renders exactly
+like ``"Canon 40D"``; it is kept under the name of its file.
+
+The CAVE matrix ``iniA`` (3, 31) has negative lobes (down to -0.26), which no
+physical sensor has; they are clipped to 0. The NTIRE 2022 QE has two green
+columns (G1, G2), averaged to one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.io
+
+from hprn_geo.errors import DataFileError, RasterReadError
+from hprn_geo.spectral import render_rgb, response_on_grid
+
+__all__ = ["Camera", "augment_rgb", "load_cameras"]
+
+_CAMSPEC = "camspec_jiang2013_28cams.npz"
+_NTIRE2020 = {
+    "ntire2020_cie1964": "ntire2020_cie1964_w_gain.npz",
+    "ntire2020_nikon_d40": "ntire2020_nikon_d40_w_gain.npz",
+}
+_CAVE = "cave_nikon_d700_response.mat"
+_NTIRE2022 = "ntire2022_rgb_camera_qe.csv"
+
+
+@dataclass(frozen=True, eq=False)
+class Camera:
+    """A camera's spectral response.
+
+    Attributes:
+        name: e.g. ``"Nikon D700"`` or ``"ntire2022_qe"``.
+        wavelengths: ``(K,)`` float64, nm.
+        response: ``(K, 3)`` float64, columns R, G, B, non-negative, any scale.
+    """
+
+    name: str
+    wavelengths: np.ndarray
+    response: np.ndarray
+
+    def on_grid(self, wavelengths: np.ndarray) -> np.ndarray:
+        """The response on another grid, ``(B, 3)``, zero outside the camera's range."""
+        return response_on_grid(self.wavelengths, self.response, wavelengths)
+
+
+def load_cameras(srf_dir: Path) -> dict[str, Camera]:
+    """Read the 32 real camera responses of the shared ``srf/`` folder.
+
+    Args:
+        srf_dir: folder holding the five files listed in the module docstring.
+
+    Returns:
+        Cameras by name, camspec's 28 first (in file order), then
+        ``ntire2020_cie1964``, ``ntire2020_nikon_d40``, ``cave_nikon_d700``,
+        ``ntire2022_qe``.
+
+    Raises:
+        RasterReadError: a file is missing.
+        DataFileError: a file does not have the expected layout.
+    """
+    srf_dir = Path(srf_dir)
+    cameras = _read_camspec(_need(srf_dir / _CAMSPEC))
+    for name, filename in _NTIRE2020.items():
+        cameras[name] = _read_ntire2020(_need(srf_dir / filename), name)
+    cameras["cave_nikon_d700"] = _read_cave(_need(srf_dir / _CAVE))
+    cameras["ntire2022_qe"] = _read_ntire2022(_need(srf_dir / _NTIRE2022))
+    return cameras
+
+
+def augment_rgb(
+    cube: np.ndarray,
+    wavelengths: np.ndarray,
+    cameras: Sequence[Camera],
+    rng: np.random.Generator,
+    exposure: tuple[float, float] = (0.7, 1.3),
+    noise_std: float = 0.005,
+) -> np.ndarray:
+    """Render a reflectance cube to RGB through a random camera, exposure and noise.
+
+    ``rgb = exposure * render_rgb(cube, camera) + noise``: the camera is drawn
+    uniformly from ``cameras`` and its response put on the cube's grid and
+    normalised so that white renders to 1 (see :func:`hprn_geo.spectral.render_rgb`);
+    the exposure is drawn uniformly from ``exposure``; the noise is additive
+    white Gaussian with standard deviation ``noise_std`` in reflectance units,
+    the same at every signal level (a read-noise model; signal-dependent shot
+    noise is not modelled). The result is not clipped.
+
+    Args:
+        cube: ``(B, H, W)`` reflectance.
+        wavelengths: ``(B,)`` nm.
+        cameras: at least one camera; each must be sensitive in all three
+            channels somewhere in the cube's range.
+        rng: the source of randomness (reproducible for a seeded generator).
+        exposure: (low, high) range of the exposure factor.
+        noise_std: noise standard deviation; 0 for none.
+
+    Returns:
+        ``(3, H, W)`` float32.
+    """
+    if not cameras:
+        raise ValueError("augment_rgb needs at least one camera")
+    camera = cameras[int(rng.integers(len(cameras)))]
+    rgb = render_rgb(cube, camera.on_grid(wavelengths))
+    rgb *= np.float32(rng.uniform(*exposure))
+    if noise_std > 0:
+        rgb += rng.normal(0.0, noise_std, size=rgb.shape).astype(np.float32)
+    return rgb
+
+
+def _need(path: Path) -> Path:
+    if not path.is_file():
+        raise RasterReadError(f"camera response file not found: {path}")
+    return path
+
+
+def _camera(name: str, wavelengths: np.ndarray, response: np.ndarray, source: Path) -> Camera:
+    wavelengths = np.asarray(wavelengths, dtype=np.float64).ravel()
+    response = np.asarray(response, dtype=np.float64)
+    if response.shape != (wavelengths.size, 3):
+        raise DataFileError(f"{source.name}: {name} response is {response.shape}, expected ({wavelengths.size}, 3)")
+    return Camera(name, wavelengths, np.clip(response, 0.0, None))
+
+
+def _read_camspec(path: Path) -> dict[str, Camera]:
+    with np.load(path, allow_pickle=False) as data:
+        if "wavelengths" not in data.files:
+            raise DataFileError(f"{path.name} has no 'wavelengths'; keys: {', '.join(data.files)}")
+        grid = data["wavelengths"]
+        return {name: _camera(name, grid, data[name], path) for name in data.files if name != "wavelengths"}
+
+
+def _read_ntire2020(path: Path, name: str) -> Camera:
+    with np.load(path, allow_pickle=False) as data:
+        if not {"filters", "bands"} <= set(data.files):
+            raise DataFileError(f"{path.name} needs 'filters' and 'bands'; keys: {', '.join(data.files)}")
+        return _camera(name, data["bands"], data["filters"], path)
+
+
+def _read_cave(path: Path) -> Camera:
+    data = scipy.io.loadmat(path)
+    if "iniA" not in data:
+        raise DataFileError(f"{path.name} has no 'iniA'; keys: {', '.join(k for k in data if not k.startswith('__'))}")
+    return _camera("cave_nikon_d700", np.arange(400.0, 701.0, 10.0), data["iniA"].T, path)
+
+
+def _read_ntire2022(path: Path) -> Camera:
+    header = path.read_text().splitlines()[0].split(",")
+    table = np.loadtxt(path, delimiter=",", skiprows=1)
+    columns = {name.strip(): table[:, i] for i, name in enumerate(header)}
+    if not {"R", "G1", "G2", "B"} <= set(columns):
+        raise DataFileError(f"{path.name} needs columns R, G1, G2, B; has {', '.join(columns)}")
+    green = (columns["G1"] + columns["G2"]) / 2.0
+    return _camera("ntire2022_qe", table[:, 0], np.stack([columns["R"], green, columns["B"]], axis=1), path)

@@ -1,0 +1,182 @@
+"""The ``hprn-geo`` command line: a thin front door over :mod:`hprn_geo.predict`."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from hprn_geo import __version__
+from hprn_geo.errors import HPRNGeoError
+
+
+def _one_line_warning(message: Any, category: type, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+    click.echo(f"hprn-geo: warning: {message}", err=True)
+
+
+def friendly_errors(command: Callable) -> Callable:
+    """Turn hprn-geo errors into one line on stderr and exit status 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        warnings.showwarning = _one_line_warning
+        try:
+            return command(*args, **kwargs)
+        except HPRNGeoError as exc:
+            raise click.ClickException(str(exc)) from exc
+        except KeyboardInterrupt:
+            click.echo("hprn-geo: interrupted; run again with --resume to continue", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+def parse_rgb_bands(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, int, int] | None:
+    """``"4,3,2"`` -> (4, 3, 2)."""
+    if value is None:
+        return None
+    try:
+        bands = tuple(int(v) for v in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"expected three 1-based band numbers like 4,3,2, got {value!r}") from None
+    if len(bands) != 3:
+        raise click.BadParameter(f"expected three band numbers, got {len(bands)}")
+    return bands  # type: ignore[return-value]
+
+
+def parse_scale(ctx: click.Context, param: click.Parameter, value: str) -> float | str:
+    """``"auto"`` or a positive float."""
+    if value == "auto":
+        return value
+    try:
+        factor = float(value)
+    except ValueError:
+        raise click.BadParameter(f"expected 'auto' or a number, got {value!r}") from None
+    if not factor > 0:
+        raise click.BadParameter("the scale must be positive")
+    return factor
+
+
+model_options = [
+    click.option("--bands", type=click.IntRange(min=1), help="Pick the bundled model with this many bands."),
+    click.option("--model", "model_name", help="Bundled model name (see `hprn-geo models`)."),
+    click.option("--weights", type=click.Path(dir_okay=False), help="A checkpoint file instead of a bundled model."),
+    click.option("--tile", type=click.IntRange(min=1), help="Tile side in pixels [default: the model card's]."),
+    click.option("--overlap", type=click.IntRange(min=0), help="Tile overlap in pixels [default: the model card's]."),
+    click.option("--rgb-bands", callback=parse_rgb_bands, help="1-based R,G,B band numbers of a multiband input, e.g. 4,3,2."),
+    click.option("--scale", default="auto", show_default=True, callback=parse_scale,
+                 help="Input -> reflectance: 'auto' (uint8 /255, uint16 by bit depth or declared scale, floats as is) or a factor."),
+]
+
+
+def with_options(options: list[Callable]) -> Callable:
+    """Apply a shared list of click options."""
+
+    def decorate(command: Callable) -> Callable:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+@click.group()
+@click.version_option(__version__, prog_name="hprn-geo")
+def main() -> None:
+    """Reconstruct hyperspectral cubes from RGB rasters with HPRN."""
+
+
+@main.command()
+@click.argument("src", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", "dst", required=True, type=click.Path(), help="Output cube: .tif/.tiff (GeoTIFF/COG) or .zarr.")
+@with_options(model_options)
+@click.option("--batch", default=4, show_default=True, type=click.IntRange(min=1), help="Tiles per forward pass.")
+@click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
+@click.option("--dtype", default="float32", show_default=True, type=click.Choice(["float32", "uint16"]),
+              help="uint16 stores reflectance x 10000 with the scale in the metadata.")
+@click.option("--cog", is_flag=True, help="Write a Cloud Optimized GeoTIFF.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run from its journal.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@friendly_errors
+def predict(src: str, dst: str, bands: int | None, model_name: str | None, weights: str | None, tile: int | None,
+            overlap: int | None, rgb_bands: tuple[int, int, int] | None, scale: float | str, batch: int, device: str,
+            dtype: str, cog: bool, overwrite: bool, resume: bool, quiet: bool) -> None:
+    """Reconstruct SRC (any GDAL RGB raster) into a hyperspectral cube."""
+    from hprn_geo.predict import Predictor
+    from hprn_geo.registry import resolve
+
+    checkpoint = resolve(model_name, weights, bands)
+    predictor = Predictor(checkpoint, tile, overlap, batch, device, progress=not quiet)
+    report = predictor.predict_file(src, dst, rgb_bands=rgb_bands, scale=scale, dtype=dtype, cog=cog,
+                                    overwrite=overwrite, resume=resume)
+    if not quiet:
+        for note in report.notes:
+            click.echo(f"hprn-geo: {note}", err=True)
+        grid = report.grid
+        click.echo(f"hprn-geo: wrote {report.path} ({checkpoint.card.bands} bands, {grid.height} x {grid.width}, "
+                   f"{report.tiles_run} tiles on {report.device} in {report.seconds:.1f} s)", err=True)
+
+
+@main.command()
+@click.argument("src", type=click.Path(dir_okay=False))
+@with_options(model_options)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@friendly_errors
+def info(src: str, bands: int | None, model_name: str | None, weights: str | None, tile: int | None,
+         overlap: int | None, rgb_bands: tuple[int, int, int] | None, scale: float | str, as_json: bool) -> None:
+    """What hprn-geo sees in SRC and what a prediction would cost."""
+    from hprn_geo.estimate import describe_run
+
+    report = describe_run(src, model_name, weights, bands, tile, overlap, rgb_bands, scale)
+    if as_json:
+        click.echo(json.dumps(report, indent=2, default=str))
+        return
+    for key, value in report.items():
+        click.echo(f"{key:>18}: {value}")
+
+
+@main.command()
+@click.argument("dst", type=click.Path(dir_okay=False))
+@click.option("--size", default=512, show_default=True, type=click.IntRange(min=16))
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--overwrite", is_flag=True, help="Replace an existing file.")
+@friendly_errors
+def sample(dst: str, size: int, seed: int, overwrite: bool) -> None:
+    """Write a small georeferenced RGB scene made from real measured spectra."""
+    from hprn_geo.errors import OutputError
+    from hprn_geo.sample import write_sample_scene
+
+    if Path(dst).exists() and not overwrite:
+        raise OutputError(f"{dst} exists; pass --overwrite to replace it")
+    path = write_sample_scene(dst, size=size, seed=seed)
+    click.echo(f"hprn-geo: wrote {path} ({size} x {size} RGB)", err=True)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the model cards as JSON.")
+@friendly_errors
+def models(as_json: bool) -> None:
+    """List the bundled models."""
+    from hprn_geo.registry import available_models
+
+    cards = available_models()
+    if as_json:
+        click.echo(json.dumps({name: card.to_dict() for name, card in cards.items()}, indent=2))
+        return
+    if not cards:
+        click.echo("no bundled models")
+    for name, card in cards.items():
+        w = card.wavelengths
+        click.echo(f"{name:<10} {card.bands:>4} bands {w[0]:.0f}-{w[-1]:.0f} nm  preset={card.preset}  "
+                   f"tile={card.tile}  input: {card.input}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""GeoTIFF and COG cube writer.
+
+The partial (``cube.tif.partial``, driver forced to GTiff) is a tiled
+(512x512, or the image size rounded up to 16 when smaller), band-interleaved,
+ZSTD- (else DEFLATE-) compressed GeoTIFF with PREDICTOR=3 (float32) or 2
+(uint16), BIGTIFF=IF_SAFER and SPARSE_OK (blocks not yet written take no
+space). All metadata — band descriptions ``"550.0 nm"``, ``wavelength`` /
+``wavelength_units`` / ``fwhm`` tags on the dataset and on each band, nodata,
+uint16 scales, user tags — is written when the partial is created, before any
+data and before any COG conversion.
+
+Each complete row block is written by reopening the partial in ``r+`` mode
+and closing it (GDAL rewrites the tile index on close), then fsync'd; only
+then does the journal list it. With ``cog=True`` the finished partial is
+copied with GDAL's COG driver (overviews with AVERAGE resampling) at commit.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from pathlib import Path
+
+import numpy as np
+import rasterio
+import rasterio.shutil
+from rasterio.errors import NotGeoreferencedWarning
+from rasterio.io import MemoryFile
+from rasterio.windows import Window
+
+from hprn_geo.errors import OutputError
+from hprn_geo.io.cubewriter import CubeSpec, CubeWriter, format_wavelength
+from hprn_geo.io.journal import fsync_dir, fsync_path
+
+__all__ = ["GeoTIFFWriter", "best_compression"]
+
+BLOCK = 512
+
+
+@functools.lru_cache(maxsize=None)
+def best_compression() -> str:
+    """``"ZSTD"`` when this GDAL can write ZSTD-compressed GeoTIFFs, else ``"DEFLATE"``."""
+    try:
+        with warnings.catch_warnings(), MemoryFile() as mem:
+            warnings.simplefilter("ignore")
+            with mem.open(driver="GTiff", width=16, height=16, count=1, dtype="uint8", compress="zstd") as ds:
+                ds.write(np.zeros((1, 16, 16), dtype=np.uint8))
+            with mem.open() as ds:
+                ok = ds.compression is not None and ds.compression.name.lower() == "zstd"
+    except Exception:  # noqa: BLE001 - any failure means "not available"
+        ok = False
+    return "ZSTD" if ok else "DEFLATE"
+
+
+def _band_tags(spec: CubeSpec, i: int) -> dict[str, str]:
+    tags = {"wavelength": repr(float(spec.wavelengths[i])), "wavelength_units": "nm"}
+    if spec.fwhm is not None:
+        tags["fwhm"] = repr(float(spec.fwhm[i]))
+    return tags
+
+
+def _dataset_tags(spec: CubeSpec) -> dict[str, str]:
+    tags = dict(spec.tags)
+    tags["wavelength"] = ",".join(repr(float(w)) for w in spec.wavelengths)
+    tags["wavelength_units"] = "nm"
+    if spec.fwhm is not None:
+        tags["fwhm"] = ",".join(repr(float(w)) for w in spec.fwhm)
+    return tags
+
+
+class GeoTIFFWriter(CubeWriter):
+    """Writes a cube to GeoTIFF (``cog=False``) or Cloud-Optimized GeoTIFF (``cog=True``)."""
+
+    format_name = "GTiff"
+
+    def __init__(self, path: Path, spec: CubeSpec, *, overwrite: bool = False, cog: bool = False) -> None:
+        super().__init__(path, spec, overwrite=overwrite)
+        self.cog = cog
+        self.compression = best_compression()
+        self._cog_partial = path.with_name(path.name + ".cog.partial")
+
+    def _profile(self) -> dict:
+        spec = self.spec
+        profile = dict(
+            driver="GTiff", width=spec.width, height=spec.height, count=spec.bands, dtype=spec.dtype,
+            transform=spec.transform, nodata=spec.nodata, tiled=True,
+            blockxsize=min(BLOCK, -(-spec.width // 16) * 16), blockysize=self.block_rows,
+            compress=self.compression, predictor=3 if spec.dtype == "float32" else 2,
+            bigtiff="IF_SAFER", interleave="band", sparse_ok=True,
+        )
+        if spec.crs is not None:
+            profile["crs"] = spec.crs
+        return profile
+
+    def _create(self) -> None:
+        spec = self.spec
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.open(self.partial, "w", **self._profile()) as ds:
+                for i in range(spec.bands):
+                    ds.set_band_description(i + 1, format_wavelength(spec.wavelengths[i]))
+                    ds.update_tags(i + 1, **_band_tags(spec, i))
+                ds.update_tags(**_dataset_tags(spec))
+                if spec.dtype == "uint16":
+                    ds.scales = [1.0 / spec.scale] * spec.bands
+                    ds.offsets = [0.0] * spec.bands
+        fsync_path(self.partial)
+        fsync_dir(self.partial.parent)
+
+    def _reopen(self) -> None:
+        spec = self.spec
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.open(self.partial) as ds:
+                found = (ds.count, ds.height, ds.width, ds.dtypes[0])
+        if found != (spec.bands, spec.height, spec.width, spec.dtype):
+            raise OutputError(f"cannot resume {self.path}: {self.partial.name} holds {found}, "
+                              "not the cube asked for; drop --resume to start over")
+
+    def _write_blocks(self, blocks: list[tuple[int, np.ndarray]]) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.open(self.partial, "r+") as ds:
+                for row_off, stored in blocks:
+                    ds.write(stored, window=Window(0, row_off, self.spec.width, stored.shape[1]))
+        fsync_path(self.partial)
+
+    def _finish(self) -> Path:
+        if not self.cog:
+            return self.partial
+        spec = self.spec
+        overviews = "AUTO" if max(spec.height, spec.width) > BLOCK else "NONE"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            rasterio.shutil.copy(
+                self.partial, self._cog_partial, driver="COG", COMPRESS=self.compression,
+                PREDICTOR="YES", BIGTIFF="IF_SAFER", BLOCKSIZE=BLOCK, OVERVIEWS=overviews,
+                RESAMPLING="AVERAGE", NUM_THREADS="ALL_CPUS",
+            )
+            self._check_cog()
+        fsync_path(self._cog_partial)
+        return self._cog_partial
+
+    def _check_cog(self) -> None:
+        with rasterio.open(self._cog_partial) as ds:
+            layout = ds.tags(ns="IMAGE_STRUCTURE").get("LAYOUT")
+            descriptions = ds.descriptions
+            tags = ds.tags()
+        expected = tuple(format_wavelength(w) for w in self.spec.wavelengths)
+        if layout != "COG" or descriptions != expected or tags.get("wavelength_units") != "nm":
+            raise OutputError(f"cannot finish {self.path}: the COG copy lost its layout or band metadata")
+
+    def _temporaries(self) -> list[Path]:
+        return [self._cog_partial]

@@ -1,0 +1,121 @@
+"""The resume journal kept beside a cube being written.
+
+``cube.tif.journal.json`` records which strips (and which blocks of rows) are
+safely on disk, plus a fingerprint of the cube's layout so a resume with
+different options is refused. It is rewritten atomically (temporary file,
+fsync, ``os.replace``) and only after the data it lists has been flushed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hprn_geo.errors import OutputError
+
+__all__ = ["Journal", "fsync_path", "fsync_dir"]
+
+_VERSION = 1
+
+
+def fsync_path(path: str | os.PathLike[str]) -> None:
+    """Flush a file's data to disk (no-op when it does not exist)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(path: str | os.PathLike[str]) -> None:
+    """Flush a directory's entries (new names, renames) to disk, where the OS allows it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def fingerprint_digest(fingerprint: dict[str, Any]) -> str:
+    """sha256 of the fingerprint's canonical JSON."""
+    text = json.dumps(fingerprint, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass
+class Journal:
+    """Finished strips and flushed row blocks of one cube being written.
+
+    Attributes:
+        path: where the journal lives (``<target>.journal.json``).
+        fingerprint: JSON-ready description of the cube's layout.
+        strips: strip index -> (row_off, rows), only strips wholly on disk.
+        blocks: indices of row blocks (``block_rows`` rows each) on disk.
+    """
+
+    path: Path
+    fingerprint: dict[str, Any]
+    strips: dict[int, tuple[int, int]] = field(default_factory=dict)
+    blocks: set[int] = field(default_factory=set)
+
+    def save(self) -> None:
+        """Write atomically: a temporary file, fsync, then ``os.replace``."""
+        payload = {
+            "version": _VERSION,
+            "fingerprint": self.fingerprint,
+            "fingerprint_sha256": fingerprint_digest(self.fingerprint),
+            "blocks": sorted(self.blocks),
+            "strips": {str(i): list(rows) for i, rows in sorted(self.strips.items())},
+        }
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(payload, f, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+        fsync_dir(self.path.parent)
+
+    @classmethod
+    def load(cls, path: Path, expected: dict[str, Any], target: str) -> Journal:
+        """Read a journal and check it was written for the same cube layout.
+
+        Raises:
+            OutputError: unreadable journal, or its fingerprint differs.
+        """
+        try:
+            payload = json.loads(path.read_text(encoding="utf-8"))
+            fingerprint = payload["fingerprint"]
+            blocks = {int(b) for b in payload["blocks"]}
+            strips = {int(i): (int(r[0]), int(r[1])) for i, r in payload["strips"].items()}
+        except (OSError, ValueError, KeyError, TypeError, IndexError) as e:
+            raise OutputError(
+                f"cannot resume {target}: journal {path.name} is unreadable ({e}); "
+                "delete it or drop --resume"
+            ) from None
+        if fingerprint_digest(fingerprint) != fingerprint_digest(expected):
+            keys = sorted(k for k in set(fingerprint) | set(expected) if fingerprint.get(k) != expected.get(k))
+            raise OutputError(
+                f"cannot resume {target}: it was started with a different {', '.join(keys)}; "
+                "use the same options, or drop --resume to start over"
+            )
+        return cls(path, fingerprint, strips, blocks)
+
+    def remove(self) -> None:
+        """Delete the journal and any temporary copy of it."""
+        for p in (self.path, self.path.with_name(self.path.name + ".tmp")):
+            try:
+                p.unlink()
+            except FileNotFoundError:
+                pass

@@ -1,0 +1,262 @@
+"""Reading windows of RGB reflectance from any GDAL raster.
+
+:func:`open_scene` opens a raster with rasterio, picks three bands, infers how
+raw values become reflectance (:mod:`hprn_geo.io.scaling`) and hands back a
+:class:`RasterScene` that reads windows as ``(3, h, w)`` float32 reflectance
+plus a ``(h, w)`` validity mask. Invalid pixels (nodata in any of the three
+bands, masked by an internal mask or alpha band, or non-finite floats) are
+filled with 0 in the reflectance array: callers must use the mask, never the
+value, to tell them apart.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any
+
+import numpy as np
+import rasterio
+from rasterio.enums import Resampling
+from rasterio.errors import NotGeoreferencedWarning, RasterioError
+from rasterio.windows import Window
+
+from hprn_geo.errors import BandCountError, MissingCRSWarning, RasterReadError, UnsupportedDtypeError
+from hprn_geo.io.scaling import InputScaling, infer_scaling
+
+__all__ = ["RasterScene", "open_scene"]
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+class RasterScene:
+    """An open raster with three chosen bands, read window by window.
+
+    Use :func:`open_scene` to create one; close it (or use ``with``) when done.
+
+    Attributes:
+        path: the path or GDAL dataset name as given.
+        height, width: raster size in pixels.
+        crs: rasterio ``CRS`` or None when the raster has none.
+        transform: affine pixel -> CRS transform.
+        nodata: nodata value of the first chosen band (float) or None.
+        dtype: numpy name of the raw data type, e.g. ``"uint8"``.
+        count: number of bands in the raster.
+        rgb_bands: the three chosen bands, 1-based, in R, G, B order.
+        scaling: how raw values become reflectance.
+        band_descriptions: descriptions of all ``count`` bands (None where unset).
+    """
+
+    def __init__(self, dataset: Any, path: str, rgb_bands: tuple[int, int, int], scaling: InputScaling):
+        self._ds = dataset
+        self.path = path
+        self.height: int = dataset.height
+        self.width: int = dataset.width
+        self.crs = dataset.crs if dataset.crs else None
+        self.transform = dataset.transform
+        self.count: int = dataset.count
+        self.rgb_bands = rgb_bands
+        self.dtype: str = dataset.dtypes[rgb_bands[0] - 1]
+        self._nodatavals = tuple(dataset.nodatavals[b - 1] for b in rgb_bands)
+        nodata = self._nodatavals[0]
+        self.nodata: float | None = None if nodata is None else float(nodata)
+        self.scaling = scaling
+        self.band_descriptions: tuple[str | None, ...] = tuple(dataset.descriptions)
+
+    # -- context manager -------------------------------------------------
+    def __enter__(self) -> RasterScene:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the underlying dataset (idempotent)."""
+        self._ds.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._ds.closed
+
+    def __repr__(self) -> str:
+        return (
+            f"RasterScene({self.path!r}, {self.height}x{self.width}, {self.dtype}, "
+            f"rgb_bands={self.rgb_bands}, crs={self._crs_text()})"
+        )
+
+    # -- reading ---------------------------------------------------------
+    def read_window(self, row_off: int, col_off: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+        """Read one window of the three bands as reflectance.
+
+        The window must lie inside the scene.
+
+        Returns:
+            ``(rgb, valid)``: ``rgb`` float32 ``(3, height, width)`` reflectance
+            (``raw * factor + offset``), 0 where invalid; ``valid`` bool
+            ``(height, width)``, False where any band is nodata/non-finite or
+            the dataset mask (internal mask, alpha) marks the pixel invalid.
+        """
+        self._check_window(row_off, col_off, height, width)
+        window = Window(col_off, row_off, width, height)
+        try:
+            raw = self._ds.read(indexes=list(self.rgb_bands), window=window)
+            masks = self._ds.read_masks(indexes=list(self.rgb_bands), window=window)
+        except RasterioError as e:
+            raise RasterReadError(f"cannot read {self.path} at rows {row_off}+{height}, "
+                                  f"cols {col_off}+{width}: {_one_line(e)}") from None
+        return self._to_reflectance(raw, masks)
+
+    def valid_fraction(self, sample: int = 64) -> float:
+        """Estimate the fraction of valid pixels from a decimated read.
+
+        Reads the whole scene at about ``sample x sample`` pixels (nearest
+        neighbour, overviews when present) — cheap on any scene size.
+        """
+        if sample < 1:
+            raise ValueError(f"sample must be >= 1, got {sample}")
+        shape = (3, min(sample, self.height), min(sample, self.width))
+        try:
+            raw = self._ds.read(indexes=list(self.rgb_bands), out_shape=shape, resampling=Resampling.nearest)
+            masks = self._ds.read_masks(indexes=list(self.rgb_bands), out_shape=shape,
+                                        resampling=Resampling.nearest)
+        except RasterioError as e:
+            raise RasterReadError(f"cannot read {self.path}: {_one_line(e)}") from None
+        _, valid = self._to_reflectance(raw, masks)
+        return float(valid.mean())
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready summary for ``hprn-geo info``: size, CRS, transform, bands, dtype, nodata, scaling."""
+        names = "RGB"
+        bands = []
+        for i, description in enumerate(self.band_descriptions, start=1):
+            role = names[self.rgb_bands.index(i)] if i in self.rgb_bands else None
+            bands.append({"index": i, "description": description, "role": role})
+        return {
+            "path": self.path,
+            "driver": self._ds.driver,
+            "height": self.height,
+            "width": self.width,
+            "count": self.count,
+            "crs": self._crs_text(),
+            "transform": list(self.transform)[:6],
+            "bands": bands,
+            "rgb_bands": list(self.rgb_bands),
+            "dtype": self.dtype,
+            "nodata": self.nodata,
+            "scaling": {"factor": self.scaling.factor, "offset": self.scaling.offset,
+                        "reason": self.scaling.reason},
+        }
+
+    # -- helpers ---------------------------------------------------------
+    def _crs_text(self) -> str | None:
+        return None if self.crs is None else self.crs.to_string()
+
+    def _check_window(self, row_off: int, col_off: int, height: int, width: int) -> None:
+        ok = (height >= 1 and width >= 1 and row_off >= 0 and col_off >= 0
+              and row_off + height <= self.height and col_off + width <= self.width)
+        if not ok:
+            raise ValueError(
+                f"window rows {row_off}+{height}, cols {col_off}+{width} is not inside "
+                f"{self.path} ({self.height}x{self.width})"
+            )
+
+    def _to_reflectance(self, raw: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        valid = np.all(masks != 0, axis=0)
+        for band, nodata in zip(raw, self._nodatavals):
+            if nodata is None:
+                continue
+            valid &= ~np.isnan(band) if np.isnan(nodata) else band != nodata
+        if raw.dtype.kind == "f":
+            valid &= np.all(np.isfinite(raw), axis=0)
+        rgb = self.scaling.apply(raw)
+        rgb[:, ~valid] = 0.0
+        return rgb, valid
+
+
+def open_scene(
+    path: str | os.PathLike[str],
+    rgb_bands: tuple[int, int, int] | None = None,
+    scale: float | str = "auto",
+) -> RasterScene:
+    """Open any GDAL raster for reading RGB reflectance windows.
+
+    Args:
+        path: file path or GDAL dataset name (``/vsicurl/...``, ``ZARR:...``).
+        rgb_bands: three 1-based band indices (R, G, B); required unless the
+            raster has exactly 3 bands.
+        scale: ``"auto"`` or a factor; see :func:`hprn_geo.io.infer_scaling`.
+
+    Raises:
+        RasterReadError: missing, corrupt or not a raster (GDAL's reason included).
+        BandCountError: not 3 bands and no ``rgb_bands``; bad ``rgb_bands``.
+        UnsupportedDtypeError: the data type cannot be scaled to reflectance.
+
+    Warns:
+        MissingCRSWarning: the raster has no CRS (reading goes on).
+    """
+    name = os.fspath(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            dataset = rasterio.open(name)
+    except RasterioError as e:
+        raise RasterReadError(f"cannot open {name}: {_one_line(e)}") from None
+    try:
+        scene = _scene_from(dataset, name, rgb_bands, scale)
+    except BaseException:
+        dataset.close()
+        raise
+    if scene.crs is None:
+        warnings.warn(f"{name} has no CRS; the output will be written without one",
+                      MissingCRSWarning, stacklevel=2)
+    return scene
+
+
+def _scene_from(dataset: Any, name: str, rgb_bands: tuple[int, int, int] | None, scale: float | str) -> RasterScene:
+    bands = _choose_bands(name, dataset.count, rgb_bands)
+    dtypes = {dataset.dtypes[b - 1] for b in bands}
+    if len(dtypes) > 1:
+        raise UnsupportedDtypeError(f"{name}: bands {bands} have different data types {sorted(dtypes)}")
+    try:
+        scaling = infer_scaling(
+            dtypes.pop(), scale,
+            declared_scales=tuple(dataset.scales[b - 1] for b in bands),
+            declared_offsets=tuple(dataset.offsets[b - 1] for b in bands),
+            max_value=_declared_max(dataset, bands),
+        )
+    except UnsupportedDtypeError as e:
+        raise UnsupportedDtypeError(f"{name}: {e}") from None
+    return RasterScene(dataset, name, bands, scaling)
+
+
+def _choose_bands(name: str, count: int, rgb_bands: tuple[int, int, int] | None) -> tuple[int, int, int]:
+    if count == 0:
+        raise RasterReadError(f"cannot open {name}: it has no raster bands (a container of subdatasets?)")
+    if rgb_bands is None:
+        if count != 3:
+            plural = "band" if count == 1 else "bands"
+            raise BandCountError(
+                f"{name} has {count} {plural}; pass --rgb-bands R,G,B (1-based) to choose three"
+            )
+        return (1, 2, 3)
+    bands = tuple(rgb_bands)
+    if len(bands) != 3 or not all(isinstance(b, (int, np.integer)) and not isinstance(b, bool) for b in bands):
+        raise BandCountError(f"rgb_bands must be three 1-based band indices (R, G, B), got {rgb_bands!r}")
+    if not all(1 <= b <= count for b in bands):
+        raise BandCountError(f"rgb_bands {tuple(int(b) for b in bands)} out of range: {name} has bands 1-{count}")
+    return (int(bands[0]), int(bands[1]), int(bands[2]))
+
+
+def _declared_max(dataset: Any, bands: tuple[int, int, int]) -> int | None:
+    """``2**NBITS - 1`` when the chosen bands declare NBITS (all the same), else None."""
+    nbits = {dataset.tags(b, ns="IMAGE_STRUCTURE").get("NBITS") for b in bands}
+    if len(nbits) != 1:
+        return None
+    value = nbits.pop()
+    try:
+        bits = int(value) if value is not None else None
+    except ValueError:
+        return None
+    return 2**bits - 1 if bits and 0 < bits <= 16 else None

@@ -1,0 +1,164 @@
+"""Input scaling: how raw raster values become reflectance in [0, 1].
+
+``reflectance = raw * factor + offset``. :func:`infer_scaling` picks the
+factor from the data type and from what the raster declares about itself:
+
+========== ==============================================================
+dtype      ``scale="auto"``
+========== ==============================================================
+uint8      divided by 255
+uint16     the bands' declared scale/offset (GDAL band scales) when set;
+           else divided by ``2**NBITS - 1`` when the bands declare NBITS
+           (e.g. 4095 for 12-bit sensors); else divided by 65535
+int16      the declared scale/offset when set; else divided by 10000
+           (the common "reflectance x 10000" convention)
+float32/64 taken as reflectance already (factor 1)
+others     :class:`~hprn_geo.errors.UnsupportedDtypeError`; pass a number
+========== ==============================================================
+
+A number given as ``scale`` overrides all of this (``factor = scale``,
+``offset = 0``) for any real integer or float dtype.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from hprn_geo.errors import UnsupportedDtypeError
+
+__all__ = ["InputScaling", "infer_scaling"]
+
+_AUTO_DTYPES = ("uint8", "uint16", "int16", "float32", "float64")
+
+
+@dataclass(frozen=True)
+class InputScaling:
+    """How raw values map to reflectance: ``reflectance = raw * factor + offset``.
+
+    Attributes:
+        factor: multiplier applied to raw values.
+        offset: added after multiplying.
+        reason: one human sentence saying why, e.g. ``"uint8: divided by 255"``.
+    """
+
+    factor: float
+    offset: float = 0.0
+    reason: str = ""
+
+    def apply(self, raw: np.ndarray) -> np.ndarray:
+        """Scale ``raw`` (any shape) to float32 reflectance of the same shape."""
+        out = raw.astype(np.float32, copy=True)
+        out *= np.float32(self.factor)
+        if self.offset:
+            out += np.float32(self.offset)
+        return out
+
+
+def infer_scaling(
+    dtype: str,
+    scale: float | str = "auto",
+    declared_scales: Sequence[float] | None = None,
+    declared_offsets: Sequence[float] | None = None,
+    max_value: int | None = None,
+) -> InputScaling:
+    """Choose the scaling from raw values to reflectance.
+
+    Args:
+        dtype: numpy/GDAL data type name of the raw values, e.g. ``"uint16"``.
+        scale: ``"auto"`` (see the module table) or a positive number used
+            as the factor.
+        declared_scales: the bands' GDAL scales (1.0 means none declared).
+        declared_offsets: the bands' GDAL offsets (0.0 means none declared).
+        max_value: the largest raw value the sensor produces, from the
+            bands' NBITS metadata (``2**nbits - 1``); used for uint16 only.
+
+    Raises:
+        UnsupportedDtypeError: the dtype has no reflectance scaling (complex,
+            int8, int32, ... with ``scale="auto"``; complex or bool always),
+            or the bands declare different scales.
+        ValueError: ``scale`` is neither ``"auto"`` nor a positive number.
+    """
+    name = _dtype_name(dtype)
+    if not isinstance(scale, str):
+        return _explicit(name, scale)
+    if scale != "auto":
+        try:
+            return _explicit(name, float(scale))
+        except ValueError:
+            raise ValueError(f"scale must be 'auto' or a positive number, got {scale!r}") from None
+    if name not in _AUTO_DTYPES:
+        raise UnsupportedDtypeError(
+            f"{name} rasters have no standard reflectance scaling; "
+            f"supported: {', '.join(_AUTO_DTYPES)}, or pass --scale FACTOR"
+        )
+    if name == "uint8":
+        return InputScaling(1 / 255, 0.0, "uint8: divided by 255")
+    if name.startswith("float"):
+        return InputScaling(1.0, 0.0, f"{name}: taken as reflectance (factor 1)")
+    declared = _declared(declared_scales, declared_offsets)
+    if declared is not None:
+        factor, offset = declared
+        return InputScaling(
+            factor, offset, f"{name}: declared band scale {factor:g} and offset {offset:g} applied"
+        )
+    if name == "int16":
+        return InputScaling(
+            1 / 10000, 0.0, "int16: no scale declared, divided by 10000 (reflectance x 10000)"
+        )
+    if max_value is not None:
+        if not 0 < int(max_value) <= 65535:
+            raise ValueError(f"max_value must be in 1..65535 for uint16, got {max_value}")
+        return InputScaling(
+            1 / int(max_value), 0.0,
+            f"uint16: no scale declared, divided by {int(max_value)} (declared bit depth)",
+        )
+    return InputScaling(1 / 65535, 0.0, "uint16: no scale or bit depth declared, divided by 65535")
+
+
+def _dtype_name(dtype: str) -> str:
+    try:
+        return np.dtype(dtype).name
+    except TypeError:
+        raise UnsupportedDtypeError(f"unknown data type {dtype!r}") from None
+
+
+def _explicit(name: str, scale: float) -> InputScaling:
+    if not isinstance(scale, (int, float, np.number)) or isinstance(scale, bool):
+        raise ValueError(f"scale must be 'auto' or a positive number, got {scale!r}")
+    if not (math.isfinite(scale) and scale > 0):
+        raise ValueError(f"scale must be a positive finite number, got {scale!r}")
+    kind = np.dtype(name).kind
+    if kind not in "uif":
+        raise UnsupportedDtypeError(f"{name} rasters cannot be scaled to reflectance")
+    return InputScaling(float(scale), 0.0, f"{name}: multiplied by {float(scale):g} (scale given)")
+
+
+def _declared(
+    scales: Sequence[float] | None, offsets: Sequence[float] | None
+) -> tuple[float, float] | None:
+    """The one (factor, offset) the bands declare, or None when none is declared."""
+    pairs = _pairs(scales, offsets)
+    if not pairs or all(s == 1.0 and o == 0.0 for s, o in pairs):
+        return None
+    if len(set(pairs)) > 1:
+        listed = ", ".join(f"{s:g}/{o:g}" for s, o in pairs)
+        raise UnsupportedDtypeError(
+            f"the bands declare different scale/offset ({listed}); pass --scale FACTOR"
+        )
+    return pairs[0]
+
+
+def _pairs(
+    scales: Sequence[float] | None, offsets: Sequence[float] | None
+) -> list[tuple[float, float]]:
+    n = max(len(scales or ()), len(offsets or ()))
+    out = []
+    for i in range(n):
+        s = scales[i] if scales and i < len(scales) and scales[i] is not None else 1.0
+        o = offsets[i] if offsets and i < len(offsets) and offsets[i] is not None else 0.0
+        out.append((float(s), float(o)))
+    return out

@@ -1,0 +1,93 @@
+"""Writing ``(B, H, W)`` reflectance cubes: GeoTIFF, COG or Zarr, strip by strip.
+
+:func:`open_writer` picks the format from the suffix and returns a
+:class:`CubeWriter`. Every writer is atomic and resumable:
+
+- nothing is written until the target is known to be writable, and an
+  existing target is refused unless ``overwrite`` (then it stays untouched
+  until the final ``os.replace``);
+- data goes to ``<target>.partial`` and a journal ``<target>.journal.json``
+  lists the strips safely on disk; ``commit()`` moves the result onto the
+  target, ``abort()`` removes the temporaries (or keeps them for resume);
+- ``resume=True`` reopens an existing partial whose journal matches the spec
+  and ``done_strips()`` tells which strips to skip.
+
+Example::
+
+    spec = CubeSpec(height=h, width=w, wavelengths=np.arange(400, 701, 10.0),
+                    crs=scene.crs, transform=scene.transform)
+    with open_writer("cube.tif", spec, cog=True) as writer:
+        for index, (row_off, strip) in enumerate(strips):  # strip: (B, rows, w) float32
+            if index not in writer.done_strips():
+                writer.write_strip(index, row_off, strip)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from hprn_geo.errors import OutputError
+from hprn_geo.io.cubewriter import CubeSpec, CubeWriter
+from hprn_geo.io.geotiff import GeoTIFFWriter
+from hprn_geo.io.zarr_store import ZarrWriter
+
+__all__ = ["CubeSpec", "CubeWriter", "GeoTIFFWriter", "ZarrWriter", "open_writer", "SUFFIXES"]
+
+SUFFIXES = {".tif": "GeoTIFF", ".tiff": "GeoTIFF", ".zarr": "Zarr"}
+
+
+def open_writer(
+    path: str | os.PathLike[str],
+    spec: CubeSpec,
+    *,
+    cog: bool = False,
+    overwrite: bool = False,
+    resume: bool = False,
+) -> CubeWriter:
+    """Open a writer for a cube; the format follows the suffix (.tif/.tiff, .zarr).
+
+    Args:
+        path: the final output path.
+        spec: shape, wavelengths, georeferencing, dtype and tags of the cube.
+        cog: write a Cloud-Optimized GeoTIFF (GeoTIFF suffixes only).
+        overwrite: replace an existing target (at commit, atomically).
+        resume: continue an interrupted write from its partial and journal;
+            without them, start fresh.
+
+    Raises:
+        OutputError: unsupported suffix, target exists without ``overwrite``,
+            parent directory missing or not writable, ``cog`` with Zarr,
+            a journal written for a different spec, or any write failure.
+    """
+    target = Path(os.path.abspath(os.fspath(path)))
+    kind = SUFFIXES.get(target.suffix.lower())
+    if kind is None:
+        raise OutputError(
+            f"cannot write {path}: unsupported suffix {target.suffix or '(none)'!r}; "
+            f"use {', '.join(SUFFIXES)}"
+        )
+    if cog and kind != "GeoTIFF":
+        raise OutputError(f"cannot write {path}: COG output needs a .tif or .tiff suffix")
+    _check_target(target, str(path), overwrite, kind)
+    if kind == "GeoTIFF":
+        writer: CubeWriter = GeoTIFFWriter(target, spec, overwrite=overwrite, cog=cog)
+    else:
+        writer = ZarrWriter(target, spec, overwrite=overwrite)
+    return writer.start(resume)
+
+
+def _check_target(target: Path, shown: str, overwrite: bool, kind: str) -> None:
+    """Refuse before writing anything: existing target, missing/unwritable parent."""
+    parent = target.parent
+    if not parent.exists():
+        raise OutputError(f"cannot write {shown}: directory {parent} does not exist")
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {shown}: {parent} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write {shown}: directory {parent} is not writable")
+    if target.exists() or target.is_symlink():
+        if not overwrite:
+            raise OutputError(f"{shown} exists; pass --overwrite to replace it")
+        if kind == "GeoTIFF" and target.is_dir():
+            raise OutputError(f"cannot write {shown}: it is a directory")

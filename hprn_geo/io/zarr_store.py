@@ -1,0 +1,134 @@
+"""Zarr cube writer (zarr format 2, readable by xarray, rioxarray and GDAL).
+
+Layout of ``cube.zarr``: one data variable ``reflectance`` with dims
+``(wavelength, y, x)``, chunks ``(min(B, 16), 512, 512)``; coordinates
+``wavelength`` (nm), ``fwhm`` (nm, when given), ``x``/``y`` at pixel centres
+(for north-up transforms) and ``spatial_ref`` (CF ``grid_mapping``, written by
+rioxarray, with ``crs_wkt`` and ``GeoTransform``). ``reflectance`` also carries
+GDAL's ``_CRS`` attribute so GDAL's Zarr driver finds the CRS. float32 stores
+NaN as nodata; uint16 stores ``round(reflectance * scale)`` with CF
+``scale_factor = 1/scale`` and ``_FillValue`` (65535).
+
+Metadata and coordinates are written first (``to_zarr(compute=False)`` on a
+lazy template), then each complete block of rows is written with zarr into
+its chunks (each chunk written once, whole) and fsync'd before the journal
+lists it. Everything goes to ``cube.zarr.partial``, renamed at commit.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from pathlib import Path
+
+import numpy as np
+import rioxarray  # noqa: F401  (registers the .rio accessor)
+import xarray as xr
+import zarr
+
+from hprn_geo.errors import OutputError
+from hprn_geo.io.cubewriter import CubeSpec, CubeWriter
+from hprn_geo.io.journal import fsync_dir, fsync_path
+
+__all__ = ["ZarrWriter", "VARIABLE"]
+
+VARIABLE = "reflectance"
+CHUNK = 512
+BAND_CHUNK = 16
+_FORMAT_KW = "zarr_format" if "zarr_format" in inspect.signature(xr.Dataset.to_zarr).parameters else "zarr_version"
+
+
+def _template(spec: CubeSpec, chunks: tuple[int, int, int]) -> xr.Dataset:
+    """A lazy (dask, nothing in memory) dataset with every coordinate and attribute."""
+    t = spec.transform
+    coords: dict = {"wavelength": ("wavelength", spec.wavelengths, {"units": "nm", "long_name": "wavelength"})}
+    if spec.fwhm is not None:
+        coords["fwhm"] = ("wavelength", spec.fwhm, {"units": "nm", "long_name": "full width at half maximum"})
+    if t.b == 0 and t.d == 0:
+        coords["x"] = ("x", t.c + t.a * (np.arange(spec.width) + 0.5))
+        coords["y"] = ("y", t.f + t.e * (np.arange(spec.height) + 0.5))
+    empty = np.broadcast_to(np.float32(np.nan), (spec.bands, spec.height, spec.width))
+    attrs: dict = {"long_name": "reflectance", "units": "1"}
+    if spec.crs is not None:
+        attrs["_CRS"] = {"wkt": spec.crs.to_wkt()}
+    var = xr.DataArray(empty, dims=("wavelength", "y", "x"), coords=coords, name=VARIABLE, attrs=attrs)
+    ds = var.to_dataset()
+    ds.attrs.update(spec.tags)
+    ds = ds.chunk(dict(zip(("wavelength", "y", "x"), chunks)))
+    if spec.crs is not None:
+        ds = ds.rio.write_crs(spec.crs)
+        if "x" in ds.coords:
+            ds = ds.rio.write_coordinate_system()
+    return ds.rio.write_transform(t)
+
+
+def _encoding(spec: CubeSpec, ds: xr.Dataset, chunks: tuple[int, int, int]) -> dict:
+    enc = {**ds[VARIABLE].encoding, "chunks": chunks}
+    if spec.dtype == "float32":
+        enc.update(dtype="float32", _FillValue=np.float32(spec.nodata))
+    else:
+        enc.update(dtype="uint16", _FillValue=np.uint16(spec.nodata),
+                   scale_factor=np.float32(1.0 / spec.scale), add_offset=np.float32(0.0))
+    encoding = {VARIABLE: enc}
+    for name in ds.coords:
+        if name != "spatial_ref":
+            encoding[name] = {"_FillValue": None}
+    return encoding
+
+
+class ZarrWriter(CubeWriter):
+    """Writes a cube to a zarr-format-2 store; see the module doc for the layout."""
+
+    format_name = "Zarr"
+
+    def __init__(self, path: Path, spec: CubeSpec, *, overwrite: bool = False) -> None:
+        super().__init__(path, spec, overwrite=overwrite)
+        self.chunks = (min(spec.bands, BAND_CHUNK), self.block_rows, min(CHUNK, spec.width))
+        self._array: zarr.Array | None = None
+
+    @property
+    def _array_dir(self) -> Path:
+        return self.partial / VARIABLE
+
+    def _create(self) -> None:
+        ds = _template(self.spec, self.chunks)
+        ds.to_zarr(str(self.partial), mode="w", compute=False, consolidated=True,
+                   encoding=_encoding(self.spec, ds, self.chunks), **{_FORMAT_KW: 2})
+        for root, _, files in os.walk(self.partial):
+            for name in files:
+                fsync_path(os.path.join(root, name))
+            fsync_dir(root)
+        fsync_dir(self.partial.parent)
+
+    def _open(self) -> zarr.Array:
+        if self._array is None:
+            self._array = zarr.open_array(str(self._array_dir), mode="r+")
+        return self._array
+
+    def _reopen(self) -> None:
+        try:
+            array = self._open()
+        except (OSError, ValueError, KeyError) as e:
+            raise OutputError(f"cannot resume {self.path}: {self.partial.name} is unreadable ({e}); "
+                              "drop --resume to start over") from None
+        expected = ((self.spec.bands, self.spec.height, self.spec.width), np.dtype(self.spec.dtype))
+        if (tuple(array.shape), array.dtype) != expected:
+            raise OutputError(f"cannot resume {self.path}: {self.partial.name} holds "
+                              f"{tuple(array.shape)} {array.dtype}, not the cube asked for; "
+                              "drop --resume to start over")
+
+    def _write_blocks(self, blocks: list[tuple[int, np.ndarray]]) -> None:
+        array = self._open()
+        for row_off, stored in blocks:
+            array[:, row_off:row_off + stored.shape[1], :] = stored
+        self._fsync_rows({row_off // self.block_rows for row_off, _ in blocks})
+
+    def _fsync_rows(self, chunk_rows: set[int]) -> None:
+        """fsync the chunk files ``<band>.<row>.<col>`` of the given chunk rows."""
+        wanted = {str(r) for r in chunk_rows}
+        with os.scandir(self._array_dir) as entries:
+            for entry in entries:
+                parts = entry.name.split(".")
+                if len(parts) == 3 and parts[1] in wanted:
+                    fsync_path(entry.path)
+        fsync_dir(self._array_dir)

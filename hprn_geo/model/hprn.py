@@ -1,0 +1,147 @@
+"""The holistic prior-embedded relation network (HPRN) and its presets."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+
+import torch
+from torch import nn
+
+from hprn_geo.model.layers import ReflectConv
+from hprn_geo.model.mrb import MRB
+from hprn_geo.model.prior import PAPER_SCALES, semantic_prior
+from hprn_geo.model.ssrm import SSRM
+
+
+@dataclass(frozen=True)
+class HPRNConfig:
+    """Hyper-parameters of an HPRN; stored in every checkpoint.
+
+    Attributes:
+        bands: B, output spectral bands.
+        channels: feature channels of the backbone (200 in the authors' code, 256 in the paper text).
+        blocks: number of MRBs (10).
+        window: SSRM attention window in pixels (64).
+        scales: SLIC segment counts of the semantic prior (8, 12, 16, 20).
+        grid: TCRM pooled grid side (4, an embedding of 16).
+        reduction: TCRM gate reduction r (16).
+        tcrm: include TCRM in every MRB (ablation switch).
+        ssrm: include SSRM and the semantic prior (ablation switch).
+        shared_qk: SSRM query and key share one embedding (authors' code) or not (paper text).
+    """
+
+    bands: int
+    channels: int = 200
+    blocks: int = 10
+    window: int = 64
+    scales: tuple[int, ...] = PAPER_SCALES
+    grid: int = 4
+    reduction: int = 16
+    tcrm: bool = True
+    ssrm: bool = True
+    shared_qk: bool = True
+
+    def to_dict(self) -> dict:
+        """Plain-JSON form (tuples become lists)."""
+        data = asdict(self)
+        data["scales"] = list(self.scales)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> HPRNConfig:
+        """Inverse of :meth:`to_dict`; unknown keys raise ``TypeError``."""
+        data = dict(data)
+        if "scales" in data:
+            data["scales"] = tuple(int(s) for s in data["scales"])
+        return cls(**data)
+
+
+PRESETS: dict[str, dict] = {
+    "paper": {"channels": 200, "blocks": 10},
+    "compact": {"channels": 64, "blocks": 4},
+}
+"""Preset name -> overrides of :class:`HPRNConfig` defaults."""
+
+
+class HPRN(nn.Module):
+    """HPRN: RGB (N, 3, H, W) in [0, 1] -> spectra (N, B, H, W).
+
+    Head 3x3 conv (3 -> C), ``blocks`` MRBs, tail 3x3 conv with the global
+    residual, a 3x3 conv to B bands (the coarse estimate), then SSRM guided by
+    the multi-scale SLIC prior of the input. All convolutions are bias-free and
+    reflection-padded except SSRM's fusion, as in the authors' ``HPRN.py``.
+
+    Args:
+        config: the hyper-parameters.
+
+    Shape:
+        forward(rgb (N, 3, H, W), labels (N, S, H, W) int or None) -> (N, B, H, W);
+        any H, W >= 1. With ``labels=None`` the prior is computed from ``rgb``
+        with scikit-image's SLIC (CPU).
+    """
+
+    def __init__(self, config: HPRNConfig) -> None:
+        super().__init__()
+        self.config = config
+        c = config.channels
+        self.head = ReflectConv(3, c)
+        self.blocks = nn.ModuleList(
+            MRB(c, config.tcrm, config.grid, config.reduction) for _ in range(config.blocks)
+        )
+        self.tail = ReflectConv(c, c)
+        self.to_bands = ReflectConv(c, config.bands)
+        self.ssrm = (
+            SSRM(config.bands, config.scales, config.window, config.shared_qk)
+            if config.ssrm
+            else None
+        )
+
+    @property
+    def bands(self) -> int:
+        """Number of output bands B."""
+        return self.config.bands
+
+    def prior(self, rgb: torch.Tensor) -> torch.Tensor | None:
+        """Semantic prior for ``rgb`` (N, 3, H, W): (N, S, H, W) labels, or None without SSRM."""
+        return semantic_prior(rgb, self.config.scales) if self.ssrm is not None else None
+
+    def coarse(self, rgb: torch.Tensor) -> torch.Tensor:
+        """The backbone's coarse estimate before SSRM: (N, 3, H, W) -> (N, B, H, W)."""
+        shallow = self.head(rgb)
+        x = shallow
+        for block in self.blocks:
+            x = block(x)
+        return self.to_bands(self.tail(x) + shallow)
+
+    def forward(self, rgb: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        coarse = self.coarse(rgb)
+        if self.ssrm is None:
+            return coarse
+        if labels is None:
+            labels = self.prior(rgb)
+        return self.ssrm(coarse, labels)
+
+
+def build_model(preset: str, bands: int, **switches: object) -> HPRN:
+    """Build an HPRN from a preset and optional switches.
+
+    Args:
+        preset: ``"paper"`` (200 channels, 10 MRBs: 14,892,975 parameters at 31
+            bands, as the authors' code) or ``"compact"`` (64 channels, 4 MRBs).
+        bands: B, output bands.
+        **switches: any :class:`HPRNConfig` field, e.g. ``tcrm=False``,
+            ``ssrm=False``, ``scales=(12,)``, ``shared_qk=False``.
+
+    Returns:
+        An untrained :class:`HPRN`.
+    """
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
+    known = {f.name for f in fields(HPRNConfig)} - {"bands"}
+    unknown = set(switches) - known
+    if unknown:
+        raise TypeError(f"unknown switch(es) {sorted(unknown)}; known: {sorted(known)}")
+    if "scales" in switches:
+        switches["scales"] = tuple(int(s) for s in switches["scales"])  # type: ignore[union-attr]
+    config = replace(HPRNConfig(bands=bands, **PRESETS[preset]), **switches)
+    return HPRN(config)

@@ -1,0 +1,289 @@
+"""The prediction pipeline: scene -> tiles -> batches -> model -> mosaic -> writer.
+
+:class:`Predictor` is the one core behind every front door (CLI, xarray
+accessor, STAC, plugins). It reads overlapping tiles from a
+:class:`WindowSource`, fills nodata with the tile's mean colour (so nodata is
+never fed to the network as if it were data, and is masked again at the end),
+computes the semantic prior per tile, runs the model in batches, blends the
+tiles with :class:`~hprn_geo.tiles.MosaicAccumulator` and hands finished
+full-width strips to a writer. Memory depends on tile, batch, bands and scene
+width, never on scene height.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from hprn_geo.errors import AllNodataWarning, UntrainedModelWarning
+from hprn_geo.io import CubeSpec, open_scene, open_writer
+from hprn_geo.registry import Checkpoint
+from hprn_geo.tiles import MosaicAccumulator, Strip, TileGrid, Window
+
+
+class WindowSource(Protocol):
+    """Anything that reads RGB windows: a raster scene, an array in memory."""
+
+    height: int
+    width: int
+
+    def read_window(self, row_off: int, col_off: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+        """(rgb (3, h, w) float32 reflectance, valid (h, w) bool)."""
+        ...
+
+
+@dataclass
+class ArraySource:
+    """A :class:`WindowSource` over an RGB array in memory.
+
+    Args:
+        rgb: (3, H, W) float reflectance.
+        valid: (H, W) bool, True where the pixel is data (default: finite in all bands).
+    """
+
+    rgb: np.ndarray
+    valid: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.rgb.ndim != 3 or self.rgb.shape[0] != 3:
+            raise ValueError(f"rgb must have shape (3, H, W), got {self.rgb.shape}")
+        finite = np.isfinite(self.rgb).all(axis=0)
+        self.valid = finite if self.valid is None else np.asarray(self.valid, bool) & finite
+        self.height, self.width = self.rgb.shape[1:]
+
+    def read_window(self, row_off: int, col_off: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+        rows, cols = slice(row_off, row_off + height), slice(col_off, col_off + width)
+        valid = self.valid[rows, cols]
+        return np.where(valid, self.rgb[:, rows, cols], 0).astype(np.float32), valid
+
+
+@dataclass
+class StageTimes:
+    """Seconds spent in each stage of a run (for benchmarks and ``--verbose``)."""
+
+    read: float = 0.0
+    prior: float = 0.0
+    model: float = 0.0
+    blend: float = 0.0
+    write: float = 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        """Stage name -> seconds."""
+        return dict(vars(self))
+
+
+@dataclass
+class PredictionReport:
+    """What a file prediction did."""
+
+    path: Path
+    grid: TileGrid
+    device: str
+    tiles_run: int
+    seconds: float
+    times: StageTimes = field(default_factory=StageTimes)
+    notes: list[str] = field(default_factory=list)
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; ``"cpu"``/``"cuda"`` as given."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("--device cuda was asked but no CUDA device is available")
+    return torch.device(device)
+
+
+def _fill_nodata(rgb: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Replace invalid pixels by the mean colour of the valid ones (0.5 grey if none)."""
+    if valid.all():
+        return rgb
+    mean = rgb[:, valid].mean(axis=1) if valid.any() else np.full(3, 0.5, np.float32)
+    return np.where(valid, rgb, mean[:, None, None]).astype(np.float32)
+
+
+class Predictor:
+    """Tiled, streaming HPRN inference.
+
+    Args:
+        checkpoint: the model and its card (from :func:`hprn_geo.registry.resolve`).
+        tile: tile side in pixels (default: the card's, the size it was validated at).
+        overlap: overlap between tiles in pixels (default: the card's).
+        batch: tiles per forward pass.
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        progress: show a progress bar on stderr.
+    """
+
+    def __init__(
+        self,
+        checkpoint: Checkpoint,
+        tile: int | None = None,
+        overlap: int | None = None,
+        batch: int = 4,
+        device: str = "auto",
+        progress: bool = False,
+    ) -> None:
+        self.checkpoint = checkpoint
+        self.card = checkpoint.card
+        self.tile = int(tile or self.card.tile)
+        self.overlap = int(self.card.overlap if overlap is None else overlap)
+        self.batch = max(1, int(batch))
+        self.device = pick_device(device)
+        self.model = checkpoint.model.to(self.device).eval()
+        self.progress = progress
+        self.times = StageTimes()
+        if not self.card.trained:
+            warnings.warn(
+                f"model {self.card.name!r} is UNTRAINED (random weights): its spectra are meaningless",
+                UntrainedModelWarning,
+                stacklevel=2,
+            )
+
+    def grid(self, height: int, width: int) -> TileGrid:
+        """The tile grid this predictor runs over a ``height x width`` scene."""
+        return TileGrid(height, width, self.tile, self.overlap)
+
+    @torch.inference_mode()
+    def _predict_tiles(self, rgb: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        """Model output for a stack of tiles: (T, 3, h, w), (T, h, w) -> (T, B, h, w) float32."""
+        start = time.perf_counter()
+        batch = torch.from_numpy(rgb)
+        labels = self.model.prior(batch)
+        self.times.prior += time.perf_counter() - start
+        start = time.perf_counter()
+        batch = batch.to(self.device)
+        labels = None if labels is None else labels.to(self.device)
+        out = self.model(batch, labels).float().cpu().numpy()
+        self.times.model += time.perf_counter() - start
+        return out
+
+    def _row_predictions(self, source: WindowSource, windows: list[Window]) -> Iterator[tuple[Window, np.ndarray]]:
+        """Predictions (B + 1, h, w) for the windows of one tile row; the last band is validity."""
+        for first in range(0, len(windows), self.batch):
+            chunk = windows[first : first + self.batch]
+            start = time.perf_counter()
+            reads = [source.read_window(w.row_off, w.col_off, w.height, w.width) for w in chunk]
+            self.times.read += time.perf_counter() - start
+            live = [i for i, (_, valid) in enumerate(reads) if valid.any()]
+            outputs = dict.fromkeys(range(len(chunk)))
+            if live:
+                rgb = np.stack([_fill_nodata(*reads[i]) for i in live])
+                for i, out in zip(live, self._predict_tiles(rgb, np.stack([reads[i][1] for i in live]))):
+                    outputs[i] = out
+            for i, window in enumerate(chunk):
+                valid = reads[i][1].astype(np.float32)[None]
+                pred = outputs[i]
+                if pred is None:
+                    pred = np.zeros((self.card.bands, window.height, window.width), np.float32)
+                yield window, np.concatenate([pred, valid])
+
+    def iter_strips(self, source: WindowSource, first_strip: int = 0, bar: tqdm | None = None) -> Iterator[Strip]:
+        """Finished strips of the scene, nodata as NaN, from strip ``first_strip`` on.
+
+        Yields:
+            :class:`~hprn_geo.tiles.Strip` with ``data`` (B, rows, W) float32.
+        """
+        grid = self.grid(source.height, source.width)
+        start_row = grid.resume_row(first_strip)
+        mosaic = MosaicAccumulator(grid, self.card.bands + 1, start_row=start_row)
+        for i in range(start_row, grid.n_rows):
+            strips: list[Strip] = []
+            for window, pred in self._row_predictions(source, grid.row(i)):
+                start = time.perf_counter()
+                strips += mosaic.add(window, pred)
+                self.times.blend += time.perf_counter() - start
+                if bar is not None:
+                    bar.update(1)
+            for strip in strips:
+                if strip.index >= first_strip:
+                    data = strip.data[:-1]
+                    data[:, strip.data[-1] < 1] = np.nan
+                    yield Strip(strip.index, strip.row_off, data)
+
+    def predict_array(self, rgb: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
+        """Reconstruct an in-memory RGB image.
+
+        Args:
+            rgb: (3, H, W) float reflectance.
+            valid: (H, W) bool data mask (default: finite pixels).
+
+        Returns:
+            (B, H, W) float32, NaN where the input is not valid.
+        """
+        source = ArraySource(np.asarray(rgb, np.float32), valid)
+        out = np.empty((self.card.bands, source.height, source.width), np.float32)
+        for strip in self.iter_strips(source):
+            out[:, strip.row_off : strip.row_off + strip.data.shape[1]] = strip.data
+        return out
+
+    def predict_file(
+        self,
+        src: str | Path,
+        dst: str | Path,
+        *,
+        rgb_bands: tuple[int, int, int] | None = None,
+        scale: float | str = "auto",
+        dtype: str = "float32",
+        cog: bool = False,
+        overwrite: bool = False,
+        resume: bool = False,
+    ) -> PredictionReport:
+        """Reconstruct a raster file into a GeoTIFF/COG or Zarr cube.
+
+        The output is written under a temporary name and renamed on success;
+        with ``resume`` a run killed earlier continues from its journal.
+        """
+        started = time.perf_counter()
+        self.times = StageTimes()
+        with open_scene(src, rgb_bands=rgb_bands, scale=scale) as scene:
+            grid = self.grid(scene.height, scene.width)
+            notes = [f"input scaling: {scene.scaling.reason}"]
+            if scene.valid_fraction() == 0:
+                warnings.warn(f"{src}: every pixel is nodata; writing an all-nodata cube", AllNodataWarning, stacklevel=2)
+            spec = CubeSpec(
+                height=scene.height,
+                width=scene.width,
+                wavelengths=self.checkpoint.wavelengths,
+                crs=scene.crs,
+                transform=scene.transform,
+                dtype=dtype,
+                fwhm=None if self.card.fwhm is None else np.asarray(self.card.fwhm),
+                tags={"hprn_model": self.card.name, "hprn_input_scaling": scene.scaling.reason},
+            )
+            with open_writer(dst, spec, cog=cog, overwrite=overwrite, resume=resume) as writer:
+                first = _first_missing(writer.done_strips(), grid.n_rows)
+                if first:
+                    notes.append(f"resumed: strips 0..{first - 1} of {grid.n_rows} were already written")
+                remaining = 0 if first == grid.n_rows else (grid.n_rows - grid.resume_row(first)) * grid.n_cols
+                with tqdm(total=remaining, unit="tile", disable=not self.progress, desc="hprn", dynamic_ncols=True) as bar:
+                    for strip in self.iter_strips(scene, first, bar) if remaining else ():
+                        start = time.perf_counter()
+                        writer.write_strip(strip.index, strip.row_off, strip.data)
+                        self.times.write += time.perf_counter() - start
+                        bar.set_postfix_str(_rate(grid, strip, started))
+                start = time.perf_counter()
+            self.times.write += time.perf_counter() - start
+        return PredictionReport(
+            Path(dst), grid, str(self.device), remaining, time.perf_counter() - started, self.times, notes
+        )
+
+
+def _first_missing(done: set[int], n: int) -> int:
+    """Index of the first strip not yet written (strips are written in order)."""
+    first = 0
+    while first < n and first in done:
+        first += 1
+    return first
+
+
+def _rate(grid: TileGrid, strip: Strip, started: float) -> str:
+    rows = strip.row_off + strip.data.shape[1]
+    return f"{rows * grid.width / 1e6 / max(time.perf_counter() - started, 1e-9):.3f} Mpx/s"

@@ -1,0 +1,205 @@
+"""Model names and checkpoint files -> built, verified models with their cards.
+
+A checkpoint is data, not code: a ``torch.save`` of plain containers
+(``{"format", "config", "card", "state_dict"}``) loaded with
+``torch.load(weights_only=True)``. Bundled checkpoints live in
+``hprn_geo/weights/`` and are listed in ``weights/index.json`` with their
+sha256; a file whose digest differs is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hprn_geo.errors import CheckpointError
+from hprn_geo.model import HPRN, HPRNConfig
+
+FORMAT = "hprn-geo/1"
+WEIGHTS = resources.files("hprn_geo") / "weights"
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What a checkpoint is, what it expects and how well it does.
+
+    Attributes:
+        name: short name (``"vnir31"``).
+        wavelengths: (B,) band centres in nm.
+        preset: the :func:`hprn_geo.model.build_model` preset it was built from.
+        input: the RGB convention it was trained on (e.g. the camera response).
+        patch_size: side of the patches it was trained and validated at.
+        tile: default tile side for prediction (measured, see docs/accuracy.md).
+        overlap: default tile overlap in pixels.
+        fwhm: (B,) band widths in nm, when known.
+        training_data: scenes used for training.
+        validation_data: scenes held out for early stopping and scores.
+        scores: held-out scores, e.g. ``{"mrae": ..., "sam": ...}`` per method.
+        trained: False for a random-weight model (its spectra are meaningless).
+    """
+
+    name: str
+    wavelengths: tuple[float, ...]
+    preset: str
+    input: str
+    patch_size: int = 64
+    tile: int = 256
+    overlap: int = 32
+    fwhm: tuple[float, ...] | None = None
+    training_data: tuple[str, ...] = ()
+    validation_data: tuple[str, ...] = ()
+    scores: dict = field(default_factory=dict)
+    trained: bool = True
+
+    @property
+    def bands(self) -> int:
+        """Number of bands B."""
+        return len(self.wavelengths)
+
+    def to_dict(self) -> dict:
+        """JSON-ready form."""
+        data = asdict(self)
+        for key in ("wavelengths", "fwhm", "training_data", "validation_data"):
+            data[key] = None if data[key] is None else list(data[key])
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ModelCard:
+        """Inverse of :meth:`to_dict`."""
+        data = dict(data)
+        for key in ("wavelengths", "fwhm", "training_data", "validation_data"):
+            if data.get(key) is not None:
+                data[key] = tuple(data[key])
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A built model (eval mode, on the CPU) and its card."""
+
+    model: HPRN
+    card: ModelCard
+
+    @property
+    def wavelengths(self) -> np.ndarray:
+        """(B,) band centres in nm."""
+        return np.asarray(self.card.wavelengths, dtype=np.float64)
+
+
+def save_checkpoint(path: str | Path, model: HPRN, card: ModelCard) -> str:
+    """Write ``model`` and ``card`` as a weights-only checkpoint; returns its sha256."""
+    if card.bands != model.bands:
+        raise CheckpointError(f"card lists {card.bands} wavelengths but the model has {model.bands} bands")
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    card_data = json.loads(json.dumps(card.to_dict(), default=float))  # plain types only
+    payload = {"format": FORMAT, "config": model.config.to_dict(), "card": card_data, "state_dict": state}
+    torch.save(payload, path)
+    return sha256(path)
+
+
+def sha256(path: str | Path) -> str:
+    """Hex sha256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_checkpoint(path: str | Path, expected_sha256: str | None = None) -> Checkpoint:
+    """Load and verify a checkpoint file.
+
+    Raises:
+        CheckpointError: missing file, digest mismatch, not an hprn-geo
+            checkpoint (or one that would need code to unpickle), or weights
+            that do not fit the stored configuration.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    if expected_sha256 is not None and sha256(path) != expected_sha256:
+        raise CheckpointError(f"checkpoint {path} does not match its registered sha256; it was modified")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for non-checkpoints
+        raise CheckpointError(f"{path} is not a weights-only hprn-geo checkpoint ({_reason(exc)})") from exc
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not an hprn-geo checkpoint (format {FORMAT!r} expected)")
+    try:
+        card = ModelCard.from_dict(payload["card"])
+        model = HPRN(HPRNConfig.from_dict(payload["config"]))
+        model.load_state_dict(payload["state_dict"])
+    except (KeyError, TypeError, RuntimeError) as exc:
+        raise CheckpointError(f"{path}: weights do not fit their configuration ({str(exc)[:200]})") from exc
+    if card.bands != model.bands:
+        raise CheckpointError(f"{path}: card lists {card.bands} wavelengths, model has {model.bands} bands")
+    return Checkpoint(model.eval(), card)
+
+
+def _reason(exc: Exception) -> str:
+    """The informative line of torch.load's (long, multi-line) error."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    unpickler = [line for line in lines if "Unpickler error" in line]
+    return (unpickler or lines or [type(exc).__name__])[0][:200]
+
+
+def _index() -> dict[str, dict]:
+    index = WEIGHTS / "index.json"
+    return json.loads(index.read_text()) if index.is_file() else {}
+
+
+def available_models() -> dict[str, ModelCard]:
+    """Bundled model name -> card (read from the JSON card beside each checkpoint)."""
+    return {
+        name: ModelCard.from_dict(json.loads((WEIGHTS / entry["card"]).read_text()))
+        for name, entry in sorted(_index().items())
+    }
+
+
+def load_bundled(name: str) -> Checkpoint:
+    """Load a bundled checkpoint by name, verifying its sha256."""
+    index = _index()
+    if name not in index:
+        raise CheckpointError(f"no bundled model {name!r}; available: {', '.join(sorted(index)) or 'none'}")
+    entry = index[name]
+    with resources.as_file(WEIGHTS / entry["file"]) as path:
+        return load_checkpoint(path, entry["sha256"])
+
+
+def resolve(model: str | None = None, weights: str | Path | None = None, bands: int | None = None) -> Checkpoint:
+    """The checkpoint a front door asked for.
+
+    Args:
+        model: bundled model name.
+        weights: a checkpoint file (takes precedence over ``model``).
+        bands: wanted band count; picks the bundled model with that many bands,
+            or checks that ``model``/``weights`` has it.
+
+    Raises:
+        CheckpointError: nothing matches, with the available choices.
+    """
+    if weights is not None:
+        checkpoint = load_checkpoint(weights)
+    elif model is not None:
+        checkpoint = load_bundled(model)
+    else:
+        cards = available_models()
+        matching = [name for name, card in cards.items() if bands is None or card.bands == bands]
+        if not matching:
+            listing = ", ".join(f"{n} ({c.bands} bands)" for n, c in cards.items()) or "none"
+            raise CheckpointError(f"no bundled model with {bands} bands; available: {listing}")
+        checkpoint = load_bundled(DEFAULT_MODEL if DEFAULT_MODEL in matching else matching[0])
+    if bands is not None and checkpoint.card.bands != bands:
+        raise CheckpointError(
+            f"model {checkpoint.card.name!r} has {checkpoint.card.bands} bands, but {bands} were asked"
+        )
+    return checkpoint
+
+
+DEFAULT_MODEL = "vnir31"

@@ -1,0 +1,246 @@
+"""Spectral resampling and RGB rendering of reflectance cubes.
+
+Conventions (shared by the whole package):
+
+- The spectral axis comes first: a cube is ``(B, ...)``, usually ``(B, H, W)``,
+  with ``wavelengths`` of shape ``(B,)`` in nanometres.
+- **RGB and reflectance share units.** :func:`render_rgb` normalises each
+  channel's response to sum to 1 over the cube's bands, so a perfect white
+  reflector (reflectance 1 in every band) renders to exactly ``(1, 1, 1)`` and
+  a grey of reflectance ``r`` to ``(r, r, r)``. No illuminant, gain or gamma is
+  applied: an RGB value is a band-weighted mean of reflectance.
+- A camera response is ``(K, 3)`` with columns R, G, B sampled at ``(K,)``
+  wavelengths; :func:`response_on_grid` puts it on a cube's grid.
+
+Wavelength grids need not be sorted (AVIRIS' two spectrometers overlap near
+660-690 nm, so its channel centres are not monotonic); they are sorted
+internally wherever order matters.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy import sparse
+
+__all__ = ["cie_response", "render_rgb", "resample", "response_on_grid"]
+
+#: How far (nm) a target may lie outside the source range and still be accepted
+#: (it is then treated as lying on the range's end).
+RANGE_TOLERANCE_NM = 0.5
+
+_FWHM_TO_SIGMA = 1.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
+_MAX_FINE_POINTS = 20_000
+
+
+def resample(
+    cube: np.ndarray,
+    wavelengths: ArrayLike,
+    target: ArrayLike,
+    fwhm: ArrayLike | None = None,
+    source_fwhm: ArrayLike | None = None,
+) -> np.ndarray:
+    """Resample a cube along its first (spectral) axis onto new band centres.
+
+    With ``fwhm=None`` each target band is the linear interpolation of the
+    source spectrum at its centre. With ``fwhm`` each target band is a
+    Gaussian band response of that full width at half maximum: the source
+    spectrum (taken as piecewise linear between its band centres) is weighted
+    by a Gaussian centred on the target and the weights are renormalised over
+    the source range, so a constant spectrum stays exactly constant, also near
+    the range's ends where the Gaussian is cut off. ``source_fwhm`` (the width
+    of the source bands) narrows the Gaussian to ``sqrt(fwhm**2 -
+    source_fwhm**2)`` so widths add up as they do for Gaussians; where that is
+    zero the band is linearly interpolated.
+
+    Args:
+        cube: ``(B, ...)`` values, spectral axis first.
+        wavelengths: ``(B,)`` source band centres, nm.
+        target: ``(T,)`` target band centres, nm, within the source range.
+        fwhm: ``(T,)`` (or a scalar) target band widths, nm, or None.
+        source_fwhm: ``(B,)`` (or a scalar) source band widths, nm, or None.
+
+    Returns:
+        ``(T, ...)`` array, float64 for float64 input and float32 otherwise.
+
+    Raises:
+        ValueError: a target lies outside the source range (by more than
+            ``RANGE_TOLERANCE_NM``), or shapes do not match.
+    """
+    cube = np.asarray(cube)
+    source = _as_grid(wavelengths, "wavelengths")
+    centres = _as_grid(target, "target")
+    if cube.shape[0] != source.size:
+        raise ValueError(f"cube has {cube.shape[0]} bands but wavelengths has {source.size}")
+    _check_range(source, centres)
+    if fwhm is None:
+        weights = _linear_weights(source, centres)
+    else:
+        widths = _gaussian_sigmas(source, centres, fwhm, source_fwhm)
+        weights = _gaussian_weights(source, centres, widths)
+    dtype = np.float64 if cube.dtype == np.float64 else np.float32
+    flat = cube.reshape(source.size, -1).astype(dtype, copy=False)
+    return (weights.astype(dtype) @ flat).reshape((centres.size, *cube.shape[1:]))
+
+
+def render_rgb(cube: np.ndarray, response: np.ndarray) -> np.ndarray:
+    """Render a reflectance cube to RGB through a camera response.
+
+    Each response column is normalised to sum to 1 over the cube's bands, so a
+    perfect white reflector renders to exactly (1, 1, 1): RGB and reflectance
+    share units. The response must already be on the cube's grid (see
+    :func:`response_on_grid`); on an irregular grid, fold band widths into it.
+
+    Args:
+        cube: ``(B, H, W)`` reflectance.
+        response: ``(B, 3)`` non-negative weights, columns R, G, B.
+
+    Returns:
+        ``(3, H, W)`` float32.
+
+    Raises:
+        ValueError: shapes do not match, or a channel has no sensitivity over
+            the cube's bands (its column sums to 0 or less).
+    """
+    response = np.asarray(response, dtype=np.float64)
+    if cube.ndim != 3 or response.shape != (cube.shape[0], 3):
+        raise ValueError(f"need a (B, H, W) cube and a (B, 3) response; got {cube.shape} and {response.shape}")
+    totals = response.sum(axis=0)
+    if np.any(totals <= 0):
+        dead = [name for name, total in zip("RGB", totals, strict=True) if total <= 0]
+        raise ValueError(f"channel(s) {', '.join(dead)} have no sensitivity over the cube's bands")
+    weights = (response / totals).astype(np.float32)
+    flat = cube.reshape(cube.shape[0], -1).astype(np.float32, copy=False)
+    return (weights.T @ flat).reshape(3, *cube.shape[1:])
+
+
+def response_on_grid(wavelengths_src: ArrayLike, response_src: ArrayLike, target: ArrayLike) -> np.ndarray:
+    """Linearly interpolate a camera response onto another wavelength grid.
+
+    Args:
+        wavelengths_src: ``(K,)`` wavelengths of the response, nm.
+        response_src: ``(K, 3)`` response, columns R, G, B.
+        target: ``(B,)`` wavelengths to sample at (a cube's grid), nm.
+
+    Returns:
+        ``(B, 3)`` float64; zero outside the response's wavelength range.
+    """
+    source = _as_grid(wavelengths_src, "wavelengths_src")
+    values = np.asarray(response_src, dtype=np.float64)
+    if values.shape != (source.size, 3):
+        raise ValueError(f"response must be ({source.size}, 3), got {values.shape}")
+    order = np.argsort(source, kind="stable")
+    grid = _as_grid(target, "target")
+    columns = [np.interp(grid, source[order], values[order, i], left=0.0, right=0.0) for i in range(3)]
+    return np.stack(columns, axis=1)
+
+
+def cie_response(
+    target: ArrayLike,
+    observer: str = "CIE 1964 10 Degree Standard Observer",
+    illuminant: str = "D65",
+) -> np.ndarray:
+    """Linear-sRGB channel sensitivities built from the CIE colour-matching functions.
+
+    The observer's colour-matching functions (``colour.MSDS_CMFS``) are
+    weighted by the illuminant's spectrum (``colour.SDS_ILLUMINANTS``),
+    converted from XYZ to linear sRGB primaries with the sRGB matrix, clipped
+    at 0 (the negative lobes of the sRGB matching functions cannot be built as
+    a sensor) and interpolated onto ``target`` (0 outside the CMFs' range).
+    Scale is arbitrary: :func:`render_rgb` normalises each column.
+
+    Args:
+        target: ``(B,)`` wavelengths, nm.
+        observer: a key of ``colour.MSDS_CMFS``.
+        illuminant: a key of ``colour.SDS_ILLUMINANTS``.
+
+    Returns:
+        ``(B, 3)`` float64, columns R, G, B.
+    """
+    import colour
+
+    cmfs = colour.MSDS_CMFS[observer]
+    light = colour.SDS_ILLUMINANTS[illuminant].copy().align(cmfs.shape)
+    xyz = cmfs.values * light.values[:, None]
+    rgb = xyz @ np.asarray(colour.models.RGB_COLOURSPACE_sRGB.matrix_XYZ_to_RGB).T
+    return response_on_grid(cmfs.wavelengths, np.clip(rgb, 0.0, None), target)
+
+
+def _as_grid(values: ArrayLike, name: str) -> np.ndarray:
+    grid = np.atleast_1d(np.asarray(values, dtype=np.float64))
+    if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid)):
+        raise ValueError(f"{name} must be a non-empty 1-D array of finite wavelengths")
+    return grid
+
+
+def _check_range(source: np.ndarray, centres: np.ndarray) -> None:
+    low, high = source.min(), source.max()
+    outside = (centres < low - RANGE_TOLERANCE_NM) | (centres > high + RANGE_TOLERANCE_NM)
+    if np.any(outside):
+        raise ValueError(
+            f"target wavelengths {centres[outside].min():g}-{centres[outside].max():g} nm lie outside "
+            f"the source range {low:g}-{high:g} nm"
+        )
+
+
+def _interpolation_matrix(source: np.ndarray, points: np.ndarray) -> sparse.csr_matrix:
+    """``(P, B)`` sparse weights of linear interpolation at ``points`` (clipped to the range)."""
+    if source.size == 1:
+        return sparse.csr_matrix(np.ones((points.size, 1)))
+    order = np.argsort(source, kind="stable")
+    ordered = source[order]
+    points = np.clip(points, ordered[0], ordered[-1])
+    left = np.clip(np.searchsorted(ordered, points, side="right") - 1, 0, source.size - 2)
+    gap = ordered[left + 1] - ordered[left]
+    fraction = np.divide(points - ordered[left], gap, out=np.full_like(gap, 0.5), where=gap > 0)
+    rows = np.tile(np.arange(points.size), 2)
+    columns = np.concatenate([order[left], order[left + 1]])
+    values = np.concatenate([1.0 - fraction, fraction])
+    return sparse.csr_matrix((values, (rows, columns)), shape=(points.size, source.size))
+
+
+def _linear_weights(source: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """``(T, B)`` dense weights of linear interpolation at ``centres``."""
+    return _interpolation_matrix(source, centres).toarray()
+
+
+def _gaussian_sigmas(
+    source: np.ndarray, centres: np.ndarray, fwhm: ArrayLike, source_fwhm: ArrayLike | None
+) -> np.ndarray:
+    """``(T,)`` standard deviations (nm) of the Gaussians still to apply."""
+    target_sigma = np.broadcast_to(np.asarray(fwhm, dtype=np.float64), centres.shape) * _FWHM_TO_SIGMA
+    if np.any(~np.isfinite(target_sigma)) or np.any(target_sigma < 0):
+        raise ValueError("fwhm must be finite and non-negative")
+    if source_fwhm is None:
+        return target_sigma
+    widths = np.broadcast_to(np.asarray(source_fwhm, dtype=np.float64), source.shape)
+    order = np.argsort(source, kind="stable")
+    source_sigma = np.interp(centres, source[order], widths[order]) * _FWHM_TO_SIGMA
+    return np.sqrt(np.clip(target_sigma**2 - source_sigma**2, 0.0, None))
+
+
+def _gaussian_weights(source: np.ndarray, centres: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
+    """``(T, B)`` weights: Gaussians integrated against the piecewise-linear source spectrum.
+
+    The integral is a trapezoid sum on a uniform fine grid (a quarter of the
+    smaller of the source spacing and the narrowest sigma, at most
+    ``_MAX_FINE_POINTS`` points) through the linear-interpolation weights; each
+    row is then renormalised to sum to 1. Bands narrower than a grid step are
+    linearly interpolated instead.
+    """
+    low, high = source.min(), source.max()
+    if high == low:
+        return np.full((centres.size, source.size), 1.0 / source.size)
+    spacing = np.diff(np.unique(source))
+    finest = min(spacing.min(initial=high - low), sigmas[sigmas > 0].min(initial=np.inf))
+    count = int(np.clip(np.ceil(4.0 * (high - low) / max(finest, 1e-9)), 2, _MAX_FINE_POINTS))
+    fine = np.linspace(low, high, count)
+    step = fine[1] - fine[0]
+    trapezoid = np.full(count, step)
+    trapezoid[[0, -1]] = step / 2.0
+    narrow = sigmas < step
+    safe = np.where(narrow, 1.0, sigmas)[:, None]
+    kernel = np.exp(-0.5 * ((fine[None, :] - centres[:, None]) / safe) ** 2) * trapezoid
+    weights = np.asarray((_interpolation_matrix(source, fine).T @ kernel.T).T)
+    weights[narrow] = _linear_weights(source, centres[narrow])
+    return weights / weights.sum(axis=1, keepdims=True)

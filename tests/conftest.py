@@ -1,0 +1,52 @@
+"""Shared fixtures: the real data in ../shared/data (beside the repository)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The shared real data folder; tests using it skip (locally) when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data not found at {SHARED_DATA} (CI fails instead of skipping)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def pavia_rgb(shared_data: Path) -> np.ndarray:
+    """The real Pavia University 8-bit render as (3, 610, 340) float32 in [0, 1]."""
+    from skimage.io import imread
+
+    image = imread(shared_data / "pavia" / "paviaU_render_b46_b28_b12.png")[..., :3]
+    return np.ascontiguousarray(np.moveaxis(image, -1, 0), dtype=np.float32) / 255.0
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small untrained 8-band checkpoint file (seeded), fast enough for pipeline tests."""
+    import torch
+
+    from hprn_geo.model import build_model
+    from hprn_geo.registry import ModelCard, save_checkpoint
+
+    torch.manual_seed(0)
+    model = build_model("compact", 8, channels=16, blocks=1)
+    card = ModelCard(
+        name="tiny8",
+        wavelengths=tuple(float(w) for w in np.linspace(450, 800, 8)),
+        preset="compact",
+        input="test: untrained",
+        patch_size=64,
+        tile=128,
+        overlap=16,
+        trained=False,
+    )
+    path = tmp_path_factory.mktemp("weights") / "tiny8.pt"
+    save_checkpoint(path, model, card)
+    return path

@@ -1,0 +1,171 @@
+"""The command line: bad input gets one clear line, a non-zero exit, and nothing written."""
+
+from __future__ import annotations
+
+import json
+import resource
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from click.testing import CliRunner
+from rasterio.transform import from_origin
+
+from hprn_geo.cli import main
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "hprn_geo.cli", *args], capture_output=True, text=True)
+
+
+def _error_line(result: subprocess.CompletedProcess) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert result.returncode != 0, result.stderr
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    return lines[0]
+
+
+def _write(path: Path, data: np.ndarray, crs: str | None = "EPSG:32633", nodata: float | None = None) -> Path:
+    profile = {"driver": "GTiff", "height": data.shape[1], "width": data.shape[2], "count": data.shape[0],
+               "dtype": data.dtype.name, "transform": from_origin(500000, 5800000, 10, 10), "nodata": nodata}
+    if crs:
+        profile["crs"] = crs
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data)
+    return path
+
+
+@pytest.fixture()
+def real_rgb(shared_data: Path) -> np.ndarray:
+    """A 96 x 120 uint8 crop of the real Landsat RGB scene (valid pixels)."""
+    with rasterio.open(shared_data / "geo" / "RGB.byte.tif") as src:
+        return src.read(window=((300, 396), (300, 420)))
+
+
+@pytest.fixture()
+def existing(tmp_path: Path) -> Path:
+    """An existing output whose bytes must survive every failed run."""
+    path = tmp_path / "out.tif"
+    path.write_bytes(b"precious")
+    return path
+
+
+def _untouched(path: Path) -> bool:
+    return path.read_bytes() == b"precious" and not list(path.parent.glob("out.tif.*"))
+
+
+def test_wrong_band_count(tmp_path: Path, real_rgb: np.ndarray, tiny_checkpoint: Path, existing: Path) -> None:
+    src = _write(tmp_path / "four.tif", np.concatenate([real_rgb, real_rgb[:1]]))
+    line = _error_line(_run("predict", str(src), "-o", str(existing), "--weights", str(tiny_checkpoint), "--overwrite"))
+    assert "4 bands" in line and "--rgb-bands" in line
+    assert _untouched(existing)
+
+
+def test_rgb_bands_picks_three_of_four(tmp_path: Path, real_rgb: np.ndarray, tiny_checkpoint: Path) -> None:
+    src = _write(tmp_path / "four.tif", np.concatenate([real_rgb[:1], real_rgb]))
+    result = _run("predict", str(src), "-o", str(tmp_path / "cube.tif"), "--weights", str(tiny_checkpoint),
+                  "--rgb-bands", "2,3,4", "-q")
+    assert result.returncode == 0, result.stderr
+    with rasterio.open(tmp_path / "cube.tif") as cube:
+        assert cube.count == 8
+
+
+def test_corrupt_file(tmp_path: Path, tiny_checkpoint: Path, existing: Path) -> None:
+    src = tmp_path / "broken.tif"
+    src.write_bytes(b"II*\x00" + bytes(range(256)) * 8)
+    line = _error_line(_run("predict", str(src), "-o", str(existing), "--weights", str(tiny_checkpoint), "--overwrite"))
+    assert "broken.tif" in line
+    assert _untouched(existing)
+
+
+def test_missing_crs_warns_and_writes_without_crs(tmp_path: Path, real_rgb: np.ndarray, tiny_checkpoint: Path) -> None:
+    src = _write(tmp_path / "nocrs.tif", real_rgb, crs=None)
+    result = _run("predict", str(src), "-o", str(tmp_path / "cube.tif"), "--weights", str(tiny_checkpoint), "-q")
+    assert result.returncode == 0, result.stderr
+    assert "no CRS" in result.stderr or "CRS" in result.stderr
+    with rasterio.open(tmp_path / "cube.tif") as cube:
+        assert cube.crs is None
+
+
+def test_unsupported_dtype(tmp_path: Path, real_rgb: np.ndarray, tiny_checkpoint: Path, existing: Path) -> None:
+    src = _write(tmp_path / "complex.tif", real_rgb.astype(np.complex64))
+    line = _error_line(_run("predict", str(src), "-o", str(existing), "--weights", str(tiny_checkpoint), "--overwrite"))
+    assert "complex" in line
+    assert _untouched(existing)
+
+
+def test_tile_not_larger_than_twice_the_overlap(shared_data: Path, tiny_checkpoint: Path, existing: Path) -> None:
+    src = shared_data / "geo" / "rgb1.tif"
+    line = _error_line(_run("predict", str(src), "-o", str(existing), "--weights", str(tiny_checkpoint),
+                            "--tile", "64", "--overlap", "32", "--overwrite"))
+    assert "overlap" in line
+    assert _untouched(existing)
+
+
+def test_checkpoint_with_other_band_count(shared_data: Path, tiny_checkpoint: Path, existing: Path) -> None:
+    line = _error_line(_run("predict", str(shared_data / "geo" / "rgb1.tif"), "-o", str(existing),
+                            "--weights", str(tiny_checkpoint), "--bands", "103", "--overwrite"))
+    assert "8 bands" in line and "103" in line
+    assert _untouched(existing)
+
+
+def test_tampered_checkpoint_file(tmp_path: Path, shared_data: Path, existing: Path) -> None:
+    fake = tmp_path / "evil.pt"
+    fake.write_bytes(b"\x80\x04\x95not a checkpoint")
+    line = _error_line(_run("predict", str(shared_data / "geo" / "rgb1.tif"), "-o", str(existing),
+                            "--weights", str(fake), "--overwrite"))
+    assert "evil.pt" in line
+    assert _untouched(existing)
+
+
+def test_existing_output_needs_overwrite(shared_data: Path, tiny_checkpoint: Path, existing: Path) -> None:
+    line = _error_line(_run("predict", str(shared_data / "geo" / "rgb1.tif"), "-o", str(existing),
+                            "--weights", str(tiny_checkpoint)))
+    assert "--overwrite" in line
+    assert _untouched(existing)
+
+
+def test_output_directory_not_writable(tmp_path: Path, shared_data: Path, tiny_checkpoint: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("a file, not a directory")
+    line = _error_line(_run("predict", str(shared_data / "geo" / "rgb1.tif"), "-o", str(blocker / "cube.tif"),
+                            "--weights", str(tiny_checkpoint)))
+    assert "cube.tif" in line
+
+
+def _file_size_limit() -> None:
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit then fail with EFBIG
+    resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
+
+
+def test_disk_full_leaves_existing_output_untouched(shared_data: Path, tiny_checkpoint: Path, existing: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "hprn_geo.cli", "predict", str(shared_data / "geo" / "rgb1.tif"), "-o", str(existing),
+         "--weights", str(tiny_checkpoint), "--overwrite", "-q"],
+        capture_output=True, text=True, preexec_fn=_file_size_limit,
+    )
+    _error_line(result)
+    assert _untouched(existing)
+
+
+def test_all_nodata_scene_writes_all_nodata_cube(tmp_path: Path, tiny_checkpoint: Path) -> None:
+    src = _write(tmp_path / "empty.tif", np.zeros((3, 40, 50), np.uint8), nodata=0)
+    result = _run("predict", str(src), "-o", str(tmp_path / "cube.tif"), "--weights", str(tiny_checkpoint), "-q")
+    assert result.returncode == 0, result.stderr
+    assert "nodata" in result.stderr
+    with rasterio.open(tmp_path / "cube.tif") as cube:
+        assert np.isnan(cube.read()).all()
+
+
+def test_info_reports_scene_model_and_tiles(shared_data: Path, tiny_checkpoint: Path) -> None:
+    result = CliRunner().invoke(main, ["info", str(shared_data / "geo" / "RGB.byte.tif"), "--weights",
+                                       str(tiny_checkpoint), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output[result.output.index("{"):])
+    assert report["crs"] == "EPSG:32618" and report["width"] == 791 and report["height"] == 718
+    assert report["tiles"].startswith("49 (7 x 7) of 128 x 128")
+    assert "uint8" in report["scaling"]["reason"]

@@ -1,0 +1,139 @@
+"""The prediction pipeline on real rasters: geometry, nodata, formats, seams, resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+import xarray as xr
+
+from hprn_geo.errors import UntrainedModelWarning
+from hprn_geo.predict import Predictor
+from hprn_geo.registry import load_checkpoint
+
+pytestmark = pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")
+
+
+def _predictor(checkpoint: Path, **kwargs) -> Predictor:
+    return Predictor(load_checkpoint(checkpoint), **kwargs)
+
+
+def _valid_mask(path: Path) -> np.ndarray:
+    with rasterio.open(path) as src:
+        return (src.read_masks([1, 2, 3]) > 0).all(axis=0)
+
+
+@pytest.mark.parametrize("name", ["RGB.byte.tif", "RGB2.byte.tif", "rgb1.tif"])
+def test_geotiff_keeps_geometry_nodata_and_wavelengths(
+    shared_data: Path, tiny_checkpoint: Path, tmp_path: Path, name: str
+) -> None:
+    src = shared_data / "geo" / name
+    dst = tmp_path / "cube.tif"
+    _predictor(tiny_checkpoint, tile=256, overlap=32).predict_file(src, dst)
+    with rasterio.open(src) as a, rasterio.open(dst) as b:
+        assert b.crs == a.crs and b.transform == a.transform
+        assert (b.height, b.width, b.count) == (a.height, a.width, 8)
+        assert b.descriptions[0] == "450.0 nm" and b.tags()["wavelength_units"] == "nm"
+        assert len(b.tags()["wavelength"].split(",")) == 8
+        cube = b.read()
+    assert np.array_equal(np.isnan(cube).any(axis=0), ~_valid_mask(src))
+    assert np.isnan(cube).any(axis=0).sum() == np.isnan(cube).all(axis=0).sum()
+    assert np.isfinite(cube[:, _valid_mask(src)]).all()
+
+
+def test_zarr_reopens_with_crs_and_wavelength(shared_data: Path, tiny_checkpoint: Path, tmp_path: Path) -> None:
+    src = shared_data / "geo" / "rgb1.tif"
+    dst = tmp_path / "cube.zarr"
+    _predictor(tiny_checkpoint, tile=256, overlap=32).predict_file(src, dst)
+    ds = xr.open_dataset(dst, engine="zarr", decode_coords="all")
+    cube = ds["reflectance"]
+    with rasterio.open(src) as a:
+        assert cube.rio.crs == a.crs
+        assert cube.rio.transform() == a.transform
+    assert cube.dims == ("wavelength", "y", "x")
+    assert np.allclose(cube["wavelength"], np.linspace(450, 800, 8))
+
+
+def test_array_and_file_paths_agree(shared_data: Path, tiny_checkpoint: Path, tmp_path: Path) -> None:
+    src = shared_data / "geo" / "rgb1.tif"
+    predictor = _predictor(tiny_checkpoint, tile=128, overlap=16)
+    predictor.predict_file(src, tmp_path / "cube.tif")
+    with rasterio.open(src) as a, rasterio.open(tmp_path / "cube.tif") as b:
+        rgb = a.read().astype(np.float32) / 255
+        valid = (a.read_masks() > 0).all(axis=0)
+        assert np.allclose(predictor.predict_array(rgb, valid), b.read(), atol=1e-6, equal_nan=True)
+
+
+def _seam_ratio(cube: np.ndarray, cuts: list[int]) -> float:
+    """Mean absolute row-to-row jump at tile cut rows over the mean jump at all other rows."""
+    jumps = np.abs(np.diff(cube, axis=1)).mean(axis=(0, 2))  # jump between row r and r + 1
+    at_cuts = np.zeros(jumps.size, bool)
+    at_cuts[[c - 1 for c in cuts]] = True
+    return float(jumps[at_cuts].mean() / jumps[~at_cuts].mean())
+
+
+def test_tiles_blend_without_seams(pavia_rgb: np.ndarray, tiny_checkpoint: Path) -> None:
+    rgb = pavia_rgb[:, :320, :320]
+    whole = _predictor(tiny_checkpoint, tile=320, overlap=0).predict_array(rgb)
+    blended = _predictor(tiny_checkpoint, tile=128, overlap=32)
+    tiled = blended.predict_array(rgb)
+    hard = _predictor(tiny_checkpoint, tile=64, overlap=0).predict_array(rgb)
+    hard_cuts = list(range(64, 320, 64))
+    cuts = sorted({o for o in blended.grid(320, 320).row_offsets[1:]} | {o + 128 for o in blended.grid(320, 320).row_offsets[:-1]})
+    # A hard mosaic (no overlap) shows its cuts; the blended one does not.
+    assert _seam_ratio(hard, hard_cuts) > 1.3
+    assert _seam_ratio(tiled, cuts) < 1.15
+    # And blended tiles stay closer to the scene predicted whole than hard cuts do.
+    assert np.abs(tiled - whole).mean() < np.abs(hard - whole).mean()
+
+
+def test_constant_scene_gives_constant_output_with_any_tiling(tiny_checkpoint: Path) -> None:
+    rgb = np.full((3, 150, 170), 0.3, np.float32)
+    one = _predictor(tiny_checkpoint, tile=256, overlap=0).predict_array(rgb)
+    tiled = _predictor(tiny_checkpoint, tile=64, overlap=16).predict_array(rgb)
+    assert np.allclose(tiled, one, atol=1e-5)
+
+
+def test_untrained_model_warns_loudly(tiny_checkpoint: Path) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _predictor(tiny_checkpoint)
+    assert any(issubclass(w.category, UntrainedModelWarning) for w in caught)
+
+
+def _journaled(journal: Path) -> int:
+    """Number of strips a journal lists as written (0 while it is absent or being replaced)."""
+    try:
+        return len(json.loads(journal.read_text())["strips"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill_gives_identical_values(shared_data: Path, tiny_checkpoint: Path, tmp_path: Path) -> None:
+    src = shared_data / "geo" / "rgb1.tif"
+    command = [sys.executable, "-m", "hprn_geo.cli", "predict", str(src), "--weights", str(tiny_checkpoint),
+               "--tile", "64", "--overlap", "8", "-q"]
+    subprocess.run([*command, "-o", str(tmp_path / "whole.tif")], check=True)
+    target = tmp_path / "killed.tif"
+    journal = Path(f"{target}.journal.json")
+    process = subprocess.Popen([*command, "-o", str(target)])
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and _journaled(journal) < 2:
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not target.exists() and journal.exists()
+    subprocess.run([*command, "-o", str(target), "--resume"], check=True)
+    with rasterio.open(tmp_path / "whole.tif") as a, rasterio.open(target) as b:
+        assert np.array_equal(a.read(), b.read(), equal_nan=True)
+    assert not journal.exists()
