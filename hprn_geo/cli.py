@@ -98,6 +98,8 @@ def main() -> None:
 @with_options(model_options)
 @click.option("--batch", default=4, show_default=True, type=click.IntRange(min=1), help="Tiles per forward pass.")
 @click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
+@click.option("--precision", default="auto", show_default=True, type=click.Choice(["auto", "fp32", "bf16"]),
+              help="bf16 autocast; 'auto' is bf16 on CUDA and fp32 on CPU.")
 @click.option("--dtype", default="float32", show_default=True, type=click.Choice(["float32", "uint16"]),
               help="uint16 stores reflectance x 10000 with the scale in the metadata.")
 @click.option("--cog", is_flag=True, help="Write a Cloud Optimized GeoTIFF.")
@@ -107,13 +109,13 @@ def main() -> None:
 @friendly_errors
 def predict(src: str, dst: str, bands: int | None, model_name: str | None, weights: str | None, tile: int | None,
             overlap: int | None, rgb_bands: tuple[int, int, int] | None, scale: float | str, batch: int, device: str,
-            dtype: str, cog: bool, overwrite: bool, resume: bool, quiet: bool) -> None:
+            precision: str, dtype: str, cog: bool, overwrite: bool, resume: bool, quiet: bool) -> None:
     """Reconstruct SRC (any GDAL RGB raster) into a hyperspectral cube."""
     from hprn_geo.predict import Predictor
     from hprn_geo.registry import resolve
 
     checkpoint = resolve(model_name, weights, bands)
-    predictor = Predictor(checkpoint, tile, overlap, batch, device, progress=not quiet)
+    predictor = Predictor(checkpoint, tile, overlap, batch, device, precision, progress=not quiet)
     report = predictor.predict_file(src, dst, rgb_bands=rgb_bands, scale=scale, dtype=dtype, cog=cog,
                                     overwrite=overwrite, resume=resume)
     if not quiet:

@@ -40,6 +40,10 @@ class DataFileError(HPRNGeoError, ValueError):
     """A data file (cube, label map, split) lacks a key or has an unexpected layout."""
 
 
+class DeviceError(HPRNGeoError, RuntimeError):
+    """The requested compute device is not available."""
+
+
 class HPRNGeoWarning(UserWarning):
     """Root of all hprn-geo warnings."""
 

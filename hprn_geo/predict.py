@@ -17,52 +17,16 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from hprn_geo.errors import AllNodataWarning, UntrainedModelWarning
+from hprn_geo.errors import AllNodataWarning, DeviceError, UntrainedModelWarning
 from hprn_geo.io import CubeSpec, open_scene, open_writer
 from hprn_geo.registry import Checkpoint
+from hprn_geo.sources import ArraySource, TileBatch, WindowSource, prepared_batches
 from hprn_geo.tiles import MosaicAccumulator, Strip, TileGrid, Window
-
-
-class WindowSource(Protocol):
-    """Anything that reads RGB windows: a raster scene, an array in memory."""
-
-    height: int
-    width: int
-
-    def read_window(self, row_off: int, col_off: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
-        """(rgb (3, h, w) float32 reflectance, valid (h, w) bool)."""
-        ...
-
-
-@dataclass
-class ArraySource:
-    """A :class:`WindowSource` over an RGB array in memory.
-
-    Args:
-        rgb: (3, H, W) float reflectance.
-        valid: (H, W) bool, True where the pixel is data (default: finite in all bands).
-    """
-
-    rgb: np.ndarray
-    valid: np.ndarray | None = None
-
-    def __post_init__(self) -> None:
-        if self.rgb.ndim != 3 or self.rgb.shape[0] != 3:
-            raise ValueError(f"rgb must have shape (3, H, W), got {self.rgb.shape}")
-        finite = np.isfinite(self.rgb).all(axis=0)
-        self.valid = finite if self.valid is None else np.asarray(self.valid, bool) & finite
-        self.height, self.width = self.rgb.shape[1:]
-
-    def read_window(self, row_off: int, col_off: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
-        rows, cols = slice(row_off, row_off + height), slice(col_off, col_off + width)
-        valid = self.valid[rows, cols]
-        return np.where(valid, self.rgb[:, rows, cols], 0).astype(np.float32), valid
 
 
 @dataclass
@@ -98,16 +62,8 @@ def pick_device(device: str = "auto") -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError("--device cuda was asked but no CUDA device is available")
+        raise DeviceError("--device cuda was asked but no CUDA device is available (use --device cpu or auto)")
     return torch.device(device)
-
-
-def _fill_nodata(rgb: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Replace invalid pixels by the mean colour of the valid ones (0.5 grey if none)."""
-    if valid.all():
-        return rgb
-    mean = rgb[:, valid].mean(axis=1) if valid.any() else np.full(3, 0.5, np.float32)
-    return np.where(valid, rgb, mean[:, None, None]).astype(np.float32)
 
 
 class Predictor:
@@ -119,6 +75,8 @@ class Predictor:
         overlap: overlap between tiles in pixels (default: the card's).
         batch: tiles per forward pass.
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        precision: ``"fp32"``, ``"bf16"`` (autocast) or ``"auto"`` (bf16 on CUDA, fp32 on CPU).
+        workers: threads reading tiles and computing the prior ahead of the model.
         progress: show a progress bar on stderr.
     """
 
@@ -129,6 +87,8 @@ class Predictor:
         overlap: int | None = None,
         batch: int = 4,
         device: str = "auto",
+        precision: str = "auto",
+        workers: int = 1,
         progress: bool = False,
     ) -> None:
         self.checkpoint = checkpoint
@@ -138,6 +98,10 @@ class Predictor:
         self.batch = max(1, int(batch))
         self.device = pick_device(device)
         self.model = checkpoint.model.to(self.device).eval()
+        if precision not in ("auto", "fp32", "bf16"):
+            raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}")
+        self.precision = ("bf16" if self.device.type == "cuda" else "fp32") if precision == "auto" else precision
+        self.workers = max(1, int(workers))
         self.progress = progress
         self.times = StageTimes()
         if not self.card.trained:
@@ -152,38 +116,31 @@ class Predictor:
         return TileGrid(height, width, self.tile, self.overlap)
 
     @torch.inference_mode()
-    def _predict_tiles(self, rgb: np.ndarray, valid: np.ndarray) -> np.ndarray:
-        """Model output for a stack of tiles: (T, 3, h, w), (T, h, w) -> (T, B, h, w) float32."""
+    def _run(self, batch: TileBatch) -> np.ndarray:
+        """Model output for a batch's live tiles: (L, B, h, w) float32 on the host."""
         start = time.perf_counter()
-        batch = torch.from_numpy(rgb)
-        labels = self.model.prior(batch)
-        self.times.prior += time.perf_counter() - start
-        start = time.perf_counter()
-        batch = batch.to(self.device)
-        labels = None if labels is None else labels.to(self.device)
-        out = self.model(batch, labels).float().cpu().numpy()
+        rgb = torch.from_numpy(batch.rgb)
+        labels = batch.labels
+        if self.device.type == "cuda":
+            rgb = rgb.pin_memory()
+        rgb = rgb.to(self.device, non_blocking=True)
+        labels = None if labels is None else labels.to(self.device, non_blocking=True)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            out = self.model(rgb, labels)
+        out = out.float().cpu().numpy()
         self.times.model += time.perf_counter() - start
         return out
 
-    def _row_predictions(self, source: WindowSource, windows: list[Window]) -> Iterator[tuple[Window, np.ndarray]]:
-        """Predictions (B + 1, h, w) for the windows of one tile row; the last band is validity."""
-        for first in range(0, len(windows), self.batch):
-            chunk = windows[first : first + self.batch]
-            start = time.perf_counter()
-            reads = [source.read_window(w.row_off, w.col_off, w.height, w.width) for w in chunk]
-            self.times.read += time.perf_counter() - start
-            live = [i for i, (_, valid) in enumerate(reads) if valid.any()]
-            outputs = dict.fromkeys(range(len(chunk)))
-            if live:
-                rgb = np.stack([_fill_nodata(*reads[i]) for i in live])
-                for i, out in zip(live, self._predict_tiles(rgb, np.stack([reads[i][1] for i in live]))):
-                    outputs[i] = out
-            for i, window in enumerate(chunk):
-                valid = reads[i][1].astype(np.float32)[None]
-                pred = outputs[i]
-                if pred is None:
-                    pred = np.zeros((self.card.bands, window.height, window.width), np.float32)
-                yield window, np.concatenate([pred, valid])
+    def _tile_predictions(self, batch: TileBatch) -> Iterator[tuple[Window, np.ndarray]]:
+        """(window, prediction (B + 1, h, w)) for every tile of a batch; the last band is validity."""
+        self.times.read += batch.read_seconds
+        self.times.prior += batch.prior_seconds
+        outputs = dict(zip(batch.live, self._run(batch))) if batch.live else {}
+        for i, window in enumerate(batch.windows):
+            pred = outputs.get(i)
+            if pred is None:
+                pred = np.zeros((self.card.bands, window.height, window.width), np.float32)
+            yield window, np.concatenate([pred, batch.valid[i].astype(np.float32)[None]])
 
     def iter_strips(self, source: WindowSource, first_strip: int = 0, bar: tqdm | None = None) -> Iterator[Strip]:
         """Finished strips of the scene, nodata as NaN, from strip ``first_strip`` on.
@@ -194,19 +151,16 @@ class Predictor:
         grid = self.grid(source.height, source.width)
         start_row = grid.resume_row(first_strip)
         mosaic = MosaicAccumulator(grid, self.card.bands + 1, start_row=start_row)
-        for i in range(start_row, grid.n_rows):
-            strips: list[Strip] = []
-            for window, pred in self._row_predictions(source, grid.row(i)):
+        for _, batch in prepared_batches(source, grid, start_row, self.batch, self.model.prior, self.workers):
+            for window, pred in self._tile_predictions(batch):
                 start = time.perf_counter()
-                strips += mosaic.add(window, pred)
+                strips = mosaic.add(window, pred)
                 self.times.blend += time.perf_counter() - start
                 if bar is not None:
                     bar.update(1)
-            for strip in strips:
-                if strip.index >= first_strip:
-                    data = strip.data[:-1]
-                    data[:, strip.data[-1] < 1] = np.nan
-                    yield Strip(strip.index, strip.row_off, data)
+                for strip in strips:
+                    if strip.index >= first_strip:
+                        yield _masked(strip)
 
     def predict_array(self, rgb: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
         """Reconstruct an in-memory RGB image.
@@ -276,6 +230,13 @@ class Predictor:
         )
 
 
+def _masked(strip: Strip) -> Strip:
+    """Drop the validity band of a (B + 1)-band strip, setting invalid pixels to NaN."""
+    data = strip.data[:-1]
+    data[:, strip.data[-1] < 1] = np.nan
+    return Strip(strip.index, strip.row_off, data)
+
+
 def _first_missing(done: set[int], n: int) -> int:
     """Index of the first strip not yet written (strips are written in order)."""
     first = 0
@@ -287,3 +248,47 @@ def _first_missing(done: set[int], n: int) -> int:
 def _rate(grid: TileGrid, strip: Strip, started: float) -> str:
     rows = strip.row_off + strip.data.shape[1]
     return f"{rows * grid.width / 1e6 / max(time.perf_counter() - started, 1e-9):.3f} Mpx/s"
+
+
+class SpectralModel:
+    """A loaded model with its card, reconstructing RGB arrays of any size.
+
+    Args:
+        checkpoint: the model and its card.
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+
+    Attributes:
+        card: the model card.
+        wavelengths: (B,) band centres in nm.
+    """
+
+    def __init__(self, checkpoint: Checkpoint, device: str = "auto") -> None:
+        self.card = checkpoint.card
+        self.wavelengths = checkpoint.wavelengths
+        self.predictor = Predictor(checkpoint, device=device)
+
+    def __repr__(self) -> str:
+        w = self.wavelengths
+        return f"SpectralModel({self.card.name!r}, {w.size} bands {w[0]:.0f}-{w[-1]:.0f} nm)"
+
+    def reconstruct(self, rgb: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
+        """(3, H, W) float reflectance-unit RGB -> (B, H, W) float32 spectra.
+
+        Large images are tiled with the card's tile size and blended; NaN
+        input pixels (or ``valid == False``) come back as NaN.
+        """
+        return self.predictor.predict_array(rgb, valid)
+
+
+def load_model(name: str | Path = "vnir31", device: str = "auto") -> SpectralModel:
+    """Load a bundled model by name (``"vnir31"``, ``"rosis103"``) or a checkpoint file.
+
+    Example:
+        >>> model = load_model("vnir31")                    # doctest: +SKIP
+        >>> cube = model.reconstruct(rgb)                   # (3, H, W) -> (31, H, W)
+    """
+    from hprn_geo.registry import load_bundled, load_checkpoint
+
+    path = Path(name)
+    checkpoint = load_checkpoint(path) if path.suffix == ".pt" or path.is_file() else load_bundled(str(name))
+    return SpectralModel(checkpoint, device)

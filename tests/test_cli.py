@@ -169,3 +169,14 @@ def test_info_reports_scene_model_and_tiles(shared_data: Path, tiny_checkpoint: 
     assert report["crs"] == "EPSG:32618" and report["width"] == 791 and report["height"] == 718
     assert report["tiles"].startswith("49 (7 x 7) of 128 x 128")
     assert "uint8" in report["scaling"]["reason"]
+
+
+def test_cuda_without_a_gpu_is_one_line(shared_data: Path, tiny_checkpoint: Path, tmp_path: Path) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    line = _error_line(_run("predict", str(shared_data / "geo" / "rgb1.tif"), "-o", str(tmp_path / "c.tif"),
+                            "--weights", str(tiny_checkpoint), "--device", "cuda"))
+    assert "CUDA" in line
+    assert not (tmp_path / "c.tif").exists()

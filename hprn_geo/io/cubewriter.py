@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import numpy as np
+from rasterio.transform import Affine
 from rasterio.crs import CRS
 from rasterio.errors import RasterioError
 
@@ -50,7 +51,8 @@ class CubeSpec:
         height, width: size in pixels (same as the input scene).
         wavelengths: ``(B,)`` band centres in nm.
         crs: rasterio ``CRS``, anything ``CRS.from_user_input`` takes, or None.
-        transform: affine pixel -> CRS transform (``affine.Affine``).
+        transform: affine pixel -> CRS transform (``affine.Affine``, or its six
+            coefficients ``(a, b, c, d, e, f)``).
         dtype: ``"float32"`` (reflectance) or ``"uint16"`` (``round(reflectance * scale)``,
             clipped to [0, 65535] with the nodata value itself avoided).
         scale: for uint16, stored = round(reflectance * scale), e.g. 10000; metadata
@@ -81,7 +83,13 @@ class CubeSpec:
             self.fwhm = _band_vector(self.fwhm, "fwhm")
             if self.fwhm.shape != self.wavelengths.shape:
                 raise ValueError(f"fwhm has {self.fwhm.size} values for {self.wavelengths.size} bands")
-        self.crs = CRS.from_user_input(self.crs) if self.crs not in (None, "") else None
+        empty = self.crs is None or (isinstance(self.crs, str) and not self.crs.strip())
+        self.crs = None if empty else CRS.from_user_input(self.crs)
+        if not isinstance(self.transform, Affine):
+            values = tuple(self.transform)
+            if len(values) not in (6, 9):
+                raise ValueError(f"transform must be an affine.Affine or its 6 coefficients, got {values!r}")
+            self.transform = Affine(*values[:6])
         self.dtype = np.dtype(self.dtype).name
         if self.dtype not in ("float32", "uint16"):
             raise ValueError(f"dtype must be 'float32' or 'uint16', got {self.dtype!r}")

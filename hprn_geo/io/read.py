@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 import rasterio
-from rasterio.enums import Resampling
-from rasterio.errors import NotGeoreferencedWarning, RasterioError
+from rasterio.enums import ColorInterp, Resampling
+from rasterio.errors import NodataShadowWarning, NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
 from hprn_geo.errors import BandCountError, MissingCRSWarning, RasterReadError, UnsupportedDtypeError
@@ -64,6 +64,8 @@ class RasterScene:
         self.nodata: float | None = None if nodata is None else float(nodata)
         self.scaling = scaling
         self.band_descriptions: tuple[str | None, ...] = tuple(dataset.descriptions)
+        alpha = [i + 1 for i, c in enumerate(dataset.colorinterp) if c == ColorInterp.alpha]
+        self._alpha: int | None = alpha[0] if alpha and alpha[0] not in rgb_bands else None
 
     # -- context manager -------------------------------------------------
     def __enter__(self) -> RasterScene:
@@ -101,8 +103,7 @@ class RasterScene:
         self._check_window(row_off, col_off, height, width)
         window = Window(col_off, row_off, width, height)
         try:
-            raw = self._ds.read(indexes=list(self.rgb_bands), window=window)
-            masks = self._ds.read_masks(indexes=list(self.rgb_bands), window=window)
+            raw, masks = self._read(window=window)
         except RasterioError as e:
             raise RasterReadError(f"cannot read {self.path} at rows {row_off}+{height}, "
                                   f"cols {col_off}+{width}: {_one_line(e)}") from None
@@ -118,9 +119,7 @@ class RasterScene:
             raise ValueError(f"sample must be >= 1, got {sample}")
         shape = (3, min(sample, self.height), min(sample, self.width))
         try:
-            raw = self._ds.read(indexes=list(self.rgb_bands), out_shape=shape, resampling=Resampling.nearest)
-            masks = self._ds.read_masks(indexes=list(self.rgb_bands), out_shape=shape,
-                                        resampling=Resampling.nearest)
+            raw, masks = self._read(out_shape=shape, resampling=Resampling.nearest)
         except RasterioError as e:
             raise RasterReadError(f"cannot read {self.path}: {_one_line(e)}") from None
         _, valid = self._to_reflectance(raw, masks)
@@ -161,6 +160,20 @@ class RasterScene:
                 f"window rows {row_off}+{height}, cols {col_off}+{width} is not inside "
                 f"{self.path} ({self.height}x{self.width})"
             )
+
+    def _read(self, **kwargs: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Raw ``(3, h, w)`` values and ``(3 or 4, h, w)`` masks (the alpha band's values appended)."""
+        bands = list(self.rgb_bands)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NodataShadowWarning)
+            raw = self._ds.read(indexes=bands, **kwargs)
+            masks = self._ds.read_masks(indexes=bands, **kwargs)
+            if self._alpha is not None:  # GDAL ignores alpha when nodata is set; we honour both
+                if "out_shape" in kwargs:
+                    kwargs = {**kwargs, "out_shape": (1, *kwargs["out_shape"][1:])}
+                alpha = self._ds.read(indexes=[self._alpha], **kwargs)
+                masks = np.concatenate([masks, alpha != 0])
+        return raw, masks
 
     def _to_reflectance(self, raw: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         valid = np.all(masks != 0, axis=0)

@@ -54,7 +54,8 @@ def _template(spec: CubeSpec, chunks: tuple[int, int, int]) -> xr.Dataset:
     var = xr.DataArray(empty, dims=("wavelength", "y", "x"), coords=coords, name=VARIABLE, attrs=attrs)
     ds = var.to_dataset()
     ds.attrs.update(spec.tags)
-    ds = ds.chunk(dict(zip(("wavelength", "y", "x"), chunks)))
+    ds[VARIABLE] = ds[VARIABLE].chunk(dict(zip(("wavelength", "y", "x"), chunks)))
+    ds = ds.assign_coords({name: ds[name].compute() for name in ds.coords if ds[name].chunks})
     if spec.crs is not None:
         ds = ds.rio.write_crs(spec.crs)
         if "x" in ds.coords:

@@ -1,27 +1,16 @@
 """Convolution building blocks shared by the HPRN modules.
 
 The authors pad every 3x3 convolution with ``nn.ReflectionPad2d``. We do the
-same reflection with slicing and concatenation (:func:`reflect_pad`): the values
-are identical, it keeps a ``channels_last`` tensor in that layout (where
-``ReflectionPad2d`` falls back to a slow kernel), and it also accepts sides of
-one pixel, where reflection is undefined and the edge pixel is repeated.
+same reflection (:func:`reflect_pad`), and also accept sides too short to
+reflect (one pixel for a 3x3 kernel), where the edge pixel is repeated, so the
+model runs on images of any size.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
-
-
-def _pad_axis(x: torch.Tensor, pad: int, dim: int) -> torch.Tensor:
-    size = x.shape[dim]
-    if size > pad:
-        before = x.narrow(dim, 1, pad).flip(dim)
-        after = x.narrow(dim, size - 1 - pad, pad).flip(dim)
-    else:  # too short to reflect: repeat the edge pixel
-        before = x.narrow(dim, 0, 1).repeat_interleave(pad, dim)
-        after = x.narrow(dim, size - 1, 1).repeat_interleave(pad, dim)
-    return torch.cat([before, x, after], dim=dim)
 
 
 def reflect_pad(x: torch.Tensor, pad: int) -> torch.Tensor:
@@ -32,13 +21,17 @@ def reflect_pad(x: torch.Tensor, pad: int) -> torch.Tensor:
         pad: pixels added on each side.
 
     Returns:
-        (N, C, H + 2 pad, W + 2 pad), equal to ``F.pad(x, [pad] * 4, mode="reflect")``
+        (N, C, H + 2 pad, W + 2 pad), equal to ``nn.ReflectionPad2d(pad)``
         wherever that is defined (H, W > pad); an axis too short to reflect
         repeats its edge pixel instead.
     """
     if pad == 0:
         return x
-    return _pad_axis(_pad_axis(x, pad, 3), pad, 2)
+    h, w = x.shape[-2:]
+    if h > pad and w > pad:
+        return F.pad(x, (pad, pad, pad, pad), mode="reflect")
+    x = F.pad(x, (pad, pad, 0, 0), mode="reflect" if w > pad else "replicate")
+    return F.pad(x, (0, 0, pad, pad), mode="reflect" if h > pad else "replicate")
 
 
 class ReflectConv(nn.Module):

@@ -53,31 +53,42 @@ def segment_order(labels: torch.Tensor) -> torch.Tensor:
     return order.reshape(n, s, h * w)
 
 
-def _windows(tokens: torch.Tensor, order: torch.Tensor, window: int) -> torch.Tensor:
-    """Gather tokens in segment order and cut them into windows.
+def _padded_order(order: torch.Tensor, window: int) -> torch.Tensor:
+    """Pad a (N, L) pixel order to a multiple of ``window`` by repeating its last elements.
 
-    The sequence is padded to a multiple of ``window`` by repeating its last
-    elements (the authors' "mirror filling"; cyclically when shorter than the pad).
+    This is the authors' "mirror filling"; when L is shorter than the pad the
+    sequence repeats cyclically.
+    """
+    length = order.shape[1]
+    pad = -length % window
+    if not pad:
+        return order
+    tail = torch.arange(length - pad, length, device=order.device) % length
+    return torch.cat([order, order[:, tail]], dim=1)
+
+
+def _gather(tokens: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
+    """(N, L, E) tokens picked in (N, M) ``order`` -> (N, M, E)."""
+    return tokens.gather(1, order.unsqueeze(-1).expand(-1, -1, tokens.shape[-1]))
+
+
+def _neighbourhoods(tokens: torch.Tensor, order: torch.Tensor, window: int) -> torch.Tensor:
+    """Each window's tokens with those of the previous and next window (cyclic).
+
+    Gathers the sequence extended by one window at each end and returns an
+    overlapping strided view, so no token is copied three times.
 
     Args:
-        tokens: (N, L, E).
-        order: (N, L) pixel indices.
+        tokens: (N, L, E) in pixel order.
+        order: (N, M) padded segment order, M = G * window.
 
     Returns:
-        (N, G, window, E) with G = ceil(L / window).
+        (N, G, 3 * window, E) view: previous, own and next window.
     """
-    n, length, embed = tokens.shape
-    pad = -length % window
-    if pad:
-        tail = (torch.arange(length - pad, length, device=order.device) % length)
-        order = torch.cat([order, order[:, tail]], dim=1)
-    picked = tokens.gather(1, order.unsqueeze(-1).expand(-1, -1, embed))
-    return picked.reshape(n, -1, window, embed)
-
-
-def _with_neighbours(windows: torch.Tensor) -> torch.Tensor:
-    """(N, G, w, E) -> (N, G, 3w, E): each window, then the previous and next (cyclic)."""
-    return torch.cat([windows, windows.roll(1, dims=1), windows.roll(-1, dims=1)], dim=2)
+    n, m = order.shape
+    extended = _gather(tokens, torch.cat([order[:, -window:], order, order[:, :window]], dim=1))
+    e = tokens.shape[-1]
+    return extended.as_strided((n, m // window, 3 * window, e), (extended.stride(0), window * e, e, 1))
 
 
 class SSRM(nn.Module):
@@ -126,6 +137,7 @@ class SSRM(nn.Module):
             )
         query = self.query(x).flatten(2).transpose(1, 2)  # (N, L, B)
         key = query if self.key is None else self.key(x).flatten(2).transpose(1, 2)
+        key = F.normalize(key, dim=-1, eps=5e-5)  # per token, so before grouping
         value = self.value(x).flatten(2).transpose(1, 2)
         order = segment_order(labels)
         outs = [self._attend(query, key, value, order[:, s]) for s in range(len(self.scales))]
@@ -136,11 +148,16 @@ class SSRM(nn.Module):
     def _attend(
         self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, order: torch.Tensor
     ) -> torch.Tensor:
-        """Windowed attention in one scale's segment order; returns (N, L, B) in pixel order."""
+        """Windowed attention in one scale's segment order; returns (N, L, B) in pixel order.
+
+        Keys are already L2-normalised. The neighbourhood lists the previous
+        window first (the authors list it second); attention does not depend
+        on the order of its keys.
+        """
         n, length, b = query.shape
-        q = _windows(query, order, self.window)
-        k = _with_neighbours(F.normalize(_windows(key, order, self.window), dim=-1, eps=5e-5))
-        v = _with_neighbours(_windows(value, order, self.window))
-        out = F.scaled_dot_product_attention(q, k, v, scale=1.0)
-        out = out.reshape(n, -1, b)[:, :length]
+        padded = _padded_order(order, self.window)
+        q = _gather(query, padded).reshape(n, -1, self.window, b)
+        k = _neighbourhoods(key, padded, self.window)
+        v = _neighbourhoods(value, padded, self.window)
+        out = F.scaled_dot_product_attention(q, k, v, scale=1.0).reshape(n, -1, b)[:, :length]
         return torch.empty_like(out).scatter_(1, order.unsqueeze(-1).expand(-1, -1, b), out)

@@ -15,7 +15,7 @@ def test_reflect_pad_equals_torch_reflection(shape: tuple[int, ...]) -> None:
     assert torch.equal(reflect_pad(x, 1), F.pad(x, (1, 1, 1, 1), mode="reflect"))
 
 
-def test_reflect_pad_keeps_channels_last_and_values() -> None:
+def test_reflect_pad_keeps_values_in_channels_last() -> None:
     x = torch.randn(2, 8, 6, 5).contiguous(memory_format=torch.channels_last)
     padded = reflect_pad(x, 1)
     assert padded.is_contiguous(memory_format=torch.channels_last)

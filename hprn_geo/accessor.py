@@ -1,0 +1,337 @@
+"""The xarray accessor ``.hprn``: hyperspectral cubes from RGB DataArrays and Datasets.
+
+``import hprn_geo`` registers it, as ``import rioxarray`` registers ``.rio``::
+
+    rgb = rioxarray.open_rasterio("scene.tif", chunks={"y": 512})   # (band, y, x), lazy
+    cube = rgb.hprn.reconstruct(model="rosis103")                    # (wavelength, y, x), lazy
+    cube.hprn.to_zarr("cube.zarr")                                   # computes, block by block
+
+The classes are thin: the work is in the plain functions :func:`reconstruct`,
+:func:`reconstruct_dataset` and :func:`to_zarr`. This module imports only
+numpy and xarray; torch, dask and the pipeline are imported when first used.
+On dask input the result is lazy and equals ``hprn-geo predict`` on the same
+scene (see :mod:`hprn_geo.distributed`); on numpy input it is computed at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Hashable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import xarray as xr
+
+if TYPE_CHECKING:
+    from dask.delayed import Delayed
+
+    from hprn_geo.io import CubeSpec, InputScaling
+    from hprn_geo.predict import Predictor
+
+__all__ = [
+    "HPRNDataArrayAccessor",
+    "HPRNDatasetAccessor",
+    "input_scaling",
+    "reconstruct",
+    "reconstruct_dataset",
+    "to_zarr",
+]
+
+DEFAULT_MODEL = "rosis103"
+_RGB_NAMES = ("red", "green", "blue")
+
+
+def reconstruct(
+    rgb: xr.DataArray,
+    model: str | os.PathLike[str] = DEFAULT_MODEL,
+    tile: int | None = None,
+    overlap: int | None = None,
+    rgb_bands: tuple[int, int, int] | None = None,
+    device: str = "auto",
+    *,
+    scale: float | str = "auto",
+    batch: int = 4,
+) -> xr.DataArray:
+    """Reconstruct spectra from an RGB raster array.
+
+    Args:
+        rgb: (band, y, x) raw values as ``rioxarray.open_rasterio`` returns them,
+            numpy- or dask-backed (any order of the three dimensions).
+        model: a bundled model name or a checkpoint file.
+        tile, overlap: tile side and overlap in pixels (default: the model card's).
+        rgb_bands: three 1-based band numbers (R, G, B) when there are not exactly 3 bands.
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"`` (resolved where the blocks run).
+        scale: ``"auto"`` (see :func:`input_scaling`) or the factor to reflectance.
+        batch: tiles per forward pass.
+
+    Returns:
+        ``reflectance`` (wavelength, y, x) float32: ``wavelength`` in nm, the input's
+        ``x``/``y``/``spatial_ref`` (CRS and transform), NaN where any input band is
+        nodata (``rio.nodata``) or not finite; attrs ``hprn_model``, ``hprn_model_card``
+        (JSON) and ``hprn_input_scaling``. Dask-backed (lazy, chunked in whole tile
+        strips of about the input's chunk height, full width) when ``rgb`` is.
+
+    Raises:
+        BandCountError: not three bands and no ``rgb_bands``, or bad ``rgb_bands``.
+        UnsupportedDtypeError, CheckpointError: as ``hprn-geo predict``.
+    """
+    import rioxarray  # noqa: F401  (registers .rio)
+
+    rgb = _three_bands(rgb, rgb_bands)
+    return _reconstruct(rgb, (rgb.rio.nodata,) * 3, model, tile, overlap, device, scale, batch)
+
+
+def reconstruct_dataset(
+    ds: xr.Dataset,
+    rgb: str | Sequence[str] | None = None,
+    model: str | os.PathLike[str] = DEFAULT_MODEL,
+    tile: int | None = None,
+    overlap: int | None = None,
+    rgb_bands: tuple[int, int, int] | None = None,
+    device: str = "auto",
+    *,
+    scale: float | str = "auto",
+    batch: int = 4,
+) -> xr.Dataset:
+    """Reconstruct spectra from the RGB variables of a Dataset.
+
+    Args:
+        ds: a Dataset holding three (y, x) variables or one (band, y, x) variable.
+        rgb: the variable names in R, G, B order (or one (band, y, x) variable).
+            Default: variables named red, green, blue (any case), else the
+            Dataset's only variable, else its three variables in order.
+        model, tile, overlap, rgb_bands, device, scale, batch: as :func:`reconstruct`;
+            ``rgb_bands`` only with one (band, y, x) variable.
+
+    Returns:
+        A Dataset with one variable ``reflectance`` (wavelength, y, x), as :func:`reconstruct`.
+    """
+    import rioxarray  # noqa: F401  (registers .rio)
+
+    from hprn_geo.errors import BandCountError, UnsupportedDtypeError
+
+    names = _rgb_variables(ds, rgb)
+    if len(names) == 1:
+        return reconstruct(ds[names[0]], model, tile, overlap, rgb_bands, device, scale=scale, batch=batch).to_dataset()
+    if rgb_bands is not None:
+        raise BandCountError("rgb_bands picks bands of one (band, y, x) variable; with three variables pass rgb=")
+    dtypes = {ds[name].dtype for name in names}
+    if len(dtypes) > 1:
+        raise UnsupportedDtypeError(f"variables {names} have different data types {sorted(map(str, dtypes))}")
+    stacked = xr.concat([ds[name] for name in names], dim="band", coords="minimal", compat="override", join="exact")
+    nodata = tuple(ds[name].rio.nodata for name in names)
+    return _reconstruct(_three_bands(stacked, None), nodata, model, tile, overlap, device, scale, batch).to_dataset()
+
+
+def input_scaling(rgb: xr.DataArray, scale: float | str = "auto") -> InputScaling:
+    """How ``rgb``'s values become reflectance, decided as the CLI decides for a file.
+
+    Integer arrays: by data type (uint8 /255, uint16 /65535, int16 /10000) or the
+    declared ``scale_factor``/``add_offset`` attributes (uint16, int16). Floats are
+    reflectance, except floats that xarray decoded from integers without a declared
+    scale (``mask_and_scale=True``): those are scaled as their stored integer type.
+    A number ``scale`` overrides all of this.
+    """
+    from hprn_geo.io import infer_scaling
+
+    if rgb.dtype.kind in "iu" or scale != "auto":
+        return infer_scaling(rgb.dtype.name, scale, declared_scales=_declared(rgb.attrs, "scale_factor"),
+                             declared_offsets=_declared(rgb.attrs, "add_offset"))
+    stored = np.dtype(rgb.encoding.get("dtype", rgb.dtype))
+    if stored.kind in "iu" and not (_declared(rgb.encoding, "scale_factor") or _declared(rgb.encoding, "add_offset")):
+        return infer_scaling(stored.name)
+    return infer_scaling(rgb.dtype.name)
+
+
+def _declared(attrs: Mapping[str, Any], key: str) -> list[float]:
+    """The values of a CF scale/offset attribute that change anything ([] when none)."""
+    neutral = 1.0 if key == "scale_factor" else 0.0
+    values = np.atleast_1d(attrs.get(key, neutral)).astype(float).tolist()
+    return [] if all(v == neutral for v in values) else values
+
+
+def _three_bands(rgb: xr.DataArray, rgb_bands: tuple[int, int, int] | None) -> xr.DataArray:
+    """(band, y, x) with the three chosen bands, in R, G, B order."""
+    from hprn_geo.errors import BandCountError
+
+    if rgb.ndim != 3:
+        raise BandCountError(f"expected a (band, y, x) array, got dimensions {rgb.dims}")
+    y, x = rgb.rio.y_dim, rgb.rio.x_dim
+    (band,) = (dim for dim in rgb.dims if dim not in (y, x))
+    rgb = rgb.transpose(band, y, x)
+    count = rgb.sizes[band]
+    if rgb_bands is None:
+        if count != 3:
+            raise BandCountError(f"the array has {count} bands; pass rgb_bands=(R, G, B), 1-based, to choose three")
+        return rgb
+    if len(rgb_bands) != 3 or not all(isinstance(b, (int, np.integer)) and 1 <= b <= count for b in rgb_bands):
+        raise BandCountError(f"rgb_bands must be three band numbers in 1..{count} (R, G, B), got {rgb_bands!r}")
+    return rgb.isel({band: [int(b) - 1 for b in rgb_bands]})
+
+
+def _rgb_variables(ds: xr.Dataset, rgb: str | Sequence[str] | None) -> list[Hashable]:
+    from hprn_geo.errors import BandCountError
+
+    if rgb is not None:
+        names: list[Hashable] = [rgb] if isinstance(rgb, str) else list(rgb)
+    else:
+        by_name = {str(name).lower(): name for name in ds.data_vars}
+        names = [by_name[c] for c in _RGB_NAMES] if set(_RGB_NAMES) <= set(by_name) else list(ds.data_vars)
+    if len(names) not in (1, 3):
+        raise BandCountError(f"cannot tell the red, green and blue variables among {list(ds.data_vars)}; "
+                             "pass rgb=['red', 'green', 'blue'] or one (band, y, x) variable")
+    return names
+
+
+def _reconstruct(rgb: xr.DataArray, nodata: tuple[Any, Any, Any], model: str | os.PathLike[str],
+                 tile: int | None, overlap: int | None, device: str, scale: float | str, batch: int) -> xr.DataArray:
+    """(band=3, y, x) raw RGB with per-band nodata -> the cube DataArray."""
+    from hprn_geo.distributed import PredictorSpec, RawDecoder, lazy_cube
+
+    spec = PredictorSpec.from_model(model, tile=tile, overlap=overlap, batch=batch, device=device)
+    decode = RawDecoder(input_scaling(rgb, scale), tuple(None if v is None else float(v) for v in nodata))
+    if rgb.chunks is None:
+        predictor = spec.predictor()
+        source = decode(np.asarray(rgb.data))
+        data = predictor.predict_array(source.rgb, source.valid)
+    else:
+        predictor = spec.plan()
+        data = lazy_cube(rgb.data, decode, spec.pinned(predictor), predictor.card.bands, rgb.chunks[1][0])
+    return _cube_like(rgb, data, predictor, decode.scaling)
+
+
+def _cube_like(rgb: xr.DataArray, data: Any, predictor: Predictor, scaling: InputScaling) -> xr.DataArray:
+    """Wrap (B, H, W) spectra with ``rgb``'s geometry, the wavelengths and the model's card."""
+    from hprn_geo.io.zarr_store import VARIABLE
+
+    card = predictor.card
+    band, y, x = rgb.dims
+    coords: dict[Hashable, Any] = {name: c for name, c in rgb.coords.items() if band not in c.dims}
+    coords["wavelength"] = ("wavelength", predictor.checkpoint.wavelengths, {"units": "nm", "long_name": "wavelength"})
+    if card.fwhm is not None:
+        coords["fwhm"] = ("wavelength", np.asarray(card.fwhm), {"units": "nm", "long_name": "full width at half maximum"})
+    attrs = {"long_name": "reflectance", "units": "1", "hprn_model": card.name,
+             "hprn_model_card": json.dumps(card.to_dict(), default=float), "hprn_input_scaling": scaling.reason}
+    cube = xr.DataArray(data, dims=("wavelength", y, x), coords=coords, name=VARIABLE, attrs=attrs)
+    if rgb.rio.crs is not None:
+        cube = cube.rio.write_crs(rgb.rio.crs)
+    return cube.rio.write_nodata(np.nan, encoded=False)
+
+
+def to_zarr(
+    cube: xr.DataArray,
+    store: str | os.PathLike[str],
+    *,
+    region: Mapping[Hashable, slice] | None = None,
+    chunks: tuple[int, int, int] | None = None,
+    overwrite: bool = False,
+    compute: bool = True,
+) -> Delayed | None:
+    """Write a (wavelength, y, x) cube to a Zarr store laid out as ``hprn-geo predict`` writes it.
+
+    Zarr format 2, variable ``reflectance``, CF ``grid_mapping`` (``spatial_ref``),
+    readable by xarray (``decode_coords="all"``), rioxarray and GDAL. On a
+    ``dask.distributed`` client every worker writes its own chunks.
+
+    Args:
+        cube: (wavelength, y, x) reflectance, e.g. from :func:`reconstruct`.
+        store: the store path.
+        region: ``None``: create the store and write ``cube`` (all of it). ``{"y": slice(a, b)}``:
+            write ``cube`` (rows ``a..b`` of the scene) into a store made before (by
+            ``to_zarr(full_cube, store, compute=False)``); ``a`` and ``b`` must fall on
+            chunk boundaries (or ``b`` at the bottom), so separate jobs never share a chunk.
+        chunks: (bands, rows, cols) chunks of a new store (default the CLI's, 16 x 512 x 512).
+        overwrite: replace an existing store.
+        compute: write now; with False, write the metadata now and return a
+            ``dask.delayed`` that writes the data.
+    """
+    from hprn_geo.distributed import create_zarr, write_zarr_rows
+
+    cube = cube.transpose("wavelength", cube.rio.y_dim, cube.rio.x_dim)
+    spec = _cube_spec(cube)
+    if region is None:
+        create_zarr(store, spec, chunks, overwrite)
+    return write_zarr_rows(cube.data, spec, store, _region_start(cube, region), compute)
+
+
+def _cube_spec(cube: xr.DataArray) -> CubeSpec:
+    """The layout of a (wavelength, y, x) cube, as :class:`~hprn_geo.io.CubeSpec`."""
+    from hprn_geo.io import CubeSpec
+
+    _, height, width = cube.shape
+    fwhm = cube["fwhm"].values if "fwhm" in cube.coords else None
+    tags = {key: value for key, value in cube.attrs.items() if key.startswith("hprn_")}
+    return CubeSpec(height=height, width=width, wavelengths=cube["wavelength"].values, crs=cube.rio.crs,
+                    transform=cube.rio.transform(), fwhm=fwhm, tags=tags)
+
+
+def _region_start(cube: xr.DataArray, region: Mapping[Hashable, slice] | None) -> int:
+    """First scene row of ``region`` (0 for None); only the y dimension may be cut."""
+    if region is None:
+        return 0
+    y = cube.rio.y_dim
+    rows = region.get(y, slice(None))
+    if set(region) - {y} or rows.step not in (None, 1):
+        raise ValueError(f"region may only cut {y!r} into a contiguous slice, got {dict(region)}")
+    start = rows.start or 0
+    if rows.stop is not None and rows.stop - start != cube.sizes[y]:
+        raise ValueError(f"region {y}={rows} spans {rows.stop - start} rows but the cube has {cube.sizes[y]}")
+    return start
+
+
+@xr.register_dataarray_accessor("hprn")
+class HPRNDataArrayAccessor:
+    """``DataArray.hprn``: :meth:`reconstruct` spectra from RGB; :meth:`to_zarr` a cube."""
+
+    def __init__(self, obj: xr.DataArray) -> None:
+        self._obj = obj
+
+    def reconstruct(
+        self,
+        model: str | os.PathLike[str] = DEFAULT_MODEL,
+        tile: int | None = None,
+        overlap: int | None = None,
+        rgb_bands: tuple[int, int, int] | None = None,
+        device: str = "auto",
+        *,
+        scale: float | str = "auto",
+        batch: int = 4,
+    ) -> xr.DataArray:
+        """(band, y, x) RGB -> (wavelength, y, x) reflectance; see :func:`hprn_geo.accessor.reconstruct`."""
+        return reconstruct(self._obj, model, tile, overlap, rgb_bands, device, scale=scale, batch=batch)
+
+    def to_zarr(
+        self,
+        store: str | os.PathLike[str],
+        *,
+        region: Mapping[Hashable, slice] | None = None,
+        chunks: tuple[int, int, int] | None = None,
+        overwrite: bool = False,
+        compute: bool = True,
+    ) -> Delayed | None:
+        """Write this (wavelength, y, x) cube to Zarr; see :func:`hprn_geo.accessor.to_zarr`."""
+        return to_zarr(self._obj, store, region=region, chunks=chunks, overwrite=overwrite, compute=compute)
+
+
+@xr.register_dataset_accessor("hprn")
+class HPRNDatasetAccessor:
+    """``Dataset.hprn``: :meth:`reconstruct` spectra from the RGB variables."""
+
+    def __init__(self, obj: xr.Dataset) -> None:
+        self._obj = obj
+
+    def reconstruct(
+        self,
+        rgb: str | Sequence[str] | None = None,
+        model: str | os.PathLike[str] = DEFAULT_MODEL,
+        tile: int | None = None,
+        overlap: int | None = None,
+        rgb_bands: tuple[int, int, int] | None = None,
+        device: str = "auto",
+        *,
+        scale: float | str = "auto",
+        batch: int = 4,
+    ) -> xr.Dataset:
+        """RGB variables -> Dataset with ``reflectance``; see :func:`hprn_geo.accessor.reconstruct_dataset`."""
+        return reconstruct_dataset(self._obj, rgb, model, tile, overlap, rgb_bands, device, scale=scale, batch=batch)

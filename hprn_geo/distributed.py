@@ -1,0 +1,420 @@
+"""Dask and dask.distributed pieces: lazy cubes, a per-process model cache, Zarr region writes, cluster runs.
+
+The lazy cube follows the CLI's global :class:`~hprn_geo.tiles.TileGrid`, so a
+computed cube equals ``hprn-geo predict`` on the same scene bit for bit. Its
+blocks are groups of whole strips (``grid.strip(i)``: the rows that tile row
+``i`` finishes), full width, all bands. The task of a block runs
+:meth:`Predictor.iter_strips <hprn_geo.predict.Predictor.iter_strips>` from
+``grid.resume_row(first strip)`` -- the CLI's own ``--resume`` path, which
+yields those strips exactly as an uninterrupted run does -- over the input
+rows those tiles read (the block plus its halo), and stops after the block's
+last strip. The price is the tile row(s) above each block, run by both
+neighbouring tasks: about one tile row per block. A task holds its input rows,
+one tile row of accumulator and its output block; nothing grows with the scene.
+
+Each process loads a checkpoint once (:func:`cached_checkpoint`), however
+many blocks it runs; :func:`model_loads` counts the loads.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import dask
+import dask.array as da
+import numpy as np
+import zarr
+from dask.delayed import Delayed
+from distributed import Client
+
+from hprn_geo.errors import OutputError
+from hprn_geo.io import CubeSpec, InputScaling, RasterScene, ZarrWriter, open_scene, open_writer
+from hprn_geo.io.cubewriter import remove_path
+from hprn_geo.io.zarr_store import _FORMAT_KW, VARIABLE, _encoding, _template
+from hprn_geo.predict import ArraySource, PredictionReport, Predictor, WindowSource, pick_device
+from hprn_geo.registry import Checkpoint, resolve
+from hprn_geo.tiles import TileGrid
+
+__all__ = [
+    "PredictorSpec",
+    "RawDecoder",
+    "cached_checkpoint",
+    "create_zarr",
+    "file_cube",
+    "lazy_cube",
+    "model_loads",
+    "predict_on_cluster",
+    "write_zarr_rows",
+]
+
+_CACHE_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=4)
+def _load(model: str | None, weights: str | None, bands: int | None, device: str) -> Checkpoint:
+    return resolve(model, weights, bands)
+
+
+def cached_checkpoint(model: str | None, weights: str | None, bands: int | None, device: str) -> Checkpoint:
+    """The checkpoint :func:`~hprn_geo.registry.resolve` gives, loaded once per process and device.
+
+    Thread-safe: concurrent first calls load it once. ``device`` (a resolved torch
+    device, ``"cpu"``, ``"cuda"``) only keys the cache: Predictors move their
+    model onto their device, so Predictors on different devices must not share one.
+    """
+    with _CACHE_LOCK:
+        return _load(model, weights, bands, device)
+
+
+def model_loads() -> int:
+    """Checkpoints this process has loaded from disk so far (for tests and diagnostics).
+
+    On a cluster: ``client.run(model_loads)`` -> ``{worker: loads}``.
+    """
+    return _load.cache_info().misses
+
+
+@dataclass(frozen=True)
+class PredictorSpec:
+    """A small, picklable recipe that builds the same :class:`Predictor` in any process.
+
+    Attributes:
+        model: bundled model name (or None).
+        weights: absolute path of a checkpoint file (or None); wins over ``model``.
+        bands: wanted band count (picks or checks the model, as the CLI's ``--bands``).
+        tile, overlap: tile side and overlap in pixels (None: the card's).
+        batch: tiles per forward pass.
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``, resolved in the process that runs.
+    """
+
+    model: str | None = None
+    weights: str | None = None
+    bands: int | None = None
+    tile: int | None = None
+    overlap: int | None = None
+    batch: int = 4
+    device: str = "auto"
+
+    @classmethod
+    def from_model(cls, model: str | os.PathLike[str], **options: Any) -> PredictorSpec:
+        """``model``: a bundled name, or a checkpoint path (ending in ``.pt`` or an existing file)."""
+        path = Path(model)
+        if path.suffix == ".pt" or path.is_file():
+            return cls(weights=str(path.resolve()), **options)
+        return cls(model=str(model), **options)
+
+    def predictor(self) -> Predictor:
+        """A Predictor on ``device`` over this process's cached checkpoint (cheap after the first call).
+
+        Raises:
+            ValueError: ``device`` is ``"cuda"`` and this process has no CUDA device.
+        """
+        return self._build(str(pick_device(self.device)))
+
+    def plan(self) -> Predictor:
+        """A Predictor to plan with here (card, tile, overlap, grid), not to run.
+
+        On ``device`` where this process has it, else on the CPU: a client may
+        plan for GPU workers without a GPU of its own.
+        """
+        try:
+            device = str(pick_device(self.device))
+        except ValueError:
+            device = "cpu"
+        return self._build(device)
+
+    def _build(self, device: str) -> Predictor:
+        checkpoint = cached_checkpoint(self.model, self.weights, self.bands, device)
+        return Predictor(checkpoint, self.tile, self.overlap, self.batch, device)
+
+    def pinned(self, predictor: Predictor) -> PredictorSpec:
+        """This recipe with the tile and overlap ``predictor`` chose, so every process uses one grid."""
+        return replace(self, tile=predictor.tile, overlap=predictor.overlap)
+
+
+@dataclass(frozen=True)
+class RawDecoder:
+    """How raw RGB values become reflectance and a validity mask.
+
+    Attributes:
+        scaling: raw -> reflectance (see :func:`hprn_geo.io.infer_scaling`).
+        nodata: the nodata value of each of the three bands (None: none). A pixel
+            is invalid where any band equals its nodata or any value is not finite.
+    """
+
+    scaling: InputScaling
+    nodata: tuple[float | None, float | None, float | None]
+
+    def __call__(self, raw: np.ndarray) -> ArraySource:
+        """(3, h, w) raw values -> a window source of reflectance with its mask."""
+        valid = np.ones(raw.shape[1:], bool)
+        for band, nodata in zip(raw, self.nodata):
+            if nodata is not None and not np.isnan(nodata):
+                valid &= band != nodata
+        return ArraySource(self.scaling.apply(raw), valid)
+
+
+@dataclass
+class _RowSlab:
+    """A :class:`WindowSource` over rows ``row_off ..`` of a scene ``height`` rows tall.
+
+    Only the rows ``rows`` holds are in memory; windows use scene coordinates.
+    """
+
+    rows: ArraySource
+    row_off: int
+    height: int
+
+    def __post_init__(self) -> None:
+        self.width = self.rows.width
+
+    def read_window(self, row_off: int, col_off: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.rows.read_window(row_off - self.row_off, col_off, height, width)
+
+
+def strip_groups(grid: TileGrid, rows: int) -> list[range]:
+    """The grid's strips in consecutive groups of about ``rows`` rows (at least one strip each)."""
+    per = max(1, round(rows / grid.stride))
+    return [range(i, min(i + per, grid.n_rows)) for i in range(0, grid.n_rows, per)]
+
+
+def _input_rows(grid: TileGrid, strips: range) -> tuple[int, int]:
+    """``(top, bottom)``: the scene rows the tiles that make ``strips`` read."""
+    return grid.row_offsets[grid.resume_row(strips.start)], grid.row_offsets[strips[-1]] + grid.tile_shape[0]
+
+
+def predict_strips(predictor: Predictor, source: WindowSource, strips: range) -> np.ndarray:
+    """Strips ``strips`` of the scene, exactly as a whole-scene run makes them.
+
+    Returns:
+        (B, rows, W) float32, NaN where the input is not valid.
+    """
+    found = islice(predictor.iter_strips(source, strips.start), len(strips))
+    return np.concatenate([strip.data for strip in found], axis=1)
+
+
+def _array_block(raw: np.ndarray, decode: RawDecoder, spec: PredictorSpec, top: int, height: int,
+                 strips: range) -> np.ndarray:
+    """Task: (3, rows, W) raw input rows ``top ..`` -> (B, block rows, W) spectra."""
+    return predict_strips(spec.predictor(), _RowSlab(decode(raw), top, height), strips)
+
+
+def _file_block(path: str, rgb_bands: tuple[int, int, int] | None, scale: float | str, spec: PredictorSpec,
+                strips: range) -> np.ndarray:
+    """Task: read the rows it needs from a raster file (as the CLI does) -> (B, block rows, W)."""
+    with open_scene(path, rgb_bands=rgb_bands, scale=scale) as scene:
+        return predict_strips(spec.predictor(), scene, strips)
+
+
+def _assemble(grid: TileGrid, bands: int, chunk_rows: int, block: Callable[[range, int, int], Delayed]) -> da.Array:
+    """Concatenate one delayed ``block(strips, top, bottom)`` per strip group into a (B, H, W) array."""
+    parts = []
+    for strips in strip_groups(grid, chunk_rows):
+        start, stop = grid.strip(strips.start)[0], grid.strip(strips[-1])[1]
+        value = block(strips, *_input_rows(grid, strips))
+        parts.append(da.from_delayed(value, (bands, stop - start, grid.width), np.float32))
+    return da.concatenate(parts, axis=1)
+
+
+def lazy_cube(raw: da.Array, decode: RawDecoder, spec: PredictorSpec, bands: int, chunk_rows: int) -> da.Array:
+    """Lazy spectra of a lazy RGB array; nothing runs until computed.
+
+    Args:
+        raw: (3, H, W) raw RGB values, any chunks.
+        decode: how raw values become reflectance and validity.
+        spec: the predictor, with tile and overlap set (:meth:`PredictorSpec.pinned`).
+        bands: B, the model's band count.
+        chunk_rows: about how many rows each block (task) makes.
+
+    Returns:
+        (B, H, W) float32 dask array, chunked in full-width groups of whole strips.
+    """
+    height, width = raw.shape[1:]
+    grid = TileGrid(height, width, spec.tile, spec.overlap)
+
+    def block(strips: range, top: int, bottom: int) -> Delayed:
+        return dask.delayed(_array_block, pure=True)(raw[:, top:bottom], decode, spec, top, height, strips)
+
+    return _assemble(grid, bands, chunk_rows, block)
+
+
+def file_cube(path: str | os.PathLike[str], grid: TileGrid, spec: PredictorSpec, bands: int, chunk_rows: int, *,
+              rgb_bands: tuple[int, int, int] | None = None, scale: float | str = "auto") -> da.Array:
+    """Lazy spectra of a raster file whose tasks read it themselves (the file must be visible to the workers).
+
+    Returns:
+        (B, H, W) float32 dask array over ``grid``, chunked as :func:`lazy_cube`'s.
+    """
+    name = os.fspath(path)
+
+    def block(strips: range, top: int, bottom: int) -> Delayed:
+        return dask.delayed(_file_block, pure=True)(name, rgb_bands, scale, spec, strips)
+
+    return _assemble(grid, bands, chunk_rows, block)
+
+
+def create_zarr(path: str | os.PathLike[str], spec: CubeSpec, chunks: tuple[int, int, int] | None = None,
+                overwrite: bool = False) -> None:
+    """Write an empty Zarr (format 2) cube: metadata and coordinates, laid out as the CLI writes it.
+
+    Args:
+        path: the store.
+        spec: shape, wavelengths, georeferencing (CF ``grid_mapping``) and tags.
+        chunks: (bands, rows, cols) chunks; default the CLI's.
+        overwrite: replace an existing store (else :class:`~hprn_geo.errors.OutputError`).
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise OutputError(f"{path} exists; pass overwrite=True to replace it")
+    chunks = chunks or ZarrWriter(path, spec).chunks
+    template = _template(spec, chunks)
+    template.to_zarr(str(path), mode="w", compute=False, consolidated=True,
+                     encoding=_encoding(spec, template, chunks), **{_FORMAT_KW: 2})
+
+
+def write_zarr_rows(data: da.Array, spec: CubeSpec, path: str | os.PathLike[str], row_off: int = 0,
+                    compute: bool = True) -> Delayed | None:
+    """Write (B, rows, W) reflectance into rows ``row_off ..`` of a store made by :func:`create_zarr`.
+
+    Each task writes whole Zarr chunks, so any number of workers (or separate
+    jobs writing separate row ranges) can write one store at once. ``spec``
+    encodes the values (its dtype, scale and nodata; its height is not used).
+
+    Raises:
+        ValueError: the rows do not start (and end, unless at the bottom) on a chunk boundary,
+            or the bands or width differ from the store's.
+    """
+    array = zarr.open_array(str(Path(path) / VARIABLE), mode="r+")
+    region = _region(array, row_off, data.shape)
+    stored = da.asarray(data).map_blocks(spec.encode, dtype=np.dtype(spec.dtype)).rechunk(array.chunks)
+    return da.store(stored, array, regions=region, lock=False, compute=compute)
+
+
+def _region(array: zarr.Array, row_off: int, shape: tuple[int, ...]) -> tuple[slice, slice, slice]:
+    bands, height, width = array.shape
+    block = array.chunks[1]
+    stop = row_off + shape[1]
+    if (shape[0], shape[2]) != (bands, width):
+        raise ValueError(f"data has {shape[0]} bands x {shape[2]} columns; the store has {bands} x {width}")
+    if row_off % block or (stop % block and stop != height) or stop > height:
+        raise ValueError(f"rows {row_off}..{stop} do not fall on the store's {block}-row chunks "
+                         f"(0..{height}); parallel writers must not share a chunk")
+    return slice(None), slice(row_off, stop), slice(None)
+
+
+def _in_order(client: Client, parts: list[da.Array], ahead: int) -> Iterator[np.ndarray]:
+    """Compute ``parts`` on the cluster, at most ``ahead`` at a time, yielding results in order."""
+    queue: deque = deque()
+    for part in parts:
+        queue.append(client.compute(part))
+        if len(queue) >= ahead:
+            yield queue.popleft().result()
+    while queue:
+        yield queue.popleft().result()
+
+
+def _install(partial: Path, target: Path) -> None:
+    """Move a finished store onto ``target``, replacing an old one only once the new one is complete."""
+    old = target.with_name(target.name + ".replaced.partial")
+    if target.exists():
+        os.replace(target, old)
+    os.replace(partial, target)
+    remove_path(old)
+
+
+def predict_on_cluster(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    scheduler_address: str,
+    *,
+    model: str | None = None,
+    weights: str | os.PathLike[str] | None = None,
+    bands: int | None = None,
+    tile: int | None = None,
+    overlap: int | None = None,
+    batch: int = 4,
+    device: str = "auto",
+    rgb_bands: tuple[int, int, int] | None = None,
+    scale: float | str = "auto",
+    dtype: str = "float32",
+    cog: bool = False,
+    overwrite: bool = False,
+    chunk_rows: int = 512,
+) -> PredictionReport:
+    """Reconstruct a raster file on a running dask.distributed cluster; same result as ``hprn-geo predict``.
+
+    ``.zarr``: the workers write the chunks of one store in parallel (under
+    ``dst.partial``, moved onto ``dst`` when complete). ``.tif``/``.tiff``: blocks
+    are computed on the cluster, a few ahead, and written here in order by the
+    CLI's atomic GeoTIFF/COG writer. ``src`` and ``dst`` must be paths every
+    worker (and this process) can see; a ``weights`` file too.
+
+    Args:
+        src: the RGB raster.
+        dst: the output cube (``.zarr``, ``.tif``, ``.tiff``).
+        scheduler_address: e.g. ``"tcp://10.0.0.5:8786"``.
+        model, weights, bands: which checkpoint, as :func:`hprn_geo.registry.resolve` takes them.
+        tile, overlap, batch, device, rgb_bands, scale, dtype, cog, overwrite:
+            as :meth:`Predictor.predict_file <hprn_geo.predict.Predictor.predict_file>`.
+        chunk_rows: about how many rows one task makes (more: fewer recomputed tile rows, more memory).
+
+    Raises:
+        OutputError: ``dst`` exists without ``overwrite``, or an unsupported suffix.
+    """
+    started = time.perf_counter()
+    dst = Path(os.path.abspath(dst))
+    spec = PredictorSpec(model, None if weights is None else os.path.abspath(weights), bands, tile, overlap,
+                         batch, device)
+    predictor = spec.plan()
+    with open_scene(src, rgb_bands=rgb_bands, scale=scale) as scene:
+        grid = predictor.grid(scene.height, scene.width)
+        cube_spec = _cube_spec(predictor, scene, dtype)
+        notes = [f"input scaling: {scene.scaling.reason}"]
+    cube = file_cube(src, grid, spec.pinned(predictor), predictor.card.bands, chunk_rows,
+                     rgb_bands=rgb_bands, scale=scale)
+    with Client(scheduler_address) as client:
+        if dst.suffix.lower() == ".zarr":
+            _cluster_zarr(client, cube, cube_spec, dst, overwrite)
+        else:
+            _cluster_file(client, cube, cube_spec, dst, cog, overwrite)
+    tiles = sum(s[-1] - grid.resume_row(s.start) + 1 for s in strip_groups(grid, chunk_rows)) * grid.n_cols
+    notes.append(f"{len(cube.chunks[1])} tasks on {scheduler_address}; {tiles - len(grid)} tiles run twice at block edges")
+    return PredictionReport(dst, grid, device, tiles, time.perf_counter() - started, notes=notes)
+
+
+def _cube_spec(predictor: Predictor, scene: RasterScene, dtype: str) -> CubeSpec:
+    """The output layout ``Predictor.predict_file`` writes for ``scene``."""
+    card = predictor.card
+    return CubeSpec(
+        height=scene.height, width=scene.width, wavelengths=predictor.checkpoint.wavelengths,
+        crs=scene.crs, transform=scene.transform, dtype=dtype,
+        fwhm=None if card.fwhm is None else np.asarray(card.fwhm),
+        tags={"hprn_model": card.name, "hprn_input_scaling": scene.scaling.reason},
+    )
+
+
+def _cluster_zarr(client: Client, cube: da.Array, spec: CubeSpec, dst: Path, overwrite: bool) -> None:
+    if dst.exists() and not overwrite:
+        raise OutputError(f"{dst} exists; pass --overwrite to replace it")
+    partial = dst.with_name(dst.name + ".partial")
+    create_zarr(partial, spec, overwrite=True)
+    client.compute(write_zarr_rows(cube, spec, partial, compute=False)).result()
+    _install(partial, dst)
+
+
+def _cluster_file(client: Client, cube: da.Array, spec: CubeSpec, dst: Path, cog: bool, overwrite: bool) -> None:
+    workers = len(client.scheduler_info()["workers"])
+    parts = [cube.blocks[0, k, 0] for k in range(len(cube.chunks[1]))]
+    offsets = np.cumsum((0,) + cube.chunks[1])
+    with open_writer(dst, spec, cog=cog, overwrite=overwrite) as writer:
+        for k, data in enumerate(_in_order(client, parts, ahead=2 * max(workers, 1))):
+            writer.write_strip(k, int(offsets[k]), data)

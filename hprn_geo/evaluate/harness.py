@@ -1,0 +1,213 @@
+"""One harness for the model and the baselines: same scenes, same RGB, same metrics.
+
+A *method* is any callable ``rgb (3, H, W) -> spectra (B, H, W)``: the model
+through :class:`hprn_geo.predict.Predictor` (so evaluation sees exactly what
+``hprn-geo predict`` does, tiles and blending included), or a fitted baseline.
+:func:`evaluate` scores every method on every scene with
+:func:`hprn_geo.metrics.spectral_metrics` (MRAE with eps 1e-3, RMSE, SAM in
+degrees, PSNR and SSIM with data range 1) and averages over scenes.
+:func:`evaluate_checkpoint` does the whole job for a checkpoint and a list of cubes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hprn_geo.cameras import load_cameras
+from hprn_geo.errors import DataFileError
+from hprn_geo.evaluate.baselines import fit_baselines
+from hprn_geo.metrics import spectral_metrics
+from hprn_geo.predict import Predictor
+from hprn_geo.registry import Checkpoint
+from hprn_geo.train.data import InputConvention, RGBRenderer, camera_folder, load_scene
+
+__all__ = [
+    "EvalScene",
+    "Evaluation",
+    "Method",
+    "evaluate",
+    "evaluate_checkpoint",
+    "model_method",
+    "prepare_scenes",
+    "training_pairs",
+]
+
+Method = Callable[[np.ndarray], np.ndarray]
+"""rgb (3, H, W) float32 -> spectra (B, H, W)."""
+
+METRICS = ("mrae", "rmse", "sam", "psnr", "ssim")
+MODEL = "hprn"
+"""The model's name in results (beside the baselines')."""
+
+
+@dataclass(frozen=True)
+class EvalScene:
+    """A held-out scene: the RGB a method sees and the truth it is scored against.
+
+    Attributes:
+        name: scene name.
+        rgb: (3, H, W) float32, rendered by the model's input convention.
+        truth: (B, H, W) float32 reflectance on the model's grid, no NaN.
+    """
+
+    name: str
+    rgb: np.ndarray
+    truth: np.ndarray
+
+
+@dataclass
+class Evaluation:
+    """Scores and predictions of several methods on several scenes.
+
+    Attributes:
+        wavelengths: (B,) nm.
+        scenes: the scenes, in order.
+        predictions: method -> scene name -> (B, H, W) prediction.
+        scores: scene name -> method -> metric -> value.
+        info: what else to report (model, input convention, baselines' training data).
+    """
+
+    wavelengths: np.ndarray
+    scenes: list[EvalScene]
+    predictions: dict[str, dict[str, np.ndarray]]
+    scores: dict[str, dict[str, dict[str, float]]]
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def methods(self) -> list[str]:
+        """Method names, the model first."""
+        return list(self.predictions)
+
+    def mean(self) -> dict[str, dict[str, float]]:
+        """method -> metric -> mean over scenes."""
+        return {
+            method: {m: float(np.mean([self.scores[s.name][method][m] for s in self.scenes])) for m in METRICS}
+            for method in self.methods
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready report: info, wavelengths, per-scene scores and their means."""
+        return {
+            **self.info,
+            "metrics": {"mrae_eps": 1e-3, "sam_units": "degrees", "data_range": 1.0},
+            "wavelengths": [float(w) for w in self.wavelengths],
+            "scenes": self.scores,
+            "mean": self.mean(),
+        }
+
+
+def evaluate(methods: Mapping[str, Method], scenes: Sequence[EvalScene], wavelengths: Sequence[float]) -> Evaluation:
+    """Score every method on every scene.
+
+    Args:
+        methods: name -> method; the first is treated as the model in plots.
+        scenes: held-out scenes.
+        wavelengths: (B,) nm of the truth cubes.
+
+    Returns:
+        An :class:`Evaluation` holding every prediction and score.
+    """
+    predictions = {name: {s.name: np.asarray(method(s.rgb), np.float32) for s in scenes} for name, method in methods.items()}
+    scores = {
+        s.name: {name: spectral_metrics(predictions[name][s.name], s.truth) for name in methods} for s in scenes
+    }
+    return Evaluation(np.asarray(wavelengths, np.float64), list(scenes), predictions, scores)
+
+
+def model_method(checkpoint: Checkpoint, tile: int | None = None, overlap: int | None = None) -> Method:
+    """The model as a method: tiled prediction with ``predict``'s defaults (the card's tile and overlap)."""
+    predictor = Predictor(checkpoint, tile, overlap, device="cpu")
+    return predictor.predict_array
+
+
+def prepare_scenes(
+    names: Sequence[str],
+    renderer: RGBRenderer,
+    data_dir: str | Path | None,
+    fwhm: float | Sequence[float] | None = None,
+    edge_clamp_nm: float = 2.0,
+) -> list[EvalScene]:
+    """Load cubes on the renderer's grid and render their RGB.
+
+    Raises:
+        DataFileError: a scene has pixels without data (scores need whole scenes).
+    """
+    scenes = []
+    for name in names:
+        scene = load_scene(name, renderer.wavelengths, data_dir, fwhm, edge_clamp_nm)
+        if not scene.valid.all():
+            raise DataFileError(f"scene {name!r} has pixels without data; evaluate on whole scenes")
+        scenes.append(EvalScene(scene.name, renderer.fixed(scene.cube), scene.cube))
+    return scenes
+
+
+def training_pairs(
+    names: Sequence[str],
+    renderer: RGBRenderer,
+    data_dir: str | Path | None,
+    fwhm: float | Sequence[float] | None = None,
+    edge_clamp_nm: float = 2.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The valid pixels of ``names`` as (rgb (3, N), spectra (B, N)), RGB by the fixed convention."""
+    scenes = [load_scene(name, renderer.wavelengths, data_dir, fwhm, edge_clamp_nm) for name in names]
+    rgb = np.concatenate([renderer.fixed(s.cube)[:, s.valid] for s in scenes], axis=1)
+    return rgb, np.concatenate([s.spectra() for s in scenes], axis=1)
+
+
+def evaluate_checkpoint(
+    checkpoint: Checkpoint,
+    data: Sequence[str],
+    data_dir: str | Path | None = None,
+    *,
+    camera: str | None = None,
+    rgb_bands: tuple[int, int, int] | None = None,
+    baseline_data: Sequence[str] | None = None,
+    srf_dir: str | Path | None = None,
+    tile: int | None = None,
+    overlap: int | None = None,
+    edge_clamp_nm: float | None = None,
+) -> Evaluation:
+    """Score a checkpoint and the baselines on held-out cubes.
+
+    RGB is rendered by the card's input convention unless ``camera`` or
+    ``rgb_bands`` is given. The baselines are fitted on ``baseline_data``
+    (default: the card's training data) rendered the same way.
+
+    Args:
+        checkpoint: the model and its card.
+        data: held-out cubes (shared names or files).
+        data_dir: the shared data folder.
+        camera: render RGB through this camera instead.
+        rgb_bands: use these 1-based bands of the grid as RGB instead.
+        baseline_data: cubes the baselines are fitted on; ``[]`` for none.
+        srf_dir: camera folder (default ``data_dir/srf``).
+        tile, overlap: prediction tiling (default: the card's).
+        edge_clamp_nm: see :func:`hprn_geo.train.data.to_grid` (default: the card's protocol, else 2).
+    """
+    card = checkpoint.card
+    convention = InputConvention(camera, rgb_bands) if camera or rgb_bands else InputConvention.from_card(card.input)
+    cameras = load_cameras(camera_folder(srf_dir, data_dir)) if convention.camera else None
+    renderer = RGBRenderer(convention, card.wavelengths, cameras)
+    protocol = card.scores.get("protocol", {})
+    clamp = protocol.get("edge_clamp_nm", 2.0) if edge_clamp_nm is None else edge_clamp_nm
+    scenes = prepare_scenes(data, renderer, data_dir, card.fwhm, clamp)
+    methods: dict[str, Method] = {MODEL: model_method(checkpoint, tile, overlap)}
+    fitted_on = list(card.training_data if baseline_data is None else baseline_data)
+    if fitted_on:
+        rgb, spectra = training_pairs(fitted_on, renderer, data_dir, card.fwhm, clamp)
+        methods.update({name: b.predict for name, b in fit_baselines(rgb, spectra).items()})
+    evaluation = evaluate(methods, scenes, card.wavelengths)
+    evaluation.info = {
+        "model": card.name,
+        "input": convention.describe(),
+        "tile": tile or card.tile,
+        "overlap": card.overlap if overlap is None else overlap,
+        "baselines_fitted_on": fitted_on,
+        "edge_clamp_nm": clamp,
+    }
+    return evaluation

@@ -1,0 +1,434 @@
+"""STAC front door: reconstruct the RGB asset of STAC Items into derived hyperspectral Items.
+
+:func:`read_stac` reads a STAC Item, an ItemCollection (GeoJSON
+FeatureCollection) or a stac-task payload (a FeatureCollection with a
+``process`` block) from a file, a URL or stdin. :func:`reconstruct_items`
+writes, for each Item, the cube (COG or Zarr) and a derived Item JSON into an
+output folder; :func:`derive_item` builds that Item:
+
+- id ``<source id><suffix>`` (``-hprn``), the source's geometry, bbox and
+  datetime (or start/end datetimes);
+- one asset ``reflectance`` with the cube's media type, STAC 1.1 ``bands``
+  carrying ``eo:center_wavelength`` and ``eo:full_width_half_max`` in
+  micrometres (EO extension v2), and ``proj:code``/``proj:shape``/
+  ``proj:transform`` (projection extension v2);
+- ``processing:*`` fields set by hand (pystac has no Processing extension
+  class): level, lineage, software, datetime;
+- a ``derived_from`` link to the source Item, always: to its self link, or to
+  the document it was read from, or, for Items read from a FeatureCollection
+  or stdin without a self link, to a copy saved beside the derived Item;
+- every extension used listed in ``stac_extensions``.
+
+Relative asset hrefs resolve as pystac resolves them: against the Item's self
+link; for an Item without one, against the document it came from (the
+current directory for stdin).
+
+Every Item is checked (asset present, a raster, readable, outputs free)
+before the first cube is written; each cube and each Item JSON is written
+under a temporary name and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import warnings
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+import pystac
+from pystac.extensions.projection import ProjectionExtension
+from pystac.utils import datetime_to_str, make_absolute_href
+
+from hprn_geo import __version__
+from hprn_geo.cli import friendly_errors, model_options, predict, with_options
+from hprn_geo.errors import DataFileError, HPRNGeoError, MissingCRSWarning, OutputError
+from hprn_geo.io import open_scene
+from hprn_geo.io.cubewriter import format_wavelength
+from hprn_geo.predict import Predictor
+from hprn_geo.registry import ModelCard
+
+__all__ = [
+    "ASSET_KEY",
+    "MEDIA_TYPES",
+    "PixelGrid",
+    "StacDocument",
+    "StacError",
+    "band_objects",
+    "derive_item",
+    "feature_collection",
+    "micrometres",
+    "read_stac",
+    "reconstruct_items",
+    "stac",
+]
+
+EO_SCHEMA = "https://stac-extensions.github.io/eo/v2.0.0/schema.json"
+PROCESSING_SCHEMA = "https://stac-extensions.github.io/processing/v1.2.0/schema.json"
+ASSET_KEY = "reflectance"
+MEDIA_TYPES = {
+    "tif": "image/tiff; application=geotiff; profile=cloud-optimized",
+    "zarr": "application/vnd+zarr",
+}
+_RASTER_MEDIA_TYPES = {pystac.MediaType.HDF, pystac.MediaType.HDF5, pystac.MediaType.NETCDF, "application/vnd+zarr"}
+_ITEM_MEDIA_TYPE = "application/geo+json"
+
+
+class StacError(DataFileError):
+    """A STAC document cannot be read, or an Item lacks what was asked (the asset, a raster)."""
+
+
+@dataclass
+class StacDocument:
+    """A STAC document read for processing.
+
+    Attributes:
+        items: the Items, relative asset hrefs of those without a self link made absolute.
+        document: the JSON as read (a ``process`` block of a stac-task payload is kept).
+        href: the file or URL it was read from; None for stdin.
+    """
+
+    items: list[pystac.Item]
+    document: dict[str, Any]
+    href: str | None
+
+
+@dataclass(frozen=True)
+class PixelGrid:
+    """Where a raster's pixels lie: CRS (rasterio ``CRS`` or None), affine transform, size."""
+
+    crs: Any
+    transform: Any
+    height: int
+    width: int
+
+
+@dataclass
+class _Plan:
+    """One Item checked and ready to run: where its RGB is, what the outputs are."""
+
+    source: pystac.Item
+    rgb_href: str
+    grid: PixelGrid
+    scaling: str
+    cube: Path
+    item_json: Path
+    source_copy: Path | None  # where to save an Item that has no self link, for its derived_from link
+
+    @property
+    def outputs(self) -> list[Path]:
+        return [p for p in (self.cube, self.item_json, self.source_copy) if p is not None]
+
+
+def read_stac(source: str) -> StacDocument:
+    """Read a STAC Item, ItemCollection or stac-task payload.
+
+    Args:
+        source: a file path, a URL, or ``"-"`` for stdin.
+
+    Raises:
+        StacError: not found, not JSON, or not a STAC Item / FeatureCollection of Items.
+    """
+    href = None if source == "-" else make_absolute_href(source)
+    text = sys.stdin.read() if href is None else _read_text(href)
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        raise StacError(f"{source} is not JSON ({exc})") from None
+    features = _features(document, source)
+    items = [_parse_item(feature, source, href if feature is document else None) for feature in features]
+    for item in items:
+        _anchor_assets(item, href)
+    return StacDocument(items, document, href)
+
+
+def _read_text(href: str) -> str:
+    try:
+        return pystac.StacIO.default().read_text(href)
+    except Exception as exc:  # noqa: BLE001 - pystac raises bare Exception (and urllib3's) for URLs
+        reason = exc.__cause__ or exc
+        raise StacError(f"cannot read STAC document {href}: {' '.join(str(reason).split())}") from None
+
+
+def _features(document: Any, source: str) -> list[Any]:
+    """The Item dicts of a Feature, FeatureCollection or stac-task payload."""
+    if isinstance(document, dict) and document.get("type") == "Feature":
+        return [document]
+    if isinstance(document, dict) and isinstance(document.get("features"), list):
+        return document["features"]
+    raise StacError(f"{source} is not a STAC Item, ItemCollection or stac-task payload")
+
+
+def _parse_item(feature: Any, source: str, href: str | None) -> pystac.Item:
+    """An Item from its dict; ``href`` (where a lone Item was read) becomes its self link, as pystac does."""
+    try:
+        return pystac.Item.from_dict(feature, href=href, migrate=True)
+    except (KeyError, TypeError, ValueError, AttributeError, pystac.STACError) as exc:
+        raise StacError(f"{source}: not a valid STAC Item ({type(exc).__name__}: {exc})") from None
+
+
+def _anchor_assets(item: pystac.Item, document_href: str | None) -> None:
+    """Make relative asset hrefs of an Item without a self link absolute, against its document."""
+    if item.get_self_href() is not None:
+        return
+    for asset in item.assets.values():
+        asset.href = make_absolute_href(asset.href, document_href)
+
+
+def band_objects(wavelengths: np.ndarray, fwhm: np.ndarray | None = None) -> list[dict[str, Any]]:
+    """STAC 1.1 ``bands`` for band centres (and widths) in nm; EO fields in micrometres.
+
+    >>> band_objects(np.array([450.0]), np.array([10.0]))
+    [{'name': '450.0 nm', 'eo:center_wavelength': 0.45, 'eo:full_width_half_max': 0.01}]
+    """
+    bands = []
+    for i, nm in enumerate(wavelengths):
+        band: dict[str, Any] = {"name": format_wavelength(nm), "eo:center_wavelength": micrometres(nm)}
+        if fwhm is not None:
+            band["eo:full_width_half_max"] = micrometres(fwhm[i])
+        bands.append(band)
+    return bands
+
+
+def micrometres(nm: float) -> float:
+    """nm -> micrometres, as STAC and openEO want wavelengths (rounded to 1 pm: ``450.0 -> 0.45``)."""
+    return round(float(nm) / 1000.0, 6)
+
+
+def derive_item(
+    source: pystac.Item,
+    source_asset: str,
+    cube: str | Path,
+    card: ModelCard,
+    grid: PixelGrid,
+    *,
+    suffix: str = "-hprn",
+    scaling: str = "",
+) -> pystac.Item:
+    """The Item describing a cube reconstructed from ``source``'s asset ``source_asset``.
+
+    Args:
+        source: the source Item.
+        source_asset: key of the RGB asset that was reconstructed.
+        cube: the cube's path (``.tif`` COG or ``.zarr``).
+        card: the model card (wavelengths, fwhm, name).
+        grid: the cube's pixel grid (that of the source raster).
+        suffix: appended to the source id.
+        scaling: how the input was scaled to reflectance (recorded in the lineage).
+
+    The ``derived_from`` link is added by :func:`reconstruct_items`, which knows
+    where the source Item lives.
+    """
+    properties = {k: source.properties[k] for k in ("start_datetime", "end_datetime") if k in source.properties}
+    item = pystac.Item(f"{source.id}{suffix}", source.geometry, source.bbox, source.datetime, properties,
+                       stac_extensions=[EO_SCHEMA, PROCESSING_SCHEMA])
+    item.properties.update(_processing_fields(source, source_asset, card, scaling))
+    fmt = "zarr" if Path(cube).suffix.lower() == ".zarr" else "tif"
+    wavelengths = np.asarray(card.wavelengths)
+    asset = pystac.Asset(
+        str(cube),
+        title=f"Reflectance, {card.bands} bands {wavelengths[0]:.0f}-{wavelengths[-1]:.0f} nm (hprn-geo)",
+        media_type=MEDIA_TYPES[fmt],
+        roles=["data"],
+        extra_fields={"data_type": "float32", "nodata": "nan",
+                      "bands": band_objects(wavelengths, None if card.fwhm is None else np.asarray(card.fwhm))},
+    )
+    item.add_asset(ASSET_KEY, asset)
+    _set_projection(asset, grid)
+    return item
+
+
+def _processing_fields(source: pystac.Item, source_asset: str, card: ModelCard, scaling: str) -> dict[str, Any]:
+    """``processing:*`` fields (Processing extension v1.2; set by hand, pystac has no class for it)."""
+    lineage = (f"Hyperspectral reflectance reconstructed by hprn-geo (HPRN) from the RGB asset {source_asset!r} "
+               f"of STAC Item {source.id!r} with model {card.name!r} ({card.bands} bands"
+               f"{'' if card.trained else ', UNTRAINED'})")
+    return {
+        "processing:level": "L4",  # model output derived from lower-level data
+        "processing:lineage": f"{lineage}; input scaling: {scaling}" if scaling else lineage,
+        "processing:software": {"hprn-geo": __version__},
+        "processing:datetime": datetime_to_str(datetime.now(timezone.utc)),
+    }
+
+
+def _set_projection(asset: pystac.Asset, grid: PixelGrid) -> None:
+    """``proj:code`` (``"EPSG:32618"``; WKT2 when the CRS has no code), ``proj:shape``, ``proj:transform``."""
+    proj = ProjectionExtension.ext(asset, add_if_missing=True)
+    authority = None if grid.crs is None else grid.crs.to_authority()
+    proj.code = ":".join(authority) if authority else None
+    if grid.crs is not None and authority is None:
+        proj.wkt2 = grid.crs.to_wkt()
+    proj.shape = [grid.height, grid.width]
+    proj.transform = [float(v) for v in tuple(grid.transform)[:6]]
+
+
+def reconstruct_items(
+    document: StacDocument,
+    asset: str,
+    out_dir: str | Path,
+    predictor: Predictor,
+    *,
+    fmt: str = "tif",
+    suffix: str = "-hprn",
+    rgb_bands: tuple[int, int, int] | None = None,
+    scale: float | str = "auto",
+    overwrite: bool = False,
+) -> list[pystac.Item]:
+    """Reconstruct asset ``asset`` of every Item; write cubes and derived Item JSON into ``out_dir``.
+
+    Returns:
+        the derived Items (self link: their JSON file; asset hrefs absolute).
+
+    Raises:
+        StacError: an Item lacks the asset, the asset is not a raster, two Items give the same id.
+        OutputError: an output exists without ``overwrite``; ``out_dir`` cannot be created.
+        RasterReadError, BandCountError, UnsupportedDtypeError: the asset cannot be read as RGB.
+    """
+    if fmt not in MEDIA_TYPES:
+        raise ValueError(f"fmt must be one of {sorted(MEDIA_TYPES)}, got {fmt!r}")
+    out = Path(out_dir).absolute()
+    plans = [_plan(item, asset, out, fmt, suffix, rgb_bands, scale) for item in document.items]
+    _check_outputs(plans, overwrite)
+    _make_dir(out)
+    derived = []
+    for plan in plans:
+        predictor.predict_file(plan.rgb_href, plan.cube, rgb_bands=rgb_bands, scale=scale, cog=fmt == "tif",
+                               overwrite=overwrite)
+        item = derive_item(plan.source, asset, plan.cube, predictor.card, plan.grid, suffix=suffix,
+                           scaling=plan.scaling)
+        item.add_link(pystac.Link("derived_from", _source_href(plan), _ITEM_MEDIA_TYPE,
+                                  f"Source item {plan.source.id}"))
+        _save_item(item, plan.item_json)
+        derived.append(item)
+    return derived
+
+
+def _plan(item: pystac.Item, key: str, out: Path, fmt: str, suffix: str,
+          rgb_bands: tuple[int, int, int] | None, scale: float | str) -> _Plan:
+    """Check one Item (asset present, a raster, readable as RGB) and name its outputs."""
+    href = _raster_href(item, key)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MissingCRSWarning)  # predict_file warns when it runs
+            with open_scene(href, rgb_bands=rgb_bands, scale=scale) as scene:
+                grid = PixelGrid(scene.crs, scene.transform, scene.height, scene.width)
+                scaling = scene.scaling.reason
+    except HPRNGeoError as exc:
+        raise type(exc)(f"item {item.id!r}, asset {key!r}: {exc}") from None
+    name = f"{item.id}{suffix}"
+    copy = None if item.get_self_href() else out / f"{name}.source.json"
+    return _Plan(item, href, grid, scaling, out / f"{name}.{fmt}", out / f"{name}.json", copy)
+
+
+def _raster_href(item: pystac.Item, key: str) -> str:
+    """The absolute href of asset ``key``, refused when missing or declared as something other than a raster."""
+    if key not in item.assets:
+        raise StacError(f"item {item.id!r} has no asset {key!r}; it has: {', '.join(item.assets) or 'none'}")
+    asset = item.assets[key]
+    if asset.media_type and not _is_raster(asset.media_type):
+        raise StacError(f"asset {key!r} of item {item.id!r} is not a raster (media type {asset.media_type})")
+    return asset.get_absolute_href() or asset.href
+
+
+def _is_raster(media_type: str) -> bool:
+    """Images (not SVG), HDF, NetCDF and Zarr; GDAL has the last word on whether it reads them."""
+    base = media_type.split(";")[0].strip().lower()
+    return (base.startswith("image/") and "svg" not in base) or base in _RASTER_MEDIA_TYPES
+
+
+def _check_outputs(plans: list[_Plan], overwrite: bool) -> None:
+    """Refuse, before writing anything, duplicate ids and outputs that exist without ``overwrite``."""
+    names = [plan.item_json.name for plan in plans]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise StacError(f"several items would be written as {', '.join(duplicates)}; item ids must be unique")
+    for plan in plans:
+        for path in plan.outputs:
+            if path.exists() and not overwrite:
+                raise OutputError(f"{path} exists; pass --overwrite to replace it")
+
+
+def _make_dir(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create output directory {out}: {exc.strerror or exc}") from None
+
+
+def _source_href(plan: _Plan) -> str:
+    """Where the source Item lives; an Item known only in memory is saved beside the derived one first."""
+    if plan.source_copy is None:
+        return plan.source.get_self_href()
+    _write_json(plan.source_copy, plan.source.to_dict(include_self_link=False))
+    return str(plan.source_copy)
+
+
+def _save_item(item: pystac.Item, path: Path) -> None:
+    """Write ``item`` as ``path`` with relative asset hrefs; leave it with absolute ones."""
+    item.set_self_href(str(path))
+    item.make_asset_hrefs_relative()
+    _write_json(path, item.to_dict())
+    item.make_asset_hrefs_absolute()
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write JSON under a temporary name, then rename it onto ``path``."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        os.replace(partial, path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def feature_collection(document: StacDocument, items: list[pystac.Item]) -> dict[str, Any]:
+    """The FeatureCollection to hand on: a payload keeps its other keys (``process``, ``id``)."""
+    features = [item.to_dict() for item in items]
+    if "process" in document.document:
+        return {**document.document, "type": "FeatureCollection", "features": features}
+    return {"type": "FeatureCollection", "features": features}
+
+
+_PREDICT_OPTIONS = ("batch", "device", "precision", "overwrite", "quiet")  # taken from `hprn-geo predict`
+
+
+@click.command()
+@click.argument("source")
+@click.option("--asset", default="visual", show_default=True, help="Key of the RGB asset to reconstruct.")
+@click.option("-o", "--output-dir", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder for the cubes and the derived Item JSON files.")
+@click.option("--format", "fmt", default="tif", show_default=True, type=click.Choice(sorted(MEDIA_TYPES)),
+              help="Cube format: Cloud Optimized GeoTIFF or Zarr.")
+@click.option("--suffix", default="-hprn", show_default=True, help="Appended to each source Item id.")
+@with_options(model_options)
+@friendly_errors
+def stac(source: str, asset: str, out_dir: str, fmt: str, suffix: str, bands: int | None, model_name: str | None,
+         weights: str | None, tile: int | None, overlap: int | None, rgb_bands: tuple[int, int, int] | None,
+         scale: float | str, batch: int, device: str, precision: str, overwrite: bool, quiet: bool) -> None:
+    """Reconstruct the RGB asset of STAC Items into hyperspectral cubes and derived Items.
+
+    SOURCE is a STAC Item, an ItemCollection or a stac-task payload: a file, a
+    URL, or - for stdin. The derived Items go to OUTPUT_DIR (one JSON each,
+    beside its cube) and, as a FeatureCollection, to stdout, so the command
+    chains with other STAC tools.
+    """
+    from hprn_geo.registry import resolve
+
+    document = read_stac(source)
+    predictor = Predictor(resolve(model_name, weights, bands), tile, overlap, batch=batch, device=device,
+                          precision=precision, progress=not quiet)
+    items = reconstruct_items(document, asset, out_dir, predictor, fmt=fmt, suffix=suffix, rgb_bands=rgb_bands,
+                              scale=scale, overwrite=overwrite)
+    if not quiet:
+        for item in items:
+            click.echo(f"hprn-geo: wrote {item.get_self_href()} and its {fmt} cube", err=True)
+    click.echo(json.dumps(feature_collection(document, items), indent=2))
+
+
+stac.params.extend(param for param in predict.params if param.name in _PREDICT_OPTIONS)

@@ -1,0 +1,191 @@
+"""The training configuration: one dataclass, filled from a TOML file and/or CLI flags.
+
+Every field has a default except the scenes. Paths given in a TOML file are
+relative to that file's folder. Wavelengths are a list of band centres (nm) or
+a table ``{start, stop, count}`` meaning ``numpy.linspace(start, stop, count)``.
+
+Example (``configs/vnir31.toml``)::
+
+    name = "vnir31"
+    wavelengths = { start = 400, stop = 700, count = 31 }
+    data_dir = "../../shared/data"
+    train = ["samson", "jasper_ridge"]
+    validation = ["muufl_sub"]
+    test = ["moffett"]
+    camera = "ntire2020_cie1964"
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hprn_geo.errors import HPRNGeoError
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+__all__ = ["ConfigError", "TrainConfig", "load_config"]
+
+
+class ConfigError(HPRNGeoError, ValueError):
+    """A training configuration is incomplete or inconsistent."""
+
+
+_PATH_FIELDS = ("data_dir", "srf_dir")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run depends on (the run is reproducible from it and the data).
+
+    Attributes:
+        name: model name, written into the card (``"vnir31"``).
+        wavelengths: (B,) output band centres, nm.
+        fwhm: output band width (nm) for Gaussian resampling of the source cubes; None: linear interpolation.
+        edge_clamp_nm: a cube may fall short of the wavelength range by at most
+            this much; the missing end is filled with its edge band (constant extrapolation).
+        data_dir: the folder of shared cube names (``samson``, ...); plain file paths need none.
+        srf_dir: the camera response folder (default ``data_dir/srf``).
+        train: training scenes: shared names, glob patterns over them (tiles are
+            mosaicked by their offsets into one scene), or cube files.
+        validation: scenes for early stopping, never trained on.
+        test: scenes for reported scores, never trained on nor used for stopping.
+        camera: the fixed camera of the input convention (validation and test RGB).
+        rgb_bands: 1-based (R, G, B) bands of the output grid used as RGB instead of a camera.
+        augment_cameras: cameras drawn at random for training RGB: ``["all"]``, names, or ``[]``.
+        fixed_camera_fraction: share of training patches rendered with the fixed camera.
+        exposure: (low, high) brightness factor applied to both the target and its RGB.
+        noise_std: Gaussian noise added to training RGB, reflectance units.
+        preset: model preset (``"compact"`` or ``"paper"``).
+        switches: extra :func:`hprn_geo.model.build_model` switches (``{"tcrm": false}``).
+        patch_size: side of training patches and of the validation tiles.
+        overlap: tile overlap of validation (and the card's default).
+        batch_size: patches per step.
+        pool_size: patches prepared (with their SLIC prior) before training.
+        steps: optimiser steps (the schedule's length).
+        lr: initial learning rate.
+        betas: Adam betas.
+        power: polynomial learning-rate decay power.
+        tau: weight of the second-order term of the SOPC loss.
+        val_every: steps between validations.
+        patience: validations without improvement before stopping early.
+        checkpoint_every: steps between resumable checkpoints.
+        seed: seed of every random choice.
+        bf16: run forward passes under bfloat16 autocast on the CPU.
+    """
+
+    train: tuple[str, ...]
+    validation: tuple[str, ...]
+    name: str = "model"
+    wavelengths: tuple[float, ...] = tuple(float(w) for w in np.linspace(400.0, 700.0, 31))
+    fwhm: float | None = None
+    edge_clamp_nm: float = 2.0
+    data_dir: str | None = None
+    srf_dir: str | None = None
+    test: tuple[str, ...] = ()
+    camera: str | None = None
+    rgb_bands: tuple[int, int, int] | None = None
+    augment_cameras: tuple[str, ...] = ("all",)
+    fixed_camera_fraction: float = 0.5
+    exposure: tuple[float, float] = (0.8, 1.2)
+    noise_std: float = 0.003
+    preset: str = "compact"
+    switches: dict[str, Any] = field(default_factory=dict)
+    patch_size: int = 64
+    overlap: int = 16
+    batch_size: int = 8
+    pool_size: int = 1024
+    steps: int = 2000
+    lr: float = 1.2e-4
+    betas: tuple[float, float] = (0.9, 0.99)
+    power: float = 1.5
+    tau: float = 2.0
+    val_every: int = 50
+    patience: int = 8
+    checkpoint_every: int = 100
+    seed: int = 0
+    bf16: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("train", "validation", "test", "wavelengths", "augment_cameras", "exposure", "betas"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        if self.rgb_bands is not None:
+            object.__setattr__(self, "rgb_bands", tuple(int(b) for b in self.rgb_bands))
+        self._check()
+
+    def _check(self) -> None:
+        if not self.train or not self.validation:
+            raise ConfigError("a training run needs at least one training and one validation scene")
+        if (self.camera is None) == (self.rgb_bands is None):
+            raise ConfigError("give exactly one input convention: camera = NAME or rgb_bands = [R, G, B]")
+        if self.rgb_bands is not None and (len(self.rgb_bands) != 3 or not all(1 <= b <= self.bands for b in self.rgb_bands)):
+            raise ConfigError(f"rgb_bands must be three 1-based band numbers <= {self.bands}, got {self.rgb_bands}")
+        roles = (set(self.train), set(self.validation), set(self.test))
+        shared = (roles[0] & (roles[1] | roles[2])) | (roles[1] & roles[2])
+        if shared:
+            raise ConfigError(f"scenes {sorted(shared)} have two roles among train, validation and test")
+        if self.patch_size <= 2 * self.overlap:
+            raise ConfigError(f"patch_size ({self.patch_size}) must exceed twice the overlap ({self.overlap})")
+        positive = ("patch_size", "batch_size", "pool_size", "steps", "val_every", "patience", "checkpoint_every")
+        bad = [name for name in positive if getattr(self, name) < 1]
+        if bad or not self.lr > 0 or not 0 <= self.fixed_camera_fraction <= 1:
+            raise ConfigError(f"invalid values: {bad or ['lr or fixed_camera_fraction']}")
+
+    @property
+    def bands(self) -> int:
+        """Number of output bands B."""
+        return len(self.wavelengths)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form (tuples become lists)."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    def digest(self) -> str:
+        """Short hash of everything that shapes the run (for resume checks and caches)."""
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with ``changes`` applied (``None`` values are ignored, as unset CLI flags)."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def load_config(path: str | Path | None = None, **overrides: Any) -> TrainConfig:
+    """A :class:`TrainConfig` from a TOML file, with keyword overrides (CLI flags) on top.
+
+    Args:
+        path: a TOML file (keys are the field names), or None for overrides only.
+        **overrides: field values; None means "not given".
+
+    Raises:
+        ConfigError: unknown keys, unreadable TOML, or an inconsistent result.
+    """
+    values: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        try:
+            values = tomllib.loads(path.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read training config {path}: {exc}") from exc
+        for key in _PATH_FIELDS:
+            if isinstance(values.get(key), str):
+                values[key] = str((path.parent / values[key]).resolve())
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    if isinstance(values.get("wavelengths"), dict):
+        grid = values["wavelengths"]
+        values["wavelengths"] = np.linspace(float(grid["start"]), float(grid["stop"]), int(grid["count"])).tolist()
+    unknown = set(values) - {f.name for f in fields(TrainConfig)}
+    if unknown:
+        raise ConfigError(f"unknown training option(s) {sorted(unknown)}")
+    try:
+        return TrainConfig(**values)
+    except TypeError as exc:
+        raise ConfigError(f"incomplete training config: {exc}") from exc

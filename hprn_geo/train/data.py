@@ -1,0 +1,396 @@
+"""Scenes on a wavelength grid, the RGB input convention, and pools of training patches.
+
+- :func:`load_scene` reads a cube (a shared name, a glob of shared tiles, or a
+  file) and resamples it to the output grid: a :class:`Scene`.
+- :class:`InputConvention` says how a model's RGB is made from reflectance (a
+  camera response, or three of the cube's own bands) and is written into the
+  model card; :class:`RGBRenderer` renders it, with augmentation for training.
+- :class:`PatchPool` holds random training patches with their SLIC prior
+  computed once (SLIC is CPU-costly); the RGB of a patch is re-rendered
+  deterministically from its stored seed, so the pool stays small.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hprn_geo.cameras import Camera, augment_rgb, load_cameras
+from hprn_geo.errors import DataFileError
+from hprn_geo.io.cubes import SHARED_CUBES, Cube, load_shared, read_cube
+from hprn_geo.model import slic_labels
+from hprn_geo.spectral import render_rgb, resample
+from hprn_geo.train.config import TrainConfig
+
+__all__ = [
+    "InputConvention",
+    "PatchPool",
+    "RGBRenderer",
+    "Scene",
+    "load_scene",
+    "to_grid",
+]
+
+
+@dataclass(frozen=True)
+class Scene:
+    """One scene on the output wavelength grid.
+
+    Attributes:
+        name: the name it was asked by (a shared name, a pattern's common stem, or a file stem).
+        cube: (B, H, W) float32 reflectance, NaN where there is no data.
+    """
+
+    name: str
+    cube: np.ndarray
+
+    @property
+    def valid(self) -> np.ndarray:
+        """(H, W) bool: pixels with data in every band."""
+        return np.isfinite(self.cube).all(axis=0)
+
+    def spectra(self) -> np.ndarray:
+        """(B, N) the valid pixels' spectra."""
+        return self.cube[:, self.valid]
+
+
+def load_scene(
+    source: str,
+    wavelengths: Sequence[float],
+    data_dir: str | Path | None = None,
+    fwhm: float | Sequence[float] | None = None,
+    edge_clamp_nm: float = 2.0,
+) -> Scene:
+    """Read a reflectance cube and resample it to ``wavelengths``.
+
+    Args:
+        source: a cube file; a name of :data:`hprn_geo.io.cubes.SHARED_CUBES`;
+            or a glob over those names (``"enmap_potsdam_tile_*"``), whose
+            tiles are mosaicked by their ``tile_xy_offset`` into one scene.
+        wavelengths: (B,) target band centres, nm.
+        data_dir: the shared data folder (for names).
+        fwhm: target band width(s) for Gaussian resampling, or None for linear interpolation.
+        edge_clamp_nm: see :func:`to_grid`.
+
+    Raises:
+        DataFileError: unknown source, radiance instead of reflectance, or a
+            cube that does not cover the wavelength range.
+    """
+    cubes = _read_sources(source, data_dir)
+    grids = [to_grid(cube, wavelengths, fwhm, edge_clamp_nm) for cube in cubes]
+    if len(grids) == 1:
+        return Scene(source if not Path(source).exists() else Path(source).stem, grids[0])
+    return Scene(source.rstrip("*_?"), _mosaic(grids, [cube.extras.get("tile_xy_offset") for cube in cubes], source))
+
+
+def _read_sources(source: str, data_dir: str | Path | None) -> list[Cube]:
+    if Path(source).exists():
+        cubes = [read_cube(source)]
+    else:
+        names = sorted(fnmatch.filter(SHARED_CUBES, source), key=_natural)
+        if not names:
+            raise DataFileError(f"{source!r} is neither a file nor a shared cube name; known: {', '.join(SHARED_CUBES)}")
+        if data_dir is None:
+            raise DataFileError(f"shared cube {source!r} needs the shared data folder (data_dir / --data-dir)")
+        cubes = [load_shared(name, data_dir) for name in names]
+    for cube in cubes:
+        if cube.kind != "reflectance":
+            raise DataFileError(f"cube {cube.name!r} holds {cube.kind}, not reflectance; it cannot be a target")
+        if cube.wavelengths is None:
+            raise DataFileError(f"cube {cube.name!r} has no wavelengths; they are needed to resample it")
+    return cubes
+
+
+def _natural(name: str) -> list[object]:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def to_grid(
+    cube: Cube, wavelengths: Sequence[float], fwhm: float | Sequence[float] | None = None, edge_clamp_nm: float = 2.0
+) -> np.ndarray:
+    """Resample a cube onto a wavelength grid, clamping a short gap at either end.
+
+    A cube whose range stops short of the grid by at most ``edge_clamp_nm``
+    (Samson starts at 401 nm, a 400-700 nm grid at 400) is extended with a
+    copy of its edge band at the grid's end before resampling: constant
+    extrapolation over the gap.
+
+    Args:
+        cube: the source cube with wavelengths.
+        wavelengths: (B,) target centres, nm.
+        fwhm: target band width(s) (nm), a scalar or (B,), or None (linear interpolation).
+        edge_clamp_nm: largest gap that is filled.
+
+    Returns:
+        (B, H, W) float32.
+
+    Raises:
+        DataFileError: a gap wider than ``edge_clamp_nm``.
+    """
+    target = np.asarray(wavelengths, dtype=np.float64)
+    source = np.asarray(cube.wavelengths, dtype=np.float64)
+    data = cube.data
+    low, high = source.argmin(), source.argmax()
+    gaps = (source[low] - target.min(), target.max() - source[high])
+    if max(gaps) > edge_clamp_nm:
+        raise DataFileError(
+            f"cube {cube.name!r} covers {source.min():g}-{source.max():g} nm, short of the grid's "
+            f"{target.min():g}-{target.max():g} nm by more than edge_clamp_nm={edge_clamp_nm:g}"
+        )
+    if gaps[0] > 0:
+        source, data = np.append(source, target.min()), np.concatenate([data, data[low : low + 1]])
+    if gaps[1] > 0:
+        source, data = np.append(source, target.max()), np.concatenate([data, data[high : high + 1]])
+    widths = None if fwhm is None else np.broadcast_to(np.asarray(fwhm, np.float64), target.shape)
+    return resample(data, source, target, fwhm=widths).astype(np.float32)
+
+
+def _mosaic(grids: list[np.ndarray], offsets: list[object], source: str) -> np.ndarray:
+    """Tiles (B, h, w) placed at their (col, row) offsets on a NaN canvas."""
+    if any(offset is None for offset in offsets):
+        raise DataFileError(f"{source!r} matches several cubes that are not tiles with offsets; name one")
+    cols, rows = (np.array([offset[i] for offset in offsets]) for i in (0, 1))  # type: ignore[index]
+    cols, rows = cols - cols.min(), rows - rows.min()
+    height = max(r + g.shape[1] for r, g in zip(rows, grids))
+    width = max(c + g.shape[2] for c, g in zip(cols, grids))
+    canvas = np.full((grids[0].shape[0], height, width), np.nan, np.float32)
+    for grid, row, col in zip(grids, rows, cols):
+        canvas[:, row : row + grid.shape[1], col : col + grid.shape[2]] = grid
+    return canvas
+
+
+# ---------------------------------------------------------------- RGB input
+
+
+@dataclass(frozen=True)
+class InputConvention:
+    """How a model's RGB input is made from reflectance; exactly one field is set.
+
+    Attributes:
+        camera: a camera of :func:`hprn_geo.cameras.load_cameras`; RGB =
+            :func:`hprn_geo.spectral.render_rgb` through it (white -> 1).
+        rgb_bands: 1-based (R, G, B) bands of the output grid used as RGB.
+
+    The card's ``input`` text starts with a machine-readable prefix,
+    ``"camera:NAME"`` or ``"bands:R,G,B"``, that :meth:`from_card` reads back.
+    """
+
+    camera: str | None = None
+    rgb_bands: tuple[int, int, int] | None = None
+
+    def __post_init__(self) -> None:
+        if (self.camera is None) == (self.rgb_bands is None):
+            raise DataFileError("an input convention needs exactly one of camera and rgb_bands")
+
+    def describe(self) -> str:
+        """The card's ``input`` text."""
+        if self.camera is not None:
+            return (
+                f"camera:{self.camera} | linear RGB rendered from reflectance through this camera response, "
+                "each channel normalised so a white reflector gives 1 (RGB in reflectance units, no gamma)"
+            )
+        r, g, b = self.rgb_bands  # type: ignore[misc]
+        return f"bands:{r},{g},{b} | RGB = the cube's own bands {r}, {g}, {b} (1-based; R, G, B) as reflectance"
+
+    @classmethod
+    def from_card(cls, text: str) -> InputConvention:
+        """Inverse of :meth:`describe` (reads the prefix only)."""
+        prefix = text.split("|")[0].strip()
+        kind, _, value = prefix.partition(":")
+        if kind == "camera" and value:
+            return cls(camera=value)
+        if kind == "bands" and value:
+            return cls(rgb_bands=tuple(int(v) for v in value.split(",")))  # type: ignore[arg-type]
+        raise DataFileError(f"the card's input {text!r} does not say how to render RGB; pass a camera or rgb bands")
+
+
+class RGBRenderer:
+    """Renders RGB from target cubes by an input convention, plain or augmented.
+
+    Args:
+        convention: the fixed input convention (validation, test, baselines).
+        wavelengths: (B,) the cubes' grid, nm.
+        cameras: available cameras by name (needed for a camera convention or augmentation).
+        augment: camera names drawn at random for training (``("all",)`` for every one).
+        fixed_fraction: share of training renders through the fixed convention.
+        noise_std: Gaussian noise added to training RGB, reflectance units.
+    """
+
+    def __init__(
+        self,
+        convention: InputConvention,
+        wavelengths: Sequence[float],
+        cameras: Mapping[str, Camera] | None = None,
+        augment: Sequence[str] = (),
+        fixed_fraction: float = 1.0,
+        noise_std: float = 0.0,
+    ) -> None:
+        self.convention = convention
+        self.wavelengths = np.asarray(wavelengths, dtype=np.float64)
+        cameras = dict(cameras or {})
+        names = list(cameras) if tuple(augment) == ("all",) else list(augment)
+        missing = [n for n in names + [convention.camera or ""] if n and n not in cameras]
+        if missing:
+            raise DataFileError(f"unknown camera(s) {missing}; known: {', '.join(cameras) or 'none loaded'}")
+        self.fixed_camera = cameras[convention.camera] if convention.camera else None
+        self.augment = [cameras[n] for n in names]
+        self.fixed_fraction = fixed_fraction if self.augment else 1.0
+        self.noise_std = noise_std
+
+    @classmethod
+    def from_config(cls, config: TrainConfig) -> RGBRenderer:
+        """The renderer (fixed convention and training augmentation) a config asks for."""
+        convention = InputConvention(config.camera, config.rgb_bands)
+        needs_cameras = convention.camera is not None or bool(config.augment_cameras)
+        cameras = load_cameras(camera_folder(config.srf_dir, config.data_dir)) if needs_cameras else None
+        return cls(
+            convention,
+            config.wavelengths,
+            cameras,
+            config.augment_cameras,
+            config.fixed_camera_fraction,
+            config.noise_std,
+        )
+
+    def fixed(self, cube: np.ndarray) -> np.ndarray:
+        """(B, H, W) reflectance -> (3, H, W) float32 RGB by the fixed convention, noise-free."""
+        if self.fixed_camera is not None:
+            return render_rgb(cube, self.fixed_camera.on_grid(self.wavelengths))
+        return cube[[b - 1 for b in self.convention.rgb_bands]].astype(np.float32)  # type: ignore[union-attr]
+
+    def training(self, cube: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """(B, H, W) -> (3, H, W): a random camera (or the fixed convention) plus noise."""
+        if self.fixed_fraction < 1.0 and rng.random() >= self.fixed_fraction:
+            return augment_rgb(cube, self.wavelengths, self.augment, rng, (1.0, 1.0), self.noise_std)
+        rgb = self.fixed(cube)
+        if self.noise_std > 0:
+            rgb = rgb + rng.normal(0.0, self.noise_std, size=rgb.shape).astype(np.float32)
+        return rgb
+
+
+def camera_folder(srf_dir: str | Path | None, data_dir: str | Path | None) -> Path:
+    """The camera response folder: ``srf_dir``, else ``data_dir/srf``."""
+    if srf_dir:
+        return Path(srf_dir)
+    if data_dir:
+        return Path(data_dir) / "srf"
+    raise DataFileError("camera responses are needed: give the srf folder or the shared data folder")
+
+
+# ------------------------------------------------------------------ patches
+
+
+def patch_positions(valid: np.ndarray, size: int) -> np.ndarray:
+    """(K, 2) top-left (row, col) of every ``size x size`` window with all pixels valid."""
+    height, width = valid.shape
+    if height < size or width < size:
+        return np.zeros((0, 2), np.int64)
+    holes = np.pad(np.cumsum(np.cumsum(~valid, 0), 1), ((1, 0), (1, 0)))
+    counts = holes[size:, size:] - holes[:-size, size:] - holes[size:, :-size] + holes[:-size, :-size]
+    return np.argwhere(counts == 0)
+
+
+@dataclass(frozen=True)
+class PatchPool:
+    """Training patches with their semantic prior, computed once.
+
+    Patch i is ``exposure[i] * scenes[scene[i]].cube[:, row[i]:+P, col[i]:+P]``
+    with RGB ``renderer.training(target, default_rng(seed[i]))``; ``labels[i]``
+    is the SLIC prior of exactly that RGB.
+
+    Attributes:
+        scene, row, col, seed: (N,) int64.
+        exposure: (N,) float32.
+        labels: (N, S, P, P) int16 SLIC labels, or (N, 0, P, P) for a model without SSRM.
+    """
+
+    scene: np.ndarray
+    row: np.ndarray
+    col: np.ndarray
+    seed: np.ndarray
+    exposure: np.ndarray
+    labels: np.ndarray
+
+    @property
+    def size(self) -> int:
+        """P, the patch side."""
+        return int(self.labels.shape[-1])
+
+    def __len__(self) -> int:
+        return int(self.scene.size)
+
+    @classmethod
+    def build(
+        cls,
+        scenes: Sequence[Scene],
+        renderer: RGBRenderer,
+        count: int,
+        size: int,
+        scales: Sequence[int],
+        exposure: tuple[float, float],
+        rng: np.random.Generator,
+    ) -> PatchPool:
+        """Draw ``count`` patches uniformly over all valid positions of ``scenes``.
+
+        Raises:
+            DataFileError: no scene has a fully valid ``size x size`` window.
+        """
+        positions = [patch_positions(scene.valid, size) for scene in scenes]
+        owner = np.concatenate([np.full(len(p), i) for i, p in enumerate(positions)])
+        if owner.size == 0:
+            raise DataFileError(f"no training scene has a {size}x{size} window with data; lower patch_size")
+        everywhere = np.concatenate(positions)
+        picked = rng.integers(owner.size, size=count)
+        pool = cls(
+            scene=owner[picked].astype(np.int64),
+            row=everywhere[picked, 0].astype(np.int64),
+            col=everywhere[picked, 1].astype(np.int64),
+            seed=rng.integers(2**62, size=count),
+            exposure=rng.uniform(*exposure, size=count).astype(np.float32),
+            labels=np.zeros((count, len(scales), size, size), np.int16),
+        )
+        if scales:
+            for i in range(count):
+                pool.labels[i] = slic_labels(pool.patch(i, scenes, renderer)[0], scales)
+        return pool
+
+    def patch(self, i: int, scenes: Sequence[Scene], renderer: RGBRenderer) -> tuple[np.ndarray, np.ndarray]:
+        """Patch i: (rgb (3, P, P), target (B, P, P)) float32."""
+        rows, cols = slice(self.row[i], self.row[i] + self.size), slice(self.col[i], self.col[i] + self.size)
+        target = scenes[self.scene[i]].cube[:, rows, cols] * self.exposure[i]
+        return renderer.training(target, np.random.default_rng(int(self.seed[i]))), target
+
+    def batch(
+        self, indices: Sequence[int], scenes: Sequence[Scene], renderer: RGBRenderer, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Patches ``indices``, each rotated by a random multiple of 90 degrees and maybe mirrored.
+
+        Returns:
+            rgb (N, 3, P, P), target (N, B, P, P) float32 and labels (N, S, P, P) int64.
+        """
+        rgbs, targets, labels = [], [], []
+        for i in indices:
+            turns, mirror = int(rng.integers(4)), bool(rng.integers(2))
+            for out, array in zip((rgbs, targets, labels), (*self.patch(i, scenes, renderer), self.labels[i])):
+                array = np.rot90(array, turns, axes=(1, 2))
+                out.append(array[:, :, ::-1] if mirror else array)
+        return (
+            np.ascontiguousarray(np.stack(rgbs), np.float32),
+            np.ascontiguousarray(np.stack(targets), np.float32),
+            np.ascontiguousarray(np.stack(labels), np.int64),
+        )
+
+    def save(self, path: str | Path) -> None:
+        """Write the pool as an ``.npz``."""
+        np.savez_compressed(path, **{name: getattr(self, name) for name in self.__dataclass_fields__})
+
+    @classmethod
+    def load(cls, path: str | Path) -> PatchPool:
+        """Read a pool written by :meth:`save`."""
+        with np.load(path, allow_pickle=False) as data:
+            return cls(**{name: data[name] for name in cls.__dataclass_fields__})

@@ -1,0 +1,1 @@
+"""Tests of the host-toolkit adapters in ../plugins (openEO UDF, QGIS plugin)."""

@@ -1,0 +1,149 @@
+"""The xarray accessor on a real GeoTIFF: laziness, geometry, nodata, scaling, equality with the CLI, Zarr."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+import rioxarray
+import xarray as xr
+from dask.callbacks import Callback
+from rasterio.windows import Window
+
+import hprn_geo  # noqa: F401  (registers .hprn)
+from hprn_geo.distributed import cached_checkpoint, model_loads
+from hprn_geo.errors import BandCountError, UnsupportedDtypeError
+from hprn_geo.predict import Predictor, pick_device
+from hprn_geo.registry import load_checkpoint
+
+pytestmark = pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")
+
+TILE, OVERLAP = 64, 8
+CROP = Window(col_off=100, row_off=0, width=200, height=200)  # the scene's corner: about 1/4 nodata
+
+
+def write_crop(src: Path, dst: Path) -> Path:
+    """A 200 x 200 GeoTIFF cut from ``src`` with its CRS, transform and nodata."""
+    with rasterio.open(src) as scene:
+        profile = {k: v for k, v in scene.profile.items() if k not in ("blockxsize", "blockysize")}
+        profile.update(width=CROP.width, height=CROP.height, transform=scene.window_transform(CROP))
+        with rasterio.open(dst, "w", **profile) as out:
+            out.write(scene.read(window=CROP))
+    return dst
+
+
+def cli_cube(checkpoint: Path, src: Path, dst: Path) -> np.ndarray:
+    """What ``hprn-geo predict --tile 64 --overlap 8`` writes for ``src``, read back: (8, H, W)."""
+    Predictor(load_checkpoint(checkpoint), tile=TILE, overlap=OVERLAP).predict_file(src, dst)
+    with rasterio.open(dst) as cube:
+        return cube.read()
+
+
+@pytest.fixture(scope="module")
+def crop(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_crop(shared_data / "geo" / "RGB.byte.tif", tmp_path_factory.mktemp("crop") / "crop.tif")
+
+
+@pytest.fixture(scope="module")
+def reference(crop: Path, tiny_checkpoint: Path) -> np.ndarray:
+    return cli_cube(tiny_checkpoint, crop, crop.with_name("cli.tif"))
+
+
+def _nodata(path: Path) -> np.ndarray:
+    with rasterio.open(path) as src:
+        return (src.read_masks() == 0).any(axis=0)
+
+
+def test_reconstruct_is_lazy_and_equals_the_cli(crop: Path, reference: np.ndarray, tiny_checkpoint: Path) -> None:
+    model = cached_checkpoint(None, str(tiny_checkpoint.resolve()), None, str(pick_device("auto"))).model
+    calls: list[int] = []
+    hook = model.register_forward_pre_hook(lambda module, args: calls.append(1))
+    loads = model_loads()
+    tasks: list[object] = []
+    try:
+        with Callback(pretask=lambda key, dsk, state: tasks.append(key)):
+            rgb = rioxarray.open_rasterio(crop, chunks={"y": 64})
+            cube = rgb.hprn.reconstruct(model=tiny_checkpoint, tile=TILE, overlap=OVERLAP)
+        assert (tasks, calls) == ([], [])
+        assert cube.chunks is not None and len(cube.chunks[1]) == 4  # one task per 56-row strip
+        values = cube.values
+    finally:
+        hook.remove()
+    assert calls and model_loads() == loads  # it ran, on the model this process had already loaded
+    assert cube.dims == ("wavelength", "y", "x") and cube.dtype == np.float32
+    assert np.allclose(cube["wavelength"], np.linspace(450, 800, 8)) and cube["wavelength"].attrs["units"] == "nm"
+    assert cube.rio.crs == rgb.rio.crs and cube.rio.transform() == rgb.rio.transform()
+    assert cube.attrs["hprn_model"] == "tiny8" and '"tile": 128' in cube.attrs["hprn_model_card"]
+    assert np.array_equal(np.isnan(values).any(axis=0), _nodata(crop))
+    assert np.allclose(values, reference, atol=1e-5, equal_nan=True)
+
+
+def test_numpy_and_decoded_float_inputs_agree(crop: Path, tiny_checkpoint: Path) -> None:
+    rows = {"y": slice(0, 64)}
+    raw = rioxarray.open_rasterio(crop).isel(rows)  # uint8, numpy, nodata 0
+    decoded = rioxarray.open_rasterio(crop, mask_and_scale=True, chunks={"y": 32}).isel(rows)  # float32, NaN
+    eager = raw.hprn.reconstruct(model=tiny_checkpoint, tile=TILE, overlap=OVERLAP)
+    lazy = decoded.hprn.reconstruct(model=tiny_checkpoint, tile=TILE, overlap=OVERLAP)
+    assert eager.chunks is None and lazy.chunks is not None
+    assert eager.attrs["hprn_input_scaling"] == lazy.attrs["hprn_input_scaling"] == "uint8: divided by 255"
+    assert np.allclose(eager, lazy.values, atol=1e-6, equal_nan=True)
+    assert np.isnan(eager.values).any()
+
+
+def test_input_scaling_follows_the_cli(crop: Path) -> None:
+    from hprn_geo.accessor import input_scaling
+
+    raw = rioxarray.open_rasterio(crop)
+    reflectance = (raw / 255).astype(np.float32)
+    int16 = raw.astype(np.int16).assign_attrs(scale_factor=1e-4, add_offset=0.0)
+    assert input_scaling(raw).factor == pytest.approx(1 / 255)
+    assert input_scaling(rioxarray.open_rasterio(crop, mask_and_scale=True)).factor == pytest.approx(1 / 255)
+    assert input_scaling(reflectance).factor == 1
+    assert input_scaling(int16).factor == pytest.approx(1e-4)
+    assert input_scaling(raw, scale=0.5).factor == 0.5
+
+
+def test_dataset_picks_the_rgb_variables(crop: Path, tiny_checkpoint: Path) -> None:
+    bands = rioxarray.open_rasterio(crop, chunks={"y": 64}).isel(y=slice(0, 64))
+    ds = xr.Dataset({name: bands.sel(band=i + 1, drop=True) for i, name in enumerate(["Red", "Green", "Blue"])})
+    out = ds.assign(alpha=ds["Red"]).hprn.reconstruct(model=tiny_checkpoint, tile=TILE, overlap=OVERLAP)
+    assert list(out.data_vars) == ["reflectance"] and out["reflectance"].chunks is not None
+    expected = bands.hprn.reconstruct(model=tiny_checkpoint, tile=TILE, overlap=OVERLAP)
+    assert out["reflectance"].rio.crs == bands.rio.crs
+    assert np.allclose(out["reflectance"], expected, atol=1e-6, equal_nan=True)
+
+
+def test_bad_inputs_raise_before_loading_anything(crop: Path, tiny_checkpoint: Path) -> None:
+    rgb = rioxarray.open_rasterio(crop, chunks={"y": 64})
+    four = xr.concat([rgb, rgb.isel(band=[0])], dim="band")
+    with pytest.raises(BandCountError, match="rgb_bands"):
+        four.hprn.reconstruct(model=tiny_checkpoint)
+    with pytest.raises(BandCountError, match="1..4"):
+        four.hprn.reconstruct(model=tiny_checkpoint, rgb_bands=(1, 2, 5))
+    with pytest.raises(BandCountError, match="band, y, x"):
+        rgb.isel(band=0).hprn.reconstruct(model=tiny_checkpoint)
+    pair = xr.Dataset({"a": rgb.sel(band=1, drop=True), "b": rgb.sel(band=2, drop=True)})
+    with pytest.raises(BandCountError, match="red, green and blue"):
+        pair.hprn.reconstruct(model=tiny_checkpoint)
+    mixed = pair.assign(c=rgb.sel(band=3, drop=True).astype(np.uint16))
+    with pytest.raises(UnsupportedDtypeError):
+        mixed.hprn.reconstruct(model=tiny_checkpoint)
+    picked = four.hprn.reconstruct(model=tiny_checkpoint, rgb_bands=(3, 2, 1), tile=TILE, overlap=OVERLAP)
+    assert picked.shape == (8, 200, 200) and picked.chunks is not None
+
+
+def test_to_zarr_writes_the_cli_layout(crop: Path, reference: np.ndarray, tiny_checkpoint: Path, tmp_path: Path) -> None:
+    rgb = rioxarray.open_rasterio(crop, chunks={"y": 64})
+    cube = rgb.hprn.reconstruct(model=tiny_checkpoint, tile=TILE, overlap=OVERLAP).copy(data=reference)
+    cube.hprn.to_zarr(tmp_path / "cube.zarr")
+    stored = xr.open_dataset(tmp_path / "cube.zarr", engine="zarr", decode_coords="all")
+    back = stored["reflectance"]
+    assert back.rio.crs == rgb.rio.crs and back.rio.transform() == rgb.rio.transform()
+    assert stored.attrs["hprn_model"] == "tiny8" and back.dims == ("wavelength", "y", "x")
+    assert np.array_equal(back.values, reference, equal_nan=True)
+    with pytest.raises(ValueError, match="chunks"):  # 200 rows make one 208-row chunk: no region inside it
+        cube.isel(y=slice(100, 200)).hprn.to_zarr(tmp_path / "cube.zarr", region={"y": slice(100, 200)})
+    with pytest.raises(OSError, match="exists"):
+        cube.hprn.to_zarr(tmp_path / "cube.zarr")

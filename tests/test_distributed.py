@@ -1,0 +1,99 @@
+"""A real dask.distributed LocalCluster: same cube as the CLI, one model load per worker, Zarr regions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+import rioxarray
+import xarray as xr
+from distributed import Client, LocalCluster
+
+import hprn_geo  # noqa: F401  (registers .hprn)
+from hprn_geo.distributed import model_loads, predict_on_cluster
+from test_accessor import OVERLAP, TILE, cli_cube, write_crop  # tests/ is on sys.path (rootdir conftest)
+
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")]
+
+REGION_ROWS = 100
+
+
+@pytest.fixture(scope="module")
+def crop(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_crop(shared_data / "geo" / "RGB.byte.tif", tmp_path_factory.mktemp("crop") / "crop.tif")
+
+
+@pytest.fixture(scope="module")
+def reference(crop: Path, tiny_checkpoint: Path) -> np.ndarray:
+    return cli_cube(tiny_checkpoint, crop, crop.with_name("cli.tif"))
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Client]:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with Client(cluster) as client:
+            yield client
+
+
+@pytest.fixture(scope="module")
+def cube(client: Client, crop: Path, tiny_checkpoint: Path) -> xr.DataArray:
+    """The crop's cube, computed on the cluster and kept there (4 blocks on 2 workers)."""
+    rgb = rioxarray.open_rasterio(crop, chunks={"y": 64})
+    return rgb.hprn.reconstruct(model=tiny_checkpoint, tile=TILE, overlap=OVERLAP).persist()
+
+
+@pytest.fixture(scope="module")
+def regions(client: Client, cube: xr.DataArray, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One store whose two 100-row regions were written by the two workers, one each."""
+    store = tmp_path_factory.mktemp("regions") / "cube.zarr"
+    cube.hprn.to_zarr(store, chunks=(8, REGION_ROWS, 200), compute=False)  # metadata and coordinates only
+    workers = list(client.scheduler_info()["workers"])
+    writes = []
+    for worker, start in zip(workers, range(0, cube.sizes["y"], REGION_ROWS)):
+        rows = slice(start, start + REGION_ROWS)
+        region = cube.isel(y=rows).hprn.to_zarr(store, region={"y": rows}, compute=False)
+        writes.append(client.compute(region, workers=[worker]))
+    client.gather(writes)
+    return store
+
+
+def test_cluster_cube_equals_the_cli_with_one_model_load_per_worker(
+    client: Client, cube: xr.DataArray, reference: np.ndarray
+) -> None:
+    assert len(cube.chunks[1]) > len(client.scheduler_info()["workers"])
+    assert np.allclose(cube.values, reference, atol=1e-5, equal_nan=True)
+    assert max(client.run(model_loads).values()) == 1
+
+
+def test_two_workers_write_regions_of_one_zarr(regions: Path, crop: Path, reference: np.ndarray) -> None:
+    stored = xr.open_dataset(regions, engine="zarr", decode_coords="all")["reflectance"]
+    with rasterio.open(crop) as src:
+        assert stored.rio.crs == src.crs and stored.rio.transform() == src.transform
+    assert np.allclose(stored.values, reference, atol=1e-5, equal_nan=True)
+
+
+def test_gdal_reads_the_region_store(regions: Path, crop: Path, reference: np.ndarray) -> None:
+    with rasterio.Env() as env:
+        if "Zarr" not in env.drivers():
+            pytest.skip("this GDAL build has no Zarr driver")
+    with rasterio.open(f'ZARR:"{regions}":/reflectance') as cube, rasterio.open(crop) as src:
+        assert cube.crs == src.crs and cube.transform.almost_equals(src.transform)
+        assert np.allclose(cube.read(), reference, atol=1e-5, equal_nan=True)
+
+
+@pytest.mark.parametrize("suffix", [".zarr", ".tif"])
+def test_predict_on_cluster_equals_the_cli(
+    client: Client, crop: Path, reference: np.ndarray, tiny_checkpoint: Path, tmp_path: Path, suffix: str
+) -> None:
+    dst = tmp_path / f"cube{suffix}"
+    address = client.scheduler.address
+    report = predict_on_cluster(crop, dst, address, weights=tiny_checkpoint, tile=TILE, overlap=OVERLAP, chunk_rows=112)
+    assert report.path == dst and not dst.with_name(dst.name + ".partial").exists()
+    name = f'ZARR:"{dst}":/reflectance' if suffix == ".zarr" else dst
+    with rasterio.open(name) as cube, rasterio.open(crop) as src:
+        assert cube.crs == src.crs and cube.transform.almost_equals(src.transform)
+        assert np.allclose(cube.read(), reference, atol=1e-5, equal_nan=True)
+    assert max(client.run(model_loads).values()) == 1

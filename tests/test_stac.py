@@ -1,0 +1,281 @@
+"""STAC front door: derived Items with every field, pipes of ItemCollections, clean failures."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pystac
+import pytest
+import rasterio
+from click.testing import CliRunner, Result
+from rasterio.warp import transform_bounds
+from rasterio.windows import Window
+
+from hprn_geo import __version__
+from hprn_geo.io.rgb import write_rgb
+from hprn_geo.stac import band_objects, stac
+
+pytestmark = pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")
+
+EXTENSIONS = {
+    "https://stac-extensions.github.io/eo/v2.0.0/schema.json",
+    "https://stac-extensions.github.io/projection/v2.0.0/schema.json",
+    "https://stac-extensions.github.io/processing/v1.2.0/schema.json",
+}
+COG = "image/tiff; application=geotiff; profile=cloud-optimized"
+WINDOW = Window(300, 300, 160, 128)  # 128 rows x 160 columns of valid Landsat pixels
+
+
+def _write_scene(folder: Path, shared_data: Path) -> Path:
+    """``folder`` with a 128 x 160 crop of the real RGB scene (CRS and transform kept) and nothing else."""
+    folder.mkdir()
+    with rasterio.open(shared_data / "geo" / "RGB.byte.tif") as src:
+        write_rgb(folder / "crop.tif", src.read(window=WINDOW), src.crs, src.window_transform(WINDOW), nodata=0)
+    return folder
+
+
+@pytest.fixture()
+def scene(tmp_path: Path, shared_data: Path) -> Path:
+    return _write_scene(tmp_path / "scene", shared_data)
+
+
+def _item(scene: Path, item_id: str = "landsat-crop", href: str = "./crop.tif") -> pystac.Item:
+    """A source Item over the crop, its RGB asset ``visual`` at ``href`` (relative to the scene folder)."""
+    with rasterio.open(scene / "crop.tif") as crop:
+        west, south, east, north = transform_bounds(crop.crs, "EPSG:4326", *crop.bounds)
+    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    item = pystac.Item(item_id, {"type": "Polygon", "coordinates": [ring]}, [west, south, east, north],
+                       datetime(2021, 6, 1, 15, 30, tzinfo=timezone.utc), {"platform": "landsat-7"})
+    item.add_asset("visual", pystac.Asset(href, media_type=pystac.MediaType.GEOTIFF, roles=["visual"]))
+    item.add_asset("metadata", pystac.Asset("./crop.xml", media_type=pystac.MediaType.XML, roles=["metadata"]))
+    return item
+
+
+def _save_item(scene: Path) -> Path:
+    """The source Item saved as scene/item.json without a self link, asset href relative."""
+    path = scene / "item.json"
+    path.write_text(json.dumps(_item(scene).to_dict(include_self_link=False)))
+    return path
+
+
+@pytest.fixture()
+def item_file(scene: Path) -> Path:
+    return _save_item(scene)
+
+
+def _invoke(*args: str, stdin: str | None = None) -> Result:
+    return CliRunner().invoke(stac, list(args), input=stdin)
+
+
+def _error_line(result: Result) -> str:
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    return lines[0]
+
+
+@dataclass
+class Run:
+    """One ``hprn-geo stac scene/item.json --asset visual -o out`` and what it wrote."""
+
+    scene: Path
+    out: Path
+    result: Result
+    item: pystac.Item  # the derived Item, read back with pystac
+    data: dict  # its JSON
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory, shared_data: Path, tiny_checkpoint: Path) -> Run:
+    scene = _write_scene(tmp_path_factory.mktemp("stac") / "scene", shared_data)
+    out = scene.parent / "out"
+    result = _invoke(str(_save_item(scene)), "--asset", "visual", "-o", str(out), "--weights", str(tiny_checkpoint),
+                     "-q")
+    assert result.exit_code == 0, result.output
+    path = out / "landsat-crop-hprn.json"
+    return Run(scene, out, result, pystac.Item.from_file(path), json.loads(path.read_text()))
+
+
+def test_derived_item_keeps_id_geometry_and_time(run: Run) -> None:
+    source = pystac.Item.from_file(run.scene / "item.json")
+    assert run.item.id == "landsat-crop-hprn"
+    assert run.item.geometry == source.geometry and run.item.bbox == source.bbox
+    assert run.item.datetime == source.datetime
+    assert set(run.data["stac_extensions"]) == EXTENSIONS
+
+
+def test_derived_asset_is_the_cube_with_bands_in_micrometres(run: Run) -> None:
+    asset = run.data["assets"]["reflectance"]
+    assert asset["href"] == "./landsat-crop-hprn.tif"  # relative in the file, resolved by pystac
+    assert run.item.assets["reflectance"].get_absolute_href() == str(run.out / "landsat-crop-hprn.tif")
+    assert asset["type"] == COG and asset["roles"] == ["data"]
+    assert asset["data_type"] == "float32" and asset["nodata"] == "nan"
+    centres = [band["eo:center_wavelength"] for band in asset["bands"]]
+    assert centres == pytest.approx(np.linspace(0.45, 0.8, 8), abs=1e-9)  # the card's 450-800 nm, in micrometres
+    assert asset["bands"][0]["name"] == "450.0 nm"
+    assert all("eo:full_width_half_max" not in band for band in asset["bands"])  # the card gives no FWHM
+    with rasterio.open(run.out / "landsat-crop-hprn.tif") as cube:
+        assert cube.count == 8 and cube.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
+
+
+def test_derived_asset_projection_matches_the_cube(run: Run) -> None:
+    asset = run.data["assets"]["reflectance"]
+    with rasterio.open(run.scene / "crop.tif") as crop, rasterio.open(run.out / "landsat-crop-hprn.tif") as cube:
+        assert cube.crs == crop.crs and cube.transform == crop.transform
+        assert asset["proj:code"] == "EPSG:32618"
+        assert asset["proj:shape"] == [128, 160] == [cube.height, cube.width]
+        assert asset["proj:transform"] == pytest.approx(list(cube.transform)[:6])
+
+
+def test_derived_item_has_processing_fields_and_derived_from(run: Run) -> None:
+    properties = run.data["properties"]
+    assert properties["processing:software"] == {"hprn-geo": __version__}
+    assert properties["processing:level"] == "L4"
+    assert "'visual'" in properties["processing:lineage"] and "'tiny8'" in properties["processing:lineage"]
+    assert "uint8: divided by 255" in properties["processing:lineage"]
+    assert "processing:datetime" in properties
+    links = [link for link in run.item.links if link.rel == "derived_from"]
+    assert len(links) == 1 and links[0].get_absolute_href() == str(run.scene / "item.json")  # no self link there
+    assert links[0].media_type == "application/geo+json"
+
+
+def test_stdout_is_an_item_collection_of_the_derived_items(run: Run) -> None:
+    collection = pystac.ItemCollection.from_dict(json.loads(run.result.stdout))
+    assert [item.id for item in collection] == ["landsat-crop-hprn"]
+    assert collection.items[0].assets["reflectance"].href == str(run.out / "landsat-crop-hprn.tif")  # absolute
+
+
+def test_derived_item_validates(run: Run) -> None:
+    pytest.importorskip("jsonschema", reason="pystac[validation] (jsonschema) is not installed")
+    from pystac.validation import validate_dict
+    from pystac.validation.stac_validator import GetSchemaError
+
+    core = copy.deepcopy(run.data)
+    core["stac_extensions"] = []  # the core STAC 1.1 schemas ship with pystac: checked offline
+    validate_dict(core)
+    try:
+        run.item.validate()
+    except GetSchemaError as exc:
+        pytest.skip(f"the extension schemas (eo, projection, processing) must be downloaded: {exc.__cause__}")
+
+
+def test_band_objects_give_widths_in_micrometres() -> None:
+    bands = band_objects(np.array([450.0, 401.13]), np.array([10.0, 12.5]))
+    assert bands == [
+        {"name": "450.0 nm", "eo:center_wavelength": 0.45, "eo:full_width_half_max": 0.01},
+        {"name": "401.13 nm", "eo:center_wavelength": 0.40113, "eo:full_width_half_max": 0.0125},
+    ]
+
+
+def test_zarr_format(item_file: Path, tiny_checkpoint: Path, tmp_path: Path) -> None:
+    result = _invoke(str(item_file), "-o", str(tmp_path / "out"), "--format", "zarr",
+                     "--weights", str(tiny_checkpoint), "-q")
+    assert result.exit_code == 0, result.output
+    asset = json.loads(result.stdout)["features"][0]["assets"]["reflectance"]
+    assert asset["type"] == "application/vnd+zarr"
+    assert Path(asset["href"]).is_dir() and asset["href"].endswith("landsat-crop-hprn.zarr")
+
+
+@pytest.mark.slow
+def test_item_collection_through_a_pipe(scene: Path, tiny_checkpoint: Path, tmp_path: Path) -> None:
+    """cat items | hprn-geo stac - | a STAC reader: relative hrefs resolve against the current folder."""
+    with_self = _item(scene, "with-self")
+    with_self.set_self_href(str(scene / "with-self.json"))
+    without_self = _item(scene, "without-self")
+    collection = pystac.ItemCollection([with_self, without_self])
+    (scene / "items.json").write_text(json.dumps(collection.to_dict()))
+    out = tmp_path / "out"
+    reader = ("import json, sys, pystac; c = pystac.ItemCollection.from_dict(json.load(sys.stdin)); "
+              "print(*(f\"{i.id} {i.assets['reflectance'].href}\" for i in c), sep='\\n')")
+    producer = subprocess.Popen(["cat", "items.json"], cwd=scene, stdout=subprocess.PIPE)
+    hprn = subprocess.Popen([sys.executable, "-c", "from hprn_geo.stac import stac; stac()", "-", "-o", str(out),
+                             "--weights", str(tiny_checkpoint), "-q"],
+                            cwd=scene, stdin=producer.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    consumer = subprocess.run([sys.executable, "-c", reader], stdin=hprn.stdout, capture_output=True, text=True)
+    producer.stdout.close()
+    hprn.stdout.close()
+    assert hprn.wait() == 0, hprn.stderr.read().decode()
+    assert consumer.returncode == 0, consumer.stderr
+    lines = dict(line.split(" ") for line in consumer.stdout.strip().splitlines())
+    assert lines == {"with-self-hprn": str(out / "with-self-hprn.tif"),
+                     "without-self-hprn": str(out / "without-self-hprn.tif")}
+    derived_from = {pystac.Item.from_file(out / f"{name}-hprn.json").get_single_link("derived_from").href
+                    for name in ("with-self", "without-self")}
+    assert derived_from == {str(scene / "with-self.json"), str(out / "without-self-hprn.source.json")}
+    assert pystac.Item.from_file(out / "without-self-hprn.source.json").id == "without-self"
+
+
+def test_stac_task_payload_keeps_its_process_block(scene: Path, tiny_checkpoint: Path, tmp_path: Path) -> None:
+    item = _item(scene, href=str(scene / "crop.tif"))  # an absolute href
+    process = {"upload_options": {"path_template": "/data/${id}"}, "tasks": {"hprn-geo": {}}}
+    payload = {"type": "FeatureCollection", "id": "job-1", "process": process,
+               "features": [item.to_dict(include_self_link=False)]}
+    result = _invoke("-", "-o", str(tmp_path / "out"), "--weights", str(tiny_checkpoint), "-q",
+                     stdin=json.dumps(payload))
+    assert result.exit_code == 0, result.output
+    output = json.loads(result.stdout)
+    assert output["process"] == process and output["id"] == "job-1"
+    assert [feature["id"] for feature in output["features"]] == ["landsat-crop-hprn"]
+
+
+def test_missing_asset(item_file: Path, tiny_checkpoint: Path, tmp_path: Path) -> None:
+    line = _error_line(_invoke(str(item_file), "--asset", "rendered_preview", "-o", str(tmp_path / "out"),
+                               "--weights", str(tiny_checkpoint)))
+    assert "'landsat-crop' has no asset 'rendered_preview'" in line and "visual, metadata" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_asset_that_is_not_a_raster(item_file: Path, tiny_checkpoint: Path, tmp_path: Path) -> None:
+    line = _error_line(_invoke(str(item_file), "--asset", "metadata", "-o", str(tmp_path / "out"),
+                               "--weights", str(tiny_checkpoint)))
+    assert "not a raster" in line and "application/xml" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_raster_asset_gdal_cannot_read(scene: Path, tiny_checkpoint: Path, tmp_path: Path) -> None:
+    (scene / "broken.tif").write_bytes(b"II*\x00" + bytes(range(256)) * 4)
+    item_file = scene / "broken.json"
+    item_file.write_text(json.dumps(_item(scene, "broken", "./broken.tif").to_dict(include_self_link=False)))
+    line = _error_line(_invoke(str(item_file), "-o", str(tmp_path / "out"), "--weights", str(tiny_checkpoint)))
+    assert "'broken'" in line and "broken.tif" in line
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("source", ["missing.json", "http://127.0.0.1:9/item.json"])
+def test_item_not_found(source: str, tiny_checkpoint: Path, tmp_path: Path) -> None:
+    line = _error_line(_invoke(source, "-o", str(tmp_path / "out"), "--weights", str(tiny_checkpoint)))
+    assert "cannot read STAC document" in line and source.split("/")[-1] in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_not_a_stac_document(tmp_path: Path, tiny_checkpoint: Path) -> None:
+    line = _error_line(_invoke("-", "-o", str(tmp_path / "out"), "--weights", str(tiny_checkpoint),
+                               stdin='{"type": "Catalog"}'))
+    assert "not a STAC Item, ItemCollection or stac-task payload" in line
+
+
+def test_one_bad_item_stops_the_run_before_anything_is_written(scene: Path, tiny_checkpoint: Path,
+                                                               tmp_path: Path) -> None:
+    good, bad = (_item(scene, name, str(scene / "crop.tif")) for name in ("good", "bad"))
+    del bad.assets["visual"]
+    collection = pystac.ItemCollection([good, bad])
+    line = _error_line(_invoke("-", "-o", str(tmp_path / "out"), "--weights", str(tiny_checkpoint),
+                               stdin=json.dumps(collection.to_dict())))
+    assert "'bad' has no asset 'visual'" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_existing_outputs_need_overwrite(run: Run, tiny_checkpoint: Path) -> None:
+    cube = run.out / "landsat-crop-hprn.tif"
+    before = sorted(run.out.iterdir()), cube.read_bytes()
+    line = _error_line(_invoke(str(run.scene / "item.json"), "-o", str(run.out), "--weights", str(tiny_checkpoint)))
+    assert "landsat-crop-hprn" in line and "--overwrite" in line
+    assert (sorted(run.out.iterdir()), cube.read_bytes()) == before
