@@ -69,8 +69,8 @@ def reconstruct(
         ``reflectance`` (wavelength, y, x) float32: ``wavelength`` in nm, the input's
         ``x``/``y``/``spatial_ref`` (CRS and transform), NaN where any input band is
         nodata (``rio.nodata``) or not finite; attrs ``hprn_model``, ``hprn_model_card``
-        (JSON) and ``hprn_input_scaling``. Dask-backed (lazy, chunked in whole tile
-        strips of about the input's chunk height, full width) when ``rgb`` is.
+        (JSON) and ``hprn_input_scaling``. Dask-backed when ``rgb`` is: lazy, in
+        full-width blocks of whole tile strips, each at least the input's chunk height.
 
     Raises:
         BandCountError: not three bands and no ``rgb_bands``, or bad ``rgb_bands``.
@@ -210,7 +210,8 @@ def _cube_like(rgb: xr.DataArray, data: Any, predictor: Predictor, scaling: Inpu
     coords: dict[Hashable, Any] = {name: c for name, c in rgb.coords.items() if band not in c.dims}
     coords["wavelength"] = ("wavelength", predictor.checkpoint.wavelengths, {"units": "nm", "long_name": "wavelength"})
     if card.fwhm is not None:
-        coords["fwhm"] = ("wavelength", np.asarray(card.fwhm), {"units": "nm", "long_name": "full width at half maximum"})
+        fwhm_attrs = {"units": "nm", "long_name": "full width at half maximum"}
+        coords["fwhm"] = ("wavelength", np.asarray(card.fwhm), fwhm_attrs)
     attrs = {"long_name": "reflectance", "units": "1", "hprn_model": card.name,
              "hprn_model_card": json.dumps(card.to_dict(), default=float), "hprn_input_scaling": scaling.reason}
     cube = xr.DataArray(data, dims=("wavelength", y, x), coords=coords, name=VARIABLE, attrs=attrs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import sys
 import warnings
@@ -86,7 +87,29 @@ def with_options(options: list[Callable]) -> Callable:
     return decorate
 
 
-@click.group()
+class LazyGroup(click.Group):
+    """A group whose front-door commands (``name -> "module:attribute"``) are imported on first use.
+
+    The STAC, training and evaluation commands import this module for its
+    shared options, so they cannot be imported here at load time; loading them
+    lazily also keeps ``hprn-geo --help`` fast.
+    """
+
+    def __init__(self, *args: Any, lazy_commands: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = lazy_commands
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy_commands])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.lazy_commands:
+            return super().get_command(ctx, name)
+        module, attribute = self.lazy_commands[name].split(":")
+        return getattr(importlib.import_module(module), attribute)
+
+
+@click.group(cls=LazyGroup, lazy_commands={"stac": "hprn_geo.stac:stac"})
 @click.version_option(__version__, prog_name="hprn-geo")
 def main() -> None:
     """Reconstruct hyperspectral cubes from RGB rasters with HPRN."""

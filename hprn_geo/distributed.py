@@ -1,7 +1,9 @@
 """Dask and dask.distributed pieces: lazy cubes, a per-process model cache, Zarr region writes, cluster runs.
 
-The lazy cube follows the CLI's global :class:`~hprn_geo.tiles.TileGrid`, so a
-computed cube equals ``hprn-geo predict`` on the same scene bit for bit. Its
+The lazy cube follows the CLI's global :class:`~hprn_geo.tiles.TileGrid` and
+runs the CLI's tiles, batches and blending, so a computed cube equals
+``hprn-geo predict`` on the same scene: bit for bit in one process, to float32
+rounding where torch runs with another number of threads (dask workers). Its
 blocks are groups of whole strips (``grid.strip(i)``: the rows that tile row
 ``i`` finishes), full width, all bands. The task of a block runs
 :meth:`Predictor.iter_strips <hprn_geo.predict.Predictor.iter_strips>` from
@@ -157,7 +159,7 @@ class RawDecoder:
     def __call__(self, raw: np.ndarray) -> ArraySource:
         """(3, h, w) raw values -> a window source of reflectance with its mask."""
         valid = np.ones(raw.shape[1:], bool)
-        for band, nodata in zip(raw, self.nodata):
+        for band, nodata in zip(raw, self.nodata, strict=True):
             if nodata is not None and not np.isnan(nodata):
                 valid &= band != nodata
         return ArraySource(self.scaling.apply(raw), valid)
@@ -182,9 +184,16 @@ class _RowSlab:
 
 
 def strip_groups(grid: TileGrid, rows: int) -> list[range]:
-    """The grid's strips in consecutive groups of about ``rows`` rows (at least one strip each)."""
-    per = max(1, round(rows / grid.stride))
-    return [range(i, min(i + per, grid.n_rows)) for i in range(0, grid.n_rows, per)]
+    """The grid's strips in consecutive groups of at least ``rows`` rows (the last group may have fewer).
+
+    Each group runs the tile row(s) above it once more, so fewer, taller groups waste less.
+    """
+    groups, first = [], 0
+    for i in range(grid.n_rows):
+        if grid.strip(i)[1] - grid.strip(first)[0] >= rows or i == grid.n_rows - 1:
+            groups.append(range(first, i + 1))
+            first = i + 1
+    return groups
 
 
 def _input_rows(grid: TileGrid, strips: range) -> tuple[int, int]:
@@ -215,13 +224,12 @@ def _file_block(path: str, rgb_bands: tuple[int, int, int] | None, scale: float 
         return predict_strips(spec.predictor(), scene, strips)
 
 
-def _assemble(grid: TileGrid, bands: int, chunk_rows: int, block: Callable[[range, int, int], Delayed]) -> da.Array:
-    """Concatenate one delayed ``block(strips, top, bottom)`` per strip group into a (B, H, W) array."""
+def _assemble(grid: TileGrid, bands: int, chunk_rows: int, block: Callable[[range], Delayed]) -> da.Array:
+    """Concatenate one delayed ``block(strips)`` per strip group into a (B, H, W) array."""
     parts = []
     for strips in strip_groups(grid, chunk_rows):
         start, stop = grid.strip(strips.start)[0], grid.strip(strips[-1])[1]
-        value = block(strips, *_input_rows(grid, strips))
-        parts.append(da.from_delayed(value, (bands, stop - start, grid.width), np.float32))
+        parts.append(da.from_delayed(block(strips), (bands, stop - start, grid.width), np.float32))
     return da.concatenate(parts, axis=1)
 
 
@@ -233,7 +241,7 @@ def lazy_cube(raw: da.Array, decode: RawDecoder, spec: PredictorSpec, bands: int
         decode: how raw values become reflectance and validity.
         spec: the predictor, with tile and overlap set (:meth:`PredictorSpec.pinned`).
         bands: B, the model's band count.
-        chunk_rows: about how many rows each block (task) makes.
+        chunk_rows: the least number of rows a block (task) makes (but the last).
 
     Returns:
         (B, H, W) float32 dask array, chunked in full-width groups of whole strips.
@@ -241,7 +249,8 @@ def lazy_cube(raw: da.Array, decode: RawDecoder, spec: PredictorSpec, bands: int
     height, width = raw.shape[1:]
     grid = TileGrid(height, width, spec.tile, spec.overlap)
 
-    def block(strips: range, top: int, bottom: int) -> Delayed:
+    def block(strips: range) -> Delayed:
+        top, bottom = _input_rows(grid, strips)
         return dask.delayed(_array_block, pure=True)(raw[:, top:bottom], decode, spec, top, height, strips)
 
     return _assemble(grid, bands, chunk_rows, block)
@@ -254,9 +263,9 @@ def file_cube(path: str | os.PathLike[str], grid: TileGrid, spec: PredictorSpec,
     Returns:
         (B, H, W) float32 dask array over ``grid``, chunked as :func:`lazy_cube`'s.
     """
-    name = os.fspath(path)
+    name = os.path.abspath(path) if os.path.exists(path) else os.fspath(path)  # keep GDAL names as they are
 
-    def block(strips: range, top: int, bottom: int) -> Delayed:
+    def block(strips: range) -> Delayed:
         return dask.delayed(_file_block, pure=True)(name, rgb_bands, scale, spec, strips)
 
     return _assemble(grid, bands, chunk_rows, block)
@@ -365,10 +374,10 @@ def predict_on_cluster(
         model, weights, bands: which checkpoint, as :func:`hprn_geo.registry.resolve` takes them.
         tile, overlap, batch, device, rgb_bands, scale, dtype, cog, overwrite:
             as :meth:`Predictor.predict_file <hprn_geo.predict.Predictor.predict_file>`.
-        chunk_rows: about how many rows one task makes (more: fewer recomputed tile rows, more memory).
+        chunk_rows: the least number of rows one task makes (more: fewer recomputed tile rows, more memory).
 
     Raises:
-        OutputError: ``dst`` exists without ``overwrite``, or an unsupported suffix.
+        OutputError: ``dst`` exists without ``overwrite``, an unsupported suffix, ``cog`` with Zarr.
     """
     started = time.perf_counter()
     dst = Path(os.path.abspath(dst))
@@ -383,11 +392,14 @@ def predict_on_cluster(
                      rgb_bands=rgb_bands, scale=scale)
     with Client(scheduler_address) as client:
         if dst.suffix.lower() == ".zarr":
+            if cog:
+                raise OutputError(f"cannot write {dst}: COG output needs a .tif or .tiff suffix")
             _cluster_zarr(client, cube, cube_spec, dst, overwrite)
         else:
             _cluster_file(client, cube, cube_spec, dst, cog, overwrite)
     tiles = sum(s[-1] - grid.resume_row(s.start) + 1 for s in strip_groups(grid, chunk_rows)) * grid.n_cols
-    notes.append(f"{len(cube.chunks[1])} tasks on {scheduler_address}; {tiles - len(grid)} tiles run twice at block edges")
+    notes.append(f"{len(cube.chunks[1])} tasks on {scheduler_address}; "
+                 f"{tiles - len(grid)} tiles run twice at block edges")
     return PredictionReport(dst, grid, device, tiles, time.perf_counter() - started, notes=notes)
 
 
@@ -406,8 +418,12 @@ def _cluster_zarr(client: Client, cube: da.Array, spec: CubeSpec, dst: Path, ove
     if dst.exists() and not overwrite:
         raise OutputError(f"{dst} exists; pass --overwrite to replace it")
     partial = dst.with_name(dst.name + ".partial")
-    create_zarr(partial, spec, overwrite=True)
-    client.compute(write_zarr_rows(cube, spec, partial, compute=False)).result()
+    try:
+        create_zarr(partial, spec, overwrite=True)
+        client.compute(write_zarr_rows(cube, spec, partial, compute=False)).result()
+    except BaseException:
+        remove_path(partial)
+        raise
     _install(partial, dst)
 
 

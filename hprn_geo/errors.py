@@ -40,6 +40,10 @@ class DataFileError(HPRNGeoError, ValueError):
     """A data file (cube, label map, split) lacks a key or has an unexpected layout."""
 
 
+class StacError(DataFileError):
+    """A STAC document or asset cannot be used (not found, not JSON, not an Item, asset not a raster)."""
+
+
 class DeviceError(HPRNGeoError, RuntimeError):
     """The requested compute device is not available."""
 

@@ -66,6 +66,10 @@ def pick_device(device: str = "auto") -> torch.device:
     return torch.device(device)
 
 
+UINT16_SCALE = 10_000.0
+"""``--dtype uint16`` stores round(reflectance x UINT16_SCALE); the scale is in the file's metadata."""
+
+
 class Predictor:
     """Tiled, streaming HPRN inference.
 
@@ -209,6 +213,7 @@ class Predictor:
                 crs=scene.crs,
                 transform=scene.transform,
                 dtype=dtype,
+                scale=UINT16_SCALE if dtype == "uint16" else 1.0,
                 fwhm=None if self.card.fwhm is None else np.asarray(self.card.fwhm),
                 tags={"hprn_model": self.card.name, "hprn_input_scaling": scene.scaling.reason},
             )

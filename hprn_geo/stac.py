@@ -44,10 +44,11 @@ import numpy as np
 import pystac
 from pystac.extensions.projection import ProjectionExtension
 from pystac.utils import datetime_to_str, make_absolute_href
+from rasterio.enums import WktVersion
 
 from hprn_geo import __version__
 from hprn_geo.cli import friendly_errors, model_options, predict, with_options
-from hprn_geo.errors import DataFileError, HPRNGeoError, MissingCRSWarning, OutputError
+from hprn_geo.errors import HPRNGeoError, MissingCRSWarning, OutputError, StacError
 from hprn_geo.io import open_scene
 from hprn_geo.io.cubewriter import format_wavelength
 from hprn_geo.predict import Predictor
@@ -79,10 +80,6 @@ _RASTER_MEDIA_TYPES = {pystac.MediaType.HDF, pystac.MediaType.HDF5, pystac.Media
 _ITEM_MEDIA_TYPE = "application/geo+json"
 
 
-class StacError(DataFileError):
-    """A STAC document cannot be read, or an Item lacks what was asked (the asset, a raster)."""
-
-
 @dataclass
 class StacDocument:
     """A STAC document read for processing.
@@ -90,12 +87,10 @@ class StacDocument:
     Attributes:
         items: the Items, relative asset hrefs of those without a self link made absolute.
         document: the JSON as read (a ``process`` block of a stac-task payload is kept).
-        href: the file or URL it was read from; None for stdin.
     """
 
     items: list[pystac.Item]
     document: dict[str, Any]
-    href: str | None
 
 
 @dataclass(frozen=True)
@@ -144,7 +139,7 @@ def read_stac(source: str) -> StacDocument:
     items = [_parse_item(feature, source, href if feature is document else None) for feature in features]
     for item in items:
         _anchor_assets(item, href)
-    return StacDocument(items, document, href)
+    return StacDocument(items, document)
 
 
 def _read_text(href: str) -> str:
@@ -262,7 +257,7 @@ def _set_projection(asset: pystac.Asset, grid: PixelGrid) -> None:
     authority = None if grid.crs is None else grid.crs.to_authority()
     proj.code = ":".join(authority) if authority else None
     if grid.crs is not None and authority is None:
-        proj.wkt2 = grid.crs.to_wkt()
+        proj.wkt2 = grid.crs.to_wkt(version=WktVersion.WKT2_2019)
     proj.shape = [grid.height, grid.width]
     proj.transform = [float(v) for v in tuple(grid.transform)[:6]]
 

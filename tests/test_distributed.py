@@ -11,10 +11,10 @@ import rasterio
 import rioxarray
 import xarray as xr
 from distributed import Client, LocalCluster
+from test_accessor import OVERLAP, TILE, cli_cube, write_crop  # tests/ is on sys.path (rootdir conftest)
 
 import hprn_geo  # noqa: F401  (registers .hprn)
 from hprn_geo.distributed import model_loads, predict_on_cluster
-from test_accessor import OVERLAP, TILE, cli_cube, write_crop  # tests/ is on sys.path (rootdir conftest)
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")]
 
@@ -33,15 +33,15 @@ def reference(crop: Path, tiny_checkpoint: Path) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[Client]:
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        with Client(cluster) as client:
-            yield client
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    with cluster, Client(cluster) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")
 def cube(client: Client, crop: Path, tiny_checkpoint: Path) -> xr.DataArray:
-    """The crop's cube, computed on the cluster and kept there (4 blocks on 2 workers)."""
-    rgb = rioxarray.open_rasterio(crop, chunks={"y": 64})
+    """The crop's cube, computed on the cluster and kept there (3 blocks on 2 workers)."""
+    rgb = rioxarray.open_rasterio(crop, chunks={"y": 56})
     return rgb.hprn.reconstruct(model=tiny_checkpoint, tile=TILE, overlap=OVERLAP).persist()
 
 
@@ -52,7 +52,7 @@ def regions(client: Client, cube: xr.DataArray, tmp_path_factory: pytest.TempPat
     cube.hprn.to_zarr(store, chunks=(8, REGION_ROWS, 200), compute=False)  # metadata and coordinates only
     workers = list(client.scheduler_info()["workers"])
     writes = []
-    for worker, start in zip(workers, range(0, cube.sizes["y"], REGION_ROWS)):
+    for worker, start in zip(workers, range(0, cube.sizes["y"], REGION_ROWS), strict=True):
         rows = slice(start, start + REGION_ROWS)
         region = cube.isel(y=rows).hprn.to_zarr(store, region={"y": rows}, compute=False)
         writes.append(client.compute(region, workers=[worker]))

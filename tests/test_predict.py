@@ -137,3 +137,18 @@ def test_resume_after_sigkill_gives_identical_values(shared_data: Path, tiny_che
     with rasterio.open(tmp_path / "whole.tif") as a, rasterio.open(target) as b:
         assert np.array_equal(a.read(), b.read(), equal_nan=True)
     assert not journal.exists()
+
+
+def test_uint16_output_stores_scaled_reflectance(shared_data: Path, tiny_checkpoint: Path, tmp_path: Path) -> None:
+    src = shared_data / "geo" / "rgb1.tif"
+    predictor = _predictor(tiny_checkpoint, tile=256, overlap=32)
+    predictor.predict_file(src, tmp_path / "f.tif")
+    predictor.predict_file(src, tmp_path / "u.tif", dtype="uint16")
+    with rasterio.open(tmp_path / "f.tif") as f, rasterio.open(tmp_path / "u.tif") as u:
+        reflectance, stored = f.read(), u.read()
+        assert u.dtypes[0] == "uint16" and u.scales[0] == pytest.approx(1e-4)
+        nodata = u.nodata
+    finite = np.isfinite(reflectance)
+    assert np.array_equal(stored == nodata, ~finite)
+    expected = np.clip(np.round(reflectance[finite] * 10_000), 0, 65534)
+    assert np.abs(stored[finite].astype(np.float64) - expected).max() <= 1

@@ -20,7 +20,8 @@ from rasterio.windows import Window
 
 from hprn_geo import __version__
 from hprn_geo.io.rgb import write_rgb
-from hprn_geo.stac import band_objects, stac
+from hprn_geo.registry import ModelCard
+from hprn_geo.stac import PixelGrid, band_objects, derive_item, stac
 
 pytestmark = pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")
 
@@ -167,12 +168,30 @@ def test_derived_item_validates(run: Run) -> None:
         pytest.skip(f"the extension schemas (eo, projection, processing) must be downloaded: {exc.__cause__}")
 
 
+def test_run_options_are_those_of_predict() -> None:
+    result = CliRunner().invoke(stac, ["--help"])
+    for flag in ("--asset", "--format", "--suffix", "--weights", "--rgb-bands", "--scale", "--batch", "--device",
+                 "--precision", "--overwrite", "--quiet"):
+        assert flag in result.output, flag
+
+
 def test_band_objects_give_widths_in_micrometres() -> None:
     bands = band_objects(np.array([450.0, 401.13]), np.array([10.0, 12.5]))
     assert bands == [
         {"name": "450.0 nm", "eo:center_wavelength": 0.45, "eo:full_width_half_max": 0.01},
         {"name": "401.13 nm", "eo:center_wavelength": 0.40113, "eo:full_width_half_max": 0.0125},
     ]
+
+
+def test_crs_without_a_code_gets_wkt2_and_widths_when_the_card_has_them(scene: Path, shared_data: Path) -> None:
+    with rasterio.open(shared_data / "geo" / "rgb1.tif") as src:  # UTM 18N on an unnamed datum: no EPSG code
+        grid = PixelGrid(src.crs, src.transform, src.height, src.width)
+    card = ModelCard("card", (450.0, 550.0), "compact", "test", fwhm=(20.0, 25.0))
+    item = derive_item(_item(scene), "visual", scene / "cube.tif", card, grid)
+    asset = item.assets["reflectance"].to_dict()
+    assert asset["proj:code"] is None and asset["proj:wkt2"].startswith("PROJCRS[")
+    assert asset["proj:shape"] == [400, 400]
+    assert [band["eo:full_width_half_max"] for band in asset["bands"]] == [0.02, 0.025]
 
 
 def test_zarr_format(item_file: Path, tiny_checkpoint: Path, tmp_path: Path) -> None:

@@ -1,0 +1,82 @@
+"""The training loop on a real cube: the loss falls, runs resume to the same state."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from hprn_geo.errors import CheckpointError
+from hprn_geo.registry import load_checkpoint
+from hprn_geo.train import TrainConfig, load_config
+from hprn_geo.train.loop import Trainer, config_scenes, train
+from hprn_geo.train.data import RGBRenderer
+
+
+def _config(data_dir: Path, **changes: object) -> TrainConfig:
+    """A tiny run: samson for training, moffett for validation, 32 px patches, a 16-channel 1-MRB HPRN."""
+    values = dict(
+        name="tiny31", train=["samson"], validation=["moffett"], data_dir=str(data_dir), camera="ntire2020_cie1964",
+        augment_cameras=["Canon 40D", "Nikon D700"], fwhm=10.0, patch_size=32, overlap=8, pool_size=12,
+        batch_size=2, steps=20, lr=2e-3, val_every=10, checkpoint_every=10, patience=5,
+        switches={"channels": 16, "blocks": 1, "scales": [8, 12]},
+    )  # fmt: skip
+    values.update(changes)
+    return load_config(None, **values)
+
+
+def _trainer(config: TrainConfig, run_dir: Path) -> Trainer:
+    run_dir.mkdir(exist_ok=True)
+    scenes = config_scenes(config, config.train)
+    return Trainer(config, run_dir, scenes, config_scenes(config, config.validation), RGBRenderer.from_config(config))
+
+
+@pytest.mark.slow
+def test_tiny_run_learns_and_writes_everything(shared_data: Path, tmp_path: Path) -> None:
+    result = train(_config(shared_data), tmp_path / "run", progress=False)
+    with (tmp_path / "run" / "log.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    losses = [float(r["loss"]) for r in rows]
+    assert len(rows) == result.steps_run == 20
+    assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5])
+    validated = [float(r["val_mrae"]) for r in rows if r["val_mrae"]]
+    assert len(validated) == 2 and result.best_val_mrae == pytest.approx(min(validated), rel=1e-5)
+    checkpoint = load_checkpoint(result.checkpoint)
+    assert checkpoint.card.trained and checkpoint.card.patch_size == 32
+    assert checkpoint.card.scores["validation_mrae"] == pytest.approx(result.best_val_mrae)
+    assert checkpoint.card.input.startswith("camera:ntire2020_cie1964")
+    assert (tmp_path / "run" / "training.png").stat().st_size > 0
+    with pytest.raises(CheckpointError, match="already holds a run"):
+        train(_config(shared_data), tmp_path / "run", progress=False)
+
+
+@pytest.mark.slow
+def test_resume_continues_to_the_same_state(shared_data: Path, tmp_path: Path) -> None:
+    config = _config(shared_data, steps=8)
+    straight = _trainer(config, tmp_path / "a")
+    losses = [straight.train_step() for _ in range(4)]
+
+    interrupted = _trainer(config, tmp_path / "b")
+    for _ in range(2):
+        interrupted.train_step()
+    interrupted.save_state()
+    resumed = _trainer(config, tmp_path / "b")
+    assert resumed.load_state() is False and resumed.step == 2
+    assert [resumed.train_step() for _ in range(2)] == losses[2:]
+    for name, value in straight.model.state_dict().items():
+        torch.testing.assert_close(resumed.model.state_dict()[name], value, rtol=0, atol=0)
+    assert resumed.scheduler.get_last_lr() == straight.scheduler.get_last_lr()
+
+
+def test_resume_refuses_another_configuration(shared_data: Path, tmp_path: Path) -> None:
+    config = _config(shared_data, pool_size=2, switches={"channels": 8, "blocks": 1, "ssrm": False})
+    trainer = _trainer(config, tmp_path)
+    trainer.save_state()
+    other = _trainer(config.replace(lr=1e-4), tmp_path)
+    with pytest.raises(CheckpointError, match="different configuration"):
+        other.load_state()
+    with pytest.raises(CheckpointError, match="nothing to resume"):
+        train(config, tmp_path / "empty", resume=True, progress=False)
