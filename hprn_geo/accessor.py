@@ -52,6 +52,7 @@ def reconstruct(
     *,
     scale: float | str = "auto",
     batch: int = 4,
+    precision: str = "auto",
 ) -> xr.DataArray:
     """Reconstruct spectra from an RGB raster array.
 
@@ -64,6 +65,7 @@ def reconstruct(
         device: ``"auto"``, ``"cpu"`` or ``"cuda"`` (resolved where the blocks run).
         scale: ``"auto"`` (see :func:`input_scaling`) or the factor to reflectance.
         batch: tiles per forward pass.
+        precision: ``"auto"`` (bf16 on CUDA, fp32 on CPU), ``"fp32"`` or ``"bf16"``.
 
     Returns:
         ``reflectance`` (wavelength, y, x) float32: ``wavelength`` in nm, the input's
@@ -79,7 +81,8 @@ def reconstruct(
     import rioxarray  # noqa: F401  (registers .rio)
 
     rgb = _three_bands(rgb, rgb_bands)
-    return _reconstruct(rgb, (rgb.rio.nodata,) * 3, model, tile, overlap, device, scale, batch)
+    options = {"tile": tile, "overlap": overlap, "batch": batch, "device": device, "precision": precision}
+    return _reconstruct(rgb, (rgb.rio.nodata,) * 3, model, scale, options)
 
 
 def reconstruct_dataset(
@@ -93,6 +96,7 @@ def reconstruct_dataset(
     *,
     scale: float | str = "auto",
     batch: int = 4,
+    precision: str = "auto",
 ) -> xr.Dataset:
     """Reconstruct spectra from the RGB variables of a Dataset.
 
@@ -101,7 +105,7 @@ def reconstruct_dataset(
         rgb: the variable names in R, G, B order (or one (band, y, x) variable).
             Default: variables named red, green, blue (any case), else the
             Dataset's only variable, else its three variables in order.
-        model, tile, overlap, rgb_bands, device, scale, batch: as :func:`reconstruct`;
+        model, tile, overlap, rgb_bands, device, scale, batch, precision: as :func:`reconstruct`;
             ``rgb_bands`` only with one (band, y, x) variable.
 
     Returns:
@@ -113,7 +117,9 @@ def reconstruct_dataset(
 
     names = _rgb_variables(ds, rgb)
     if len(names) == 1:
-        return reconstruct(ds[names[0]], model, tile, overlap, rgb_bands, device, scale=scale, batch=batch).to_dataset()
+        cube = reconstruct(ds[names[0]], model, tile, overlap, rgb_bands, device,
+                           scale=scale, batch=batch, precision=precision)
+        return cube.to_dataset()
     if rgb_bands is not None:
         raise BandCountError("rgb_bands picks bands of one (band, y, x) variable; with three variables pass rgb=")
     dtypes = {ds[name].dtype for name in names}
@@ -121,7 +127,8 @@ def reconstruct_dataset(
         raise UnsupportedDtypeError(f"variables {names} have different data types {sorted(map(str, dtypes))}")
     stacked = xr.concat([ds[name] for name in names], dim="band", coords="minimal", compat="override", join="exact")
     nodata = tuple(ds[name].rio.nodata for name in names)
-    return _reconstruct(_three_bands(stacked, None), nodata, model, tile, overlap, device, scale, batch).to_dataset()
+    options = {"tile": tile, "overlap": overlap, "batch": batch, "device": device, "precision": precision}
+    return _reconstruct(_three_bands(stacked, None), nodata, model, scale, options).to_dataset()
 
 
 def input_scaling(rgb: xr.DataArray, scale: float | str = "auto") -> InputScaling:
@@ -185,11 +192,11 @@ def _rgb_variables(ds: xr.Dataset, rgb: str | Sequence[str] | None) -> list[Hash
 
 
 def _reconstruct(rgb: xr.DataArray, nodata: tuple[Any, Any, Any], model: str | os.PathLike[str],
-                 tile: int | None, overlap: int | None, device: str, scale: float | str, batch: int) -> xr.DataArray:
-    """(band=3, y, x) raw RGB with per-band nodata -> the cube DataArray."""
+                 scale: float | str, options: dict[str, Any]) -> xr.DataArray:
+    """(band=3, y, x) raw RGB with per-band nodata -> the cube DataArray; ``options`` go to the Predictor."""
     from hprn_geo.distributed import PredictorSpec, RawDecoder, lazy_cube
 
-    spec = PredictorSpec.from_model(model, tile=tile, overlap=overlap, batch=batch, device=device)
+    spec = PredictorSpec.from_model(model, **options)
     decode = RawDecoder(input_scaling(rgb, scale), tuple(None if v is None else float(v) for v in nodata))
     if rgb.chunks is None:
         predictor = spec.predictor()
@@ -298,9 +305,11 @@ class HPRNDataArrayAccessor:
         *,
         scale: float | str = "auto",
         batch: int = 4,
+        precision: str = "auto",
     ) -> xr.DataArray:
         """(band, y, x) RGB -> (wavelength, y, x) reflectance; see :func:`hprn_geo.accessor.reconstruct`."""
-        return reconstruct(self._obj, model, tile, overlap, rgb_bands, device, scale=scale, batch=batch)
+        return reconstruct(self._obj, model, tile, overlap, rgb_bands, device,
+                           scale=scale, batch=batch, precision=precision)
 
     def to_zarr(
         self,
@@ -333,6 +342,8 @@ class HPRNDatasetAccessor:
         *,
         scale: float | str = "auto",
         batch: int = 4,
+        precision: str = "auto",
     ) -> xr.Dataset:
         """RGB variables -> Dataset with ``reflectance``; see :func:`hprn_geo.accessor.reconstruct_dataset`."""
-        return reconstruct_dataset(self._obj, rgb, model, tile, overlap, rgb_bands, device, scale=scale, batch=batch)
+        return reconstruct_dataset(self._obj, rgb, model, tile, overlap, rgb_bands, device,
+                                   scale=scale, batch=batch, precision=precision)

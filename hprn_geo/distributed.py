@@ -27,7 +27,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +37,19 @@ import zarr
 from dask.delayed import Delayed
 from distributed import Client
 
-from hprn_geo.errors import OutputError
-from hprn_geo.io import CubeSpec, InputScaling, RasterScene, ZarrWriter, open_scene, open_writer
+from hprn_geo.errors import DeviceError, OutputError
+from hprn_geo.io import (
+    CubeSpec,
+    InputScaling,
+    ZarrWriter,
+    open_scene,
+    open_writer,
+)
 from hprn_geo.io.cubewriter import remove_path
 from hprn_geo.io.zarr_store import _FORMAT_KW, VARIABLE, _encoding, _template
-from hprn_geo.predict import ArraySource, PredictionReport, Predictor, WindowSource, pick_device
+from hprn_geo.predict import PredictionReport, Predictor, pick_device
 from hprn_geo.registry import Checkpoint, resolve
+from hprn_geo.sources import ArraySource, WindowSource
 from hprn_geo.tiles import TileGrid
 
 __all__ = [
@@ -96,6 +102,7 @@ class PredictorSpec:
         tile, overlap: tile side and overlap in pixels (None: the card's).
         batch: tiles per forward pass.
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``, resolved in the process that runs.
+        precision: ``"auto"``, ``"fp32"`` or ``"bf16"``, as :class:`Predictor` takes it.
     """
 
     model: str | None = None
@@ -105,6 +112,7 @@ class PredictorSpec:
     overlap: int | None = None
     batch: int = 4
     device: str = "auto"
+    precision: str = "auto"
 
     @classmethod
     def from_model(cls, model: str | os.PathLike[str], **options: Any) -> PredictorSpec:
@@ -118,7 +126,7 @@ class PredictorSpec:
         """A Predictor on ``device`` over this process's cached checkpoint (cheap after the first call).
 
         Raises:
-            ValueError: ``device`` is ``"cuda"`` and this process has no CUDA device.
+            DeviceError: ``device`` is ``"cuda"`` and this process has no CUDA device.
         """
         return self._build(str(pick_device(self.device)))
 
@@ -130,13 +138,13 @@ class PredictorSpec:
         """
         try:
             device = str(pick_device(self.device))
-        except ValueError:
+        except DeviceError:
             device = "cpu"
         return self._build(device)
 
     def _build(self, device: str) -> Predictor:
         checkpoint = cached_checkpoint(self.model, self.weights, self.bands, device)
-        return Predictor(checkpoint, self.tile, self.overlap, self.batch, device)
+        return Predictor(checkpoint, self.tile, self.overlap, self.batch, device, self.precision)
 
     def pinned(self, predictor: Predictor) -> PredictorSpec:
         """This recipe with the tile and overlap ``predictor`` chose, so every process uses one grid."""
@@ -166,21 +174,27 @@ class RawDecoder:
 
 
 @dataclass
-class _RowSlab:
-    """A :class:`WindowSource` over rows ``row_off ..`` of a scene ``height`` rows tall.
+class _Rows:
+    """A :class:`WindowSource` of scene rows ``top .. bottom - 1`` only, in scene coordinates.
 
-    Only the rows ``rows`` holds are in memory; windows use scene coordinates.
+    ``source``'s row 0 is scene row ``origin``; ``height`` is the scene's. Windows
+    outside the rows raise IndexError, so tiles prefetched past a block's last
+    strip fail at once instead of being read and prepared for nothing.
     """
 
-    rows: ArraySource
-    row_off: int
+    source: WindowSource
+    top: int
+    bottom: int
     height: int
+    origin: int = 0
 
     def __post_init__(self) -> None:
-        self.width = self.rows.width
+        self.width = self.source.width
 
     def read_window(self, row_off: int, col_off: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
-        return self.rows.read_window(row_off - self.row_off, col_off, height, width)
+        if row_off < self.top or row_off + height > self.bottom:
+            raise IndexError(f"rows {row_off}..{row_off + height} are outside the block's {self.top}..{self.bottom}")
+        return self.source.read_window(row_off - self.origin, col_off, height, width)
 
 
 def strip_groups(grid: TileGrid, rows: int) -> list[range]:
@@ -207,21 +221,22 @@ def predict_strips(predictor: Predictor, source: WindowSource, strips: range) ->
     Returns:
         (B, rows, W) float32, NaN where the input is not valid.
     """
-    found = islice(predictor.iter_strips(source, strips.start), len(strips))
+    found = predictor.iter_strips(source, strips.start, strips[-1])
     return np.concatenate([strip.data for strip in found], axis=1)
 
 
 def _array_block(raw: np.ndarray, decode: RawDecoder, spec: PredictorSpec, top: int, height: int,
                  strips: range) -> np.ndarray:
     """Task: (3, rows, W) raw input rows ``top ..`` -> (B, block rows, W) spectra."""
-    return predict_strips(spec.predictor(), _RowSlab(decode(raw), top, height), strips)
+    rows = _Rows(decode(raw), top, top + raw.shape[1], height, origin=top)
+    return predict_strips(spec.predictor(), rows, strips)
 
 
 def _file_block(path: str, rgb_bands: tuple[int, int, int] | None, scale: float | str, spec: PredictorSpec,
-                strips: range) -> np.ndarray:
-    """Task: read the rows it needs from a raster file (as the CLI does) -> (B, block rows, W)."""
+                strips: range, top: int, bottom: int) -> np.ndarray:
+    """Task: read rows ``top .. bottom - 1`` of a raster file (as the CLI reads) -> (B, block rows, W)."""
     with open_scene(path, rgb_bands=rgb_bands, scale=scale) as scene:
-        return predict_strips(spec.predictor(), scene, strips)
+        return predict_strips(spec.predictor(), _Rows(scene, top, bottom, scene.height), strips)
 
 
 def _assemble(grid: TileGrid, bands: int, chunk_rows: int, block: Callable[[range], Delayed]) -> da.Array:
@@ -266,7 +281,7 @@ def file_cube(path: str | os.PathLike[str], grid: TileGrid, spec: PredictorSpec,
     name = os.path.abspath(path) if os.path.exists(path) else os.fspath(path)  # keep GDAL names as they are
 
     def block(strips: range) -> Delayed:
-        return dask.delayed(_file_block, pure=True)(name, rgb_bands, scale, spec, strips)
+        return dask.delayed(_file_block, pure=True)(name, rgb_bands, scale, spec, strips, *_input_rows(grid, strips))
 
     return _assemble(grid, bands, chunk_rows, block)
 
@@ -352,6 +367,7 @@ def predict_on_cluster(
     overlap: int | None = None,
     batch: int = 4,
     device: str = "auto",
+    precision: str = "auto",
     rgb_bands: tuple[int, int, int] | None = None,
     scale: float | str = "auto",
     dtype: str = "float32",
@@ -372,8 +388,9 @@ def predict_on_cluster(
         dst: the output cube (``.zarr``, ``.tif``, ``.tiff``).
         scheduler_address: e.g. ``"tcp://10.0.0.5:8786"``.
         model, weights, bands: which checkpoint, as :func:`hprn_geo.registry.resolve` takes them.
-        tile, overlap, batch, device, rgb_bands, scale, dtype, cog, overwrite:
-            as :meth:`Predictor.predict_file <hprn_geo.predict.Predictor.predict_file>`.
+        tile, overlap, batch, device, precision: as :class:`~hprn_geo.predict.Predictor` takes them.
+        rgb_bands, scale, dtype, cog, overwrite: as :meth:`Predictor.predict_file
+            <hprn_geo.predict.Predictor.predict_file>` takes them.
         chunk_rows: the least number of rows one task makes (more: fewer recomputed tile rows, more memory).
 
     Raises:
@@ -381,16 +398,16 @@ def predict_on_cluster(
     """
     started = time.perf_counter()
     dst = Path(os.path.abspath(dst))
-    spec = PredictorSpec(model, None if weights is None else os.path.abspath(weights), bands, tile, overlap,
-                         batch, device)
+    spec = PredictorSpec(model=model, weights=None if weights is None else str(Path(weights).resolve()),
+                         bands=bands, tile=tile, overlap=overlap, batch=batch, device=device, precision=precision)
     predictor = spec.plan()
     with open_scene(src, rgb_bands=rgb_bands, scale=scale) as scene:
         grid = predictor.grid(scene.height, scene.width)
-        cube_spec = _cube_spec(predictor, scene, dtype)
+        cube_spec = predictor.cube_spec(scene, dtype)
         notes = [f"input scaling: {scene.scaling.reason}"]
     cube = file_cube(src, grid, spec.pinned(predictor), predictor.card.bands, chunk_rows,
                      rgb_bands=rgb_bands, scale=scale)
-    with Client(scheduler_address) as client:
+    with Client(scheduler_address, set_as_default=False) as client:
         if dst.suffix.lower() == ".zarr":
             if cog:
                 raise OutputError(f"cannot write {dst}: COG output needs a .tif or .tiff suffix")
@@ -401,17 +418,6 @@ def predict_on_cluster(
     notes.append(f"{len(cube.chunks[1])} tasks on {scheduler_address}; "
                  f"{tiles - len(grid)} tiles run twice at block edges")
     return PredictionReport(dst, grid, device, tiles, time.perf_counter() - started, notes=notes)
-
-
-def _cube_spec(predictor: Predictor, scene: RasterScene, dtype: str) -> CubeSpec:
-    """The output layout ``Predictor.predict_file`` writes for ``scene``."""
-    card = predictor.card
-    return CubeSpec(
-        height=scene.height, width=scene.width, wavelengths=predictor.checkpoint.wavelengths,
-        crs=scene.crs, transform=scene.transform, dtype=dtype,
-        fwhm=None if card.fwhm is None else np.asarray(card.fwhm),
-        tags={"hprn_model": card.name, "hprn_input_scaling": scene.scaling.reason},
-    )
 
 
 def _cluster_zarr(client: Client, cube: da.Array, spec: CubeSpec, dst: Path, overwrite: bool) -> None:

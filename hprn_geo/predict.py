@@ -23,7 +23,7 @@ import torch
 from tqdm.auto import tqdm
 
 from hprn_geo.errors import AllNodataWarning, DeviceError, UntrainedModelWarning
-from hprn_geo.io import CubeSpec, open_scene, open_writer
+from hprn_geo.io import CubeSpec, RasterScene, open_scene, open_writer
 from hprn_geo.registry import Checkpoint
 from hprn_geo.sources import ArraySource, TileBatch, WindowSource, prepared_batches
 from hprn_geo.tiles import MosaicAccumulator, Strip, TileGrid, Window
@@ -146,16 +146,24 @@ class Predictor:
                 pred = np.zeros((self.card.bands, window.height, window.width), np.float32)
             yield window, np.concatenate([pred, batch.valid[i].astype(np.float32)[None]])
 
-    def iter_strips(self, source: WindowSource, first_strip: int = 0, bar: tqdm | None = None) -> Iterator[Strip]:
-        """Finished strips of the scene, nodata as NaN, from strip ``first_strip`` on.
+    def iter_strips(
+        self, source: WindowSource, first_strip: int = 0, last_strip: int | None = None, bar: tqdm | None = None
+    ) -> Iterator[Strip]:
+        """Finished strips ``first_strip .. last_strip`` of the scene (default: to the end), nodata as NaN.
+
+        Only the tile rows these strips need are read and run, so a block of
+        strips can be computed on its own (by a dask task, or a resumed run)
+        and equals, bit for bit, the same strips of a whole-scene run.
 
         Yields:
             :class:`~hprn_geo.tiles.Strip` with ``data`` (B, rows, W) float32.
         """
         grid = self.grid(source.height, source.width)
+        last = grid.n_rows - 1 if last_strip is None else last_strip
         start_row = grid.resume_row(first_strip)
         mosaic = MosaicAccumulator(grid, self.card.bands + 1, start_row=start_row)
-        for _, batch in prepared_batches(source, grid, start_row, self.batch, self.model.prior, self.workers):
+        batches = prepared_batches(source, grid, start_row, last + 1, self.batch, self.model.prior, self.workers)
+        for _, batch in batches:
             for window, pred in self._tile_predictions(batch):
                 start = time.perf_counter()
                 strips = mosaic.add(window, pred)
@@ -165,6 +173,20 @@ class Predictor:
                 for strip in strips:
                     if strip.index >= first_strip:
                         yield _masked(strip)
+
+    def cube_spec(self, scene: RasterScene, dtype: str = "float32") -> CubeSpec:
+        """The layout of the cube this predictor writes for ``scene``: its geometry, our bands and tags."""
+        return CubeSpec(
+            height=scene.height,
+            width=scene.width,
+            wavelengths=self.checkpoint.wavelengths,
+            crs=scene.crs,
+            transform=scene.transform,
+            dtype=dtype,
+            scale=UINT16_SCALE if dtype == "uint16" else 1.0,
+            fwhm=None if self.card.fwhm is None else np.asarray(self.card.fwhm),
+            tags={"hprn_model": self.card.name, "hprn_input_scaling": scene.scaling.reason},
+        )
 
     def predict_array(self, rgb: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
         """Reconstruct an in-memory RGB image.
@@ -206,24 +228,14 @@ class Predictor:
             notes = [f"input scaling: {scene.scaling.reason}"]
             if scene.valid_fraction() == 0:
                 warnings.warn(f"{src}: every pixel is nodata; writing an all-nodata cube", AllNodataWarning, stacklevel=2)
-            spec = CubeSpec(
-                height=scene.height,
-                width=scene.width,
-                wavelengths=self.checkpoint.wavelengths,
-                crs=scene.crs,
-                transform=scene.transform,
-                dtype=dtype,
-                scale=UINT16_SCALE if dtype == "uint16" else 1.0,
-                fwhm=None if self.card.fwhm is None else np.asarray(self.card.fwhm),
-                tags={"hprn_model": self.card.name, "hprn_input_scaling": scene.scaling.reason},
-            )
+            spec = self.cube_spec(scene, dtype)
             with open_writer(dst, spec, cog=cog, overwrite=overwrite, resume=resume) as writer:
                 first = _first_missing(writer.done_strips(), grid.n_rows)
                 if first:
                     notes.append(f"resumed: strips 0..{first - 1} of {grid.n_rows} were already written")
                 remaining = 0 if first == grid.n_rows else (grid.n_rows - grid.resume_row(first)) * grid.n_cols
                 with tqdm(total=remaining, unit="tile", disable=not self.progress, desc="hprn", dynamic_ncols=True) as bar:
-                    for strip in self.iter_strips(scene, first, bar) if remaining else ():
+                    for strip in self.iter_strips(scene, first, bar=bar) if remaining else ():
                         start = time.perf_counter()
                         writer.write_strip(strip.index, strip.row_off, strip.data)
                         self.times.write += time.perf_counter() - start

@@ -107,18 +107,19 @@ def prepared_batches(
     source: WindowSource,
     grid: TileGrid,
     start_row: int,
+    stop_row: int,
     batch: int,
     prior: Callable[[torch.Tensor], torch.Tensor | None],
     workers: int = 1,
 ) -> Iterator[tuple[int, TileBatch]]:
-    """(tile row, batch) pairs in grid order, prepared up to ``2 * workers`` batches ahead.
+    """(tile row, batch) pairs for tile rows ``start_row .. stop_row - 1``, prepared up to ``2 * workers`` ahead.
 
     Batches never span two tile rows, so a resumed run forms exactly the same
     batches as an uninterrupted one.
     """
     jobs = (
         (i, grid.row(i)[first : first + batch])
-        for i in range(start_row, grid.n_rows)
+        for i in range(start_row, stop_row)
         for first in range(0, grid.n_cols, batch)
     )
     pending: deque[tuple[int, Future[TileBatch]]] = deque()

@@ -11,7 +11,12 @@ import rasterio
 import rioxarray
 import xarray as xr
 from distributed import Client, LocalCluster
-from test_accessor import OVERLAP, TILE, cli_cube, write_crop  # tests/ is on sys.path (rootdir conftest)
+from test_accessor import (  # tests/ is on sys.path (rootdir conftest)
+    OVERLAP,
+    TILE,
+    cli_cube,
+    write_crop,
+)
 
 import hprn_geo  # noqa: F401  (registers .hprn)
 from hprn_geo.distributed import model_loads, predict_on_cluster

@@ -7,6 +7,7 @@ spectrum at a few pixels, and MRAE against wavelength for every method.
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
@@ -18,7 +19,7 @@ __all__ = ["pick_pixels", "plot_band_error", "plot_error_map", "plot_evaluation"
 _QUANTILES = (0.1, 0.4, 0.7, 0.95)
 
 
-def _pyplot():  # noqa: ANN202 - matplotlib's module
+def _pyplot() -> ModuleType:
     import matplotlib
 
     matplotlib.use("Agg")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,9 +24,9 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import numpy as np
-from rasterio.transform import Affine
 from rasterio.crs import CRS
 from rasterio.errors import RasterioError
+from rasterio.transform import Affine
 
 from hprn_geo.errors import HPRNGeoError, OutputError
 from hprn_geo.io.journal import Journal, fsync_dir
@@ -144,7 +145,7 @@ def _band_vector(values: Any, name: str) -> np.ndarray:
     return arr
 
 
-def _check_nodata(dtype: str, nodata: float | int | None) -> float | int:
+def _check_nodata(dtype: str, nodata: float | None) -> float | int:
     if dtype == "float32":
         return float("nan") if nodata is None else float(nodata)
     if nodata is None:
@@ -157,6 +158,11 @@ def _check_nodata(dtype: str, nodata: float | int | None) -> float | int:
 def remove_path(path: Path) -> None:
     """Delete a file or directory tree if it exists."""
     if path.is_dir() and not path.is_symlink():
+        for _ in range(4):  # a store's background writer may still be finishing a file
+            shutil.rmtree(path, ignore_errors=True)
+            if not path.exists():
+                return
+            time.sleep(0.05)
         shutil.rmtree(path)
     else:
         try:

@@ -37,7 +37,7 @@ __all__ = ["GeoTIFFWriter", "best_compression"]
 BLOCK = 512
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def best_compression() -> str:
     """``"ZSTD"`` when this GDAL can write ZSTD-compressed GeoTIFFs, else ``"DEFLATE"``."""
     try:

@@ -17,7 +17,7 @@ from typing import Any
 
 from hprn_geo.errors import OutputError
 
-__all__ = ["Journal", "fsync_path", "fsync_dir"]
+__all__ = ["Journal", "fsync_dir", "fsync_path"]
 
 _VERSION = 1
 

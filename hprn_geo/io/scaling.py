@@ -80,7 +80,9 @@ def infer_scaling(
         UnsupportedDtypeError: the dtype has no reflectance scaling (complex,
             int8, int32, ... with ``scale="auto"``; complex or bool always),
             or the bands declare different scales.
-        ValueError: ``scale`` is neither ``"auto"`` nor a positive number.
+        ValueError: ``scale`` is a string other than ``"auto"`` that is not a
+            number, or a number that is not positive and finite.
+        TypeError: ``scale`` is neither a string nor a number.
     """
     name = _dtype_name(dtype)
     if not isinstance(scale, str):
@@ -128,7 +130,7 @@ def _dtype_name(dtype: str) -> str:
 
 def _explicit(name: str, scale: float) -> InputScaling:
     if not isinstance(scale, (int, float, np.number)) or isinstance(scale, bool):
-        raise ValueError(f"scale must be 'auto' or a positive number, got {scale!r}")
+        raise TypeError(f"scale must be 'auto' or a positive number, got {scale!r}")
     if not (math.isfinite(scale) and scale > 0):
         raise ValueError(f"scale must be a positive finite number, got {scale!r}")
     kind = np.dtype(name).kind

@@ -32,7 +32,7 @@ from hprn_geo.io.cubewriter import CubeSpec, CubeWriter
 from hprn_geo.io.geotiff import GeoTIFFWriter
 from hprn_geo.io.zarr_store import ZarrWriter
 
-__all__ = ["CubeSpec", "CubeWriter", "GeoTIFFWriter", "ZarrWriter", "open_writer", "SUFFIXES"]
+__all__ = ["SUFFIXES", "CubeSpec", "CubeWriter", "GeoTIFFWriter", "ZarrWriter", "open_writer"]
 
 SUFFIXES = {".tif": "GeoTIFF", ".tiff": "GeoTIFF", ".zarr": "Zarr"}
 

@@ -12,7 +12,8 @@ NaN as nodata; uint16 stores ``round(reflectance * scale)`` with CF
 Metadata and coordinates are written first (``to_zarr(compute=False)`` on a
 lazy template), then each complete block of rows is written with zarr into
 its chunks (each chunk written once, whole) and fsync'd before the journal
-lists it. Everything goes to ``cube.zarr.partial``, renamed at commit.
+lists it (one chunk at a time, so a failed write leaves nothing in flight).
+Everything goes to ``cube.zarr.partial``, renamed at commit.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from hprn_geo.errors import OutputError
 from hprn_geo.io.cubewriter import CubeSpec, CubeWriter
 from hprn_geo.io.journal import fsync_dir, fsync_path
 
-__all__ = ["ZarrWriter", "VARIABLE"]
+__all__ = ["VARIABLE", "ZarrWriter"]
 
 VARIABLE = "reflectance"
 CHUNK = 512
@@ -119,9 +120,17 @@ class ZarrWriter(CubeWriter):
                               "drop --resume to start over")
 
     def _write_blocks(self, blocks: list[tuple[int, np.ndarray]]) -> None:
+        # One chunk per call: zarr writes the chunks of one call concurrently and, when one
+        # fails (disk full), returns while the others may still be writing; one at a time,
+        # nothing is left in flight when an error reaches abort().
         array = self._open()
+        band_step, _, col_step = self.chunks
         for row_off, stored in blocks:
-            array[:, row_off:row_off + stored.shape[1], :] = stored
+            rows = slice(row_off, row_off + stored.shape[1])
+            for b0 in range(0, self.spec.bands, band_step):
+                for c0 in range(0, self.spec.width, col_step):
+                    bands, cols = slice(b0, b0 + band_step), slice(c0, c0 + col_step)
+                    array[bands, rows, cols] = stored[bands, :, cols]
         self._fsync_rows({row_off // self.block_rows for row_off, _ in blocks})
 
     def _fsync_rows(self, chunk_rows: set[int]) -> None:

@@ -124,7 +124,7 @@ class TrainConfig:
 
     def _check(self) -> None:
         if not self.train or not self.validation:
-            raise ConfigError("a training run needs at least one training and one validation scene")
+            raise ConfigError("a training run needs at least one training and one validation scene (train, validation)")
         if (self.camera is None) == (self.rgb_bands is None):
             raise ConfigError("give exactly one input convention: camera = NAME or rgb_bands = [R, G, B]")
         if self.rgb_bands is not None and (len(self.rgb_bands) != 3 or not all(1 <= b <= self.bands for b in self.rgb_bands)):
@@ -185,7 +185,9 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> TrainConfig
     unknown = set(values) - {f.name for f in fields(TrainConfig)}
     if unknown:
         raise ConfigError(f"unknown training option(s) {sorted(unknown)}")
+    values.setdefault("train", ())
+    values.setdefault("validation", ())
     try:
         return TrainConfig(**values)
     except TypeError as exc:
-        raise ConfigError(f"incomplete training config: {exc}") from exc
+        raise ConfigError(f"invalid training config: {exc}") from exc

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,7 +91,7 @@ def _read_sources(source: str, data_dir: str | Path | None) -> list[Cube]:
     if Path(source).exists():
         cubes = [read_cube(source)]
     else:
-        names = sorted(fnmatch.filter(SHARED_CUBES, source), key=_natural)
+        names = fnmatch.filter(SHARED_CUBES, source)
         if not names:
             raise DataFileError(f"{source!r} is neither a file nor a shared cube name; known: {', '.join(SHARED_CUBES)}")
         if data_dir is None:
@@ -104,10 +103,6 @@ def _read_sources(source: str, data_dir: str | Path | None) -> list[Cube]:
         if cube.wavelengths is None:
             raise DataFileError(f"cube {cube.name!r} has no wavelengths; they are needed to resample it")
     return cubes
-
-
-def _natural(name: str) -> list[object]:
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
 def to_grid(

@@ -20,7 +20,7 @@ METRICS = {"mrae", "rmse", "sam", "psnr", "ssim"}
 
 def test_a_perfect_method_scores_perfectly_and_means_are_over_scenes() -> None:
     rng = np.random.default_rng(0)
-    cube = lambda *shape: rng.uniform(0.1, 1, shape).astype(np.float32)  # noqa: E731
+    cube = lambda *shape: rng.uniform(0.1, 1, shape).astype(np.float32)
     scenes = [EvalScene(f"s{i}", cube(3, 9, 8), cube(5, 9, 8)) for i in range(2)]
     truth = {id(s.rgb): s.truth for s in scenes}
     result = evaluate({"oracle": lambda rgb: truth[id(rgb)], "half": lambda rgb: truth[id(rgb)] / 2}, scenes, range(5))
@@ -41,6 +41,7 @@ def test_checkpoint_and_baselines_are_scored_on_the_same_scenes(shared_data: Pat
     assert report["baselines_fitted_on"] == ["samson"] and len(report["wavelengths"]) == 8
 
 
+@pytest.mark.slow
 def test_evaluate_command_writes_json_and_plots(shared_data: Path, tiny_checkpoint: Path, tmp_path: Path) -> None:
     args = ["--weights", str(tiny_checkpoint), "--data", "moffett", "--data-dir", str(shared_data),
             "--rgb-bands", "6,4,1", "--baselines-from", "jasper_ridge", "--json", str(tmp_path / "out.json"),

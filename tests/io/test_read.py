@@ -108,9 +108,8 @@ def test_corrupt_file(tmp_path):
 def test_truncated_geotiff(rgb_byte, tmp_path):
     path = tmp_path / "truncated.tif"
     path.write_bytes(rgb_byte.read_bytes()[:5000])
-    with pytest.raises(RasterReadError) as info:
-        with open_scene(path) as scene:
-            scene.read_window(0, 0, scene.height, scene.width)
+    with pytest.raises(RasterReadError) as info, open_scene(path) as scene:
+        scene.read_window(0, 0, scene.height, scene.width)
     assert str(path) in str(info.value)
 
 
@@ -156,7 +155,7 @@ def test_internal_mask_marks_pixels_invalid(tmp_path):
     mask[:8] = 0
     with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True):
         with rasterio.open(path, "w", driver="GTiff", count=3, height=32, width=32, dtype="uint8",
-                           crs="EPSG:32618", transform=rasterio.transform.from_origin(0, 0, 1, 1)) as ds:
+                           crs="EPSG:32618", transform=rasterio.transform.from_origin(500, 32, 1, 1)) as ds:
             ds.write(data)
             ds.write_mask(mask)
     with open_scene(path) as scene:
@@ -222,9 +221,8 @@ def test_int16_divides_by_10000(tmp_path, write_raster):
 
 
 def test_window_outside_scene_is_refused(rgb1):
-    with open_scene(rgb1) as scene:
-        with pytest.raises(ValueError, match="not inside"):
-            scene.read_window(390, 0, 20, 20)
+    with open_scene(rgb1) as scene, pytest.raises(ValueError, match="not inside"):
+        scene.read_window(390, 0, 20, 20)
 
 
 def test_valid_fraction_estimates_the_true_fraction(rgb_byte, rgb2_byte):

@@ -38,6 +38,7 @@ def test_radiance_cannot_be_a_target(shared_data: Path) -> None:
         load_scene("aviris_ng_yuma_2017", VNIR31, shared_data)
 
 
+@pytest.mark.slow
 def test_tiles_matched_by_a_glob_are_mosaicked_at_their_offsets(shared_data: Path) -> None:
     grid = np.linspace(430.0, 860.0, 103)
     scene = load_scene("enmap_potsdam_tile_*", grid, shared_data)

@@ -3,27 +3,31 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from click.testing import CliRunner
 
+from hprn_geo.commands import train as train_command
 from hprn_geo.errors import CheckpointError
 from hprn_geo.registry import load_checkpoint
-from hprn_geo.train import TrainConfig, load_config
-from hprn_geo.train.loop import Trainer, config_scenes, train
+from hprn_geo.train import ConfigError, TrainConfig, load_config
 from hprn_geo.train.data import RGBRenderer
+from hprn_geo.train.loop import Trainer, config_scenes, train
 
 
 def _config(data_dir: Path, **changes: object) -> TrainConfig:
     """A tiny run: samson for training, moffett for validation, 32 px patches, a 16-channel 1-MRB HPRN."""
-    values = dict(
-        name="tiny31", train=["samson"], validation=["moffett"], data_dir=str(data_dir), camera="ntire2020_cie1964",
-        augment_cameras=["Canon 40D", "Nikon D700"], fwhm=10.0, patch_size=32, overlap=8, pool_size=12,
-        batch_size=2, steps=20, lr=2e-3, val_every=10, checkpoint_every=10, patience=5,
-        switches={"channels": 16, "blocks": 1, "scales": [8, 12]},
-    )  # fmt: skip
+    values: dict[str, object] = {
+        "name": "tiny31", "train": ["samson"], "validation": ["moffett"], "data_dir": str(data_dir),
+        "camera": "ntire2020_cie1964", "augment_cameras": ["Canon 40D", "Nikon D700"], "fwhm": 10.0,
+        "patch_size": 32, "overlap": 8, "pool_size": 12, "batch_size": 2, "steps": 20, "lr": 2e-3,
+        "val_every": 10, "checkpoint_every": 10, "patience": 5,
+        "switches": {"channels": 16, "blocks": 1, "scales": [8, 12]},
+    }  # fmt: skip
     values.update(changes)
     return load_config(None, **values)
 
@@ -80,3 +84,20 @@ def test_resume_refuses_another_configuration(shared_data: Path, tmp_path: Path)
         other.load_state()
     with pytest.raises(CheckpointError, match="nothing to resume"):
         train(config, tmp_path / "empty", resume=True, progress=False)
+
+
+def test_train_command_reads_toml_and_flags(shared_data: Path, tmp_path: Path) -> None:
+    config = tmp_path / "tiny.toml"
+    config.write_text(
+        f'name = "tiny"\nwavelengths = {{ start = 450, stop = 650, count = 5 }}\ndata_dir = "{shared_data}"\n'
+        'train = ["samson"]\nvalidation = ["moffett"]\ncamera = "ntire2020_cie1964"\naugment_cameras = []\n'
+        "patch_size = 16\noverlap = 4\npool_size = 2\nbatch_size = 1\nsteps = 50\nval_every = 1\n"
+        'switches = { channels = 4, blocks = 1, ssrm = false }\n'
+    )
+    result = CliRunner().invoke(train_command, ["--config", str(config), "--out", str(tmp_path / "run"), "--steps", "2", "-q"])
+    assert result.exit_code == 0, result.output
+    card = json.loads((tmp_path / "run" / "model.json").read_text())
+    assert card["name"] == "tiny" and card["wavelengths"] == [450.0, 500.0, 550.0, 600.0, 650.0]
+    assert card["scores"]["protocol"]["steps"] == 2
+    with pytest.raises(ConfigError, match="training and one validation"):
+        CliRunner().invoke(train_command, ["--out", str(tmp_path / "x"), "--camera", "x"], catch_exceptions=False)
