@@ -128,24 +128,35 @@ def main() -> None:
 @click.option("--cog", is_flag=True, help="Write a Cloud Optimized GeoTIFF.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from its journal.")
+@click.option("--dask-scheduler", metavar="ADDRESS", help="Run on an existing dask.distributed cluster (e.g. tcp://host:8786).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @friendly_errors
 def predict(src: str, dst: str, bands: int | None, model_name: str | None, weights: str | None, tile: int | None,
             overlap: int | None, rgb_bands: tuple[int, int, int] | None, scale: float | str, batch: int, device: str,
-            precision: str, dtype: str, cog: bool, overwrite: bool, resume: bool, quiet: bool) -> None:
+            precision: str, dtype: str, cog: bool, overwrite: bool, resume: bool, dask_scheduler: str | None,
+            quiet: bool) -> None:
     """Reconstruct SRC (any GDAL RGB raster) into a hyperspectral cube."""
     from hprn_geo.predict import Predictor
     from hprn_geo.registry import resolve
 
-    checkpoint = resolve(model_name, weights, bands)
-    predictor = Predictor(checkpoint, tile, overlap, batch, device, precision, progress=not quiet)
-    report = predictor.predict_file(src, dst, rgb_bands=rgb_bands, scale=scale, dtype=dtype, cog=cog,
-                                    overwrite=overwrite, resume=resume)
+    if dask_scheduler:
+        if resume:
+            raise click.UsageError("--resume cannot be combined with --dask-scheduler")
+        from hprn_geo.distributed import predict_on_cluster
+
+        report = predict_on_cluster(src, dst, dask_scheduler, model=model_name, weights=weights, bands=bands,
+                                    tile=tile, overlap=overlap, batch=batch, device=device, precision=precision,
+                                    rgb_bands=rgb_bands, scale=scale, dtype=dtype, cog=cog, overwrite=overwrite)
+    else:
+        checkpoint = resolve(model_name, weights, bands)
+        predictor = Predictor(checkpoint, tile, overlap, batch, device, precision, progress=not quiet)
+        report = predictor.predict_file(src, dst, rgb_bands=rgb_bands, scale=scale, dtype=dtype, cog=cog,
+                                        overwrite=overwrite, resume=resume)
     if not quiet:
         for note in report.notes:
             click.echo(f"hprn-geo: {note}", err=True)
         grid = report.grid
-        click.echo(f"hprn-geo: wrote {report.path} ({checkpoint.card.bands} bands, {grid.height} x {grid.width}, "
+        click.echo(f"hprn-geo: wrote {report.path} ({grid.height} x {grid.width}, "
                    f"{report.tiles_run} tiles on {report.device} in {report.seconds:.1f} s)", err=True)
 
 

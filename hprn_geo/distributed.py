@@ -46,7 +46,7 @@ from hprn_geo.io import (
     open_writer,
 )
 from hprn_geo.io.cubewriter import remove_path
-from hprn_geo.io.zarr_store import _FORMAT_KW, VARIABLE, _encoding, _template
+from hprn_geo.io.zarr_store import VARIABLE, create_store
 from hprn_geo.predict import PredictionReport, Predictor, pick_device
 from hprn_geo.registry import Checkpoint, resolve
 from hprn_geo.sources import ArraySource, WindowSource
@@ -299,10 +299,7 @@ def create_zarr(path: str | os.PathLike[str], spec: CubeSpec, chunks: tuple[int,
     path = Path(path)
     if path.exists() and not overwrite:
         raise OutputError(f"{path} exists; pass overwrite=True to replace it")
-    chunks = chunks or ZarrWriter(path, spec).chunks
-    template = _template(spec, chunks)
-    template.to_zarr(str(path), mode="w", compute=False, consolidated=True,
-                     encoding=_encoding(spec, template, chunks), **{_FORMAT_KW: 2})
+    create_store(path, spec, chunks or ZarrWriter(path, spec).chunks)
 
 
 def write_zarr_rows(data: da.Array, spec: CubeSpec, path: str | os.PathLike[str], row_off: int = 0,

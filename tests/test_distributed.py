@@ -10,6 +10,7 @@ import pytest
 import rasterio
 import rioxarray
 import xarray as xr
+from click.testing import CliRunner
 from distributed import Client, LocalCluster
 from test_accessor import (  # tests/ is on sys.path (rootdir conftest)
     OVERLAP,
@@ -19,6 +20,7 @@ from test_accessor import (  # tests/ is on sys.path (rootdir conftest)
 )
 
 import hprn_geo  # noqa: F401  (registers .hprn)
+from hprn_geo.cli import main
 from hprn_geo.distributed import model_loads, predict_on_cluster
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")]
@@ -102,3 +104,15 @@ def test_predict_on_cluster_equals_the_cli(
         assert cube.crs == src.crs and cube.transform.almost_equals(src.transform)
         assert np.allclose(cube.read(), reference, atol=1e-5, equal_nan=True)
     assert max(client.run(model_loads).values()) == 1
+
+
+def test_cli_runs_on_an_existing_scheduler(
+    client: Client, crop: Path, reference: np.ndarray, tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    dst = tmp_path / "cli.zarr"
+    result = CliRunner().invoke(main, ["predict", str(crop), "-o", str(dst), "--weights", str(tiny_checkpoint),
+                                       "--tile", str(TILE), "--overlap", str(OVERLAP), "-q",
+                                       "--dask-scheduler", client.scheduler.address])
+    assert result.exit_code == 0, result.output
+    with rasterio.open(f'ZARR:"{dst}":/reflectance') as cube:
+        assert np.allclose(cube.read(), reference, atol=1e-5, equal_nan=True)

@@ -13,7 +13,13 @@ from rasterio.enums import ColorInterp
 
 from hprn_geo.errors import BandCountError, UnsupportedDtypeError
 from hprn_geo.io.rgb import write_rgb
-from hprn_geo.sample import CLASSES, WAVELENGTHS, camera_response, sample_scene, write_sample_scene
+from hprn_geo.sample import (
+    CLASSES,
+    WAVELENGTHS,
+    camera_response,
+    sample_scene,
+    write_sample_scene,
+)
 from hprn_geo.spectral import render_rgb
 
 

@@ -78,6 +78,19 @@ def _encoding(spec: CubeSpec, ds: xr.Dataset, chunks: tuple[int, int, int]) -> d
     return encoding
 
 
+def create_store(path: str | os.PathLike[str], spec: CubeSpec, chunks: tuple[int, int, int]) -> None:
+    """Write an empty Zarr format 2 cube: metadata, coordinates and CF grid mapping, no data.
+
+    Args:
+        path: the store (a directory; replaced if it exists).
+        spec: shape, wavelengths, georeferencing and tags.
+        chunks: (bands, rows, cols) chunk shape of the data variable.
+    """
+    ds = _template(spec, chunks)
+    ds.to_zarr(str(path), mode="w", compute=False, consolidated=True,
+               encoding=_encoding(spec, ds, chunks), **{_FORMAT_KW: 2})
+
+
 class ZarrWriter(CubeWriter):
     """Writes a cube to a zarr-format-2 store; see the module doc for the layout."""
 
@@ -93,9 +106,7 @@ class ZarrWriter(CubeWriter):
         return self.partial / VARIABLE
 
     def _create(self) -> None:
-        ds = _template(self.spec, self.chunks)
-        ds.to_zarr(str(self.partial), mode="w", compute=False, consolidated=True,
-                   encoding=_encoding(self.spec, ds, self.chunks), **{_FORMAT_KW: 2})
+        create_store(self.partial, self.spec, self.chunks)
         for root, _, files in os.walk(self.partial):
             for name in files:
                 fsync_path(os.path.join(root, name))

@@ -7,7 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hprn_geo.evaluate.baselines import FlatBaseline, KNNBaseline, RidgeBaseline, fit_baselines
+from hprn_geo.evaluate.baselines import (
+    FlatBaseline,
+    KNNBaseline,
+    RidgeBaseline,
+    fit_baselines,
+)
 from hprn_geo.metrics import mrae
 from hprn_geo.train.data import InputConvention, RGBRenderer, load_scene
 

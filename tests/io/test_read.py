@@ -10,7 +10,12 @@ import pytest
 import rasterio
 from rasterio.crs import CRS
 
-from hprn_geo.errors import BandCountError, MissingCRSWarning, RasterReadError, UnsupportedDtypeError
+from hprn_geo.errors import (
+    BandCountError,
+    MissingCRSWarning,
+    RasterReadError,
+    UnsupportedDtypeError,
+)
 from hprn_geo.io import open_scene
 
 
