@@ -54,10 +54,15 @@ def tile_sweep(checkpoint: Checkpoint, config: TrainConfig, tiles: list[int]) ->
     scenes = config.validation + config.test
     sweep = {}
     for tile in tiles:
-        overlap = min(checkpoint.card.overlap, (tile - 1) // 2)
+        overlap = fitting_overlap(checkpoint.card.overlap, tile)
         evaluation = held_out(checkpoint, config, scenes, baseline_data=[], tile=tile, overlap=overlap)
         sweep[tile] = {scene: scores["hprn"]["mrae"] for scene, scores in evaluation.scores.items()}
     return sweep
+
+
+def fitting_overlap(overlap: int, tile: int) -> int:
+    """The card's overlap, reduced where a small tile needs it (tile must exceed twice the overlap)."""
+    return min(overlap, (tile - 1) // 2)
 
 
 def best_tile(sweep: dict[int, dict[str, float]], config: TrainConfig) -> int:
@@ -132,7 +137,8 @@ def main() -> None:
             "test_mean": test.mean(),
             "tile_sweep": {str(t): s for t, s in sweep.items()},
         }
-        card = dataclasses.replace(checkpoint.card, tile=tile, scores=scores)
+        overlap = fitting_overlap(checkpoint.card.overlap, tile)
+        card = dataclasses.replace(checkpoint.card, tile=tile, overlap=overlap, scores=scores)
         report[name] = {"origin": origin, "tile": tile, "scores": scores}
         if args.write_weights:
             print(f"  bundled {name}: sha256 {bundle(checkpoint, card)}")

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from skimage.data import astronaut
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, installed or not
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout as well
 from hprn_geo.model import HPRN, build_model, semantic_prior
 
 PRECISIONS = ("fp32", "bf16")
@@ -90,7 +90,7 @@ def macs_per_pixel(floor: nn.Sequential) -> int:
 
 
 def test_image(size: int) -> torch.Tensor:
-    """A natural RGB tile (scikit-image's astronaut, area-resampled) as (1, 3, size, size) in [0, 1]."""
+    """A natural RGB tile (scikit-image's astronaut, resampled): (1, 3, size, size) in [0, 1]."""
     rgb = torch.from_numpy(astronaut()).permute(2, 0, 1)[None].float() / 255.0
     mode = "area" if size <= rgb.shape[-1] else "bilinear"
     return F.interpolate(rgb, size=(size, size), mode=mode).clamp(0.0, 1.0)
@@ -163,7 +163,9 @@ def run(
         labels = semantic_prior(rgb, scales)  # also warms SLIC up
         slic_repeats = args.repeats or default_repeats("paper", size, "cpu")
         (slic_s,) = median_times([lambda: semantic_prior(rgb, scales)], slic_repeats, 0, "cpu")
-        result["slic"].append({"size": size, "seconds": slic_s, "mpx_per_s": size * size / slic_s / 1e6})
+        result["slic"].append(
+            {"size": size, "seconds": slic_s, "mpx_per_s": size * size / slic_s / 1e6}
+        )
         for preset in args.presets:
             for device in devices:
                 repeats = args.repeats or default_repeats(preset, size, device)
@@ -193,7 +195,8 @@ HEADER = (
 def format_row(row: dict) -> str:
     """One line of the main table."""
     return (
-        f"{row['preset']:<8}{row['size']:>5}² {row['precision']:<5}{row['device']:<7}{row['repeats']:>3}"
+        f"{row['preset']:<8}{row['size']:>5}² {row['precision']:<5}{row['device']:<7}"
+        f"{row['repeats']:>3}"
         f"{row['model_s'] * 1e3:>11.1f}{row['model_mpx_per_s']:>8.3f}"
         f"{row['floor_s'] * 1e3:>11.1f}{row['floor_mpx_per_s']:>8.3f}"
         f"{row['pct_of_floor']:>11.0f} %{row['slic_adds_pct']:>9.0f} %"
@@ -205,7 +208,8 @@ def print_preamble(info: dict[str, str | int], floors: dict[str, nn.Sequential])
     print(f"torch {info['torch']}  threads {info['threads']}  CPU {info['cpu']}  GPU {info['gpu']}")
     print(f"load average (1 min) before the run: {info['load']} (other processes skew CPU times)")
     for preset, floor in floors.items():
-        print(f"{preset}: floor = {len(floor)} 3x3 convs, {macs_per_pixel(floor) / 1e6:.2f} MMAC/px")
+        macs = macs_per_pixel(floor) / 1e6
+        print(f"{preset}: floor = {len(floor)} 3x3 convs, {macs:.2f} MMAC/px")
     print("fp32 = NCHW, TF32 off; bf16 = autocast + channels_last; n = timed runs (median)")
     print("% of floor = floor ms / model ms; SLIC adds = SLIC ms (same tile) / model ms")
     print(HEADER, flush=True)

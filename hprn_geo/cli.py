@@ -109,7 +109,14 @@ class LazyGroup(click.Group):
         return getattr(importlib.import_module(module), attribute)
 
 
-@click.group(cls=LazyGroup, lazy_commands={"stac": "hprn_geo.stac:stac"})
+@click.group(
+    cls=LazyGroup,
+    lazy_commands={
+        "stac": "hprn_geo.stac:stac",
+        "train": "hprn_geo.commands:train",
+        "evaluate": "hprn_geo.commands:evaluate",
+    },
+)
 @click.version_option(__version__, prog_name="hprn-geo")
 def main() -> None:
     """Reconstruct hyperspectral cubes from RGB rasters with HPRN."""
@@ -123,6 +130,8 @@ def main() -> None:
 @click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
 @click.option("--precision", default="auto", show_default=True, type=click.Choice(["auto", "fp32", "bf16"]),
               help="bf16 autocast; 'auto' is bf16 on CUDA and fp32 on CPU.")
+@click.option("--prior", default="skimage", show_default=True, type=click.Choice(["skimage", "torch", "torch-connected"]),
+              help="Semantic prior: scikit-image SLIC (reference) or the batched torch SLIC (on the GPU with CUDA).")
 @click.option("--dtype", default="float32", show_default=True, type=click.Choice(["float32", "uint16"]),
               help="uint16 stores reflectance x 10000 with the scale in the metadata.")
 @click.option("--cog", is_flag=True, help="Write a Cloud Optimized GeoTIFF.")
@@ -133,7 +142,7 @@ def main() -> None:
 @friendly_errors
 def predict(src: str, dst: str, bands: int | None, model_name: str | None, weights: str | None, tile: int | None,
             overlap: int | None, rgb_bands: tuple[int, int, int] | None, scale: float | str, batch: int, device: str,
-            precision: str, dtype: str, cog: bool, overwrite: bool, resume: bool, dask_scheduler: str | None,
+            precision: str, prior: str, dtype: str, cog: bool, overwrite: bool, resume: bool, dask_scheduler: str | None,
             quiet: bool) -> None:
     """Reconstruct SRC (any GDAL RGB raster) into a hyperspectral cube."""
     from hprn_geo.predict import Predictor
@@ -149,7 +158,7 @@ def predict(src: str, dst: str, bands: int | None, model_name: str | None, weigh
                                     rgb_bands=rgb_bands, scale=scale, dtype=dtype, cog=cog, overwrite=overwrite)
     else:
         checkpoint = resolve(model_name, weights, bands)
-        predictor = Predictor(checkpoint, tile, overlap, batch, device, precision, progress=not quiet)
+        predictor = Predictor(checkpoint, tile, overlap, batch, device, precision, progress=not quiet, prior=prior)
         report = predictor.predict_file(src, dst, rgb_bands=rgb_bands, scale=scale, dtype=dtype, cog=cog,
                                         overwrite=overwrite, resume=resume)
     if not quiet:

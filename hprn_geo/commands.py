@@ -1,7 +1,8 @@
 """The ``train`` and ``evaluate`` commands: thin click front doors over :mod:`hprn_geo.train` and :mod:`hprn_geo.evaluate`.
 
-Errors are raised as :class:`hprn_geo.errors.HPRNGeoError` subclasses; the
-``hprn-geo`` group turns them into one line and exit status 1.
+Errors are raised as :class:`hprn_geo.errors.HPRNGeoError` subclasses and
+shown by :func:`hprn_geo.cli.friendly_errors` as one line with exit status 1.
+``hprn_geo.cli`` loads this module lazily, so importing it from here is safe.
 """
 
 from __future__ import annotations
@@ -11,19 +12,10 @@ from pathlib import Path
 
 import click
 
+from hprn_geo.cli import friendly_errors, parse_rgb_bands
 from hprn_geo.errors import OutputError
 
 __all__ = ["evaluate", "train"]
-
-
-def _rgb_bands(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, int, int] | None:
-    """``"53,31,7"`` -> (53, 31, 7)."""
-    if value is None:
-        return None
-    parts = value.split(",")
-    if len(parts) != 3 or not all(p.strip().isdigit() for p in parts):
-        raise click.BadParameter(f"expected three 1-based band numbers like 53,31,7, got {value!r}")
-    return tuple(int(p) for p in parts)  # type: ignore[return-value]
 
 
 _DATA_DIR = click.option(
@@ -31,7 +23,7 @@ _DATA_DIR = click.option(
     help="Folder of the shared cubes named by --data/--train (env HPRN_GEO_DATA).",
 )  # fmt: skip
 _CAMERA = click.option("--camera", help="Render RGB through this camera (a name of the srf/ folder's cameras).")
-_RGB_BANDS = click.option("--rgb-bands", callback=_rgb_bands, help="Use these 1-based bands of the grid as RGB, e.g. 53,31,7.")
+_RGB_BANDS = click.option("--rgb-bands", callback=parse_rgb_bands, help="Use these 1-based bands of the grid as RGB, e.g. 53,31,7.")
 
 
 @click.command()
@@ -54,6 +46,7 @@ _RGB_BANDS = click.option("--rgb-bands", callback=_rgb_bands, help="Use these 1-
 @click.option("--seed", type=int)
 @click.option("--bf16", is_flag=True, default=None, help="bfloat16 autocast on the CPU.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@friendly_errors
 def train(config_path: str | None, run_dir: str, resume: bool, name: str | None, train_scenes: tuple[str, ...],
           validation: tuple[str, ...], test: tuple[str, ...], data_dir: str | None, camera: str | None,
           rgb_bands: tuple[int, int, int] | None, wavelengths: str | None, preset: str | None,
@@ -95,6 +88,7 @@ def train(config_path: str | None, run_dir: str, resume: bool, name: str | None,
 @click.option("--overlap", type=click.IntRange(min=0), help="Tile overlap [default: the card's].")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the scores as JSON.")
 @click.option("--plots", "plot_dir", type=click.Path(file_okay=False), help="Write error maps, spectra and error-vs-wavelength plots.")
+@friendly_errors
 def evaluate(model_name: str | None, weights: str | None, data: tuple[str, ...], data_dir: str | None,
              camera: str | None, rgb_bands: tuple[int, int, int] | None, baselines_from: tuple[str, ...],
              no_baselines: bool, tile: int | None, overlap: int | None, json_path: str | None,

@@ -16,7 +16,7 @@ from hprn_geo.evaluate.harness import (
     evaluate_checkpoint,
     model_method,
     prepare_scenes,
-    training_pairs,
+    scene_metrics,
 )
 from hprn_geo.evaluate.plots import plot_evaluation
 
@@ -33,5 +33,5 @@ __all__ = [
     "model_method",
     "plot_evaluation",
     "prepare_scenes",
-    "training_pairs",
+    "scene_metrics",
 ]

@@ -3,9 +3,9 @@
 A *method* is any callable ``rgb (3, H, W) -> spectra (B, H, W)``: the model
 through :class:`hprn_geo.predict.Predictor` (so evaluation sees exactly what
 ``hprn-geo predict`` does, tiles and blending included), or a fitted baseline.
-:func:`evaluate` scores every method on every scene with
-:func:`hprn_geo.metrics.spectral_metrics` (MRAE with eps 1e-3, RMSE, SAM in
-degrees, PSNR and SSIM with data range 1) and averages over scenes.
+:func:`evaluate` scores every method on every scene with the metrics of
+:mod:`hprn_geo.metrics` (MRAE with eps 1e-3, RMSE, SAM in degrees, PSNR and
+SSIM with data range 1) on the pixels with data, and averages over scenes.
 :func:`evaluate_checkpoint` does the whole job for a checkpoint and a list of cubes.
 """
 
@@ -19,12 +19,11 @@ from typing import Any
 import numpy as np
 
 from hprn_geo.cameras import load_cameras
-from hprn_geo.errors import DataFileError
 from hprn_geo.evaluate.baselines import fit_baselines
-from hprn_geo.metrics import spectral_metrics
+from hprn_geo.metrics import mrae, psnr, rmse, sam, ssim
 from hprn_geo.predict import Predictor
 from hprn_geo.registry import Checkpoint
-from hprn_geo.train.data import InputConvention, RGBRenderer, camera_folder, load_scene
+from hprn_geo.train.data import InputConvention, RGBRenderer, camera_folder, load_scene, training_pairs
 
 __all__ = [
     "EvalScene",
@@ -34,7 +33,7 @@ __all__ = [
     "evaluate_checkpoint",
     "model_method",
     "prepare_scenes",
-    "training_pairs",
+    "scene_metrics",
 ]
 
 Method = Callable[[np.ndarray], np.ndarray]
@@ -51,13 +50,37 @@ class EvalScene:
 
     Attributes:
         name: scene name.
-        rgb: (3, H, W) float32, rendered by the model's input convention.
-        truth: (B, H, W) float32 reflectance on the model's grid, no NaN.
+        rgb: (3, H, W) float32, rendered by the model's input convention; NaN where there is no data.
+        truth: (B, H, W) float32 reflectance on the model's grid; NaN where there is no data.
     """
 
     name: str
     rgb: np.ndarray
     truth: np.ndarray
+
+    @property
+    def valid(self) -> np.ndarray:
+        """(H, W) bool: pixels with data (the only ones scored)."""
+        return np.isfinite(self.truth).all(axis=0) & np.isfinite(self.rgb).all(axis=0)
+
+
+def scene_metrics(pred: np.ndarray, scene: EvalScene) -> dict[str, float]:
+    """The five metrics of pred (B, H, W) on the scene's valid pixels.
+
+    MRAE, RMSE, SAM and PSNR use the valid pixels' spectra; SSIM needs the
+    image, so pixels without data are set to 0 in both prediction and truth
+    (they then count as matching). On a scene without gaps this equals
+    :func:`hprn_geo.metrics.spectral_metrics`.
+    """
+    valid = scene.valid
+    flat_pred, flat_truth = pred[:, valid], scene.truth[:, valid]
+    return {
+        "mrae": mrae(flat_pred, flat_truth),
+        "rmse": rmse(flat_pred, flat_truth),
+        "sam": sam(flat_pred, flat_truth),
+        "psnr": psnr(flat_pred, flat_truth, 1.0),
+        "ssim": ssim(np.where(valid, pred, 0.0), np.where(valid, scene.truth, 0.0), 1.0),
+    }
 
 
 @dataclass
@@ -113,9 +136,7 @@ def evaluate(methods: Mapping[str, Method], scenes: Sequence[EvalScene], wavelen
         An :class:`Evaluation` holding every prediction and score.
     """
     predictions = {name: {s.name: np.asarray(method(s.rgb), np.float32) for s in scenes} for name, method in methods.items()}
-    scores = {
-        s.name: {name: spectral_metrics(predictions[name][s.name], s.truth) for name in methods} for s in scenes
-    }
+    scores = {s.name: {name: scene_metrics(predictions[name][s.name], s) for name in methods} for s in scenes}
     return Evaluation(np.asarray(wavelengths, np.float64), list(scenes), predictions, scores)
 
 
@@ -132,31 +153,9 @@ def prepare_scenes(
     fwhm: float | Sequence[float] | None = None,
     edge_clamp_nm: float = 2.0,
 ) -> list[EvalScene]:
-    """Load cubes on the renderer's grid and render their RGB.
-
-    Raises:
-        DataFileError: a scene has pixels without data (scores need whole scenes).
-    """
-    scenes = []
-    for name in names:
-        scene = load_scene(name, renderer.wavelengths, data_dir, fwhm, edge_clamp_nm)
-        if not scene.valid.all():
-            raise DataFileError(f"scene {name!r} has pixels without data; evaluate on whole scenes")
-        scenes.append(EvalScene(scene.name, renderer.fixed(scene.cube), scene.cube))
-    return scenes
-
-
-def training_pairs(
-    names: Sequence[str],
-    renderer: RGBRenderer,
-    data_dir: str | Path | None,
-    fwhm: float | Sequence[float] | None = None,
-    edge_clamp_nm: float = 2.0,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The valid pixels of ``names`` as (rgb (3, N), spectra (B, N)), RGB by the fixed convention."""
+    """Load cubes on the renderer's grid and render their RGB (NaN where there is no data)."""
     scenes = [load_scene(name, renderer.wavelengths, data_dir, fwhm, edge_clamp_nm) for name in names]
-    rgb = np.concatenate([renderer.fixed(s.cube)[:, s.valid] for s in scenes], axis=1)
-    return rgb, np.concatenate([s.spectra() for s in scenes], axis=1)
+    return [EvalScene(scene.name, renderer.fixed(scene.cube), scene.cube) for scene in scenes]
 
 
 def evaluate_checkpoint(
@@ -199,7 +198,8 @@ def evaluate_checkpoint(
     methods: dict[str, Method] = {MODEL: model_method(checkpoint, tile, overlap)}
     fitted_on = list(card.training_data if baseline_data is None else baseline_data)
     if fitted_on:
-        rgb, spectra = training_pairs(fitted_on, renderer, data_dir, card.fwhm, clamp)
+        training = [load_scene(name, renderer.wavelengths, data_dir, card.fwhm, clamp) for name in fitted_on]
+        rgb, spectra = training_pairs(training, renderer)
         methods.update({name: b.predict for name, b in fit_baselines(rgb, spectra).items()})
     evaluation = evaluate(methods, scenes, card.wavelengths)
     evaluation.info = {

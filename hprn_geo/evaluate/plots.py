@@ -28,20 +28,16 @@ def _pyplot() -> ModuleType:
     return plt
 
 
-def pick_pixels(rgb: np.ndarray, quantiles: tuple[float, ...] = _QUANTILES) -> list[tuple[int, int]]:
-    """(row, col) of the pixels whose brightness (mean RGB) sits at ``quantiles``: dark to bright.
-
-    Args:
-        rgb: (3, H, W).
-    """
-    brightness = rgb.mean(axis=0).ravel()
-    order = np.argsort(brightness, kind="stable")
-    picks = [int(order[min(int(q * order.size), order.size - 1)]) for q in quantiles]
-    return [divmod(p, rgb.shape[2]) for p in picks]
+def pick_pixels(scene: EvalScene, quantiles: tuple[float, ...] = _QUANTILES) -> list[tuple[int, int]]:
+    """(row, col) of the valid pixels whose brightness (mean RGB) sits at ``quantiles``: dark to bright."""
+    rows, cols = np.nonzero(scene.valid)
+    order = np.argsort(scene.rgb[:, rows, cols].mean(axis=0), kind="stable")
+    picks = [order[min(int(q * order.size), order.size - 1)] for q in quantiles]
+    return [(int(rows[p]), int(cols[p])) for p in picks]
 
 
 def plot_error_map(pred: np.ndarray, truth: np.ndarray, path: str | Path, title: str) -> Path:
-    """Per-pixel MRAE of pred (B, H, W) against truth, as an image with a colour bar."""
+    """Per-pixel MRAE of pred (B, H, W) against truth, as an image with a colour bar (pixels without data blank)."""
     plt = _pyplot()
     error = per_pixel_mrae(pred, truth)
     fig, ax = plt.subplots(figsize=(5, 4.2))
@@ -56,7 +52,7 @@ def plot_spectra(
 ) -> Path:
     """Truth and each method's spectrum at the pixels of :func:`pick_pixels`, one panel per pixel."""
     plt = _pyplot()
-    pixels = pick_pixels(scene.rgb)
+    pixels = pick_pixels(scene)
     fig, axes = plt.subplots(1, len(pixels), figsize=(3.6 * len(pixels), 3.2), sharey=True)
     for ax, (row, col) in zip(np.atleast_1d(axes), pixels):
         ax.plot(wavelengths, scene.truth[:, row, col], "k-", lw=2, label="truth")
@@ -70,14 +66,14 @@ def plot_spectra(
 
 
 def plot_band_error(
-    wavelengths: np.ndarray, truth: np.ndarray, predictions: dict[str, np.ndarray], path: str | Path, title: str
+    wavelengths: np.ndarray, scene: EvalScene, predictions: dict[str, np.ndarray], path: str | Path
 ) -> Path:
-    """MRAE of each band against wavelength, one line per method."""
+    """MRAE of each band over the scene's valid pixels against wavelength, one line per method."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.6))
     for name, pred in predictions.items():
-        ax.plot(wavelengths, per_band_mrae(pred, truth), lw=1.5, label=name)
-    ax.set(title=title, xlabel="wavelength (nm)", ylabel="MRAE", yscale="log")
+        ax.plot(wavelengths, per_band_mrae(pred[:, scene.valid], scene.truth[:, scene.valid]), lw=1.5, label=name)
+    ax.set(title=scene.name, xlabel="wavelength (nm)", ylabel="MRAE", yscale="log")
     ax.legend(fontsize=8)
     return _save(fig, path)
 
@@ -93,9 +89,7 @@ def plot_evaluation(evaluation: Evaluation, folder: str | Path) -> list[Path]:
         paths += [
             plot_error_map(predictions[model], scene.truth, folder / f"{scene.name}_error_map.png", f"{scene.name}: {model} MRAE"),
             plot_spectra(evaluation.wavelengths, scene, predictions, folder / f"{scene.name}_spectra.png"),
-            plot_band_error(
-                evaluation.wavelengths, scene.truth, predictions, folder / f"{scene.name}_band_error.png", scene.name
-            ),
+            plot_band_error(evaluation.wavelengths, scene, predictions, folder / f"{scene.name}_band_error.png"),
         ]
     return paths
 

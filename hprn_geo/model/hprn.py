@@ -77,12 +77,14 @@ class HPRN(nn.Module):
     Shape:
         forward(rgb (N, 3, H, W), labels (N, S, H, W) int or None) -> (N, B, H, W);
         any H, W >= 1. With ``labels=None`` the prior is computed from ``rgb``
-        with scikit-image's SLIC (CPU).
+        with scikit-image's SLIC (CPU), or as :attr:`prior_method` says.
     """
 
     def __init__(self, config: HPRNConfig) -> None:
         super().__init__()
         self.config = config
+        self.prior_method = "skimage"
+        """How :meth:`prior` computes labels when not told (see ``semantic_prior``'s ``method``)."""
         c = config.channels
         self.head = ReflectConv(3, c)
         self.blocks = nn.ModuleList(
@@ -101,9 +103,15 @@ class HPRN(nn.Module):
         """Number of output bands B."""
         return self.config.bands
 
-    def prior(self, rgb: torch.Tensor) -> torch.Tensor | None:
-        """Semantic prior for ``rgb`` (N, 3, H, W): (N, S, H, W) labels, or None without SSRM."""
-        return semantic_prior(rgb, self.config.scales) if self.ssrm is not None else None
+    def prior(self, rgb: torch.Tensor, method: str | None = None) -> torch.Tensor | None:
+        """Semantic prior for ``rgb`` (N, 3, H, W): (N, S, H, W) labels, or None without SSRM.
+
+        ``method`` (default :attr:`prior_method`, ``"skimage"``): ``"skimage"``,
+        ``"torch"`` or ``"torch-connected"``, as :func:`semantic_prior`'s.
+        """
+        if self.ssrm is None:
+            return None
+        return semantic_prior(rgb, self.config.scales, method or self.prior_method)
 
     def coarse(self, rgb: torch.Tensor) -> torch.Tensor:
         """The backbone's coarse estimate before SSRM: (N, 3, H, W) -> (N, B, H, W)."""

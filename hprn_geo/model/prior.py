@@ -13,7 +13,13 @@ import numpy as np
 import torch
 from skimage.segmentation import slic
 
+from hprn_geo.model.fastslic import torch_semantic_prior
+
 PAPER_SCALES: tuple[int, ...] = (8, 12, 16, 20)
+PRIOR_METHODS: tuple[str, ...] = ("skimage", "torch", "torch-connected")
+"""``semantic_prior`` methods: scikit-image on the CPU (the reference), or
+:mod:`hprn_geo.model.fastslic` on the input's device without / with its
+connectivity clean-up."""
 
 
 def slic_labels(rgb: np.ndarray, scales: Sequence[int] = PAPER_SCALES) -> np.ndarray:
@@ -34,16 +40,25 @@ def slic_labels(rgb: np.ndarray, scales: Sequence[int] = PAPER_SCALES) -> np.nda
     return np.stack(maps).astype(np.int64)
 
 
-def semantic_prior(rgb: torch.Tensor, scales: Sequence[int] = PAPER_SCALES) -> torch.Tensor:
-    """Multi-scale SLIC labels for a batch, computed on the CPU with scikit-image.
+def semantic_prior(
+    rgb: torch.Tensor, scales: Sequence[int] = PAPER_SCALES, method: str = "skimage"
+) -> torch.Tensor:
+    """Multi-scale SLIC labels for a batch, on the CPU with scikit-image (default) or with torch.
 
     Args:
         rgb: (N, 3, H, W) float tensor in [0, 1] (values outside are clipped), any device.
         scales: segment counts asked of SLIC.
+        method: ``"skimage"`` (default, the reference), or ``"torch"`` /
+            ``"torch-connected"``: :func:`hprn_geo.model.fastslic.torch_semantic_prior`
+            on ``rgb``'s device (GPU fast path), without / with its connectivity clean-up.
 
     Returns:
         (N, S, H, W) int64 tensor on ``rgb``'s device.
     """
+    if method != "skimage":
+        if method not in PRIOR_METHODS:
+            raise ValueError(f"unknown prior method {method!r}; choose one of {PRIOR_METHODS}")
+        return torch_semantic_prior(rgb, scales, connectivity=method == "torch-connected")
     images = rgb.detach().float().cpu().numpy()
     labels = np.stack([slic_labels(image, scales) for image in images])
     return torch.from_numpy(labels).to(rgb.device)

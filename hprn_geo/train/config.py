@@ -67,6 +67,9 @@ class TrainConfig:
         noise_std: Gaussian noise added to training RGB, reflectance units.
         preset: model preset (``"compact"`` or ``"paper"``).
         switches: extra :func:`hprn_geo.model.build_model` switches (``{"tcrm": false}``).
+        init: ``"random"`` (PyTorch's default initialisation) or ``"linear"``: start
+            at the least-squares linear map RGB -> spectrum of the training pixels
+            (see :func:`hprn_geo.train.loop.linear_init`).
         patch_size: side of training patches and of the validation tiles.
         overlap: tile overlap of validation (and the card's default).
         batch_size: patches per step.
@@ -100,6 +103,7 @@ class TrainConfig:
     noise_std: float = 0.003
     preset: str = "compact"
     switches: dict[str, Any] = field(default_factory=dict)
+    init: str = "random"
     patch_size: int = 64
     overlap: int = 16
     batch_size: int = 8
@@ -139,6 +143,8 @@ class TrainConfig:
         bad = [name for name in positive if getattr(self, name) < 1]
         if bad or not self.lr > 0 or not 0 <= self.fixed_camera_fraction <= 1:
             raise ConfigError(f"invalid values: {bad or ['lr or fixed_camera_fraction']}")
+        if self.init not in ("random", "linear"):
+            raise ConfigError(f"init must be 'random' or 'linear', got {self.init!r}")
 
     @property
     def bands(self) -> int:

@@ -33,6 +33,7 @@ __all__ = [
     "Scene",
     "load_scene",
     "to_grid",
+    "training_pairs",
 ]
 
 
@@ -42,7 +43,8 @@ class Scene:
 
     Attributes:
         name: the name it was asked by (a shared name, a pattern's common stem, or a file stem).
-        cube: (B, H, W) float32 reflectance, NaN where there is no data.
+        cube: (B, H, W) float32 reflectance, NaN where there is no data (outside
+            mosaicked tiles, or masked by the file).
     """
 
     name: str
@@ -76,15 +78,31 @@ def load_scene(
         fwhm: target band width(s) for Gaussian resampling, or None for linear interpolation.
         edge_clamp_nm: see :func:`to_grid`.
 
+    Pixels that a cube's ``mask`` extra marks 0 (MUUFL's ``mask_sub``) become NaN.
+
     Raises:
         DataFileError: unknown source, radiance instead of reflectance, or a
             cube that does not cover the wavelength range.
     """
     cubes = _read_sources(source, data_dir)
-    grids = [to_grid(cube, wavelengths, fwhm, edge_clamp_nm) for cube in cubes]
+    grids = [_masked(to_grid(cube, wavelengths, fwhm, edge_clamp_nm), cube) for cube in cubes]
     if len(grids) == 1:
         return Scene(source if not Path(source).exists() else Path(source).stem, grids[0])
     return Scene(source.rstrip("*_?"), _mosaic(grids, [cube.extras.get("tile_xy_offset") for cube in cubes], source))
+
+
+def training_pairs(scenes: Sequence[Scene], renderer: RGBRenderer) -> tuple[np.ndarray, np.ndarray]:
+    """The valid pixels of ``scenes`` as (rgb (3, N), spectra (B, N)), RGB by the fixed convention."""
+    rgb = np.concatenate([renderer.fixed(s.cube)[:, s.valid] for s in scenes], axis=1)
+    return rgb, np.concatenate([s.spectra() for s in scenes], axis=1)
+
+
+def _masked(grid: np.ndarray, cube: Cube) -> np.ndarray:
+    """NaN where the cube's ``mask`` extra (an (H, W) array, 0 = no data) says so, as MUUFL's ``mask_sub``."""
+    mask = cube.extras.get("mask")
+    if mask is not None and np.shape(mask) == grid.shape[1:]:
+        grid[:, np.asarray(mask) == 0] = np.nan
+    return grid
 
 
 def _read_sources(source: str, data_dir: str | Path | None) -> list[Cube]:

@@ -37,9 +37,18 @@ from hprn_geo.model import HPRN, build_model, sopc_loss
 from hprn_geo.predict import Predictor
 from hprn_geo.registry import Checkpoint, ModelCard, save_checkpoint
 from hprn_geo.train.config import TrainConfig
-from hprn_geo.train.data import PatchPool, RGBRenderer, Scene, load_scene
+from hprn_geo.train.data import PatchPool, RGBRenderer, Scene, load_scene, training_pairs
 
-__all__ = ["TrainResult", "Trainer", "config_scenes", "model_card", "plot_log", "protocol", "train"]
+__all__ = [
+    "TrainResult",
+    "Trainer",
+    "config_scenes",
+    "linear_init",
+    "model_card",
+    "plot_log",
+    "protocol",
+    "train",
+]
 
 _LOG_FIELDS = ("step", "loss", "lr", "val_mrae", "seconds")
 
@@ -97,8 +106,37 @@ def protocol(config: TrainConfig) -> dict:
         "batch_size": config.batch_size,
         "lr": config.lr,
         "seed": config.seed,
+        "init": config.init,
         "hardware": "CPU",
     }
+
+
+def linear_init(model: HPRN, rgb: np.ndarray, spectra: np.ndarray) -> np.ndarray:
+    """Start ``model`` at the least-squares linear map from rgb (3, N) to spectra (B, N).
+
+    The head's first three channels pass RGB through (centre tap), the band
+    projection applies the map to them and ignores the other channels, the
+    tail (end of the MRB branch) and SSRM's fusion start at zero, so the
+    untrained network outputs exactly ``W^T rgb``: training then learns what
+    a linear map misses, from a start that already generalises like one.
+    A zero last layer in a residual branch is the usual "zero init"; every
+    weight still receives gradient after the first step.
+
+    Returns:
+        W, (3, B).
+    """
+    weights = np.linalg.lstsq(rgb.T.astype(np.float64), spectra.T.astype(np.float64), rcond=None)[0]
+    with torch.no_grad():
+        head, bands = model.head.conv.weight, model.to_bands.conv.weight
+        head[:3].zero_()
+        head[:3, :, 1, 1] = torch.eye(3)
+        bands.zero_()
+        bands[:, :3, 1, 1] = torch.from_numpy(weights.T).to(bands.dtype)
+        model.tail.conv.weight.zero_()
+        if model.ssrm is not None:
+            model.ssrm.fuse.weight.zero_()
+            model.ssrm.fuse.bias.zero_()
+    return weights
 
 
 class Trainer:
@@ -123,6 +161,8 @@ class Trainer:
         self.config, self.run_dir, self.scenes, self.renderer = config, run_dir, list(scenes), renderer
         torch.manual_seed(config.seed)
         self.model: HPRN = build_model(config.preset, config.bands, **config.switches)
+        if config.init == "linear":
+            linear_init(self.model, *training_pairs(self.scenes, renderer))
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, betas=config.betas)
         self.scheduler = torch.optim.lr_scheduler.PolynomialLR(self.optimizer, config.steps, config.power)
         self.rng = np.random.default_rng([config.seed, 2])

@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from hprn_geo.commands import evaluate as evaluate_command
-from hprn_geo.evaluate import EvalScene, evaluate, evaluate_checkpoint
+from hprn_geo.evaluate import EvalScene, evaluate, evaluate_checkpoint, scene_metrics
+from hprn_geo.metrics import mrae
 from hprn_geo.registry import load_checkpoint
 
 pytestmark = pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")
@@ -61,3 +62,15 @@ def test_a_card_without_an_input_convention_needs_one(shared_data: Path, tiny_ch
 
     with pytest.raises(DataFileError, match="does not say how to render RGB"):
         evaluate_checkpoint(load_checkpoint(tiny_checkpoint), ["moffett"], shared_data)
+
+
+def test_pixels_without_data_are_left_out_of_every_score(shared_data: Path, tiny_checkpoint: Path) -> None:
+    evaluation = evaluate_checkpoint(
+        load_checkpoint(tiny_checkpoint), ["muufl_sub"], shared_data, rgb_bands=(6, 4, 1), baseline_data=["moffett"]
+    )
+    scene = evaluation.scenes[0]
+    assert 0 < scene.valid.mean() < 1
+    for method, scores in evaluation.scores["muufl_sub"].items():
+        assert all(np.isfinite(v) for v in scores.values()), method
+    ridge = evaluation.predictions["ridge"]["muufl_sub"]
+    assert scene_metrics(ridge, scene)["mrae"] == pytest.approx(mrae(ridge[:, scene.valid], scene.truth[:, scene.valid]))

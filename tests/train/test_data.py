@@ -109,3 +109,10 @@ def test_pool_round_trips_through_npz(shared_data: Path, tmp_path: Path) -> None
     again = PatchPool.load(tmp_path / "pool.npz")
     for name in pool.__dataclass_fields__:
         np.testing.assert_array_equal(getattr(again, name), getattr(pool, name))
+
+
+def test_a_cube_s_mask_marks_pixels_without_data(shared_data: Path) -> None:
+    scene = load_scene("muufl_sub", VNIR31, shared_data)
+    mask = load_shared("muufl_sub", shared_data).extras["mask"]
+    np.testing.assert_array_equal(scene.valid, mask == 1)
+    assert scene.spectra().shape == (31, int(mask.sum()))

@@ -13,10 +13,11 @@ from click.testing import CliRunner
 
 from hprn_geo.commands import train as train_command
 from hprn_geo.errors import CheckpointError
+from hprn_geo.model import build_model
 from hprn_geo.registry import load_checkpoint
-from hprn_geo.train import ConfigError, TrainConfig, load_config
-from hprn_geo.train.data import RGBRenderer
-from hprn_geo.train.loop import Trainer, config_scenes, train
+from hprn_geo.train import TrainConfig, load_config
+from hprn_geo.train.data import RGBRenderer, training_pairs
+from hprn_geo.train.loop import Trainer, config_scenes, linear_init, train
 
 
 def _config(data_dir: Path, **changes: object) -> TrainConfig:
@@ -99,5 +100,19 @@ def test_train_command_reads_toml_and_flags(shared_data: Path, tmp_path: Path) -
     card = json.loads((tmp_path / "run" / "model.json").read_text())
     assert card["name"] == "tiny" and card["wavelengths"] == [450.0, 500.0, 550.0, 600.0, 650.0]
     assert card["scores"]["protocol"]["steps"] == 2
-    with pytest.raises(ConfigError, match="training and one validation"):
-        CliRunner().invoke(train_command, ["--out", str(tmp_path / "x"), "--camera", "x"], catch_exceptions=False)
+    refused = CliRunner().invoke(train_command, ["--out", str(tmp_path / "x"), "--camera", "x"])
+    assert refused.exit_code == 1 and "one training and one validation scene" in refused.output
+
+
+def test_linear_init_starts_at_the_least_squares_map(shared_data: Path) -> None:
+    config = _config(shared_data)
+    scenes = config_scenes(config, config.train)
+    rgb, spectra = training_pairs(scenes, RGBRenderer.from_config(config))
+    model = build_model("compact", 31, channels=8, blocks=1, scales=(8,))
+    weights = linear_init(model, rgb, spectra)
+    np.testing.assert_allclose(weights, np.linalg.lstsq(rgb.T, spectra.T, rcond=None)[0], rtol=1e-4, atol=1e-6)
+    image = torch.from_numpy(rgb[:, :400].reshape(1, 3, 20, 20))
+    with torch.no_grad():
+        out = model(image)
+    expected = np.einsum("cb,chw->bhw", weights, image[0].numpy())
+    np.testing.assert_allclose(out[0].numpy(), expected, rtol=1e-4, atol=1e-6)
