@@ -54,7 +54,7 @@ def train(config_path: str | None, run_dir: str, resume: bool, name: str | None,
           bf16: bool | None, quiet: bool) -> None:
     """Train HPRN on reflectance cubes; flags override the --config file."""
     from hprn_geo.train import ConfigError, load_config
-    from hprn_geo.train.loop import train as run_training
+    from hprn_geo.train import train as run_training
 
     grid = None
     if wavelengths is not None:

@@ -10,45 +10,15 @@ import rasterio
 import rioxarray
 import xarray as xr
 from dask.callbacks import Callback
-from rasterio.windows import Window
 
 import hprn_geo  # noqa: F401  (registers .hprn)
 from hprn_geo.distributed import cached_checkpoint, model_loads
 from hprn_geo.errors import BandCountError, UnsupportedDtypeError
-from hprn_geo.predict import Predictor, pick_device
-from hprn_geo.registry import load_checkpoint
+from hprn_geo.predict import pick_device
 
 pytestmark = pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")
 
-TILE, OVERLAP = 64, 8
-CROP = Window(col_off=100, row_off=0, width=200, height=200)  # the scene's corner: about 1/4 nodata
-
-
-def write_crop(src: Path, dst: Path) -> Path:
-    """A 200 x 200 GeoTIFF cut from ``src`` with its CRS, transform and nodata."""
-    with rasterio.open(src) as scene:
-        profile = {k: v for k, v in scene.profile.items() if k not in ("blockxsize", "blockysize")}
-        profile.update(width=CROP.width, height=CROP.height, transform=scene.window_transform(CROP))
-        with rasterio.open(dst, "w", **profile) as out:
-            out.write(scene.read(window=CROP))
-    return dst
-
-
-def cli_cube(checkpoint: Path, src: Path, dst: Path) -> np.ndarray:
-    """What ``hprn-geo predict --tile 64 --overlap 8`` writes for ``src``, read back: (8, H, W)."""
-    Predictor(load_checkpoint(checkpoint), tile=TILE, overlap=OVERLAP).predict_file(src, dst)
-    with rasterio.open(dst) as cube:
-        return cube.read()
-
-
-@pytest.fixture(scope="module")
-def crop(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_crop(shared_data / "geo" / "RGB.byte.tif", tmp_path_factory.mktemp("crop") / "crop.tif")
-
-
-@pytest.fixture(scope="module")
-def reference(crop: Path, tiny_checkpoint: Path) -> np.ndarray:
-    return cli_cube(tiny_checkpoint, crop, crop.with_name("cli.tif"))
+from conftest import OVERLAP, TILE  # tests/ is on sys.path (rootdir conftest)
 
 
 def _nodata(path: Path) -> np.ndarray:

@@ -12,12 +12,7 @@ import rioxarray
 import xarray as xr
 from click.testing import CliRunner
 from distributed import Client, LocalCluster
-from test_accessor import (  # tests/ is on sys.path (rootdir conftest)
-    OVERLAP,
-    TILE,
-    cli_cube,
-    write_crop,
-)
+from conftest import OVERLAP, TILE  # tests/ is on sys.path (rootdir conftest)
 
 import hprn_geo  # noqa: F401  (registers .hprn)
 from hprn_geo.cli import main
@@ -28,14 +23,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::hprn_geo.err
 REGION_ROWS = 100
 
 
-@pytest.fixture(scope="module")
-def crop(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_crop(shared_data / "geo" / "RGB.byte.tif", tmp_path_factory.mktemp("crop") / "crop.tif")
-
-
-@pytest.fixture(scope="module")
-def reference(crop: Path, tiny_checkpoint: Path) -> np.ndarray:
-    return cli_cube(tiny_checkpoint, crop, crop.with_name("cli.tif"))
 
 
 @pytest.fixture(scope="module")
