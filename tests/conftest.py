@@ -6,8 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import rasterio
-from rasterio.windows import Window
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -54,41 +52,17 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-# The xarray/dask front doors are compared with the CLI on one small real crop.
-TILE, OVERLAP = 64, 8
-CROP = Window(col_off=100, row_off=0, width=200, height=200)  # the scene's corner: about 1/4 nodata
-
-
-def write_crop(src: Path, dst: Path) -> Path:
-    """A 200 x 200 GeoTIFF cut from ``src`` with its CRS, transform and nodata."""
-    with rasterio.open(src) as scene:
-        profile = {k: v for k, v in scene.profile.items() if k not in ("blockxsize", "blockysize")}
-        profile.update(width=CROP.width, height=CROP.height, transform=scene.window_transform(CROP))
-        with rasterio.open(dst, "w", **profile) as out:
-            out.write(scene.read(window=CROP))
-    return dst
-
-
-def cli_cube(checkpoint: Path, src: Path, dst: Path) -> np.ndarray:
-    """What ``hprn-geo predict --tile 64 --overlap 8`` writes for ``src``, read back: (8, H, W)."""
-    import warnings
-
-    from hprn_geo.predict import Predictor
-    from hprn_geo.registry import load_checkpoint
-
-    warnings.filterwarnings("ignore", message=".*UNTRAINED")
-    Predictor(load_checkpoint(checkpoint), tile=TILE, overlap=OVERLAP).predict_file(src, dst)
-    with rasterio.open(dst) as cube:
-        return cube.read()
-
-
 @pytest.fixture(scope="session")
 def crop(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 200 x 200 corner of the real Landsat scene (about 1/4 nodata) as a GeoTIFF."""
+    from reference_crop import write_crop
+
     return write_crop(shared_data / "geo" / "RGB.byte.tif", tmp_path_factory.mktemp("crop") / "crop.tif")
 
 
 @pytest.fixture(scope="session")
 def reference(crop: Path, tiny_checkpoint: Path) -> np.ndarray:
     """The CLI's cube for ``crop`` with ``tiny_checkpoint``, read back."""
+    from reference_crop import cli_cube
+
     return cli_cube(tiny_checkpoint, crop, crop.with_name("cli.tif"))

@@ -18,7 +18,7 @@ from hprn_geo.predict import pick_device
 
 pytestmark = pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")
 
-from conftest import OVERLAP, TILE  # tests/ is on sys.path (rootdir conftest)
+from reference_crop import OVERLAP, TILE  # tests/ is on sys.path (rootdir conftest)
 
 
 def _nodata(path: Path) -> np.ndarray:

@@ -12,7 +12,7 @@ import rioxarray
 import xarray as xr
 from click.testing import CliRunner
 from distributed import Client, LocalCluster
-from conftest import OVERLAP, TILE  # tests/ is on sys.path (rootdir conftest)
+from reference_crop import OVERLAP, TILE  # tests/ is on sys.path (rootdir conftest)
 
 import hprn_geo  # noqa: F401  (registers .hprn)
 from hprn_geo.cli import main
