@@ -48,7 +48,7 @@ from hprn_geo.io import (
 from hprn_geo.io.cubewriter import remove_path
 from hprn_geo.io.zarr_store import VARIABLE, create_store
 from hprn_geo.predict import PredictionReport, Predictor, pick_device
-from hprn_geo.registry import Checkpoint, resolve
+from hprn_geo.registry import Checkpoint, checkpoint_path, resolve
 from hprn_geo.sources import ArraySource, WindowSource
 from hprn_geo.tiles import TileGrid
 
@@ -117,8 +117,8 @@ class PredictorSpec:
     @classmethod
     def from_model(cls, model: str | os.PathLike[str], **options: Any) -> PredictorSpec:
         """``model``: a bundled name, or a checkpoint path (ending in ``.pt`` or an existing file)."""
-        path = Path(model)
-        if path.suffix == ".pt" or path.is_file():
+        path = checkpoint_path(model)
+        if path is not None:
             return cls(weights=str(path.resolve()), **options)
         return cls(model=str(model), **options)
 

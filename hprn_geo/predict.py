@@ -340,8 +340,8 @@ def load_model(name: str | Path = "vnir31", device: str = "auto") -> SpectralMod
         >>> model = load_model("vnir31")                    # doctest: +SKIP
         >>> cube = model.reconstruct(rgb)                   # (3, H, W) -> (31, H, W)
     """
-    from hprn_geo.registry import load_bundled, load_checkpoint
+    from hprn_geo.registry import checkpoint_path, load_bundled, load_checkpoint
 
-    path = Path(name)
-    checkpoint = load_checkpoint(path) if path.suffix == ".pt" or path.is_file() else load_bundled(str(name))
+    path = checkpoint_path(name)
+    checkpoint = load_checkpoint(path) if path is not None else load_bundled(str(name))
     return SpectralModel(checkpoint, device)

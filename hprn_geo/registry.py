@@ -142,6 +142,12 @@ def load_checkpoint(path: str | Path, expected_sha256: str | None = None) -> Che
     return Checkpoint(model.eval(), card)
 
 
+def checkpoint_path(model: str | Path) -> Path | None:
+    """``model`` as a checkpoint file (a path ending in ``.pt`` or an existing file), or None for a bundled name."""
+    path = Path(model)
+    return path if path.suffix == ".pt" or path.is_file() else None
+
+
 def _reason(exc: Exception) -> str:
     """The informative line of torch.load's (long, multi-line) error."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
