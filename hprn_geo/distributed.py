@@ -46,6 +46,7 @@ from hprn_geo.io import (
     open_writer,
 )
 from hprn_geo.io.cubewriter import remove_path
+from hprn_geo.io.read import data_mask
 from hprn_geo.io.zarr_store import VARIABLE, create_store
 from hprn_geo.predict import PredictionReport, Predictor, pick_device
 from hprn_geo.registry import Checkpoint, checkpoint_path, resolve
@@ -166,11 +167,7 @@ class RawDecoder:
 
     def __call__(self, raw: np.ndarray) -> ArraySource:
         """(3, h, w) raw values -> a window source of reflectance with its mask."""
-        valid = np.ones(raw.shape[1:], bool)
-        for band, nodata in zip(raw, self.nodata, strict=True):
-            if nodata is not None and not np.isnan(nodata):
-                valid &= band != nodata
-        return ArraySource(self.scaling.apply(raw), valid)
+        return ArraySource(self.scaling.apply(raw), data_mask(raw, self.nodata))
 
 
 @dataclass

@@ -23,7 +23,13 @@ from hprn_geo.evaluate.baselines import fit_baselines
 from hprn_geo.metrics import mrae, psnr, rmse, sam, ssim
 from hprn_geo.predict import Predictor
 from hprn_geo.registry import Checkpoint
-from hprn_geo.train.data import InputConvention, RGBRenderer, camera_folder, load_scene, training_pairs
+from hprn_geo.train.data import (
+    InputConvention,
+    RGBRenderer,
+    camera_folder,
+    load_scene,
+    training_pairs,
+)
 
 __all__ = [
     "EvalScene",

@@ -7,7 +7,13 @@ from __future__ import annotations
 
 from hprn_geo.io.read import RasterScene, open_scene
 from hprn_geo.io.scaling import InputScaling, infer_scaling
-from hprn_geo.io.write import CubeSpec, CubeWriter, GeoTIFFWriter, ZarrWriter, open_writer
+from hprn_geo.io.write import (
+    CubeSpec,
+    CubeWriter,
+    GeoTIFFWriter,
+    ZarrWriter,
+    open_writer,
+)
 
 __all__ = [
     "CubeSpec",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,12 @@ from rasterio.enums import ColorInterp, Resampling
 from rasterio.errors import NodataShadowWarning, NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
-from hprn_geo.errors import BandCountError, MissingCRSWarning, RasterReadError, UnsupportedDtypeError
+from hprn_geo.errors import (
+    BandCountError,
+    MissingCRSWarning,
+    RasterReadError,
+    UnsupportedDtypeError,
+)
 from hprn_geo.io.scaling import InputScaling, infer_scaling
 
 __all__ = ["RasterScene", "open_scene"]
@@ -176,16 +182,25 @@ class RasterScene:
         return raw, masks
 
     def _to_reflectance(self, raw: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        valid = np.all(masks != 0, axis=0)
-        for band, nodata in zip(raw, self._nodatavals):
-            if nodata is None:
-                continue
-            valid &= ~np.isnan(band) if np.isnan(nodata) else band != nodata
-        if raw.dtype.kind == "f":
-            valid &= np.all(np.isfinite(raw), axis=0)
+        valid = np.all(masks != 0, axis=0) & data_mask(raw, self._nodatavals)
         rgb = self.scaling.apply(raw)
         rgb[:, ~valid] = 0.0
         return rgb, valid
+
+
+def data_mask(raw: np.ndarray, nodata: Sequence[float | None]) -> np.ndarray:
+    """Where every band holds data: (B, h, w) raw values -> (h, w) bool.
+
+    A pixel is invalid where any band equals its ``nodata`` value (NaN nodata
+    matches NaN) or, for floats, any value is not finite.
+    """
+    valid = np.ones(raw.shape[1:], bool)
+    for band, value in zip(raw, nodata, strict=True):
+        if value is not None:
+            valid &= ~np.isnan(band) if np.isnan(value) else band != value
+    if raw.dtype.kind == "f":
+        valid &= np.all(np.isfinite(raw), axis=0)
+    return valid
 
 
 def open_scene(

@@ -37,7 +37,13 @@ from hprn_geo.model import HPRN, build_model, sopc_loss
 from hprn_geo.predict import Predictor
 from hprn_geo.registry import Checkpoint, ModelCard, save_checkpoint
 from hprn_geo.train.config import TrainConfig
-from hprn_geo.train.data import PatchPool, RGBRenderer, Scene, load_scene, training_pairs
+from hprn_geo.train.data import (
+    PatchPool,
+    RGBRenderer,
+    Scene,
+    load_scene,
+    training_pairs,
+)
 
 __all__ = [
     "TrainResult",
