@@ -54,3 +54,33 @@ def test_tau_weights_the_second_term(samson: torch.Tensor) -> None:
 def test_shape_mismatch_is_refused() -> None:
     with pytest.raises(ValueError, match="differ"):
         sopc_loss(torch.zeros(1, 3, 4, 4), torch.zeros(1, 4, 4, 4))
+
+
+def test_unit_weights_equal_the_unweighted_loss(samson: torch.Tensor) -> None:
+    pred = samson * 1.1 + 0.01
+    ones = torch.ones(1, 1, 95, 95)
+    assert torch.isclose(sopc_loss(pred, samson, weight=ones), sopc_loss(pred, samson), rtol=1e-5)
+
+
+def test_weighted_covariance_is_the_covariance_of_the_weighted_pixels(samson: torch.Tensor) -> None:
+    cube = samson[:, ::10]
+    weight = torch.zeros(1, 1, 95, 95)
+    weight[..., 10:40, 20:70] = 1
+    expected = np.cov(cube[0, :, 10:40, 20:70].reshape(cube.shape[1], -1).double().numpy(), bias=True)
+    assert np.allclose(band_covariance(cube, weight)[0].double().numpy(), expected, rtol=1e-4, atol=1e-8)
+
+
+def test_zero_weight_pixels_are_no_target(samson: torch.Tensor) -> None:
+    """What the target holds where the weight is 0 changes neither the loss nor its gradient."""
+    weight = torch.ones(1, 1, 95, 95)
+    weight[..., 30:60, 30:60] = 0
+    garbage = samson.clone()
+    garbage[..., 30:60, 30:60] = torch.rand(1, 156, 30, 30)
+    grads = []
+    for target in (samson, garbage):
+        pred = (samson * 0.9).requires_grad_()
+        loss = sopc_loss(pred, target, weight=weight)
+        loss.backward()
+        grads.append((loss.detach(), pred.grad))
+    assert torch.equal(grads[0][0], grads[1][0])
+    assert torch.equal(grads[0][1], grads[1][1])
