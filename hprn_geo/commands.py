@@ -1,4 +1,5 @@
-"""The ``train`` and ``evaluate`` commands: thin click front doors over :mod:`hprn_geo.train` and :mod:`hprn_geo.evaluate`.
+"""The ``train``, ``evaluate`` and ``classify`` commands: thin click front doors over
+:mod:`hprn_geo.train`, :mod:`hprn_geo.evaluate` and :mod:`hprn_geo.classify`.
 
 Errors are raised as :class:`hprn_geo.errors.HPRNGeoError` subclasses and
 shown by :func:`hprn_geo.cli.friendly_errors` as one line with exit status 1.
@@ -7,15 +8,23 @@ shown by :func:`hprn_geo.cli.friendly_errors` as one line with exit status 1.
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+import numpy as np
 
 from hprn_geo.cli import friendly_errors, parse_rgb_bands
-from hprn_geo.errors import OutputError
+from hprn_geo.errors import DataFileError, OutputError
 
-__all__ = ["evaluate", "train"]
+if TYPE_CHECKING:
+    from hprn_geo.classify import Split
+    from hprn_geo.io.cubes import Cube
+
+__all__ = ["classify", "evaluate", "train"]
 
 
 _DATA_DIR = click.option(
@@ -53,16 +62,13 @@ def train(config_path: str | None, run_dir: str, resume: bool, name: str | None,
           patch_size: int | None, batch_size: int | None, steps: int | None, lr: float | None, seed: int | None,
           bf16: bool | None, quiet: bool) -> None:
     """Train HPRN on reflectance cubes; flags override the --config file."""
-    from hprn_geo.train import ConfigError, load_config
+    from hprn_geo.train import load_config
     from hprn_geo.train import train as run_training
 
     grid = None
     if wavelengths is not None:
-        try:
-            start, stop, count = (float(v) for v in wavelengths.split(","))
-        except ValueError:
-            raise ConfigError(f"--wavelengths expects START,STOP,COUNT, got {wavelengths!r}") from None
-        grid = {"start": start, "stop": stop, "count": int(count)}
+        start, stop, count = parse_grid(wavelengths)
+        grid = {"start": start, "stop": stop, "count": count}
     config = load_config(
         config_path, name=name, train=train_scenes or None, validation=validation or None, test=test or None,
         data_dir=data_dir, camera=camera, rgb_bands=rgb_bands, wavelengths=grid, preset=preset,
@@ -86,13 +92,17 @@ def train(config_path: str | None, run_dir: str, resume: bool, name: str | None,
 @click.option("--no-baselines", is_flag=True, help="Score the model alone.")
 @click.option("--tile", type=click.IntRange(min=1), help="Tile side [default: the card's].")
 @click.option("--overlap", type=click.IntRange(min=0), help="Tile overlap [default: the card's].")
+@click.option("--prior", default="skimage", show_default=True, type=click.Choice(["skimage", "torch", "torch-connected"]),
+              help="The model's semantic prior (as predict's --prior).")
+@click.option("--precision", default="fp32", show_default=True, type=click.Choice(["fp32", "bf16"]),
+              help="The model's precision (bf16 autocast).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the scores as JSON.")
 @click.option("--plots", "plot_dir", type=click.Path(file_okay=False), help="Write error maps, spectra and error-vs-wavelength plots.")
 @friendly_errors
 def evaluate(model_name: str | None, weights: str | None, data: tuple[str, ...], data_dir: str | None,
              camera: str | None, rgb_bands: tuple[int, int, int] | None, baselines_from: tuple[str, ...],
-             no_baselines: bool, tile: int | None, overlap: int | None, json_path: str | None,
-             plot_dir: str | None) -> None:
+             no_baselines: bool, tile: int | None, overlap: int | None, prior: str, precision: str,
+             json_path: str | None, plot_dir: str | None) -> None:
     """Score a model and the classical baselines on held-out cubes (MRAE, RMSE, SAM, PSNR, SSIM)."""
     from hprn_geo.evaluate import evaluate_checkpoint, plot_evaluation
     from hprn_geo.registry import resolve
@@ -101,17 +111,141 @@ def evaluate(model_name: str | None, weights: str | None, data: tuple[str, ...],
     baseline_data = [] if no_baselines else (list(baselines_from) or None)
     evaluation = evaluate_checkpoint(
         checkpoint, data, data_dir, camera=camera, rgb_bands=rgb_bands, baseline_data=baseline_data,
-        tile=tile, overlap=overlap,
+        tile=tile, overlap=overlap, prior=prior, precision=precision,
     )  # fmt: skip
     report = evaluation.to_dict()
+    publish(report, format_table(report), json_path, plot_dir, functools.partial(plot_evaluation, evaluation))
+
+
+@click.command()
+@click.option("--cube", "cube_path", required=True, type=click.Path(exists=True), help="The labelled cube: .mat, ENVI, GeoTIFF/any GDAL raster, Zarr/NetCDF.")
+@click.option("--cube-key", help="The cube's variable in a .mat file [default: its only 3-D array].")
+@click.option("--gt", "gt_path", required=True, type=click.Path(exists=True, dir_okay=False), help="Label map, 0 = unlabelled: .mat, .npy or a raster.")
+@click.option("--gt-key", help="The label map's variable in a .mat file [default: its only 2-D array].")
+@click.option("--wavelengths", help="Band centres: START,STOP,COUNT (nm) or a text file of numbers; overrides the file's.")
+@_RGB_BANDS
+@_CAMERA
+@click.option("--data-dir", type=click.Path(file_okay=False), envvar="HPRN_GEO_DATA",
+              help="Shared data folder whose srf/ holds the --camera responses (env HPRN_GEO_DATA).")
+@click.option("--scale", type=float, help="Multiply the cube by this first (with --model/--weights: to reach reflectance, e.g. 1e-4).")
+@click.option("--train-mask", type=click.Path(exists=True, dir_okay=False), help="Fixed split: map of the training pixels (e.g. TRpavia_fixed.mat).")
+@click.option("--test-mask", type=click.Path(exists=True, dir_okay=False), help="Fixed split: map of the test pixels (e.g. TSpavia_fixed.mat).")
+@click.option("--train-per-class", type=int, help="Random split: this many training pixels per class, the rest are test pixels.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the random split, the classifier and the scene fit.")
+@click.option("--model", "model_name", help="Reconstruct with this bundled model instead of fitting HPRN on the scene.")
+@click.option("--weights", type=click.Path(dir_okay=False), help="Reconstruct with this checkpoint instead of fitting HPRN on the scene.")
+@click.option("--preset", default="compact", show_default=True, type=click.Choice(["compact", "paper"]), help="Scene fit: HPRN size.")
+@click.option("--fit-steps", default=500, show_default=True, type=click.IntRange(min=1), help="Scene fit: training steps.")
+@click.option("--epochs", default=100, show_default=True, type=click.IntRange(min=1), help="Classifier training epochs.")
+@click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the scores as JSON.")
+@click.option("--plots", "plot_dir", type=click.Path(file_okay=False), help="Write class maps and confusion matrices.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@friendly_errors
+def classify(cube_path: str, cube_key: str | None, gt_path: str, gt_key: str | None, wavelengths: str | None,
+             rgb_bands: tuple[int, int, int] | None, camera: str | None, data_dir: str | None, scale: float | None,
+             train_mask: str | None, test_mask: str | None, train_per_class: int | None, seed: int,
+             model_name: str | None, weights: str | None, preset: str, fit_steps: int, epochs: int, device: str,
+             json_path: str | None, plot_dir: str | None, quiet: bool) -> None:
+    """Classify RGB, HPRN-reconstructed HSI and the real HSI of a labelled cube with one CNN and one split."""
+    from hprn_geo.cameras import load_cameras
+    from hprn_geo.classify import ClassifierConfig, SceneFitConfig, classify_scene
+    from hprn_geo.classify.plots import plot_classification
+    from hprn_geo.io.labels import read_label_map
+    from hprn_geo.registry import resolve
+    from hprn_geo.train.data import camera_folder
+
+    cube = _read_labelled_cube(cube_path, cube_key, wavelengths)
+    split = _split(read_label_map(gt_path, gt_key), train_mask, test_mask, train_per_class, seed, cube.data.shape[1:])
+    checkpoint = resolve(model_name, weights) if model_name or weights else None
+    cameras = load_cameras(camera_folder(None, data_dir)) if data_dir else None
+    result = classify_scene(
+        cube, split, rgb_bands=rgb_bands, camera=camera, cameras=cameras, checkpoint=checkpoint, scale=scale,
+        fit=SceneFitConfig(preset=preset, steps=fit_steps, seed=seed), classifier=ClassifierConfig(epochs=epochs, seed=seed),
+        maps=plot_dir is not None, device=device, progress=not quiet,
+    )  # fmt: skip
+    report = result.to_dict()
+    publish(report, format_classification(report), json_path, plot_dir, functools.partial(plot_classification, result))
+
+
+def _read_labelled_cube(path: str, key: str | None, wavelengths: str | None) -> Cube:
+    from hprn_geo.io.cubes import Cube, read_cube
+
+    if key is not None and Path(path).suffix.lower() != ".mat":
+        raise DataFileError("--cube-key is only used for .mat files")
+    cube = read_cube(path, **({"key": key} if key else {}))
+    if wavelengths is None:
+        return cube
+    if Path(wavelengths).is_file():
+        grid = np.loadtxt(wavelengths, dtype=np.float64).ravel()
+    else:
+        grid = np.linspace(*parse_grid(wavelengths))
+    if grid.size != cube.data.shape[0]:
+        raise DataFileError(f"--wavelengths gives {grid.size} values but the cube has {cube.data.shape[0]} bands")
+    return Cube(cube.data, grid, None, cube.name, cube.extras, cube.kind)
+
+
+def _split(labels: np.ndarray, train_mask: str | None, test_mask: str | None, per_class: int | None, seed: int,
+           shape: tuple[int, int]) -> Split:  # fmt: skip
+    from hprn_geo.classify import fixed_split, random_split
+    from hprn_geo.io.labels import read_label_map
+
+    if (train_mask is None) != (test_mask is None):
+        raise DataFileError("a fixed split needs both --train-mask and --test-mask")
+    if (train_mask is None) == (per_class is None):
+        raise DataFileError("give either --train-mask and --test-mask, or --train-per-class N")
+    if per_class is not None:
+        return random_split(labels, per_class, seed, shape)
+    source = f"fixed: {Path(train_mask).name} / {Path(test_mask).name}"  # type: ignore[arg-type]
+    return fixed_split(labels, read_label_map(train_mask), read_label_map(test_mask), shape, source)  # type: ignore[arg-type]
+
+
+def format_classification(report: dict) -> str:
+    """The three inputs' OA/AA/kappa, the reconstruction's error and the split, as plain text."""
+    lines = [f"{'input':<15}{'OA':>8}{'AA':>8}{'kappa':>8}"]
+    for name in ("rgb", "reconstructed", "hsi"):
+        r = report[name]
+        lines.append(f"{name:<15}{r['oa']:>8.4f}{r['aa']:>8.4f}{r['kappa']:>8.4f}")
+    rec, split = report["reconstruction"], report["split"]
+    lines += [
+        f"reconstruction on the {rec['pixels']} test pixels: MRAE {rec['mrae']:.4f}, SAM {rec['sam']:.2f} deg ({rec['model']})",
+        f"split: {split['source']}: {split['train']} training / {split['test']} test pixels, seed {report['seed']}",
+        *(f"note: {note}" for note in report["notes"]),
+    ]
+    return "\n".join(lines)
+
+
+def parse_grid(text: str) -> tuple[float, float, int]:
+    """``"400,700,31"`` -> (400.0, 700.0, 31), the evenly spaced grid ``numpy.linspace`` makes.
+
+    Raises:
+        DataFileError: not three comma-separated numbers with a count of at least 1.
+    """
+    try:
+        start, stop, count = (float(v) for v in text.split(","))
+    except ValueError:
+        raise DataFileError(f"--wavelengths expects START,STOP,COUNT (nm), got {text!r}") from None
+    if count < 1 or count != int(count):
+        raise DataFileError(f"--wavelengths: COUNT must be a whole number >= 1, got {count:g}")
+    return start, stop, int(count)
+
+
+def publish(
+    report: dict, table: str, json_path: str | None, plot_dir: str | None, plot: Callable[[str], object]
+) -> None:
+    """Write ``report`` as indented JSON and ``plot(plot_dir)`` when asked, then print ``table``.
+
+    Raises:
+        OutputError: the JSON file cannot be written.
+    """
     if json_path is not None:
         try:
             Path(json_path).write_text(json.dumps(report, indent=2) + "\n")
         except OSError as exc:
             raise OutputError(f"cannot write {json_path}: {exc}") from exc
     if plot_dir is not None:
-        plot_evaluation(evaluation, plot_dir)
-    click.echo(format_table(report))
+        plot(plot_dir)
+    click.echo(table)
 
 
 def format_table(report: dict) -> str:

@@ -146,9 +146,17 @@ def evaluate(methods: Mapping[str, Method], scenes: Sequence[EvalScene], wavelen
     return Evaluation(np.asarray(wavelengths, np.float64), list(scenes), predictions, scores)
 
 
-def model_method(checkpoint: Checkpoint, tile: int | None = None, overlap: int | None = None) -> Method:
-    """The model as a method: tiled prediction with ``predict``'s defaults (the card's tile and overlap)."""
-    predictor = Predictor(checkpoint, tile, overlap, device="cpu")
+def model_method(
+    checkpoint: Checkpoint,
+    tile: int | None = None,
+    overlap: int | None = None,
+    prior: str = "skimage",
+    precision: str = "fp32",
+) -> Method:
+    """The model as a method: tiled prediction on the CPU with ``predict``'s defaults (the card's tile and
+    overlap), the semantic ``prior`` method and ``precision`` (``"fp32"`` or ``"bf16"`` autocast) of
+    :class:`hprn_geo.predict.Predictor`."""
+    predictor = Predictor(checkpoint, tile, overlap, device="cpu", precision=precision, prior=prior)
     return predictor.predict_array
 
 
@@ -176,6 +184,8 @@ def evaluate_checkpoint(
     tile: int | None = None,
     overlap: int | None = None,
     edge_clamp_nm: float | None = None,
+    prior: str = "skimage",
+    precision: str = "fp32",
 ) -> Evaluation:
     """Score a checkpoint and the baselines on held-out cubes.
 
@@ -193,6 +203,7 @@ def evaluate_checkpoint(
         srf_dir: camera folder (default ``data_dir/srf``).
         tile, overlap: prediction tiling (default: the card's).
         edge_clamp_nm: see :func:`hprn_geo.train.data.to_grid` (default: the card's protocol, else 2).
+        prior, precision: the model's semantic prior method and precision (:func:`model_method`).
     """
     card = checkpoint.card
     convention = InputConvention(camera, rgb_bands) if camera or rgb_bands else InputConvention.from_card(card.input)
@@ -201,7 +212,7 @@ def evaluate_checkpoint(
     protocol = card.scores.get("protocol", {})
     clamp = protocol.get("edge_clamp_nm", 2.0) if edge_clamp_nm is None else edge_clamp_nm
     scenes = prepare_scenes(data, renderer, data_dir, card.fwhm, clamp)
-    methods: dict[str, Method] = {MODEL: model_method(checkpoint, tile, overlap)}
+    methods: dict[str, Method] = {MODEL: model_method(checkpoint, tile, overlap, prior, precision)}
     fitted_on = list(card.training_data if baseline_data is None else baseline_data)
     if fitted_on:
         training = [load_scene(name, renderer.wavelengths, data_dir, card.fwhm, clamp) for name in fitted_on]
@@ -215,5 +226,7 @@ def evaluate_checkpoint(
         "overlap": card.overlap if overlap is None else overlap,
         "baselines_fitted_on": fitted_on,
         "edge_clamp_nm": clamp,
+        "prior": prior,
+        "precision": precision,
     }
     return evaluation

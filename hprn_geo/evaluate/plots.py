@@ -7,25 +7,17 @@ spectrum at a few pixels, and MRAE against wavelength for every method.
 from __future__ import annotations
 
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 
 from hprn_geo.evaluate.harness import EvalScene, Evaluation
+from hprn_geo.figures import pyplot, save_figure
 from hprn_geo.metrics import per_band_mrae, per_pixel_mrae
 
 __all__ = ["pick_pixels", "plot_band_error", "plot_error_map", "plot_evaluation", "plot_spectra"]
 
 _QUANTILES = (0.1, 0.4, 0.7, 0.95)
 
-
-def _pyplot() -> ModuleType:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def pick_pixels(scene: EvalScene, quantiles: tuple[float, ...] = _QUANTILES) -> list[tuple[int, int]]:
@@ -38,20 +30,20 @@ def pick_pixels(scene: EvalScene, quantiles: tuple[float, ...] = _QUANTILES) -> 
 
 def plot_error_map(pred: np.ndarray, truth: np.ndarray, path: str | Path, title: str) -> Path:
     """Per-pixel MRAE of pred (B, H, W) against truth, as an image with a colour bar (pixels without data blank)."""
-    plt = _pyplot()
+    plt = pyplot()
     error = per_pixel_mrae(pred, truth)
     fig, ax = plt.subplots(figsize=(5, 4.2))
     image = ax.imshow(error, cmap="magma", vmin=0, vmax=float(np.nanpercentile(error, 99)))
     fig.colorbar(image, ax=ax, label="MRAE")
     ax.set(title=title, xticks=[], yticks=[])
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_spectra(
     wavelengths: np.ndarray, scene: EvalScene, predictions: dict[str, np.ndarray], path: str | Path
 ) -> Path:
     """Truth and each method's spectrum at the pixels of :func:`pick_pixels`, one panel per pixel."""
-    plt = _pyplot()
+    plt = pyplot()
     pixels = pick_pixels(scene)
     fig, axes = plt.subplots(1, len(pixels), figsize=(3.6 * len(pixels), 3.2), sharey=True)
     for ax, (row, col) in zip(np.atleast_1d(axes), pixels):
@@ -62,20 +54,20 @@ def plot_spectra(
     np.atleast_1d(axes)[0].set_ylabel("reflectance")
     np.atleast_1d(axes)[-1].legend(fontsize=7)
     fig.suptitle(scene.name)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_band_error(
     wavelengths: np.ndarray, scene: EvalScene, predictions: dict[str, np.ndarray], path: str | Path
 ) -> Path:
     """MRAE of each band over the scene's valid pixels against wavelength, one line per method."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.6))
     for name, pred in predictions.items():
         ax.plot(wavelengths, per_band_mrae(pred[:, scene.valid], scene.truth[:, scene.valid]), lw=1.5, label=name)
     ax.set(title=scene.name, xlabel="wavelength (nm)", ylabel="MRAE", yscale="log")
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_evaluation(evaluation: Evaluation, folder: str | Path) -> list[Path]:
@@ -92,10 +84,3 @@ def plot_evaluation(evaluation: Evaluation, folder: str | Path) -> list[Path]:
             plot_band_error(evaluation.wavelengths, scene, predictions, folder / f"{scene.name}_band_error.png"),
         ]
     return paths
-
-
-def _save(fig: object, path: str | Path) -> Path:
-    fig.tight_layout()  # type: ignore[attr-defined]
-    fig.savefig(path, dpi=110)  # type: ignore[attr-defined]
-    _pyplot().close(fig)
-    return Path(path)

@@ -60,8 +60,10 @@ __all__ = [
     "read_cube",
     "read_envi",
     "read_mat",
+    "read_mat_arrays",
     "read_raster",
     "read_xarray",
+    "require_array",
 ]
 
 _WAVELENGTH_KEYS = ("wavelengths", "wavelength", "wavlength")
@@ -125,9 +127,9 @@ def read_mat(path: str | Path, key: str | None = None, wavelength_key: str | Non
             are), there is no single 3-D array, or a vector has the wrong length.
     """
     path = Path(path)
-    arrays = _load_mat(path)
+    arrays = read_mat_arrays(path)
     key = key if key is not None else _only_cube_key(arrays, path)
-    data = _require(arrays, key, path)
+    data = require_array(arrays, key, path)
     if data.ndim != 3:
         raise DataFileError(f"{path.name}: {key!r} has shape {data.shape}; a cube needs 3 dimensions")
     bands, image_shape = data.shape[2], data.shape[:2]
@@ -141,7 +143,7 @@ def read_mat(path: str | Path, key: str | None = None, wavelength_key: str | Non
     )
 
 
-def _load_mat(path: Path) -> dict[str, np.ndarray]:
+def read_mat_arrays(path: Path) -> dict[str, np.ndarray]:
     """Numeric and text variables of a MATLAB file, in MATLAB's axis order (v7.3: numeric only)."""
     if not path.is_file():
         raise RasterReadError(f"no such file: {path}")
@@ -188,7 +190,8 @@ def _only_cube_key(arrays: Mapping[str, np.ndarray], path: Path) -> str:
     return cubes[0]
 
 
-def _require(arrays: Mapping[str, np.ndarray], key: str, path: Path) -> np.ndarray:
+def require_array(arrays: Mapping[str, np.ndarray], key: str, path: Path) -> np.ndarray:
+    """``arrays[key]``, or a DataFileError that lists the keys the file has."""
     if key not in arrays:
         raise DataFileError(f"{path.name} has no array {key!r}; it has: {', '.join(sorted(arrays))}")
     return arrays[key]
@@ -201,7 +204,7 @@ def _mat_vector(
         key = next((name for name in candidates if name in arrays), None)
         if key is None:
             return None
-    values = np.asarray(_require(arrays, key, path), dtype=np.float64).ravel()
+    values = np.asarray(require_array(arrays, key, path), dtype=np.float64).ravel()
     if values.size != bands:
         raise DataFileError(f"{path.name}: {key!r} has {values.size} values for {bands} bands")
     return _to_nanometres(values)
@@ -613,7 +616,7 @@ def _linspace_channels(key: str, arrays: Mapping[str, np.ndarray], data_dir: Pat
 
 def _usgs_aviris_grid(data_dir: Path) -> np.ndarray:
     """The 224 AVIRIS channel centres (nm) of the USGS 1995 library (not monotonic near 670 nm)."""
-    library = _load_mat(data_dir / "spectra" / "usgs1995_aviris224.mat")
+    library = read_mat_arrays(data_dir / "spectra" / "usgs1995_aviris224.mat")
     return library["datalib"][:, 0] * 1000.0
 
 
@@ -757,10 +760,10 @@ def load_shared(name: str, data_dir: str | Path) -> Cube:
     if spec.layout == "band_stack":
         cube = read_band_stack(path, wavelengths=spec.wavelengths({}, data_dir))
         return Cube(cube.data, cube.wavelengths, name=name, extras=cube.extras)
-    arrays = _load_mat(path)
-    data = _arrange(_require(arrays, spec.key, path), spec, arrays, path)
+    arrays = read_mat_arrays(path)
+    data = _arrange(require_array(arrays, spec.key, path), spec, arrays, path)
     extras = {
-        label: _arrange(_require(arrays, stored, path), spec, arrays, path, how)
+        label: _arrange(require_array(arrays, stored, path), spec, arrays, path, how)
         for label, (stored, how) in spec.extras.items()
     }
     extras.update(_shared_metadata(spec, arrays))
@@ -778,7 +781,7 @@ def _arrange(
     if how == "rows_cols_k":
         return np.moveaxis(values, -1, 0)
     if how in ("bands_by_pixels", "pixels"):
-        rows, cols = int(_require(arrays, "nRow", path).item()), int(_require(arrays, "nCol", path).item())
+        rows, cols = int(require_array(arrays, "nRow", path).item()), int(require_array(arrays, "nCol", path).item())
         if values.ndim != 2 or values.shape[1] != rows * cols:
             raise DataFileError(f"{path.name}: {values.shape} is not (K, {rows}*{cols})")
         arranged = values.reshape(values.shape[0], cols, rows).transpose(0, 2, 1)

@@ -32,6 +32,7 @@ __all__ = [
     "RGBRenderer",
     "Scene",
     "load_scene",
+    "random_dihedral",
     "to_grid",
     "training_pairs",
 ]
@@ -298,6 +299,13 @@ def camera_folder(srf_dir: str | Path | None, data_dir: str | Path | None) -> Pa
 # ------------------------------------------------------------------ patches
 
 
+def random_dihedral(arrays: Sequence[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
+    """The same random turn (a multiple of 90 degrees) and maybe mirror of each (C, P, P) array (views)."""
+    turns, mirror = int(rng.integers(4)), bool(rng.integers(2))
+    turned = [np.rot90(array, turns, axes=(1, 2)) for array in arrays]
+    return [array[:, :, ::-1] for array in turned] if mirror else turned
+
+
 def patch_positions(valid: np.ndarray, size: int) -> np.ndarray:
     """(K, 2) top-left (row, col) of every ``size x size`` window with all pixels valid."""
     height, width = valid.shape
@@ -388,10 +396,9 @@ class PatchPool:
         """
         rgbs, targets, labels = [], [], []
         for i in indices:
-            turns, mirror = int(rng.integers(4)), bool(rng.integers(2))
-            for out, array in zip((rgbs, targets, labels), (*self.patch(i, scenes, renderer), self.labels[i])):
-                array = np.rot90(array, turns, axes=(1, 2))
-                out.append(array[:, :, ::-1] if mirror else array)
+            turned = random_dihedral((*self.patch(i, scenes, renderer), self.labels[i]), rng)
+            for out, array in zip((rgbs, targets, labels), turned):
+                out.append(array)
         return (
             np.ascontiguousarray(np.stack(rgbs), np.float32),
             np.ascontiguousarray(np.stack(targets), np.float32),

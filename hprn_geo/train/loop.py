@@ -32,6 +32,7 @@ import torch
 from tqdm.auto import tqdm
 
 from hprn_geo.errors import CheckpointError
+from hprn_geo.figures import pyplot, save_figure
 from hprn_geo.metrics import mrae
 from hprn_geo.model import HPRN, build_model, sopc_loss
 from hprn_geo.predict import Predictor
@@ -93,6 +94,7 @@ def model_card(config: TrainConfig, renderer: RGBRenderer, scores: dict | None =
         fwhm=None if config.fwhm is None else (float(config.fwhm),) * config.bands,
         training_data=config.train,
         validation_data=config.validation,
+        test_data=config.test,
         scores={"protocol": protocol(config), **(scores or {})},
         trained=True,
     )
@@ -318,11 +320,7 @@ class _Log:
 
 def plot_log(csv_path: str | Path, png_path: str | Path) -> Path:
     """Plot training loss (raw and smoothed) and validation MRAE against step."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     with Path(csv_path).open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     steps = np.array([int(r["step"]) for r in rows])
@@ -340,9 +338,7 @@ def plot_log(csv_path: str | Path, png_path: str | Path) -> Path:
     right.set_ylabel("validation MRAE", color="C3")
     fig.legend(loc="upper center", ncol=3, fontsize=8)
     fig.tight_layout(rect=(0, 0, 1, 0.93))
-    fig.savefig(png_path, dpi=110)
-    plt.close(fig)
-    return Path(png_path)
+    return save_figure(fig, png_path, tight=False)
 
 
 def config_scenes(config: TrainConfig, names: Sequence[str]) -> list[Scene]:

@@ -1,0 +1,117 @@
+"""``hprn-geo classify`` end to end on the real Jasper Ridge cube, and its one-line errors."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.io
+from click.testing import CliRunner
+
+from hprn_geo.classify import INPUTS, ClassifierConfig, SceneFitConfig, classify_scene, random_split
+from hprn_geo.cli import main
+from hprn_geo.errors import DataFileError
+from hprn_geo.io.cubes import Cube
+from hprn_geo.registry import load_bundled
+
+FAST = ["--train-per-class", "10", "--fit-steps", "2", "--epochs", "3", "-q"]
+
+
+@pytest.fixture(scope="module")
+def files(jasper: tuple[Cube, np.ndarray], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Jasper as a .mat cube (key ``Y``, with wavelengths) and a .mat label map (key ``gt``)."""
+    cube, labels = jasper
+    folder = tmp_path_factory.mktemp("jasper")
+    scipy.io.savemat(folder / "cube.mat", {"Y": np.moveaxis(cube.data, 0, -1), "wavelengths": cube.wavelengths[:, None]})
+    scipy.io.savemat(folder / "gt.mat", {"gt": labels.astype(np.uint8)})
+    scipy.io.savemat(folder / "small_gt.mat", {"gt": labels[:50].astype(np.uint8)})
+    scipy.io.savemat(folder / "empty_gt.mat", {"gt": np.zeros_like(labels, np.uint8)})
+    return {"cube": folder / "cube.mat", "gt": folder / "gt.mat", "small": folder / "small_gt.mat",
+            "empty": folder / "empty_gt.mat", "folder": folder}  # fmt: skip
+
+
+def _classify(*args: str) -> object:
+    return CliRunner().invoke(main, ["classify", *args])
+
+
+def test_cli_writes_all_three_inputs_plots_and_is_reproducible(files: dict[str, Path]) -> None:
+    out = files["folder"]
+    base = ["--cube", str(files["cube"]), "--gt", str(files["gt"]), *FAST, "--seed", "4"]
+    first = _classify(*base, "--json", str(out / "a.json"), "--plots", str(out / "plots"))
+    assert first.exit_code == 0, first.output
+    second = _classify(*base, "--json", str(out / "b.json"))
+    assert second.exit_code == 0, second.output
+    report = json.loads((out / "a.json").read_text())
+    assert json.loads((out / "b.json").read_text()) == report
+    for name in INPUTS:
+        scores = report[name]
+        assert all(0.0 <= scores[key] <= 1.0 for key in ("oa", "aa")) and -1.0 <= scores["kappa"] <= 1.0
+        assert set(scores["per_class"]) == {"1", "2", "3", "4"}
+        assert np.sum(scores["confusion"]) == 10000 - 40
+    assert report["split"]["train"] == 40 and report["split"]["test"] == 9960 and report["seed"] == 4
+    assert report["reconstruction"]["bands"] == 198 and report["reconstruction"]["mrae"] > 0
+    assert report["fit"]["steps"] == 2 and report["classifier"]["epochs"] == 3
+    assert {p.name for p in (out / "plots").iterdir()} == {"maps.png", "confusion.png"}
+    assert "reconstructed" in first.output and "9960 test pixels" in first.output
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--cube-key", "nope"], "cube.mat has no array 'nope'; it has: Y, wavelengths"),
+        (["--gt-key", "labels"], "gt.mat has no array 'labels'; it has: gt"),
+        (["--rgb-bands", "250,16,5"], r"--rgb-bands \[250\] out of range: the cube has bands 1-198"),
+        (["--train-per-class", "800"], "class 4 has 753 labelled pixels"),
+        (["--model", "rosis103", "--rgb-bands", "53,31,7"], "fixes its RGB input .*drop --rgb-bands"),
+    ],
+)
+def test_cli_one_line_errors(files: dict[str, Path], extra: list[str], message: str) -> None:
+    result = _classify("--cube", str(files["cube"]), "--gt", str(files["gt"]), *FAST, *extra)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(lines) == 1 and re.search(message, lines[0]), result.stderr
+
+
+@pytest.mark.parametrize(
+    ("gt", "extra", "message"),
+    [
+        ("small", [], "the label map is 50x100 but the cube is 100x100"),
+        ("empty", [], "no labelled pixel"),
+        ("gt", ["--train-mask", "X"], "needs both --train-mask and --test-mask"),
+    ],
+)
+def test_cli_label_and_split_errors(files: dict[str, Path], gt: str, extra: list[str], message: str) -> None:
+    extra = [str(files["gt"]) if e == "X" else e for e in extra]
+    result = _classify("--cube", str(files["cube"]), "--gt", str(files[gt]), *FAST, *extra)
+    assert result.exit_code == 1 and message in result.stderr, result.stderr
+
+
+def test_checkpoint_on_another_grid_resamples_the_cube(jasper: tuple[Cube, np.ndarray]) -> None:
+    """Bundled rosis103 (430-860 nm, 103 bands) on Jasper (198 AVIRIS bands): both HSI inputs on the model's grid."""
+    cube, labels = jasper
+    result = classify_scene(
+        cube, random_split(labels, 10, seed=0), checkpoint=load_bundled("rosis103"),
+        classifier=ClassifierConfig(epochs=2), device="cpu",
+    )  # fmt: skip
+    report = result.to_dict()
+    assert report["reconstruction"]["bands"] == 103 and report["fit"] is None
+    assert report["reconstruction"]["model"] == "checkpoint 'rosis103'"
+    assert any("resampled from 198 bands" in note for note in report["notes"])
+    assert report["reconstruction"]["sam"] < 20  # a trained model, in reflectance units
+
+
+def test_checkpoint_refuses_a_cube_that_is_not_reflectance(jasper: tuple[Cube, np.ndarray]) -> None:
+    cube, labels = jasper
+    scaled = Cube(cube.data * 10000, cube.wavelengths, name="dn")
+    with pytest.raises(DataFileError, match="does not look like reflectance .* --scale"):
+        classify_scene(scaled, random_split(labels, 10, seed=0), checkpoint=load_bundled("rosis103"))
+
+
+def test_cube_without_wavelengths_needs_rgb_bands(jasper: tuple[Cube, np.ndarray]) -> None:
+    cube, labels = jasper
+    bare = Cube(cube.data, None, name="bare")
+    with pytest.raises(DataFileError, match="no wavelengths: give --rgb-bands"):
+        classify_scene(bare, random_split(labels, 10, seed=0), fit=SceneFitConfig(steps=1))

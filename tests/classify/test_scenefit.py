@@ -1,0 +1,40 @@
+"""HPRN fitted on a labelled scene never sees a test pixel's spectrum as a target."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from hprn_geo.classify import SceneFitConfig, fit_scene_model, random_split
+from hprn_geo.errors import DataFileError
+from hprn_geo.io.cubes import Cube
+
+TINY = SceneFitConfig(patch=32, batch_size=2, steps=3, pool=4)
+
+
+def _inputs(jasper: tuple[Cube, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    cube, labels = jasper
+    hsi = cube.data[::4, :48, :48] / np.float32(0.4)  # 50 of the 198 bands, for speed
+    return hsi[[6, 4, 1]].copy(), hsi, random_split(labels[:48, :48], 5, seed=0).test
+
+
+def test_test_spectra_do_not_change_the_fitted_model(jasper: tuple[Cube, np.ndarray]) -> None:
+    rgb, hsi, test = _inputs(jasper)
+    garbage = hsi.copy()
+    garbage[:, test] = np.random.default_rng(0).uniform(0, 5, size=(hsi.shape[0], int(test.sum())))
+    fits = [fit_scene_model(rgb, cube, ~test, np.arange(50.0), "bands:7,5,2", TINY) for cube in (hsi, garbage)]
+    states = [fit.model.state_dict() for fit in fits]
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+    # ... while a change outside the test split does change it
+    moved = hsi.copy()
+    moved[:, ~test] *= 1.5
+    other = fit_scene_model(rgb, moved, ~test, np.arange(50.0), "bands:7,5,2", TINY).model.state_dict()
+    assert not all(torch.equal(states[0][k], other[k]) for k in states[0])
+    assert fits[0].card.training_data == ("this scene, test split excluded",) and fits[0].card.bands == 50
+
+
+def test_nothing_to_train_on_is_an_error(jasper: tuple[Cube, np.ndarray]) -> None:
+    rgb, hsi, _ = _inputs(jasper)
+    with pytest.raises(DataFileError, match="no pixel outside the test split"):
+        fit_scene_model(rgb, hsi, np.zeros(hsi.shape[1:], bool), np.arange(50.0), "bands:7,5,2", TINY)
