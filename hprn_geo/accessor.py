@@ -51,7 +51,7 @@ def reconstruct(
     device: str = "auto",
     *,
     scale: float | str = "auto",
-    batch: int = 4,
+    batch: int | str = "auto",
     precision: str = "auto",
 ) -> xr.DataArray:
     """Reconstruct spectra from an RGB raster array.
@@ -64,7 +64,7 @@ def reconstruct(
         rgb_bands: three 1-based band numbers (R, G, B) when there are not exactly 3 bands.
         device: ``"auto"``, ``"cpu"`` or ``"cuda"`` (resolved where the blocks run).
         scale: ``"auto"`` (see :func:`input_scaling`) or the factor to reflectance.
-        batch: tiles per forward pass.
+        batch: tiles per forward pass, or ``"auto"`` (4 on the CPU, from the free memory on CUDA).
         precision: ``"auto"`` (bf16 on CUDA, fp32 on CPU), ``"fp32"`` or ``"bf16"``.
 
     Returns:
@@ -95,7 +95,7 @@ def reconstruct_dataset(
     device: str = "auto",
     *,
     scale: float | str = "auto",
-    batch: int = 4,
+    batch: int | str = "auto",
     precision: str = "auto",
 ) -> xr.Dataset:
     """Reconstruct spectra from the RGB variables of a Dataset.
@@ -304,7 +304,7 @@ class HPRNDataArrayAccessor:
         device: str = "auto",
         *,
         scale: float | str = "auto",
-        batch: int = 4,
+        batch: int | str = "auto",
         precision: str = "auto",
     ) -> xr.DataArray:
         """(band, y, x) RGB -> (wavelength, y, x) reflectance; see :func:`hprn_geo.accessor.reconstruct`."""
@@ -341,7 +341,7 @@ class HPRNDatasetAccessor:
         device: str = "auto",
         *,
         scale: float | str = "auto",
-        batch: int = 4,
+        batch: int | str = "auto",
         precision: str = "auto",
     ) -> xr.Dataset:
         """RGB variables -> Dataset with ``reflectance``; see :func:`hprn_geo.accessor.reconstruct_dataset`."""

@@ -38,6 +38,19 @@ def friendly_errors(command: Callable) -> Callable:
     return wrapper
 
 
+def parse_batch(ctx: click.Context, param: click.Parameter, value: str) -> int | str:
+    """``"auto"`` or a whole number >= 1."""
+    if value == "auto":
+        return value
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise click.BadParameter(f"expected 'auto' or a whole number >= 1, got {value!r}")
+    return number
+
+
 def parse_rgb_bands(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, int, int] | None:
     """``"4,3,2"`` -> (4, 3, 2)."""
     if value is None:
@@ -115,6 +128,7 @@ class LazyGroup(click.Group):
         "stac": "hprn_geo.stac:stac",
         "train": "hprn_geo.commands:train",
         "evaluate": "hprn_geo.commands:evaluate",
+        "classify": "hprn_geo.commands:classify",
     },
 )
 @click.version_option(__version__, prog_name="hprn-geo")
@@ -126,12 +140,14 @@ def main() -> None:
 @click.argument("src", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", "dst", required=True, type=click.Path(), help="Output cube: .tif/.tiff (GeoTIFF/COG) or .zarr.")
 @with_options(model_options)
-@click.option("--batch", default=4, show_default=True, type=click.IntRange(min=1), help="Tiles per forward pass.")
+@click.option("--batch", default="auto", show_default=True, callback=parse_batch,
+              help="Tiles per forward pass, or 'auto': 4 on the CPU, as many as fit in 60 % of the free GPU memory on CUDA.")
 @click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
 @click.option("--precision", default="auto", show_default=True, type=click.Choice(["auto", "fp32", "bf16"]),
               help="bf16 autocast; 'auto' is bf16 on CUDA and fp32 on CPU.")
-@click.option("--prior", default="skimage", show_default=True, type=click.Choice(["skimage", "torch", "torch-connected"]),
-              help="Semantic prior: scikit-image SLIC (reference) or the batched torch SLIC (on the GPU with CUDA).")
+@click.option("--prior", default="auto", show_default=True, type=click.Choice(["auto", "skimage", "torch", "torch-connected"]),
+              help="Semantic prior: scikit-image SLIC (reference) or the batched torch SLIC (on the GPU with CUDA); "
+                   "'auto' is torch-connected on CUDA, skimage on the CPU.")
 @click.option("--dtype", default="float32", show_default=True, type=click.Choice(["float32", "uint16"]),
               help="uint16 stores reflectance x 10000 with the scale in the metadata.")
 @click.option("--cog", is_flag=True, help="Write a Cloud Optimized GeoTIFF.")
@@ -141,7 +157,7 @@ def main() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @friendly_errors
 def predict(src: str, dst: str, bands: int | None, model_name: str | None, weights: str | None, tile: int | None,
-            overlap: int | None, rgb_bands: tuple[int, int, int] | None, scale: float | str, batch: int, device: str,
+            overlap: int | None, rgb_bands: tuple[int, int, int] | None, scale: float | str, batch: int | str, device: str,
             precision: str, prior: str, dtype: str, cog: bool, overwrite: bool, resume: bool, dask_scheduler: str | None,
             quiet: bool) -> None:
     """Reconstruct SRC (any GDAL RGB raster) into a hyperspectral cube."""

@@ -101,7 +101,7 @@ class PredictorSpec:
         weights: absolute path of a checkpoint file (or None); wins over ``model``.
         bands: wanted band count (picks or checks the model, as the CLI's ``--bands``).
         tile, overlap: tile side and overlap in pixels (None: the card's).
-        batch: tiles per forward pass.
+        batch: tiles per forward pass, or ``"auto"`` (as :class:`Predictor` takes it).
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``, resolved in the process that runs.
         precision: ``"auto"``, ``"fp32"`` or ``"bf16"``, as :class:`Predictor` takes it.
     """
@@ -111,7 +111,7 @@ class PredictorSpec:
     bands: int | None = None
     tile: int | None = None
     overlap: int | None = None
-    batch: int = 4
+    batch: int | str = "auto"
     device: str = "auto"
     precision: str = "auto"
 
@@ -359,7 +359,7 @@ def predict_on_cluster(
     bands: int | None = None,
     tile: int | None = None,
     overlap: int | None = None,
-    batch: int = 4,
+    batch: int | str = "auto",
     device: str = "auto",
     precision: str = "auto",
     rgb_bands: tuple[int, int, int] | None = None,

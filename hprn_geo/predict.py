@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +25,7 @@ import torch
 from tqdm.auto import tqdm
 
 from hprn_geo.errors import AllNodataWarning, DeviceError, UntrainedModelWarning
-from hprn_geo.io import CubeSpec, RasterScene, open_scene, open_writer
+from hprn_geo.io import CubeSpec, CubeWriter, RasterScene, open_scene, open_writer
 from hprn_geo.model.prior import PRIOR_METHODS
 from hprn_geo.registry import Checkpoint
 from hprn_geo.sources import ArraySource, TileBatch, WindowSource, prepared_batches
@@ -67,6 +69,14 @@ def pick_device(device: str = "auto") -> torch.device:
     return torch.device(device)
 
 
+AUTO_BATCH_MEMORY = 0.6
+"""Share of the free GPU memory that ``batch="auto"`` plans to fill."""
+AUTO_BATCH_MAX = 64
+"""The most tiles ``batch="auto"`` puts in one forward pass."""
+
+WRITE_AHEAD = 1
+"""Strips handed to the write thread and not yet written, at most, while the next one is computed."""
+
 UINT16_SCALE = 10_000.0
 """``--dtype uint16`` stores round(reflectance x UINT16_SCALE); the scale is in the file's metadata."""
 
@@ -78,7 +88,9 @@ class Predictor:
         checkpoint: the model and its card (from :func:`hprn_geo.registry.resolve`).
         tile: tile side in pixels (default: the card's, the size it was validated at).
         overlap: overlap between tiles in pixels (default: the card's).
-        batch: tiles per forward pass.
+        batch: tiles per forward pass, or ``"auto"``: 4 on the CPU; on CUDA as many
+            as fit in :data:`AUTO_BATCH_MEMORY` of the free GPU memory, measured
+            with one tile's forward pass (1 to :data:`AUTO_BATCH_MAX`).
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
         precision: ``"fp32"``, ``"bf16"`` (autocast) or ``"auto"`` (bf16 on CUDA, fp32 on CPU).
         workers: threads reading tiles and computing the prior ahead of the model.
@@ -86,7 +98,13 @@ class Predictor:
         prior: how the semantic prior is computed: ``"skimage"`` (the reference,
             CPU, in the worker threads), ``"torch"`` or ``"torch-connected"``
             (:mod:`hprn_geo.model.fastslic`; on a CUDA device it runs on the GPU
-            in the main thread, just before the model, else in the workers).
+            in the main thread, just before the model, else in the workers), or
+            ``"auto"``: ``"torch-connected"`` on CUDA (its held-out MRAE is within
+            1 % of the reference's, docs/gpu.md), ``"skimage"`` on the CPU (where
+            it is the faster of the two).
+        channels_last: run the model in the channels-last memory layout (what
+            cuDNN's fastest convolutions use); None: on CUDA only. The output
+            does not change (a test checks it on the CPU).
     """
 
     def __init__(
@@ -94,30 +112,35 @@ class Predictor:
         checkpoint: Checkpoint,
         tile: int | None = None,
         overlap: int | None = None,
-        batch: int = 4,
+        batch: int | str = "auto",
         device: str = "auto",
         precision: str = "auto",
         workers: int = 1,
         progress: bool = False,
-        prior: str = "skimage",
+        prior: str = "auto",
+        channels_last: bool | None = None,
     ) -> None:
         self.checkpoint = checkpoint
         self.card = checkpoint.card
         self.tile = int(tile or self.card.tile)
         self.overlap = int(self.card.overlap if overlap is None else overlap)
-        self.batch = max(1, int(batch))
         self.device = pick_device(device)
-        self.model = checkpoint.model.to(self.device).eval()
+        self.channels_last = self.device.type == "cuda" if channels_last is None else channels_last
+        self.memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
+        self.model = checkpoint.model.to(self.device, memory_format=self.memory_format).eval()
         if precision not in ("auto", "fp32", "bf16"):
             raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}")
         self.precision = ("bf16" if self.device.type == "cuda" else "fp32") if precision == "auto" else precision
         self.workers = max(1, int(workers))
         self.progress = progress
+        if prior == "auto":
+            prior = "torch-connected" if self.device.type == "cuda" else "skimage"
         if prior not in PRIOR_METHODS:
-            raise ValueError(f"prior must be one of {PRIOR_METHODS}, got {prior!r}")
+            raise ValueError(f"prior must be 'auto' or one of {PRIOR_METHODS}, got {prior!r}")
         self.prior = prior
         self._prior_on_device = prior != "skimage" and self.device.type == "cuda"
         self.times = StageTimes()
+        self.batch = self._auto_batch() if batch == "auto" else max(1, int(batch))
         if not self.card.trained:
             warnings.warn(
                 f"model {self.card.name!r} is UNTRAINED (random weights): its spectra are meaningless",
@@ -142,11 +165,32 @@ class Predictor:
         prior_seconds = 0.0
         if self._prior_on_device:
             labels, prior_seconds = self._device_prior(rgb)
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
-            out = self.model(rgb, labels)
-        out = out.float().cpu().numpy()
+        out = self._forward(rgb, labels).float().cpu().numpy()
         self.times.model += time.perf_counter() - start - prior_seconds
         return out
+
+    def _forward(self, rgb: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """The model on (N, 3, h, w) already on the device, in this predictor's layout and precision."""
+        rgb = rgb.contiguous(memory_format=self.memory_format)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            return self.model(rgb, labels)
+
+    @torch.inference_mode()
+    def _auto_batch(self) -> int:
+        """4 on the CPU; on CUDA the tiles that fit in the free memory, by one tile's measured peak."""
+        if self.device.type != "cuda":
+            return 4
+        rgb = torch.rand(1, 3, self.tile, self.tile, device=self.device)
+        labels = self.model.prior(rgb if self._prior_on_device else rgb.cpu(), method=self.prior)
+        labels = None if labels is None else labels.to(self.device)
+        _synchronize(self.device)
+        torch.cuda.reset_peak_memory_stats(self.device)
+        before = torch.cuda.memory_allocated(self.device)
+        self._forward(rgb, labels)
+        _synchronize(self.device)
+        per_tile = max(torch.cuda.max_memory_allocated(self.device) - before, 1)
+        free, _ = torch.cuda.mem_get_info(self.device)
+        return int(np.clip(AUTO_BATCH_MEMORY * free // per_tile, 1, AUTO_BATCH_MAX))
 
     def _device_prior(self, rgb: torch.Tensor) -> tuple[torch.Tensor | None, float]:
         """The prior of a batch already on the GPU and its seconds, added to the prior stage.
@@ -250,6 +294,9 @@ class Predictor:
 
         The output is written under a temporary name and renamed on success;
         with ``resume`` a run killed earlier continues from its journal.
+        Strips are written in order on a background thread while the next
+        strip is computed (at most :data:`WRITE_AHEAD` waiting: one strip's
+        memory more); a failed write stops the run at the next strip.
         """
         started = time.perf_counter()
         self.times = StageTimes()
@@ -264,17 +311,28 @@ class Predictor:
                 if first:
                     notes.append(f"resumed: strips 0..{first - 1} of {grid.n_rows} were already written")
                 remaining = 0 if first == grid.n_rows else (grid.n_rows - grid.resume_row(first)) * grid.n_cols
-                with tqdm(total=remaining, unit="tile", disable=not self.progress, desc="hprn", dynamic_ncols=True) as bar:
+                bar = tqdm(total=remaining, unit="tile", disable=not self.progress, desc="hprn", dynamic_ncols=True)
+                with bar, ThreadPoolExecutor(1, thread_name_prefix="hprn-write") as write_thread:
+                    pending: deque[Future] = deque()
                     for strip in self.iter_strips(scene, first, bar=bar) if remaining else ():
-                        start = time.perf_counter()
-                        writer.write_strip(strip.index, strip.row_off, strip.data)
-                        self.times.write += time.perf_counter() - start
+                        pending.append(write_thread.submit(self._write, writer, strip))
+                        while len(pending) > WRITE_AHEAD:
+                            pending.popleft().result()
                         bar.set_postfix_str(_rate(grid, strip, started))
+                    while pending:
+                        pending.popleft().result()
                 start = time.perf_counter()
             self.times.write += time.perf_counter() - start
         return PredictionReport(
             Path(dst), grid, str(self.device), remaining, time.perf_counter() - started, self.times, notes
         )
+
+
+    def _write(self, writer: CubeWriter, strip: Strip) -> None:
+        """Write one strip (on the write thread) and time it."""
+        start = time.perf_counter()
+        writer.write_strip(strip.index, strip.row_off, strip.data)
+        self.times.write += time.perf_counter() - start
 
 
 def _synchronize(device: torch.device) -> None:

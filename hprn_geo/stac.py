@@ -405,7 +405,7 @@ _PREDICT_OPTIONS = ("batch", "device", "precision", "overwrite", "quiet")  # tak
 @friendly_errors
 def stac(source: str, asset: str, out_dir: str, fmt: str, suffix: str, bands: int | None, model_name: str | None,
          weights: str | None, tile: int | None, overlap: int | None, rgb_bands: tuple[int, int, int] | None,
-         scale: float | str, batch: int, device: str, precision: str, overwrite: bool, quiet: bool) -> None:
+         scale: float | str, batch: int | str, device: str, precision: str, overwrite: bool, quiet: bool) -> None:
     """Reconstruct the RGB asset of STAC Items into hyperspectral cubes and derived Items.
 
     SOURCE is a STAC Item, an ItemCollection or a stac-task payload: a file, a

@@ -180,3 +180,10 @@ def test_cuda_without_a_gpu_is_one_line(shared_data: Path, tiny_checkpoint: Path
                             "--weights", str(tiny_checkpoint), "--device", "cuda"))
     assert "CUDA" in line
     assert not (tmp_path / "c.tif").exists()
+
+
+@pytest.mark.parametrize("value", ["0", "many"])
+def test_batch_must_be_auto_or_a_positive_number(value: str, shared_data: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["predict", str(shared_data / "geo" / "rgb1.tif"), "-o", str(tmp_path / "o.tif"),
+                                       "--batch", value])  # fmt: skip
+    assert result.exit_code == 2 and "expected 'auto' or a whole number >= 1" in result.output

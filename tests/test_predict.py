@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+import torch
 import xarray as xr
 
 from hprn_geo.errors import UntrainedModelWarning
@@ -158,3 +159,27 @@ def test_uint16_output_stores_scaled_reflectance(shared_data: Path, tiny_checkpo
     assert np.array_equal(stored == nodata, ~finite)
     expected = np.clip(np.round(reflectance[finite] * 10_000), 0, 65534)
     assert np.abs(stored[finite].astype(np.float64) - expected).max() <= 1
+
+
+def test_channels_last_layout_does_not_change_the_output(pavia_rgb: np.ndarray, tiny_checkpoint: Path) -> None:
+    """The CUDA default layout, run on the CPU: same cube as NCHW, and the CPU default stays NCHW."""
+    rgb = pavia_rgb[:, :150, :130]
+    nchw = _predictor(tiny_checkpoint, tile=64, overlap=16, device="cpu")
+    assert not nchw.channels_last
+    last = _predictor(tiny_checkpoint, tile=64, overlap=16, device="cpu", channels_last=True)
+    assert last.model.head.conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert np.allclose(last.predict_array(rgb), nchw.predict_array(rgb), atol=1e-5)
+
+
+def test_auto_batch_is_four_on_the_cpu(tiny_checkpoint: Path) -> None:
+    assert _predictor(tiny_checkpoint, device="cpu").batch == 4
+    assert _predictor(tiny_checkpoint, device="cpu", batch=7).batch == 7
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (batch='auto' measures its free memory)")
+def test_auto_batch_on_cuda_fits_memory_and_changes_nothing(pavia_rgb: np.ndarray, tiny_checkpoint: Path) -> None:
+    rgb = pavia_rgb[:, :300, :300]
+    auto = _predictor(tiny_checkpoint, tile=128, overlap=16, device="cuda", precision="fp32")
+    assert 1 <= auto.batch <= 64 and auto.channels_last and auto.prior == "torch-connected"
+    one = _predictor(tiny_checkpoint, tile=128, overlap=16, device="cuda", precision="fp32", batch=1)
+    assert np.allclose(auto.predict_array(rgb), one.predict_array(rgb), atol=1e-4)
