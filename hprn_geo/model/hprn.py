@@ -114,12 +114,22 @@ class HPRN(nn.Module):
         return semantic_prior(rgb, self.config.scales, method or self.prior_method)
 
     def coarse(self, rgb: torch.Tensor) -> torch.Tensor:
-        """The backbone's coarse estimate before SSRM: (N, 3, H, W) -> (N, B, H, W)."""
-        shallow = self.head(rgb)
+        """The backbone's coarse estimate before SSRM: (N, 3, H, W) -> (N, B, H, W).
+
+        Under autocast (bf16) the head, the global residual and the band
+        projection stay in float32 (< 1 % of the paper preset's work): the
+        residual carries the input's colours to the output, and rounding them
+        to bf16 (8 bits) cost 1.5 % held-out MRAE on ``vnir31``
+        (docs/gpu.md). The MRBs, which hold the compute, run in bf16.
+        """
+        with _float32(rgb):
+            shallow = self.head(rgb.float())
         x = shallow
         for block in self.blocks:
             x = block(x)
-        return self.to_bands(self.tail(x) + shallow)
+        residual = self.tail(x).float() + shallow
+        with _float32(rgb):
+            return self.to_bands(residual)
 
     def forward(self, rgb: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         coarse = self.coarse(rgb)
@@ -153,3 +163,8 @@ def build_model(preset: str, bands: int, **switches: object) -> HPRN:
         switches["scales"] = tuple(int(s) for s in switches["scales"])  # type: ignore[union-attr]
     config = replace(HPRNConfig(bands=bands, **PRESETS[preset]), **switches)
     return HPRN(config)
+
+
+def _float32(like: torch.Tensor) -> torch.autocast:
+    """A region where autocast is off (computations in the inputs' own dtype, float32 here)."""
+    return torch.autocast(like.device.type, enabled=False)
