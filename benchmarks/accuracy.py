@@ -153,7 +153,7 @@ def main() -> None:
             "test_mean": test.mean(),
             "tile_sweep": {str(t): s for t, s in sweep.items()},
         }
-        card = dataclasses.replace(checkpoint.card, tile=tile, overlap=overlap, scores=scores)
+        card = dataclasses.replace(checkpoint.card, tile=tile, overlap=overlap, test_data=config.test, scores=scores)
         report[name] = {"origin": origin, "tile": tile, "scores": scores}
         if args.write_weights:
             print(f"  bundled {name}: sha256 {bundle(checkpoint, card)}")

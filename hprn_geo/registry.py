@@ -25,6 +25,10 @@ FORMAT = "hprn-geo/1"
 WEIGHTS = resources.files("hprn_geo") / "weights"
 
 
+_SEQUENCES = ("wavelengths", "fwhm", "training_data", "validation_data", "test_data")
+"""The card's fields stored as JSON lists and held as tuples."""
+
+
 @dataclass(frozen=True)
 class ModelCard:
     """What a checkpoint is, what it expects and how well it does.
@@ -40,6 +44,7 @@ class ModelCard:
         fwhm: (B,) band widths in nm, when known.
         training_data: scenes used for training.
         validation_data: scenes held out for early stopping and scores.
+        test_data: scenes held out for the reported scores only (never used for a choice).
         scores: held-out scores, e.g. ``{"mrae": ..., "sam": ...}`` per method.
         trained: False for a random-weight model (its spectra are meaningless).
     """
@@ -54,6 +59,7 @@ class ModelCard:
     fwhm: tuple[float, ...] | None = None
     training_data: tuple[str, ...] = ()
     validation_data: tuple[str, ...] = ()
+    test_data: tuple[str, ...] = ()
     scores: dict = field(default_factory=dict)
     trained: bool = True
 
@@ -65,7 +71,7 @@ class ModelCard:
     def to_dict(self) -> dict:
         """JSON-ready form."""
         data = asdict(self)
-        for key in ("wavelengths", "fwhm", "training_data", "validation_data"):
+        for key in _SEQUENCES:
             data[key] = None if data[key] is None else list(data[key])
         return data
 
@@ -73,7 +79,7 @@ class ModelCard:
     def from_dict(cls, data: dict) -> ModelCard:
         """Inverse of :meth:`to_dict`."""
         data = dict(data)
-        for key in ("wavelengths", "fwhm", "training_data", "validation_data"):
+        for key in _SEQUENCES:
             if data.get(key) is not None:
                 data[key] = tuple(data[key])
         return cls(**data)

@@ -34,7 +34,8 @@ def test_bundled_checkpoint_matches_its_digest_and_card(name: str) -> None:
     assert card.trained and card.preset == "compact" and card.bands == checkpoint.model.bands
     assert card.patch_size == 64 and str(card.tile) in card.scores["tile_sweep"]
     assert card.scores["protocol"]["hardware"] == "CPU"
-    held_out = set(card.scores["protocol"]["test"]) | set(card.validation_data)
+    assert card.test_data == tuple(card.scores["protocol"]["test"])
+    held_out = set(card.test_data) | set(card.validation_data)
     assert not held_out & set(card.training_data)
     for scene in card.scores["protocol"]["test"]:
         assert {"hprn", "ridge", "knn", "flat"} <= set(card.scores["test"][scene])
@@ -79,8 +80,10 @@ def test_rosis103_beats_every_baseline_on_its_test_scene(shared_data: Path) -> N
 
 
 @pytest.mark.slow
-def test_vnir31_beats_ridge_on_its_held_out_validation_scene(shared_data: Path) -> None:
-    """On its test scene (moffett) vnir31 is 4 % behind ridge by MRAE (ahead by SAM): see docs/accuracy.md."""
-    scores, _ = _held_out("vnir31", shared_data, "validation")
+@pytest.mark.parametrize("role", ["validation", "test"])
+def test_vnir31_beats_ridge_on_its_held_out_scenes(role: str, shared_data: Path) -> None:
+    """By MRAE and SAM; on the test scene (moffett) by only 0.5 % MRAE: see docs/accuracy.md."""
+    scores, _ = _held_out("vnir31", shared_data, role)
     for scene, methods in scores.items():
         assert methods["hprn"]["mrae"] < methods["ridge"]["mrae"], scene
+        assert methods["hprn"]["sam"] < methods["ridge"]["sam"], scene
