@@ -203,7 +203,7 @@ def test_predictor_takes_the_torch_prior(pavia_rgb: np.ndarray, tiny_checkpoint)
     rgb = _crop(pavia_rgb, 100, 100, 96)
     cube = Predictor(checkpoint, tile=64, overlap=16, device="cpu", prior="torch").predict_array(rgb)
     assert cube.shape == (8, 96, 96) and np.isfinite(cube).all()
-    with pytest.raises(ValueError, match="prior must be one of"):
+    with pytest.raises(ValueError, match="prior must be .auto. or one of"):
         Predictor(checkpoint, device="cpu", prior="gpu")
 
 
