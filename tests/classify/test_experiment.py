@@ -115,3 +115,21 @@ def test_cube_without_wavelengths_needs_rgb_bands(jasper: tuple[Cube, np.ndarray
     bare = Cube(cube.data, None, name="bare")
     with pytest.raises(DataFileError, match="no wavelengths: give --rgb-bands"):
         classify_scene(bare, random_split(labels, 10, seed=0), fit=SceneFitConfig(steps=1))
+
+
+def test_simulated_rgb_by_bands_camera_or_default(jasper: tuple[Cube, np.ndarray], shared_data: Path) -> None:
+    from hprn_geo.cameras import load_cameras
+    from hprn_geo.classify import simulate_rgb
+
+    cube, _ = jasper
+    rgb, text = simulate_rgb(cube.data, cube.wavelengths)
+    assert text.startswith("bands:26,16,5") and np.array_equal(rgb, cube.data[[25, 15, 4]])
+    cameras = load_cameras(shared_data / "srf")
+    rgb, text = simulate_rgb(cube.data, cube.wavelengths, camera="Canon 40D", cameras=cameras)
+    assert text.startswith("camera:Canon 40D") and rgb.shape == (3, 100, 100) and np.isfinite(rgb).all()
+    white, _ = simulate_rgb(np.ones_like(cube.data), cube.wavelengths, camera="Canon 40D", cameras=cameras)
+    assert np.allclose(white, 1.0, atol=0.02)  # white -> 1 (the camera's range starts 8.5 nm before the cube's)
+    with pytest.raises(DataFileError, match="not both"):
+        simulate_rgb(cube.data, cube.wavelengths, (1, 2, 3), "Canon 40D", cameras)
+    with pytest.raises(DataFileError, match="--camera needs the cube's wavelengths"):
+        simulate_rgb(cube.data, None, camera="Canon 40D", cameras=cameras)
