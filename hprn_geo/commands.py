@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -155,10 +156,14 @@ def classify(cube_path: str, cube_key: str | None, gt_path: str, gt_key: str | N
     from hprn_geo.registry import resolve
     from hprn_geo.train.data import camera_folder
 
+    if model_name and weights:
+        raise DataFileError("give --model or --weights, not both")
     cube = _read_labelled_cube(cube_path, cube_key, wavelengths)
-    split = _split(read_label_map(gt_path, gt_key), train_mask, test_mask, train_per_class, seed, cube.data.shape[1:])
+    usable = np.isfinite(cube.data).all(axis=0)
+    split = _split(read_label_map(gt_path, gt_key), train_mask, test_mask, train_per_class, seed, usable)
     checkpoint = resolve(model_name, weights) if model_name or weights else None
-    cameras = load_cameras(camera_folder(None, data_dir)) if data_dir else None
+    needs_camera = camera is not None or (checkpoint is not None and checkpoint.card.input.startswith("camera:"))
+    cameras = load_cameras(camera_folder(None, data_dir)) if needs_camera else None
     result = classify_scene(
         cube, split, rgb_bands=rgb_bands, camera=camera, cameras=cameras, checkpoint=checkpoint, scale=scale,
         fit=SceneFitConfig(preset=preset, steps=fit_steps, seed=seed), classifier=ClassifierConfig(epochs=epochs, seed=seed),
@@ -177,7 +182,12 @@ def _read_labelled_cube(path: str, key: str | None, wavelengths: str | None) -> 
     if wavelengths is None:
         return cube
     if Path(wavelengths).is_file():
-        grid = np.loadtxt(wavelengths, dtype=np.float64).ravel()
+        try:
+            grid = np.array([float(v) for v in re.split(r"[\s,;]+", Path(wavelengths).read_text().strip())])
+        except (ValueError, OSError, UnicodeDecodeError) as exc:
+            raise DataFileError(f"--wavelengths {wavelengths}: not a list of numbers ({exc})") from exc
+        if not np.isfinite(grid).all():
+            raise DataFileError(f"--wavelengths {wavelengths}: holds values that are not finite numbers")
     else:
         grid = np.linspace(*parse_grid(wavelengths))
     if grid.size != cube.data.shape[0]:
@@ -186,7 +196,8 @@ def _read_labelled_cube(path: str, key: str | None, wavelengths: str | None) -> 
 
 
 def _split(labels: np.ndarray, train_mask: str | None, test_mask: str | None, per_class: int | None, seed: int,
-           shape: tuple[int, int]) -> Split:  # fmt: skip
+           usable: np.ndarray) -> Split:  # fmt: skip
+    """The split the options ask for, over the (H, W) ``usable`` pixels (data in every band)."""
     from hprn_geo.classify import fixed_split, random_split
     from hprn_geo.io.labels import read_label_map
 
@@ -195,9 +206,10 @@ def _split(labels: np.ndarray, train_mask: str | None, test_mask: str | None, pe
     if (train_mask is None) == (per_class is None):
         raise DataFileError("give either --train-mask and --test-mask, or --train-per-class N")
     if per_class is not None:
-        return random_split(labels, per_class, seed, shape)
+        return random_split(labels, per_class, seed, usable.shape, usable)
     source = f"fixed: {Path(train_mask).name} / {Path(test_mask).name}"  # type: ignore[arg-type]
-    return fixed_split(labels, read_label_map(train_mask), read_label_map(test_mask), shape, source)  # type: ignore[arg-type]
+    maps = read_label_map(train_mask), read_label_map(test_mask)  # type: ignore[arg-type]
+    return fixed_split(labels, *maps, usable.shape, source, usable)
 
 
 def format_classification(report: dict) -> str:
@@ -225,6 +237,8 @@ def parse_grid(text: str) -> tuple[float, float, int]:
         start, stop, count = (float(v) for v in text.split(","))
     except ValueError:
         raise DataFileError(f"--wavelengths expects START,STOP,COUNT (nm), got {text!r}") from None
+    if not np.isfinite([start, stop, count]).all():
+        raise DataFileError(f"--wavelengths expects finite numbers, got {text!r}")
     if count < 1 or count != int(count):
         raise DataFileError(f"--wavelengths: COUNT must be a whole number >= 1, got {count:g}")
     return start, stop, int(count)
@@ -233,19 +247,23 @@ def parse_grid(text: str) -> tuple[float, float, int]:
 def publish(
     report: dict, table: str, json_path: str | None, plot_dir: str | None, plot: Callable[[str], object]
 ) -> None:
-    """Write ``report`` as indented JSON and ``plot(plot_dir)`` when asked, then print ``table``.
+    """Write ``report`` as indented JSON when asked, print ``table``, then draw ``plot(plot_dir)`` when asked
+    (last, so that a long run's scores are out before a figure can fail).
 
     Raises:
-        OutputError: the JSON file cannot be written.
+        OutputError: the JSON file or the figures cannot be written.
     """
     if json_path is not None:
         try:
             Path(json_path).write_text(json.dumps(report, indent=2) + "\n")
         except OSError as exc:
             raise OutputError(f"cannot write {json_path}: {exc}") from exc
-    if plot_dir is not None:
-        plot(plot_dir)
     click.echo(table)
+    if plot_dir is not None:
+        try:
+            plot(plot_dir)
+        except OSError as exc:
+            raise OutputError(f"cannot write the plots into {plot_dir}: {exc}") from exc
 
 
 def format_table(report: dict) -> str:

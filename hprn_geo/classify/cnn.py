@@ -20,7 +20,10 @@ Trained with Adam (lr 1e-3), batch 64, cross-entropy, for a fixed number of
 epochs (default 100; no early stopping, since there is no validation split
 and the test pixels must not choose anything), each batch turned by a random
 multiple of 90 degrees and maybe mirrored. Image borders are reflected. A
-fixed seed fixes the initialisation, the batch order and the augmentation.
+fixed seed fixes the initialisation, the batch order and the augmentation: on
+the CPU a run repeats bit for bit; on CUDA cuDNN's kernels are not
+deterministic, so scores may differ in the last digits (the report records
+the device).
 """
 
 from __future__ import annotations
@@ -59,8 +62,8 @@ class PatchCNN(nn.Module):
     def __init__(self, bands: int, classes: int, config: ClassifierConfig) -> None:
         super().__init__()
         w, side = config.width, config.patch - 6
-        if side < 1:
-            raise ValueError(f"the patch must be at least 7 pixels, got {config.patch}")
+        if side < 1 or config.patch % 2 == 0:
+            raise ValueError(f"the patch must be odd (centred on its pixel) and at least 7, got {config.patch}")
         layers: list[nn.Module] = []
         for c_in in (bands, w, w):
             layers += [nn.Conv2d(c_in, w, 3), nn.BatchNorm2d(w), nn.ReLU(inplace=True)]

@@ -186,8 +186,6 @@ def classify_scene(
     dropped = int((split.train | split.test).sum() - (restricted.train | restricted.test).sum())
     if dropped:
         notes.append(f"{dropped} labelled pixels without data in every band were left out of the split")
-    if not restricted.train.any() or not restricted.test.any():
-        raise DataFileError("no training or no test pixel has data in every band")
     if checkpoint is None:
         hsi, rgb, checkpoint = _scene_fit(
             data, cube.wavelengths, restricted, rgb_bands, camera, cameras, fit, notes, progress, torch_device
@@ -207,6 +205,7 @@ def classify_scene(
         "pixels": int(test.sum()),
         "bands": int(hsi.shape[0]),
         "model": model,
+        "device": str(torch_device),
     }
     rows, cols = np.nonzero(test)
     scores, class_maps = {}, {}
@@ -230,12 +229,19 @@ def _scene_fit(
     progress: bool,
     device: torch.device,
 ) -> tuple[np.ndarray, np.ndarray, Checkpoint]:
-    """hsi (B, H, W), rgb (3, H, W) and HPRN fitted on the scene outside the test split."""
-    top = float(np.nanpercentile(data, 99.9))
+    """hsi (B, H, W), rgb (3, H, W) and HPRN fitted on the scene outside the test split.
+
+    The scale (the 99.9th percentile) is taken from the pixels that may be
+    targets, so that test spectra do not set it either.
+    """
+    targets = np.isfinite(data).all(axis=0) & ~split.test
+    top = float(np.percentile(data[:, targets], 99.9)) if targets.any() else 0.0
     if not top > 0:
-        raise DataFileError("the cube's values are not positive; nothing to reconstruct")
+        raise DataFileError("the cube's values outside the test split are not positive; nothing to reconstruct")
     hsi = (data / np.float32(top)).astype(np.float32)
-    notes.append(f"cube divided by its 99.9th percentile ({top:.6g}) so that RGB lies in about [0, 1]")
+    notes.append(
+        f"cube divided by the 99.9th percentile of its non-test pixels ({top:.6g}) so that RGB lies in about [0, 1]"
+    )
     rgb, convention = simulate_rgb(hsi, wavelengths, rgb_bands, camera, cameras)
     notes.append(f"RGB: {convention}")
     grid = wavelengths if wavelengths is not None else np.arange(1.0, hsi.shape[0] + 1)

@@ -12,12 +12,12 @@ from hprn_geo.figures import pyplot, save_figure
 __all__ = ["plot_classification", "plot_confusion", "plot_maps"]
 
 
-def _class_colours(classes: np.ndarray) -> tuple[object, object]:
-    """A listed colormap (unlabelled = white, then one colour per class) and its norm over ids 0..max."""
+def _class_colours(labels: np.ndarray) -> tuple[object, object]:
+    """A listed colormap (unlabelled = white, then one colour per class id) and its norm over ids 0..max."""
     from matplotlib import colormaps
     from matplotlib.colors import BoundaryNorm, ListedColormap
 
-    top = int(classes.max())
+    top = max(int(labels.max()), 1)
     palette = colormaps["tab20"]
     colours = ["white"] + [palette(i % 20) for i in range(top)]
     return ListedColormap(colours), BoundaryNorm(np.arange(-0.5, top + 1.5), top + 1)
@@ -29,7 +29,7 @@ def plot_maps(result: ClassificationResult, path: str | Path) -> Path:
         raise ValueError("the result has no class maps; run classify_scene(..., maps=True)")
     plt = pyplot()
     classes = result.split.classes
-    cmap, norm = _class_colours(classes)
+    cmap, norm = _class_colours(result.split.labels)
     panels = [("ground truth", result.split.labels)] + [
         (f"{name}: OA {result.scores[name].oa:.3f}", result.maps[name]) for name in INPUTS
     ]

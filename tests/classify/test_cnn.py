@@ -19,6 +19,8 @@ def test_architecture_three_convs_two_fc() -> None:
     assert convs[0].in_channels == 103 and linears[0].in_features == 64 * 5 * 5 and linears[1].out_features == 9
     with pytest.raises(ValueError, match="at least 7"):
         PatchCNN(3, 2, ClassifierConfig(patch=5))
+    with pytest.raises(ValueError, match="odd"):
+        PatchCNN(3, 2, ClassifierConfig(patch=12))
 
 
 def test_one_hot_labels_as_input_are_classified_almost_perfectly(jasper: tuple[Cube, np.ndarray]) -> None:

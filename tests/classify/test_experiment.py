@@ -29,8 +29,13 @@ def files(jasper: tuple[Cube, np.ndarray], tmp_path_factory: pytest.TempPathFact
     scipy.io.savemat(folder / "gt.mat", {"gt": labels.astype(np.uint8)})
     scipy.io.savemat(folder / "small_gt.mat", {"gt": labels[:50].astype(np.uint8)})
     scipy.io.savemat(folder / "empty_gt.mat", {"gt": np.zeros_like(labels, np.uint8)})
+    split = random_split(labels, 10, seed=7)
+    scipy.io.savemat(folder / "tr.mat", {"tr": np.where(split.train, labels, 0).astype(np.uint8)})
+    scipy.io.savemat(folder / "ts.mat", {"ts": np.where(split.test, labels, 0).astype(np.uint8)})
+    (folder / "wl_bad.txt").write_text("400, 410, oops")
     return {"cube": folder / "cube.mat", "gt": folder / "gt.mat", "small": folder / "small_gt.mat",
-            "empty": folder / "empty_gt.mat", "folder": folder}  # fmt: skip
+            "empty": folder / "empty_gt.mat", "tr": folder / "tr.mat", "ts": folder / "ts.mat",
+            "wl_bad": folder / "wl_bad.txt", "folder": folder}  # fmt: skip
 
 
 def _classify(*args: str) -> object:
@@ -75,16 +80,30 @@ def test_cli_one_line_errors(files: dict[str, Path], extra: list[str], message: 
     assert len(lines) == 1 and re.search(message, lines[0]), result.stderr
 
 
+def test_cli_fixed_split_from_two_class_maps(files: dict[str, Path]) -> None:
+    out = files["folder"] / "fixed.json"
+    result = _classify("--cube", str(files["cube"]), "--gt", str(files["gt"]), "--train-mask", str(files["tr"]),
+                       "--test-mask", str(files["ts"]), "--fit-steps", "1", "--epochs", "2", "-q", "--json", str(out))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    split = json.loads(out.read_text())["split"]
+    assert split["source"] == "fixed: tr.mat / ts.mat" and (split["train"], split["test"]) == (40, 9960)
+
+
 @pytest.mark.parametrize(
     ("gt", "extra", "message"),
     [
         ("small", [], "the label map is 50x100 but the cube is 100x100"),
         ("empty", [], "no labelled pixel"),
-        ("gt", ["--train-mask", "X"], "needs both --train-mask and --test-mask"),
+        ("gt", ["--train-mask", "<gt>"], "needs both --train-mask and --test-mask"),
+        ("gt", ["--wavelengths", "400,700,nan"], "expects finite numbers"),
+        ("gt", ["--wavelengths", "400,700,31"], "gives 31 values but the cube has 198 bands"),
+        ("gt", ["--wavelengths", "<wl_bad>"], "not a list of numbers"),
+        ("gt", ["--model", "rosis103", "--weights", "x.pt"], "--model or --weights, not both"),
+        ("gt", ["--camera", "Canon 40D"], "camera responses are needed"),
     ],
 )
 def test_cli_label_and_split_errors(files: dict[str, Path], gt: str, extra: list[str], message: str) -> None:
-    extra = [str(files["gt"]) if e == "X" else e for e in extra]
+    extra = [str(files[e[1:-1]]) if e.startswith("<") else e for e in extra]
     result = _classify("--cube", str(files["cube"]), "--gt", str(files[gt]), *FAST, *extra)
     assert result.exit_code == 1 and message in result.stderr, result.stderr
 
@@ -133,3 +152,21 @@ def test_simulated_rgb_by_bands_camera_or_default(jasper: tuple[Cube, np.ndarray
         simulate_rgb(cube.data, cube.wavelengths, (1, 2, 3), "Canon 40D", cameras)
     with pytest.raises(DataFileError, match="--camera needs the cube's wavelengths"):
         simulate_rgb(cube.data, None, camera="Canon 40D", cameras=cameras)
+
+
+def test_pixels_without_data_leave_the_split(jasper: tuple[Cube, np.ndarray]) -> None:
+    cube, labels = jasper
+    holes = cube.data.copy()
+    holes[:, :10] = np.nan  # ten rows without data
+    usable = np.isfinite(holes).all(axis=0)
+    split = random_split(labels, 10, seed=0, usable=usable)
+    assert not (split.train | split.test)[:10].any()
+    result = classify_scene(Cube(holes, cube.wavelengths, name="holes"), split,
+                            fit=SceneFitConfig(steps=1, patch=32, pool=2), classifier=ClassifierConfig(epochs=1))  # fmt: skip
+    assert result.to_dict()["split"]["test"] == int(usable[labels > 0].sum()) - 40
+    # a class whose training pixels all lost their data: one clear error, not a KeyError
+    drawn = random_split(labels, 10, seed=0)
+    dark = cube.data.copy()
+    dark[:, drawn.train & (labels == 4)] = np.nan
+    with pytest.raises(DataFileError, match=r"test classes \[4\] have no training pixel with data"):
+        classify_scene(Cube(dark, cube.wavelengths, name="dark"), drawn, fit=SceneFitConfig(steps=1))

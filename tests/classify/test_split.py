@@ -57,7 +57,7 @@ def test_random_split_is_reproducible_and_per_class(pavia: dict[str, np.ndarray]
 
 def test_random_split_errors(pavia: dict[str, np.ndarray]) -> None:
     gt = pavia["paviaU_gt"]
-    with pytest.raises(DataFileError, match="class 9 has 947 labelled pixels; 947 per class .* at least 948"):
+    with pytest.raises(DataFileError, match="class 9 has 947 labelled pixels with data; 947 per class .* at least 948"):
         random_split(gt, 947, seed=0)
     with pytest.raises(DataFileError, match="no labelled pixel"):
         random_split(np.zeros_like(gt), 5, seed=0)

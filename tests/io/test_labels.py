@@ -35,12 +35,16 @@ def test_npy_with_a_trailing_axis(shared_data: Path) -> None:
 
 def test_geotiff_round_trip_with_nodata(tmp_path: Path, shared_data: Path) -> None:
     labels = read_label_map(shared_data / "pavia" / "TRpavia_fixed.mat")[:64, :48].astype(np.uint8)
+    stored = labels.copy()
+    stored[:4] = 255  # the file's nodata: must come back as 0 (unlabelled)
     path = tmp_path / "labels.tif"
     profile = dict(driver="GTiff", width=48, height=64, count=1, dtype="uint8", crs="EPSG:32632",
-                   transform=from_origin(500000, 5000000, 1.3, 1.3), nodata=0)  # fmt: skip
+                   transform=from_origin(500000, 5000000, 1.3, 1.3), nodata=255)  # fmt: skip
     with rasterio.open(path, "w", **profile) as dst:
-        dst.write(labels, 1)
-    assert np.array_equal(read_label_map(path), labels)
+        dst.write(stored, 1)
+    expected = labels.copy()
+    expected[:4] = 0
+    assert np.array_equal(read_label_map(path), expected)
 
 
 def test_mat_with_two_maps_needs_a_key(tmp_path: Path) -> None:
