@@ -91,9 +91,10 @@ def main() -> None:
             report = result.to_dict() | {"seconds": time.perf_counter() - start, "unlabelled_classes": small}
             reports.setdefault(name, []).append(report)
             print(f"  {name} seed {seed}: {report['seconds']:.0f} s", flush=True)
+            print(table({name: [report]}), flush=True)
+            if args.json:  # after every run, so a long benchmark keeps what it has measured
+                args.json.write_text(json.dumps(reports, indent=2) + "\n")
     print(table(reports))
-    if args.json:
-        args.json.write_text(json.dumps(reports, indent=2) + "\n")
 
 
 def table(reports: dict[str, list[dict]]) -> str:
