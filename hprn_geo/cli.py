@@ -38,17 +38,22 @@ def friendly_errors(command: Callable) -> Callable:
     return wrapper
 
 
-def parse_batch(ctx: click.Context, param: click.Parameter, value: str) -> int | str:
-    """``"auto"`` or a whole number >= 1."""
+def _auto_or(value: str, convert: Callable[[str], float], valid: Callable[[float], bool], expected: str) -> float | str:
+    """``"auto"``, or ``convert(value)`` when ``valid``; else click's usage error naming ``expected``."""
     if value == "auto":
         return value
     try:
-        number = int(value)
+        number = convert(value)
     except ValueError:
-        number = 0
-    if number < 1:
-        raise click.BadParameter(f"expected 'auto' or a whole number >= 1, got {value!r}")
+        number = None
+    if number is None or not valid(number):
+        raise click.BadParameter(f"expected 'auto' or {expected}, got {value!r}")
     return number
+
+
+def parse_batch(ctx: click.Context, param: click.Parameter, value: str) -> int | str:
+    """``"auto"`` or a whole number >= 1."""
+    return _auto_or(value, int, lambda n: n >= 1, "a whole number >= 1")  # type: ignore[return-value]
 
 
 def parse_rgb_bands(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, int, int] | None:
@@ -66,15 +71,7 @@ def parse_rgb_bands(ctx: click.Context, param: click.Parameter, value: str | Non
 
 def parse_scale(ctx: click.Context, param: click.Parameter, value: str) -> float | str:
     """``"auto"`` or a positive float."""
-    if value == "auto":
-        return value
-    try:
-        factor = float(value)
-    except ValueError:
-        raise click.BadParameter(f"expected 'auto' or a number, got {value!r}") from None
-    if not factor > 0:
-        raise click.BadParameter("the scale must be positive")
-    return factor
+    return _auto_or(value, float, lambda x: x > 0, "a positive number")
 
 
 model_options = [
