@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from hprn_geo.errors import DataFileError
 from hprn_geo.model import build_model, slic_labels, sopc_loss
 from hprn_geo.registry import Checkpoint, ModelCard
-from hprn_geo.train.data import patch_positions, random_dihedral
+from hprn_geo.train.data import patch_positions, random_dihedral, window_sums
 from hprn_geo.train.loop import linear_init
 
 __all__ = ["SceneFitConfig", "fit_scene_model"]
@@ -123,10 +123,8 @@ def _pool(
 ) -> list[tuple[int, int, np.ndarray]]:
     """``count`` windows (row, col, SLIC labels (S, P, P)) with data everywhere and at least one target."""
     positions = patch_positions(valid, size)
-    sums = np.pad(np.cumsum(np.cumsum(weight, 0), 1), ((1, 0), (1, 0)))
-    r, c = positions[:, 0], positions[:, 1]
-    inside = sums[r + size, c + size] - sums[r, c + size] - sums[r + size, c] + sums[r, c]
-    positions = positions[inside > 0]
+    targets = window_sums(weight > 0, size)
+    positions = positions[targets[positions[:, 0], positions[:, 1]] > 0]
     if positions.size == 0:
         raise DataFileError(f"no {size}x{size} window of the scene is all data with a training target in it")
     picked = positions[rng.integers(len(positions), size=count)]

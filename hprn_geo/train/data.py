@@ -35,6 +35,7 @@ __all__ = [
     "random_dihedral",
     "to_grid",
     "training_pairs",
+    "window_sums",
 ]
 
 
@@ -306,14 +307,19 @@ def random_dihedral(arrays: Sequence[np.ndarray], rng: np.random.Generator) -> l
     return [array[:, :, ::-1] for array in turned] if mirror else turned
 
 
+def window_sums(values: np.ndarray, size: int) -> np.ndarray:
+    """Sums of ``values`` (H, W) over every ``size x size`` window, by (row, col) of its top-left corner:
+    (H - size + 1, W - size + 1), from an integral image."""
+    table = np.pad(np.cumsum(np.cumsum(values, 0), 1), ((1, 0), (1, 0)))
+    return table[size:, size:] - table[:-size, size:] - table[size:, :-size] + table[:-size, :-size]
+
+
 def patch_positions(valid: np.ndarray, size: int) -> np.ndarray:
     """(K, 2) top-left (row, col) of every ``size x size`` window with all pixels valid."""
     height, width = valid.shape
     if height < size or width < size:
         return np.zeros((0, 2), np.int64)
-    holes = np.pad(np.cumsum(np.cumsum(~valid, 0), 1), ((1, 0), (1, 0)))
-    counts = holes[size:, size:] - holes[:-size, size:] - holes[size:, :-size] + holes[:-size, :-size]
-    return np.argwhere(counts == 0)
+    return np.argwhere(window_sums(~valid, size) == 0)
 
 
 @dataclass(frozen=True)
