@@ -327,7 +327,6 @@ class Predictor:
             Path(dst), grid, str(self.device), remaining, time.perf_counter() - started, self.times, notes
         )
 
-
     def _write(self, writer: CubeWriter, strip: Strip) -> None:
         """Write one strip (on the write thread) and time it."""
         start = time.perf_counter()

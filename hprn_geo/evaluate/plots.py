@@ -19,7 +19,6 @@ __all__ = ["pick_pixels", "plot_band_error", "plot_error_map", "plot_evaluation"
 _QUANTILES = (0.1, 0.4, 0.7, 0.95)
 
 
-
 def pick_pixels(scene: EvalScene, quantiles: tuple[float, ...] = _QUANTILES) -> list[tuple[int, int]]:
     """(row, col) of the valid pixels whose brightness (mean RGB) sits at ``quantiles``: dark to bright."""
     rows, cols = np.nonzero(scene.valid)
