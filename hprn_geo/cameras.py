@@ -33,13 +33,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import colour
 import numpy as np
 import scipy.io
+from scipy.ndimage import gaussian_filter
 
 from hprn_geo.errors import DataFileError, RasterReadError
 from hprn_geo.spectral import render_rgb, response_on_grid
 
-__all__ = ["Camera", "augment_rgb", "load_cameras"]
+__all__ = ["Camera", "PhotoDegradation", "augment_rgb", "load_cameras"]
 
 _CAMSPEC = "camspec_jiang2013_28cams.npz"
 _NTIRE2020 = {
@@ -131,6 +133,54 @@ def augment_rgb(
     if noise_std > 0:
         rgb += rng.normal(0.0, noise_std, size=rgb.shape).astype(np.float32)
     return rgb
+
+
+@dataclass(frozen=True)
+class PhotoDegradation:
+    """What a real photograph does to linear RGB, drawn at random for training.
+
+    Applied in this order to ``(3, H, W)`` linear RGB in reflectance units:
+
+    1. white-balance error: each channel times ``exp(N(0, white_balance_std))``;
+    2. a mis-linearised photo: values clipped to [0, 1] and raised to an
+       exponent drawn log-uniformly from ``gamma_range``;
+    3. with probability ``quantize_fraction``: sRGB-encoded (IEC 61966-2-1,
+       colour-science's ``eotf_inverse_sRGB``), rounded to 8 bits and decoded;
+    4. a Gaussian blur of sigma drawn uniformly from [0, ``blur_sigma``] pixels.
+
+    The target spectra are not changed: the model learns to see through these.
+
+    Attributes:
+        white_balance_std: log-gain standard deviation per channel.
+        gamma_range: (low, high) exponent; (1, 1) for none.
+        quantize_fraction: share of images quantised to 8-bit sRGB.
+        blur_sigma: largest blur, pixels.
+    """
+
+    white_balance_std: float = 0.0
+    gamma_range: tuple[float, float] = (1.0, 1.0)
+    quantize_fraction: float = 0.0
+    blur_sigma: float = 0.0
+
+    @property
+    def active(self) -> bool:
+        """Whether any degradation is switched on."""
+        return bool(self.white_balance_std or self.gamma_range != (1.0, 1.0) or self.quantize_fraction or self.blur_sigma)
+
+    def __call__(self, rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """(3, H, W) -> (3, H, W) float32, degraded."""
+        out = np.asarray(rgb, np.float64)
+        if self.white_balance_std:
+            out = out * np.exp(rng.normal(0.0, self.white_balance_std, size=(3, 1, 1)))
+        if self.gamma_range != (1.0, 1.0):
+            low, high = np.log(self.gamma_range)
+            out = np.clip(out, 0.0, 1.0) ** np.exp(rng.uniform(low, high))
+        if rng.random() < self.quantize_fraction:
+            encoded = np.round(colour.models.eotf_inverse_sRGB(np.clip(out, 0.0, 1.0)) * 255.0) / 255.0
+            out = colour.models.eotf_sRGB(encoded)
+        if self.blur_sigma:
+            out = gaussian_filter(out, (0.0, *(2 * [rng.uniform(0.0, self.blur_sigma)])), mode="reflect")
+        return out.astype(np.float32)
 
 
 def _need(path: Path) -> Path:

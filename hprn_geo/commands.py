@@ -78,8 +78,10 @@ def train(config_path: str | None, run_dir: str, resume: bool, name: str | None,
     )  # fmt: skip
     result = run_training(config, run_dir, resume=resume, progress=not quiet)
     how = "stopped early" if result.stopped_early else "finished"
-    click.echo(f"hprn-geo: {how} at step {result.steps_run} in {result.seconds:.0f} s; best validation MRAE "
-               f"{result.best_val_mrae:.4f} at step {result.best_step}; wrote {result.checkpoint}", err=True)
+    best = (f"best validation MRAE {result.best_val_mrae:.4f} at step {result.best_step}" if config.validation
+            else "no validation scenes: kept the last step")
+    click.echo(f"hprn-geo: {how} at step {result.steps_run} in {result.seconds:.0f} s; {best}; wrote {result.checkpoint}",
+               err=True)
 
 
 @click.command()
@@ -97,12 +99,14 @@ def train(config_path: str | None, run_dir: str, resume: bool, name: str | None,
               help="The model's semantic prior (as predict's --prior).")
 @click.option("--precision", default="fp32", show_default=True, type=click.Choice(["fp32", "bf16"]),
               help="The model's precision (bf16 autocast).")
+@click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]),
+              help="Where the model runs (auto: CUDA when present).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the scores as JSON.")
 @click.option("--plots", "plot_dir", type=click.Path(file_okay=False), help="Write error maps, spectra and error-vs-wavelength plots.")
 @friendly_errors
 def evaluate(model_name: str | None, weights: str | None, data: tuple[str, ...], data_dir: str | None,
              camera: str | None, rgb_bands: tuple[int, int, int] | None, baselines_from: tuple[str, ...],
-             no_baselines: bool, tile: int | None, overlap: int | None, prior: str, precision: str,
+             no_baselines: bool, tile: int | None, overlap: int | None, prior: str, precision: str, device: str,
              json_path: str | None, plot_dir: str | None) -> None:
     """Score a model and the classical baselines on held-out cubes (MRAE, RMSE, SAM, PSNR, SSIM)."""
     from hprn_geo.evaluate import evaluate_checkpoint, plot_evaluation
@@ -112,7 +116,7 @@ def evaluate(model_name: str | None, weights: str | None, data: tuple[str, ...],
     baseline_data = [] if no_baselines else (list(baselines_from) or None)
     evaluation = evaluate_checkpoint(
         checkpoint, data, data_dir, camera=camera, rgb_bands=rgb_bands, baseline_data=baseline_data,
-        tile=tile, overlap=overlap, prior=prior, precision=precision,
+        tile=tile, overlap=overlap, prior=prior, precision=precision, device=device,
     )  # fmt: skip
     report = evaluation.to_dict()
     publish(report, format_table(report), json_path, plot_dir, functools.partial(plot_evaluation, evaluation))

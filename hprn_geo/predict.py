@@ -94,6 +94,9 @@ class Predictor:
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
         precision: ``"fp32"``, ``"bf16"`` (autocast) or ``"auto"`` (bf16 on CUDA, fp32 on CPU).
         workers: threads reading tiles and computing the prior ahead of the model.
+            The prior's SLIC segment counts scale with the tile's area, relative to the card's
+            ``patch_size`` (:attr:`hprn_geo.model.HPRN.prior_patch`), so the default tile can be
+            large without coarser segments than in training.
         progress: show a progress bar on stderr.
         prior: how the semantic prior is computed: ``"skimage"`` (the reference,
             CPU, in the worker threads), ``"torch"`` or ``"torch-connected"``
@@ -128,6 +131,7 @@ class Predictor:
         self.channels_last = self.device.type == "cuda" if channels_last is None else channels_last
         self.memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
         self.model = checkpoint.model.to(self.device, memory_format=self.memory_format).eval()
+        self.model.prior_patch = self.card.patch_size
         if precision not in ("auto", "fp32", "bf16"):
             raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}")
         self.precision = ("bf16" if self.device.type == "cuda" else "fp32") if precision == "auto" else precision

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import scipy.io
 
-from hprn_geo.cameras import Camera, augment_rgb, load_cameras
+from hprn_geo.cameras import Camera, PhotoDegradation, augment_rgb, load_cameras
 from hprn_geo.errors import RasterReadError
 from hprn_geo.spectral import render_rgb
 
@@ -116,3 +116,50 @@ def test_augment_is_reproducible_and_uses_every_camera(cameras: dict[str, Camera
 def test_augment_needs_a_camera() -> None:
     with pytest.raises(ValueError, match="at least one camera"):
         augment_rgb(np.ones((31, 2, 2)), GRID, [], np.random.default_rng(0))
+
+
+def test_photo_degradation_off_is_the_identity(shared_data: Path, cameras: dict[str, Camera]) -> None:
+    rgb = render_rgb(_samson_crop(shared_data), cameras["ntire2020_cie1964"].on_grid(GRID))
+    off = PhotoDegradation()
+    assert not off.active
+    np.testing.assert_array_equal(off(rgb, np.random.default_rng(0)), rgb)
+
+
+def test_photo_degradation_white_balance_is_one_gain_per_channel(shared_data: Path, cameras: dict[str, Camera]) -> None:
+    rgb = render_rgb(_samson_crop(shared_data), cameras["ntire2020_cie1964"].on_grid(GRID))
+    gains = []
+    for seed in range(200):
+        out = PhotoDegradation(white_balance_std=0.1)(rgb, np.random.default_rng(seed))
+        ratio = out / rgb
+        np.testing.assert_allclose(ratio, ratio[:, :1, :1] * np.ones_like(ratio), rtol=1e-5)
+        gains.append(np.log(ratio[:, 0, 0]))
+    assert 0.08 < np.std(gains) < 0.12 and abs(np.mean(gains)) < 0.02
+
+
+def test_photo_degradation_quantises_to_8_bit_srgb(shared_data: Path, cameras: dict[str, Camera]) -> None:
+    """Quantised images hold at most 256 levels per channel, each an sRGB-decoded 8-bit code, within one code."""
+    import colour
+
+    rgb = render_rgb(_samson_crop(shared_data), cameras["ntire2020_cie1964"].on_grid(GRID))
+    out = PhotoDegradation(quantize_fraction=1.0)(rgb, np.random.default_rng(0))
+    codes = colour.models.eotf_inverse_sRGB(out.astype(np.float64)) * 255.0
+    np.testing.assert_allclose(codes, np.round(codes), atol=1e-3)
+    assert np.abs(codes - colour.models.eotf_inverse_sRGB(np.clip(rgb, 0, 1).astype(np.float64)) * 255).max() <= 0.5 + 1e-3
+    assert len(np.unique(out[1])) < len(np.unique(rgb[1]))
+
+
+def test_photo_degradation_blur_keeps_the_mean_and_smooths(shared_data: Path, cameras: dict[str, Camera]) -> None:
+    rgb = render_rgb(_samson_crop(shared_data), cameras["ntire2020_cie1964"].on_grid(GRID))
+    ratios = []
+    for seed in range(20):
+        out = PhotoDegradation(blur_sigma=2.0)(rgb, np.random.default_rng(seed))
+        np.testing.assert_allclose(out.mean(axis=(1, 2)), rgb.mean(axis=(1, 2)), rtol=1e-2)
+        ratios.append(np.abs(np.diff(out, axis=2)).mean() / np.abs(np.diff(rgb, axis=2)).mean())
+    assert max(ratios) <= 1.0 + 1e-6 and np.mean(ratios) < 0.8
+
+
+def _samson_crop(shared_data: Path) -> np.ndarray:
+    """A real (31, 40, 40) Samson reflectance crop on GRID."""
+    from hprn_geo.train.data import load_scene
+
+    return load_scene("samson", GRID, shared_data, fwhm=10.0, edge_clamp_nm=2.0).cube[:, :40, :40]

@@ -171,6 +171,13 @@ def test_channels_last_layout_does_not_change_the_output(pavia_rgb: np.ndarray, 
     assert np.allclose(last.predict_array(rgb), nchw.predict_array(rgb), atol=1e-5)
 
 
+def test_the_prior_s_segments_are_sized_by_the_card_s_patch(tiny_checkpoint: Path) -> None:
+    predictor = _predictor(tiny_checkpoint, device="cpu", tile=128)
+    patch = predictor.card.patch_size
+    assert predictor.model.prior_patch == patch
+    assert predictor.model.segment_counts(2 * patch, 2 * patch) == tuple(4 * s for s in predictor.model.config.scales)
+
+
 def test_auto_batch_is_four_on_the_cpu(tiny_checkpoint: Path) -> None:
     assert _predictor(tiny_checkpoint, device="cpu").batch == 4
     assert _predictor(tiny_checkpoint, device="cpu", batch=7).batch == 7

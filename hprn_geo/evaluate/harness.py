@@ -152,11 +152,12 @@ def model_method(
     overlap: int | None = None,
     prior: str = "skimage",
     precision: str = "fp32",
+    device: str = "cpu",
 ) -> Method:
-    """The model as a method: tiled prediction on the CPU with ``predict``'s defaults (the card's tile and
-    overlap), the semantic ``prior`` method and ``precision`` (``"fp32"`` or ``"bf16"`` autocast) of
-    :class:`hprn_geo.predict.Predictor`."""
-    predictor = Predictor(checkpoint, tile, overlap, device="cpu", precision=precision, prior=prior)
+    """The model as a method: tiled prediction with ``predict``'s defaults (the card's tile and
+    overlap), the semantic ``prior`` method, ``precision`` (``"fp32"`` or ``"bf16"`` autocast) and
+    ``device`` (``"cpu"``, ``"cuda"``, ``"auto"``) of :class:`hprn_geo.predict.Predictor`."""
+    predictor = Predictor(checkpoint, tile, overlap, device=device, precision=precision, prior=prior)
     return predictor.predict_array
 
 
@@ -186,6 +187,7 @@ def evaluate_checkpoint(
     edge_clamp_nm: float | None = None,
     prior: str = "skimage",
     precision: str = "fp32",
+    device: str = "cpu",
 ) -> Evaluation:
     """Score a checkpoint and the baselines on held-out cubes.
 
@@ -203,7 +205,7 @@ def evaluate_checkpoint(
         srf_dir: camera folder (default ``data_dir/srf``).
         tile, overlap: prediction tiling (default: the card's).
         edge_clamp_nm: see :func:`hprn_geo.train.data.to_grid` (default: the card's protocol, else 2).
-        prior, precision: the model's semantic prior method and precision (:func:`model_method`).
+        prior, precision, device: the model's semantic prior method, precision and device (:func:`model_method`).
     """
     card = checkpoint.card
     convention = InputConvention(camera, rgb_bands) if camera or rgb_bands else InputConvention.from_card(card.input)
@@ -212,7 +214,7 @@ def evaluate_checkpoint(
     protocol = card.scores.get("protocol", {})
     clamp = protocol.get("edge_clamp_nm", 2.0) if edge_clamp_nm is None else edge_clamp_nm
     scenes = prepare_scenes(data, renderer, data_dir, card.fwhm, clamp)
-    methods: dict[str, Method] = {MODEL: model_method(checkpoint, tile, overlap, prior, precision)}
+    methods: dict[str, Method] = {MODEL: model_method(checkpoint, tile, overlap, prior, precision, device)}
     fitted_on = list(card.training_data if baseline_data is None else baseline_data)
     if fitted_on:
         training = [load_scene(name, renderer.wavelengths, data_dir, card.fwhm, clamp) for name in fitted_on]
@@ -228,5 +230,6 @@ def evaluate_checkpoint(
         "edge_clamp_nm": clamp,
         "prior": prior,
         "precision": precision,
+        "device": device,
     }
     return evaluation

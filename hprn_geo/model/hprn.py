@@ -59,6 +59,7 @@ class HPRNConfig:
 PRESETS: dict[str, dict] = {
     "paper": {"channels": 200, "blocks": 10},
     "compact": {"channels": 64, "blocks": 4},
+    "small": {"channels": 32, "blocks": 2},
 }
 """Preset name -> overrides of :class:`HPRNConfig` defaults."""
 
@@ -85,6 +86,11 @@ class HPRN(nn.Module):
         self.config = config
         self.prior_method = "skimage"
         """How :meth:`prior` computes labels when not told (see ``semantic_prior``'s ``method``)."""
+        self.prior_patch: int | None = None
+        """Side of the square the segment counts ``config.scales`` refer to (the training patch):
+        an image of another size asks SLIC for proportionally more or fewer segments, so a
+        segment covers the same area whatever the tile. None: the counts as given at any size
+        (the authors' code). :class:`hprn_geo.predict.Predictor` sets it from the model card."""
         c = config.channels
         self.head = ReflectConv(3, c)
         self.blocks = nn.ModuleList(
@@ -103,15 +109,23 @@ class HPRN(nn.Module):
         """Number of output bands B."""
         return self.config.bands
 
+    def segment_counts(self, height: int, width: int) -> tuple[int, ...]:
+        """The SLIC segment counts asked for an ``height x width`` image (see :attr:`prior_patch`)."""
+        if self.prior_patch is None:
+            return self.config.scales
+        area = height * width / self.prior_patch**2
+        return tuple(max(1, round(count * area)) for count in self.config.scales)
+
     def prior(self, rgb: torch.Tensor, method: str | None = None) -> torch.Tensor | None:
         """Semantic prior for ``rgb`` (N, 3, H, W): (N, S, H, W) labels, or None without SSRM.
 
         ``method`` (default :attr:`prior_method`, ``"skimage"``): ``"skimage"``,
-        ``"torch"`` or ``"torch-connected"``, as :func:`semantic_prior`'s.
+        ``"torch"`` or ``"torch-connected"``, as :func:`semantic_prior`'s. The
+        segment counts scale with the image's area (:meth:`segment_counts`).
         """
         if self.ssrm is None:
             return None
-        return semantic_prior(rgb, self.config.scales, method or self.prior_method)
+        return semantic_prior(rgb, self.segment_counts(*rgb.shape[-2:]), method or self.prior_method)
 
     def coarse(self, rgb: torch.Tensor) -> torch.Tensor:
         """The backbone's coarse estimate before SSRM: (N, 3, H, W) -> (N, B, H, W).

@@ -55,3 +55,22 @@ def sopc_loss(
         l1 = (error * weight).sum() / (weight.sum() * pred.shape[1]).clamp(min=1e-12)
     second = (band_covariance(pred, weight) - band_covariance(target, weight)).abs().mean()
     return l1 + tau * second
+
+
+def relative_l1(pred: torch.Tensor, target: torch.Tensor, floor: float = 0.01) -> torch.Tensor:
+    """Mean relative absolute error ``|pred - target| / max(|target|, floor)``: an MRAE-like term.
+
+    The metric MRAE divides by ``|target|``; dark elements (water in the
+    near-infrared, shadows) then dominate it. SOPC's L1 barely sees them, so
+    a model trained on SOPC alone leaves them relatively wrong. The ``floor``
+    (reflectance units) keeps the gradient of near-zero targets bounded.
+
+    Args:
+        pred, target: (N, B, H, W).
+        floor: smallest divisor.
+
+    Returns:
+        Scalar tensor.
+    """
+    target = target.float()
+    return ((pred.float() - target).abs() / target.abs().clamp(min=floor)).mean()

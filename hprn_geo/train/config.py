@@ -57,14 +57,24 @@ class TrainConfig:
         srf_dir: the camera response folder (default ``data_dir/srf``).
         train: training scenes: shared names, glob patterns over them (tiles are
             mosaicked by their offsets into one scene), or cube files.
-        validation: scenes for early stopping, never trained on.
+        validation: scenes for early stopping, never trained on; empty for a fixed
+            schedule (the model of the last step is kept: cross-validation and final runs).
         test: scenes for reported scores, never trained on nor used for stopping.
         camera: the fixed camera of the input convention (validation and test RGB).
         rgb_bands: 1-based (R, G, B) bands of the output grid used as RGB instead of a camera.
         augment_cameras: cameras drawn at random for training RGB: ``["all"]``, names, or ``[]``.
+        holdout_cameras: cameras never drawn (kept out of ``"all"`` for an honest real-camera test).
         fixed_camera_fraction: share of training patches rendered with the fixed camera.
         exposure: (low, high) brightness factor applied to both the target and its RGB.
         noise_std: Gaussian noise added to training RGB, reflectance units.
+        white_balance_std: standard deviation of the log of a random gain per RGB channel
+            (a camera's white-balance error); 0 for none.
+        gamma_range: (low, high) exponent applied to clipped training RGB (a mis-linearised
+            photo); (1, 1) for none.
+        quantize_fraction: share of training RGB sRGB-encoded, rounded to 8 bits and decoded.
+        blur_sigma: largest Gaussian blur (pixels) of training RGB, drawn uniformly; 0 for none.
+        mrae_weight: weight of the relative-error term beside SOPC (see
+            :func:`hprn_geo.model.loss.relative_l1`); 0 for the paper's loss alone.
         preset: model preset (``"compact"`` or ``"paper"``).
         switches: extra :func:`hprn_geo.model.build_model` switches (``{"tcrm": false}``).
         init: ``"random"`` (PyTorch's default initialisation) or ``"linear"``: start
@@ -74,6 +84,9 @@ class TrainConfig:
         overlap: tile overlap of validation (and the card's default).
         batch_size: patches per step.
         pool_size: patches prepared (with their SLIC prior) before training.
+        scene_weights: how patches are shared among scenes: ``"positions"`` (uniform over every
+            valid patch position, so large scenes dominate) or ``"pixels"`` (each scene in
+            proportion to its valid pixels, as the per-pixel baselines weigh them).
         steps: optimiser steps (the schedule's length).
         lr: initial learning rate.
         betas: Adam betas.
@@ -82,6 +95,8 @@ class TrainConfig:
         val_every: steps between validations.
         patience: validations without improvement before stopping early.
         checkpoint_every: steps between resumable checkpoints.
+        snapshots: steps at which the model is also saved as ``model-<step>.pt``
+            (cross-validation scores them to choose the schedule's length).
         seed: seed of every random choice.
         bf16: run forward passes under bfloat16 autocast on the CPU.
     """
@@ -98,9 +113,15 @@ class TrainConfig:
     camera: str | None = None
     rgb_bands: tuple[int, int, int] | None = None
     augment_cameras: tuple[str, ...] = ("all",)
+    holdout_cameras: tuple[str, ...] = ()
     fixed_camera_fraction: float = 0.5
     exposure: tuple[float, float] = (0.8, 1.2)
     noise_std: float = 0.003
+    white_balance_std: float = 0.0
+    gamma_range: tuple[float, float] = (1.0, 1.0)
+    quantize_fraction: float = 0.0
+    blur_sigma: float = 0.0
+    mrae_weight: float = 0.0
     preset: str = "compact"
     switches: dict[str, Any] = field(default_factory=dict)
     init: str = "random"
@@ -108,6 +129,7 @@ class TrainConfig:
     overlap: int = 16
     batch_size: int = 8
     pool_size: int = 1024
+    scene_weights: str = "positions"
     steps: int = 2000
     lr: float = 1.2e-4
     betas: tuple[float, float] = (0.9, 0.99)
@@ -116,19 +138,23 @@ class TrainConfig:
     val_every: int = 50
     patience: int = 8
     checkpoint_every: int = 100
+    snapshots: tuple[int, ...] = ()
     seed: int = 0
     bf16: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("train", "validation", "test", "wavelengths", "augment_cameras", "exposure", "betas"):
+        for name in (
+            "train", "validation", "test", "wavelengths", "augment_cameras", "holdout_cameras", "exposure", "betas",
+            "gamma_range", "snapshots",
+        ):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         if self.rgb_bands is not None:
             object.__setattr__(self, "rgb_bands", tuple(int(b) for b in self.rgb_bands))
         self._check()
 
     def _check(self) -> None:
-        if not self.train or not self.validation:
-            raise ConfigError("a training run needs at least one training and one validation scene (train, validation)")
+        if not self.train:
+            raise ConfigError("a training run needs at least one training scene (train)")
         if (self.camera is None) == (self.rgb_bands is None):
             raise ConfigError("give exactly one input convention: camera = NAME or rgb_bands = [R, G, B]")
         if self.rgb_bands is not None and (len(self.rgb_bands) != 3 or not all(1 <= b <= self.bands for b in self.rgb_bands)):
@@ -141,8 +167,11 @@ class TrainConfig:
             raise ConfigError(f"patch_size ({self.patch_size}) must exceed twice the overlap ({self.overlap})")
         positive = ("patch_size", "batch_size", "pool_size", "steps", "val_every", "patience", "checkpoint_every")
         bad = [name for name in positive if getattr(self, name) < 1]
-        if bad or not self.lr > 0 or not 0 <= self.fixed_camera_fraction <= 1:
-            raise ConfigError(f"invalid values: {bad or ['lr or fixed_camera_fraction']}")
+        fractions = (self.fixed_camera_fraction, self.quantize_fraction)
+        if bad or not self.lr > 0 or not all(0 <= f <= 1 for f in fractions):
+            raise ConfigError(f"invalid values: {bad or ['lr, fixed_camera_fraction or quantize_fraction']}")
+        if self.scene_weights not in ("positions", "pixels"):
+            raise ConfigError(f"scene_weights must be 'positions' or 'pixels', got {self.scene_weights!r}")
         if self.init not in ("random", "linear"):
             raise ConfigError(f"init must be 'random' or 'linear', got {self.init!r}")
 

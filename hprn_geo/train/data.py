@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hprn_geo.cameras import Camera, augment_rgb, load_cameras
+from hprn_geo.cameras import Camera, PhotoDegradation, augment_rgb, load_cameras
 from hprn_geo.errors import DataFileError
 from hprn_geo.io.cubes import SHARED_CUBES, Cube, load_shared, read_cube
 from hprn_geo.model import slic_labels
@@ -234,6 +234,8 @@ class RGBRenderer:
         augment: camera names drawn at random for training (``("all",)`` for every one).
         fixed_fraction: share of training renders through the fixed convention.
         noise_std: Gaussian noise added to training RGB, reflectance units.
+        degradation: what real photos do to training RGB (after the noise).
+        holdout: camera names never drawn for augmentation.
     """
 
     def __init__(
@@ -244,11 +246,13 @@ class RGBRenderer:
         augment: Sequence[str] = (),
         fixed_fraction: float = 1.0,
         noise_std: float = 0.0,
+        degradation: PhotoDegradation = PhotoDegradation(),
+        holdout: Sequence[str] = (),
     ) -> None:
         self.convention = convention
         self.wavelengths = np.asarray(wavelengths, dtype=np.float64)
         cameras = dict(cameras or {})
-        names = list(cameras) if tuple(augment) == ("all",) else list(augment)
+        names = [n for n in (list(cameras) if tuple(augment) == ("all",) else augment) if n not in holdout]
         missing = [n for n in names + [convention.camera or ""] if n and n not in cameras]
         if missing:
             raise DataFileError(f"unknown camera(s) {missing}; known: {', '.join(cameras) or 'none loaded'}")
@@ -256,6 +260,7 @@ class RGBRenderer:
         self.augment = [cameras[n] for n in names]
         self.fixed_fraction = fixed_fraction if self.augment else 1.0
         self.noise_std = noise_std
+        self.degradation = degradation
 
     @classmethod
     def from_config(cls, config: TrainConfig) -> RGBRenderer:
@@ -270,6 +275,8 @@ class RGBRenderer:
             config.augment_cameras,
             config.fixed_camera_fraction,
             config.noise_std,
+            PhotoDegradation(config.white_balance_std, config.gamma_range, config.quantize_fraction, config.blur_sigma),
+            config.holdout_cameras,
         )
 
     def fixed(self, cube: np.ndarray) -> np.ndarray:
@@ -279,13 +286,14 @@ class RGBRenderer:
         return cube[[b - 1 for b in self.convention.rgb_bands]].astype(np.float32)  # type: ignore[union-attr]
 
     def training(self, cube: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """(B, H, W) -> (3, H, W): a random camera (or the fixed convention) plus noise."""
+        """(B, H, W) -> (3, H, W): a random camera (or the fixed convention), noise, then the photo degradation."""
         if self.fixed_fraction < 1.0 and rng.random() >= self.fixed_fraction:
-            return augment_rgb(cube, self.wavelengths, self.augment, rng, (1.0, 1.0), self.noise_std)
-        rgb = self.fixed(cube)
-        if self.noise_std > 0:
-            rgb = rgb + rng.normal(0.0, self.noise_std, size=rgb.shape).astype(np.float32)
-        return rgb
+            rgb = augment_rgb(cube, self.wavelengths, self.augment, rng, (1.0, 1.0), self.noise_std)
+        else:
+            rgb = self.fixed(cube)
+            if self.noise_std > 0:
+                rgb = rgb + rng.normal(0.0, self.noise_std, size=rgb.shape).astype(np.float32)
+        return self.degradation(rgb, rng) if self.degradation.active else rgb
 
 
 def camera_folder(srf_dir: str | Path | None, data_dir: str | Path | None) -> Path:
@@ -361,8 +369,12 @@ class PatchPool:
         scales: Sequence[int],
         exposure: tuple[float, float],
         rng: np.random.Generator,
+        weights: str = "positions",
     ) -> PatchPool:
-        """Draw ``count`` patches uniformly over all valid positions of ``scenes``.
+        """Draw ``count`` patches over the valid positions of ``scenes``.
+
+        ``weights="positions"``: uniformly over all positions of all scenes;
+        ``"pixels"``: a scene in proportion to its valid pixels, then a position in it uniformly.
 
         Raises:
             DataFileError: no scene has a fully valid ``size x size`` window.
@@ -372,7 +384,12 @@ class PatchPool:
         if owner.size == 0:
             raise DataFileError(f"no training scene has a {size}x{size} window with data; lower patch_size")
         everywhere = np.concatenate(positions)
-        picked = rng.integers(owner.size, size=count)
+        if weights == "pixels":
+            share = np.array([scene.valid.sum() if len(p) else 0 for scene, p in zip(scenes, positions)], np.float64)
+            per_position = (share / share.sum() / np.maximum([len(p) for p in positions], 1))[owner]
+            picked = rng.choice(owner.size, size=count, p=per_position / per_position.sum())
+        else:
+            picked = rng.integers(owner.size, size=count)
         pool = cls(
             scene=owner[picked].astype(np.int64),
             row=everywhere[picked, 0].astype(np.int64),

@@ -1,4 +1,4 @@
-"""The training loop: SOPC loss, Adam with polynomial decay, scene-level validation, resume.
+"""The training loop: SOPC (+ relative error) loss, Adam with polynomial decay, scene-level validation, resume.
 
 :func:`train` writes into its run folder:
 
@@ -8,8 +8,9 @@
 - ``pool-<digest>.npz``: the prepared training patches with their SLIC prior.
 - ``log.csv``: step, loss, learning rate, validation MRAE, seconds.
 - ``training.png``: loss and validation MRAE against step.
-- ``model.pt`` + ``model.json``: the best checkpoint (lowest validation MRAE)
-  in the registry format, with its card.
+- ``model.pt`` + ``model.json``: the best checkpoint (lowest validation MRAE;
+  the last step's when there are no validation scenes) in the registry format, with its card.
+- ``model-<step>.pt``: the model at each of the config's ``snapshots``.
 
 Validation predicts each whole validation scene with
 :class:`hprn_geo.predict.Predictor` at tile = patch size, exactly as
@@ -34,7 +35,7 @@ from tqdm.auto import tqdm
 from hprn_geo.errors import CheckpointError
 from hprn_geo.figures import pyplot, save_figure
 from hprn_geo.metrics import mrae
-from hprn_geo.model import HPRN, build_model, sopc_loss
+from hprn_geo.model import HPRN, build_model, relative_l1, sopc_loss
 from hprn_geo.predict import Predictor
 from hprn_geo.registry import Checkpoint, ModelCard, save_checkpoint
 from hprn_geo.train.config import TrainConfig
@@ -110,6 +111,16 @@ def protocol(config: TrainConfig) -> dict:
         "fixed_camera_fraction": config.fixed_camera_fraction,
         "exposure": list(config.exposure),
         "noise_std": config.noise_std,
+        "holdout_cameras": list(config.holdout_cameras),
+        "white_balance_std": config.white_balance_std,
+        "gamma_range": list(config.gamma_range),
+        "quantize_fraction": config.quantize_fraction,
+        "blur_sigma": config.blur_sigma,
+        "mrae_weight": config.mrae_weight,
+        "preset": config.preset,
+        "switches": config.switches,
+        "patch_size": config.patch_size,
+        "scene_weights": config.scene_weights,
         "steps": config.steps,
         "batch_size": config.batch_size,
         "lr": config.lr,
@@ -191,7 +202,9 @@ class Trainer:
         scales = self.model.config.scales if self.model.config.ssrm else ()
         rng = np.random.default_rng([self.config.seed, 1])
         c = self.config
-        pool = PatchPool.build(self.scenes, self.renderer, c.pool_size, c.patch_size, scales, c.exposure, rng)
+        pool = PatchPool.build(
+            self.scenes, self.renderer, c.pool_size, c.patch_size, scales, c.exposure, rng, c.scene_weights
+        )
         pool.save(path)
         return pool
 
@@ -203,6 +216,8 @@ class Trainer:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.config.bf16):
             pred = self.model(rgb, labels if self.model.config.ssrm else None)
         loss = sopc_loss(pred.float(), target, self.config.tau)
+        if self.config.mrae_weight:
+            loss = loss + self.config.mrae_weight * relative_l1(pred, target)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -271,10 +286,14 @@ class Trainer:
         return bool(state["stopped"])
 
     def save_best(self) -> Path:
-        """Write the best weights as ``model.pt`` (registry format) and its card as ``model.json``."""
+        """Write the best weights (the last step's without validation scenes) as ``model.pt`` (registry
+        format) and its card as ``model.json``."""
+        if not self.validation:
+            self.best_state, self.best_step, self.best_mrae = copy.deepcopy(self.model.state_dict()), self.step, float("nan")
         best = build_model(self.config.preset, self.config.bands, **self.config.switches)
         best.load_state_dict(self.best_state)
-        card = model_card(self.config, self.renderer, {"validation_mrae": self.best_mrae, "best_step": self.best_step})
+        val_mrae = self.best_mrae if self.validation else None
+        card = model_card(self.config, self.renderer, {"validation_mrae": val_mrae, "best_step": self.best_step})
         path = self.run_dir / "model.pt"
         save_checkpoint(path, best, card)
         path.with_suffix(".json").write_text(json.dumps(card.to_dict(), indent=2) + "\n")
@@ -287,12 +306,15 @@ class Trainer:
         with tqdm(total=c.steps, initial=self.step, desc=c.name, disable=not progress, dynamic_ncols=True) as bar:
             while self.step < c.steps and not stopped:
                 loss, lr = self.train_step(), self.scheduler.get_last_lr()[0]
-                val = self.validate() if self.step % c.val_every == 0 or self.step == c.steps else None
+                due = self.step % c.val_every == 0 or self.step == c.steps
+                val = self.validate() if due and self.validation else None
                 if val is not None:
                     stopped, val_text = self.observe(val), f"{val:.4f}"
                 log.write(self.step, loss, lr, val, time.perf_counter() - started)
                 if self.step % c.checkpoint_every == 0 or stopped or self.step == c.steps:
                     self.save_state(stopped)
+                if self.step in c.snapshots:
+                    save_checkpoint(self.run_dir / f"model-{self.step}.pt", self.model, self.card)
                 bar.set_postfix(loss=f"{loss:.4f}", val_mrae=val_text, best=f"{self.best_mrae:.4f}")
                 bar.update(1)
         return stopped

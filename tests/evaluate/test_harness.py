@@ -46,12 +46,12 @@ def test_checkpoint_and_baselines_are_scored_on_the_same_scenes(shared_data: Pat
 def test_evaluate_command_writes_json_and_plots(shared_data: Path, tiny_checkpoint: Path, tmp_path: Path) -> None:
     args = ["--weights", str(tiny_checkpoint), "--data", "moffett", "--data-dir", str(shared_data),
             "--rgb-bands", "6,4,1", "--baselines-from", "jasper_ridge", "--json", str(tmp_path / "out.json"),
-            "--plots", str(tmp_path / "plots")]  # fmt: skip
+            "--plots", str(tmp_path / "plots"), "--device", "cpu"]  # fmt: skip
     result = CliRunner().invoke(evaluate_command, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "moffett" in result.output and "ridge" in result.output
     report = json.loads((tmp_path / "out.json").read_text())
-    assert set(report["mean"]) == {"hprn", "ridge", "knn", "flat"}
+    assert set(report["mean"]) == {"hprn", "ridge", "knn", "flat"} and report["device"] == "cpu"
     assert report["input"].startswith("bands:6,4,1")
     plots = sorted(p.name for p in (tmp_path / "plots").iterdir())
     assert plots == ["moffett_band_error.png", "moffett_error_map.png", "moffett_spectra.png"]

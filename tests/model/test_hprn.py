@@ -146,3 +146,29 @@ def test_bf16_autocast_keeps_the_colour_path_in_float32(pavia_rgb: np.ndarray) -
     assert bf16.dtype == torch.float32 and shallow.dtype == torch.bfloat16
     relative = ((bf16 - fp32).abs() / fp32.abs().clamp(min=1e-3)).mean().item()
     assert relative < 0.005, relative
+
+
+def test_segment_counts_scale_with_the_image_area() -> None:
+    model = build_model("compact", 16)
+    assert model.segment_counts(128, 128) == (8, 12, 16, 20)  # no reference patch: the authors' counts
+    model.prior_patch = 64
+    assert model.segment_counts(64, 64) == (8, 12, 16, 20)
+    assert model.segment_counts(128, 128) == (32, 48, 64, 80)
+    assert model.segment_counts(32, 64) == (4, 6, 8, 10)
+    assert model.segment_counts(4, 4) == (1, 1, 1, 1)
+
+
+def test_a_tile_twice_the_patch_gets_segments_of_the_patch_s_size(pavia_rgb: np.ndarray) -> None:
+    """A 128 x 128 tile of a model trained on 64 x 64 patches: about four times the segments, so the mean
+    segment area is that of a 64 x 64 patch (SLIC returns roughly, not exactly, what it is asked)."""
+    model = build_model("compact", 16)
+    rgb = torch.from_numpy(pavia_rgb[:, :128, :128].copy())[None]
+    fixed = model.prior(rgb)
+    model.prior_patch = 64
+    scaled = model.prior(rgb)
+    quadrants = [model.prior(rgb[..., r : r + 64, c : c + 64]) for r in (0, 64) for c in (0, 64)]
+    for s in range(4):
+        counts = [len(torch.unique(labels[0, s])) for labels in (fixed, scaled)]
+        in_quadrants = sum(len(torch.unique(labels[0, s])) for labels in quadrants)
+        assert 2.5 < counts[1] / counts[0] < 7.0, counts
+        assert 0.6 < counts[1] / in_quadrants < 1.6, (counts, in_quadrants)

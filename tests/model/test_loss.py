@@ -9,7 +9,7 @@ import pytest
 import scipy.io
 import torch
 
-from hprn_geo.model import band_covariance, sopc_loss
+from hprn_geo.model import band_covariance, relative_l1, sopc_loss
 
 
 @pytest.fixture(scope="module")
@@ -84,3 +84,23 @@ def test_zero_weight_pixels_are_no_target(samson: torch.Tensor) -> None:
         grads.append((loss.detach(), pred.grad))
     assert torch.equal(grads[0][0], grads[1][0])
     assert torch.equal(grads[0][1], grads[1][1])
+
+
+def test_relative_l1_divides_by_the_target_with_a_floor() -> None:
+    target = torch.tensor([0.5, 0.02, 0.001, -0.2]).reshape(1, 4, 1, 1)
+    pred = target + torch.tensor([0.1, 0.01, 0.002, 0.1]).reshape(1, 4, 1, 1)
+    expected = np.mean([0.1 / 0.5, 0.01 / 0.02, 0.002 / 0.01, 0.1 / 0.2])
+    assert relative_l1(pred, target).item() == pytest.approx(expected, rel=1e-6)
+    assert relative_l1(target, target.clone()).item() == 0.0
+
+
+def test_relative_l1_weighs_dark_bands_more_than_sopc(samson: torch.Tensor) -> None:
+    """The same absolute error costs more in a dark band than in a bright one (SOPC's L1 cannot tell)."""
+    dark, bright = samson.mean(dim=(0, 2, 3)).argmin().item(), samson.mean(dim=(0, 2, 3)).argmax().item()
+    errors = []
+    for band in (dark, bright):
+        pred = samson.clone()
+        pred[:, band] += 0.01
+        errors.append((relative_l1(pred, samson).item(), sopc_loss(pred, samson, tau=0.0).item()))
+    assert errors[0][0] > 2 * errors[1][0]
+    assert errors[0][1] == pytest.approx(errors[1][1], rel=1e-4)

@@ -116,3 +116,16 @@ def test_a_cube_s_mask_marks_pixels_without_data(shared_data: Path) -> None:
     mask = load_shared("muufl_sub", shared_data).extras["mask"]
     np.testing.assert_array_equal(scene.valid, mask == 1)
     assert scene.spectra().shape == (31, int(mask.sum()))
+
+
+def test_pixel_weights_share_patches_by_valid_pixels(shared_data: Path) -> None:
+    """``"pixels"``: each scene gets patches in proportion to its valid pixels; ``"positions"`` favours large scenes."""
+    scenes = [load_scene(name, VNIR31, shared_data, edge_clamp_nm=19.0) for name in ("moffett", "jasper_ridge")]
+    renderer = RGBRenderer(InputConvention(rgb_bands=(20, 12, 4)), VNIR31)
+    pixels = np.array([s.valid.sum() for s in scenes], np.float64)
+    shares = {}
+    for weights in ("pixels", "positions"):
+        pool = PatchPool.build(scenes, renderer, 4000, 40, (), (1.0, 1.0), np.random.default_rng(0), weights)
+        shares[weights] = np.bincount(pool.scene, minlength=2) / 4000
+    np.testing.assert_allclose(shares["pixels"], pixels / pixels.sum(), atol=0.02)
+    assert shares["positions"][0] < 0.05  # moffett has 121 of 3842 40 x 40 positions

@@ -1,0 +1,162 @@
+"""Leave-one-scene-out cross-validation of a training recipe against the baselines.
+
+A recipe is a :class:`~hprn_geo.train.TrainConfig` whose ``train`` lists every
+scene. Fold *k* trains on all scenes but scene *k* (a fixed schedule: no
+validation scene, so nothing is chosen on the held-out scene), then scores the
+model (at every snapshot step and at the end) and the baselines fitted on
+exactly the same training scenes on scene *k*, rendered by the same input
+convention. The recipe's score is the mean over folds: every choice (steps,
+loss, augmentation, preset, prior, tile) is made on that mean alone.
+
+Each fold lives in ``runs/<scene>/`` (a normal training run folder, resumable)
+with its scores in ``scores.json``; a finished fold is not trained again.
+
+Example::
+
+    config = load_config("configs/vnir31.toml")
+    result = cross_validate(config, Path("out/cv/vnir31"))
+    print(result.table())
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hprn_geo.evaluate.harness import MODEL, evaluate_checkpoint
+from hprn_geo.registry import load_checkpoint
+from hprn_geo.train.config import TrainConfig
+from hprn_geo.train.loop import train
+
+__all__ = ["CrossValidation", "cross_validate", "fold_config", "score_fold"]
+
+
+def fold_config(config: TrainConfig, scene: str) -> TrainConfig:
+    """The fold that holds ``scene`` out: trained on the other scenes of ``config.train``, no validation."""
+    if scene not in config.train:
+        raise ValueError(f"{scene!r} is not one of the recipe's scenes {list(config.train)}")
+    others = tuple(s for s in config.train if s != scene)
+    return dataclasses.replace(config, name=f"{config.name}-cv-{scene.rstrip('*_?')}", train=others, validation=(), test=(scene,))
+
+
+def _steps_checkpoints(run_dir: Path, fold: TrainConfig) -> dict[int, Path]:
+    """step -> checkpoint file of a finished fold (snapshots and the last step)."""
+    found = {step: run_dir / f"model-{step}.pt" for step in fold.snapshots if step < fold.steps}
+    return {**found, fold.steps: run_dir / "model.pt"}
+
+
+def score_fold(
+    config: TrainConfig, scene: str, run_dir: Path, device: str = "cpu", **predict: Any
+) -> dict[str, dict[str, float]]:
+    """Scores of a trained fold on its held-out scene: ``method -> metric -> value``.
+
+    Methods: ``hprn@<step>`` for every snapshot and the last step, ``hprn``
+    (the last step) and the baselines fitted on the fold's training scenes.
+
+    Args:
+        config: the recipe.
+        scene: the held-out scene (its fold must be trained in ``run_dir``).
+        run_dir: the fold's run folder.
+        device: where the model runs.
+        **predict: further :func:`~hprn_geo.evaluate.evaluate_checkpoint` options (``tile``, ``overlap``, ``prior``).
+    """
+    fold = fold_config(config, scene)
+    scores: dict[str, dict[str, float]] = {}
+    for step, path in sorted(_steps_checkpoints(run_dir, fold).items()):
+        last = step == fold.steps
+        evaluation = evaluate_checkpoint(
+            load_checkpoint(path), [scene], config.data_dir, srf_dir=config.srf_dir, edge_clamp_nm=config.edge_clamp_nm,
+            baseline_data=list(fold.train) if last else [], device=device, **predict,
+        )  # fmt: skip
+        methods = evaluation.scores[evaluation.scenes[0].name]
+        scores[f"{MODEL}@{step}"] = methods[MODEL]
+        if last:
+            scores.update(methods)
+    return scores
+
+
+@dataclass
+class CrossValidation:
+    """Per-scene scores of a recipe and the baselines over its folds.
+
+    Attributes:
+        recipe: the recipe's name.
+        scores: scene -> method -> metric -> value.
+        info: the protocol (scenes, steps, seconds per fold).
+    """
+
+    recipe: str
+    scores: dict[str, dict[str, dict[str, float]]]
+    info: dict[str, Any]
+
+    @property
+    def methods(self) -> list[str]:
+        """Methods scored on every fold, the model first."""
+        common = set.intersection(*(set(m) for m in self.scores.values()))
+        return sorted(common, key=lambda m: (not m.startswith(MODEL), m != MODEL, m))
+
+    def mean(self) -> dict[str, dict[str, float]]:
+        """method -> metric -> mean over folds."""
+        return {
+            method: {
+                metric: float(np.mean([self.scores[s][method][metric] for s in self.scores]))
+                for metric in next(iter(self.scores.values()))[method]
+            }
+            for method in self.methods
+        }
+
+    def table(self, methods: Sequence[str] | None = None) -> str:
+        """MRAE / SAM per held-out scene and the mean, one column per method."""
+        methods = list(methods or self.methods)
+        rows = [f"{'held-out scene':<22}" + "".join(f"{m:>20}" for m in methods)]
+        for scene, scores in [*self.scores.items(), ("mean", self.mean())]:
+            cells = "".join(f"{scores[m]['mrae']:>12.4f} /{scores[m]['sam']:>5.2f}°" for m in methods)
+            rows.append(f"{scene:<22}" + cells)
+        return "\n".join(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the protocol, per-scene scores and their means."""
+        return {"recipe": self.recipe, **self.info, "scenes": self.scores, "mean": self.mean()}
+
+
+def cross_validate(
+    config: TrainConfig,
+    runs: str | Path,
+    scenes: Sequence[str] | None = None,
+    device: str = "cpu",
+    progress: bool = True,
+    **predict: Any,
+) -> CrossValidation:
+    """Train (or reuse) every fold of ``config`` and score it; see the module docstring.
+
+    Args:
+        config: the recipe; ``config.train`` lists every scene of the cross-validation.
+        runs: folder of the fold run folders.
+        scenes: the folds to run (default: every scene).
+        device: where the model is scored (training runs on the CPU).
+        progress: a progress bar per fold.
+        **predict: options of :func:`score_fold`.
+
+    Returns:
+        The per-scene scores of the folds run.
+    """
+    runs = Path(runs)
+    scores, seconds = {}, {}
+    for scene in scenes or config.train:
+        run_dir = runs / scene.rstrip("*_?")
+        fold = fold_config(config, scene)
+        if not (run_dir / "model.pt").is_file():
+            result = train(fold, run_dir, resume=(run_dir / "state.pt").is_file(), progress=progress)
+            (run_dir / "seconds.txt").write_text(f"{result.seconds:.1f}\n")
+        scores[scene.rstrip("*_?")] = score_fold(config, scene, run_dir, device, **predict)
+        timing = run_dir / "seconds.txt"
+        seconds[scene.rstrip("*_?")] = float(timing.read_text()) if timing.is_file() else None
+        (run_dir / "scores.json").write_text(json.dumps(scores[scene.rstrip("*_?")], indent=2) + "\n")
+    info = {"scenes": list(scores), "steps": config.steps, "snapshots": list(config.snapshots), "train_seconds": seconds}
+    return CrossValidation(config.name, scores, info)
