@@ -30,17 +30,18 @@ from hprn_geo.train import TrainConfig, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS = ROOT / "hprn_geo" / "weights"
-_NO_PHOTO = {"white_balance_std": 0.0, "gamma_range": (1.0, 1.0), "quantize_fraction": 0.0, "blur_sigma": 0.0}
+_CLEAN = {"white_balance_std": 0.0, "gamma_range": (1.0, 1.0), "quantize_fraction": 0.0, "blur_sigma": 0.0}
 VARIANTS: dict[str, dict] = {
     "recipe": {},
-    "previous": {**_NO_PHOTO, "mrae_weight": 0.0, "scene_weights": "positions", "lr": 2.5e-4},
+    "clean": {**_CLEAN, "fixed_camera_fraction": 1.0},
+    "previous": {**_CLEAN, "mrae_weight": 0.0, "scene_weights": "positions", "lr": 2.5e-4, "warmup": 0, "power": 1.5},
     "no_mrae": {"mrae_weight": 0.0},
-    "no_photo": _NO_PHOTO,
     "no_ssrm": {"switches": {"ssrm": False}},
-    "small": {"preset": "small"},
+    "compact": {"preset": "compact"},
 }
-"""Ablation rows: overrides of the recipe. ``previous`` is the loss, augmentation, scene sampling and
-learning rate of the models bundled before cross-validation (on the same scenes and schedule)."""
+"""Ablation rows: overrides of the recipe. ``clean``: no camera or photo augmentation (the model's
+own convention only); ``previous``: the loss, augmentation, scene sampling and learning-rate schedule
+of the models bundled before cross-validation (same scenes, preset and steps)."""
 
 
 def variant(config: TrainConfig, name: str) -> TrainConfig:
@@ -48,12 +49,14 @@ def variant(config: TrainConfig, name: str) -> TrainConfig:
     return dataclasses.replace(config, **VARIANTS[name])
 
 
-def run_cv(config: TrainConfig, name: str, out: Path, device: str) -> CrossValidation:
-    """Cross-validate one variant, print its table and write ``out/<model>/<variant>.json``."""
-    result = cross_validate(variant(config, name), out / config.name / name, device=device)
-    print(f"\n== {config.name}, {name}: leave-one-scene-out, MRAE / SAM on the held-out scene")
+def run_cv(config: TrainConfig, name: str, out: Path, device: str, camera: str | None = None) -> CrossValidation:
+    """Cross-validate one variant, print its table and write ``out/<model>/<variant>[-<camera>].json``."""
+    result = cross_validate(variant(config, name), out / config.name / name, device=device, progress=False, camera=camera)
+    seen = f"through {camera}, a camera it never saw" if camera else "through its own input convention"
+    print(f"\n== {config.name}, {name}: leave-one-scene-out, MRAE / SAM on the held-out scene, RGB {seen}")
     print(result.table())
-    (out / config.name / f"{name}.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+    suffix = f"-{camera}" if camera else ""
+    (out / config.name / f"{name}{suffix}.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
     return result
 
 
@@ -110,6 +113,8 @@ def main() -> None:
         if args.cv:
             for row in args.variants:
                 run_cv(config, row, args.out, args.device)
+                for camera in config.holdout_cameras:
+                    run_cv(config, row, args.out, args.device, camera)
         tile = config.patch_size
         if args.tiles:
             print(f"\n== {name}: recipe's folds against prediction tile")

@@ -42,13 +42,13 @@ _RGB_BANDS = click.option("--rgb-bands", callback=parse_rgb_bands, help="Use the
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
 @click.option("--name", help="Model name for the card.")
 @click.option("--train", "train_scenes", multiple=True, help="Training cube (shared name, glob of shared tiles, or file); repeat.")
-@click.option("--validation", multiple=True, help="Validation cube for early stopping; repeat.")
+@click.option("--validation", multiple=True, help="Validation cube for early stopping; repeat (none: a fixed schedule, the last step is kept).")
 @click.option("--test", multiple=True, help="Test cube, recorded in the card for scoring; repeat.")
 @_DATA_DIR
 @_CAMERA
 @_RGB_BANDS
 @click.option("--wavelengths", help="Output grid as START,STOP,COUNT (nm), e.g. 400,700,31.")
-@click.option("--preset", type=click.Choice(["compact", "paper"]))
+@click.option("--preset", type=click.Choice(["small", "compact", "paper"]))
 @click.option("--patch-size", type=click.IntRange(min=8))
 @click.option("--batch-size", type=click.IntRange(min=1))
 @click.option("--steps", type=click.IntRange(min=1))

@@ -52,7 +52,7 @@ def _steps_checkpoints(run_dir: Path, fold: TrainConfig) -> dict[int, Path]:
 
 
 def score_fold(
-    config: TrainConfig, scene: str, run_dir: Path, device: str = "cpu", **predict: Any
+    config: TrainConfig, scene: str, run_dir: Path, device: str = "cpu", camera: str | None = None, **predict: Any
 ) -> dict[str, dict[str, float]]:
     """Scores of a trained fold on its held-out scene: ``method -> metric -> value``.
 
@@ -64,6 +64,10 @@ def score_fold(
         scene: the held-out scene (its fold must be trained in ``run_dir``).
         run_dir: the fold's run folder.
         device: where the model runs.
+        camera: render the held-out scene's RGB (and the baselines' training RGB) through
+            this camera instead of the model's convention: a camera the model never saw
+            (``holdout_cameras``) measures what a real photo does to it. The baselines are
+            still fitted on the model's convention: neither side knows the camera.
         **predict: further :func:`~hprn_geo.evaluate.evaluate_checkpoint` options (``tile``, ``overlap``, ``prior``).
     """
     fold = fold_config(config, scene)
@@ -72,7 +76,8 @@ def score_fold(
         last = step == fold.steps
         evaluation = evaluate_checkpoint(
             load_checkpoint(path), [scene], config.data_dir, srf_dir=config.srf_dir, edge_clamp_nm=config.edge_clamp_nm,
-            baseline_data=list(fold.train) if last else [], device=device, **predict,
+            baseline_data=list(fold.train) if last else [], device=device, camera=camera,
+            baselines_see_card=camera is not None, **predict,
         )  # fmt: skip
         methods = evaluation.scores[evaluation.scenes[0].name]
         scores[f"{MODEL}@{step}"] = methods[MODEL]
@@ -131,6 +136,7 @@ def cross_validate(
     scenes: Sequence[str] | None = None,
     device: str = "cpu",
     progress: bool = True,
+    camera: str | None = None,
     **predict: Any,
 ) -> CrossValidation:
     """Train (or reuse) every fold of ``config`` and score it; see the module docstring.
@@ -141,7 +147,8 @@ def cross_validate(
         scenes: the folds to run (default: every scene).
         device: where the model is scored (training runs on the CPU).
         progress: a progress bar per fold.
-        **predict: options of :func:`score_fold`.
+        camera: score through this camera instead of the model's convention (:func:`score_fold`).
+        **predict: further options of :func:`score_fold`.
 
     Returns:
         The per-scene scores of the folds run.
@@ -154,9 +161,13 @@ def cross_validate(
         if not (run_dir / "model.pt").is_file():
             result = train(fold, run_dir, resume=(run_dir / "state.pt").is_file(), progress=progress)
             (run_dir / "seconds.txt").write_text(f"{result.seconds:.1f}\n")
-        scores[scene.rstrip("*_?")] = score_fold(config, scene, run_dir, device, **predict)
+        scores[scene.rstrip("*_?")] = score_fold(config, scene, run_dir, device, camera, **predict)
         timing = run_dir / "seconds.txt"
         seconds[scene.rstrip("*_?")] = float(timing.read_text()) if timing.is_file() else None
-        (run_dir / "scores.json").write_text(json.dumps(scores[scene.rstrip("*_?")], indent=2) + "\n")
-    info = {"scenes": list(scores), "steps": config.steps, "snapshots": list(config.snapshots), "train_seconds": seconds}
+        name = f"scores-{camera}.json" if camera else "scores.json"
+        (run_dir / name).write_text(json.dumps(scores[scene.rstrip("*_?")], indent=2) + "\n")
+    info = {
+        "scenes": list(scores), "steps": config.steps, "snapshots": list(config.snapshots), "train_seconds": seconds,
+        "rgb": f"camera:{camera} (never seen in training)" if camera else "the model's input convention",
+    }  # fmt: skip
     return CrossValidation(config.name, scores, info)

@@ -188,12 +188,15 @@ def evaluate_checkpoint(
     prior: str = "skimage",
     precision: str = "fp32",
     device: str = "cpu",
+    baselines_see_card: bool = False,
 ) -> Evaluation:
     """Score a checkpoint and the baselines on held-out cubes.
 
     RGB is rendered by the card's input convention unless ``camera`` or
     ``rgb_bands`` is given. The baselines are fitted on ``baseline_data``
-    (default: the card's training data) rendered the same way.
+    (default: the card's training data) rendered the same way, or by the
+    card's convention when ``baselines_see_card`` (then neither model nor
+    baselines know the camera the scored RGB came through).
 
     Args:
         checkpoint: the model and its card.
@@ -218,7 +221,8 @@ def evaluate_checkpoint(
     fitted_on = list(card.training_data if baseline_data is None else baseline_data)
     if fitted_on:
         training = [load_scene(name, renderer.wavelengths, data_dir, card.fwhm, clamp) for name in fitted_on]
-        rgb, spectra = training_pairs(training, renderer)
+        fit_renderer = RGBRenderer(InputConvention.from_card(card.input), card.wavelengths, cameras) if baselines_see_card else renderer
+        rgb, spectra = training_pairs(training, fit_renderer)
         methods.update({name: b.predict for name, b in fit_baselines(rgb, spectra).items()})
     evaluation = evaluate(methods, scenes, card.wavelengths)
     evaluation.info = {
@@ -227,6 +231,7 @@ def evaluate_checkpoint(
         "tile": tile or card.tile,
         "overlap": card.overlap if overlap is None else overlap,
         "baselines_fitted_on": fitted_on,
+        "baselines_rgb": "card" if baselines_see_card else "same as scored",
         "edge_clamp_nm": clamp,
         "prior": prior,
         "precision": precision,

@@ -88,7 +88,10 @@ class TrainConfig:
             valid patch position, so large scenes dominate) or ``"pixels"`` (each scene in
             proportion to its valid pixels, as the per-pixel baselines weigh them).
         steps: optimiser steps (the schedule's length).
-        lr: initial learning rate.
+        lr: peak learning rate.
+        warmup: steps of linear learning-rate warm-up from ``lr / warmup`` (0: none); Adam's
+            first steps move every weight by about ``lr`` whatever its gradient, which throws a
+            linearly initialised network far from its start.
         betas: Adam betas.
         power: polynomial learning-rate decay power.
         tau: weight of the second-order term of the SOPC loss.
@@ -132,6 +135,7 @@ class TrainConfig:
     scene_weights: str = "positions"
     steps: int = 2000
     lr: float = 1.2e-4
+    warmup: int = 0
     betas: tuple[float, float] = (0.9, 0.99)
     power: float = 1.5
     tau: float = 2.0

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import functools
 import json
 import os
 import time
@@ -52,6 +53,7 @@ __all__ = [
     "Trainer",
     "config_scenes",
     "linear_init",
+    "lr_factor",
     "model_card",
     "plot_log",
     "protocol",
@@ -124,10 +126,18 @@ def protocol(config: TrainConfig) -> dict:
         "steps": config.steps,
         "batch_size": config.batch_size,
         "lr": config.lr,
+        "warmup": config.warmup,
         "seed": config.seed,
         "init": config.init,
         "hardware": "CPU",
     }
+
+
+def lr_factor(config: TrainConfig, step: int) -> float:
+    """The learning rate at ``step`` over ``config.lr``: a linear warm-up over ``config.warmup`` steps,
+    times the polynomial decay ``(1 - step / steps) ** power``."""
+    warm = min(1.0, (step + 1) / config.warmup) if config.warmup else 1.0
+    return warm * max(0.0, 1.0 - step / config.steps) ** config.power
 
 
 def linear_init(model: HPRN, rgb: np.ndarray, spectra: np.ndarray) -> np.ndarray:
@@ -183,7 +193,7 @@ class Trainer:
         if config.init == "linear":
             linear_init(self.model, *training_pairs(self.scenes, renderer))
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, betas=config.betas)
-        self.scheduler = torch.optim.lr_scheduler.PolynomialLR(self.optimizer, config.steps, config.power)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, functools.partial(lr_factor, config))
         self.rng = np.random.default_rng([config.seed, 2])
         self.step, self.best_step, self.bad_rounds = 0, 0, 0
         self.best_mrae, self.best_state = float("inf"), copy.deepcopy(self.model.state_dict())
