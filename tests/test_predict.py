@@ -18,6 +18,7 @@ import torch
 import xarray as xr
 
 from hprn_geo.errors import UntrainedModelWarning
+from hprn_geo.io.photo import srgb_to_linear
 from hprn_geo.predict import Predictor
 from hprn_geo.registry import load_checkpoint
 
@@ -67,9 +68,9 @@ def test_zarr_reopens_with_crs_and_wavelength(shared_data: Path, tiny_checkpoint
 def test_array_and_file_paths_agree(shared_data: Path, tiny_checkpoint: Path, tmp_path: Path) -> None:
     src = shared_data / "geo" / "rgb1.tif"
     predictor = _predictor(tiny_checkpoint, tile=128, overlap=16)
-    predictor.predict_file(src, tmp_path / "cube.tif")
+    predictor.predict_file(src, tmp_path / "cube.tif")  # uint8: decoded as sRGB
     with rasterio.open(src) as a, rasterio.open(tmp_path / "cube.tif") as b:
-        rgb = a.read().astype(np.float32) / 255
+        rgb = srgb_to_linear(a.read() / 255)
         valid = (a.read_masks() > 0).all(axis=0)
         assert np.allclose(predictor.predict_array(rgb, valid), b.read(), atol=1e-6, equal_nan=True)
 
