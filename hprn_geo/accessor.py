@@ -26,12 +26,15 @@ import xarray as xr
 if TYPE_CHECKING:
     from dask.delayed import Delayed
 
+    from hprn_geo.distributed import RawDecoder
     from hprn_geo.io import CubeSpec, InputScaling
+    from hprn_geo.io.photo import InputEncoding
     from hprn_geo.predict import Predictor
 
 __all__ = [
     "HPRNDataArrayAccessor",
     "HPRNDatasetAccessor",
+    "input_encoding",
     "input_scaling",
     "reconstruct",
     "reconstruct_dataset",
@@ -53,6 +56,9 @@ def reconstruct(
     scale: float | str = "auto",
     batch: int | str = "auto",
     precision: str = "auto",
+    encoding: str = "auto",
+    white_balance: str = "none",
+    colour_consistent: bool | None = None,
 ) -> xr.DataArray:
     """Reconstruct spectra from an RGB raster array.
 
@@ -66,12 +72,18 @@ def reconstruct(
         scale: ``"auto"`` (see :func:`input_scaling`) or the factor to reflectance.
         batch: tiles per forward pass, or ``"auto"`` (4 on the CPU, from the free memory on CUDA).
         precision: ``"auto"`` (bf16 on CUDA, fp32 on CPU), ``"fp32"`` or ``"bf16"``.
+        encoding: ``"auto"`` (see :func:`input_encoding`), ``"linear"`` or ``"srgb"``.
+        white_balance: ``"none"``, ``"gray-world"``, ``"white-patch"`` or ``"exposure"``
+            (:mod:`hprn_geo.io.photo`); gains from a decimated view of the whole array
+            (one pass over a dask array's input before the lazy result is built).
+        colour_consistent: make each spectrum render back to its input RGB through the
+            card's ``input_response`` (None: the card's default).
 
     Returns:
         ``reflectance`` (wavelength, y, x) float32: ``wavelength`` in nm, the input's
         ``x``/``y``/``spatial_ref`` (CRS and transform), NaN where any input band is
         nodata (``rio.nodata``) or not finite; attrs ``hprn_model``, ``hprn_model_card``
-        (JSON) and ``hprn_input_scaling``. Dask-backed when ``rgb`` is: lazy, in
+        (JSON), ``hprn_input_scaling``, ``hprn_input_encoding``, ``hprn_white_balance``. Dask-backed when ``rgb`` is: lazy, in
         full-width blocks of whole tile strips, each at least the input's chunk height.
 
     Raises:
@@ -81,8 +93,10 @@ def reconstruct(
     import rioxarray  # noqa: F401  (registers .rio)
 
     rgb = _three_bands(rgb, rgb_bands)
-    options = {"tile": tile, "overlap": overlap, "batch": batch, "device": device, "precision": precision}
-    return _reconstruct(rgb, (rgb.rio.nodata,) * 3, model, scale, options)
+    options = {"tile": tile, "overlap": overlap, "batch": batch, "device": device, "precision": precision,
+               "colour_consistent": colour_consistent}
+    reading = {"scale": scale, "encoding": encoding, "white_balance": white_balance}
+    return _reconstruct(rgb, (rgb.rio.nodata,) * 3, model, reading, options)
 
 
 def reconstruct_dataset(
@@ -97,6 +111,9 @@ def reconstruct_dataset(
     scale: float | str = "auto",
     batch: int | str = "auto",
     precision: str = "auto",
+    encoding: str = "auto",
+    white_balance: str = "none",
+    colour_consistent: bool | None = None,
 ) -> xr.Dataset:
     """Reconstruct spectra from the RGB variables of a Dataset.
 
@@ -105,8 +122,8 @@ def reconstruct_dataset(
         rgb: the variable names in R, G, B order (or one (band, y, x) variable).
             Default: variables named red, green, blue (any case), else the
             Dataset's only variable, else its three variables in order.
-        model, tile, overlap, rgb_bands, device, scale, batch, precision: as :func:`reconstruct`;
-            ``rgb_bands`` only with one (band, y, x) variable.
+        model, tile, overlap, rgb_bands, device, scale, batch, precision, encoding, white_balance,
+            colour_consistent: as :func:`reconstruct`; ``rgb_bands`` only with one (band, y, x) variable.
 
     Returns:
         A Dataset with one variable ``reflectance`` (wavelength, y, x), as :func:`reconstruct`.
@@ -117,8 +134,9 @@ def reconstruct_dataset(
 
     names = _rgb_variables(ds, rgb)
     if len(names) == 1:
-        cube = reconstruct(ds[names[0]], model, tile, overlap, rgb_bands, device,
-                           scale=scale, batch=batch, precision=precision)
+        cube = reconstruct(ds[names[0]], model, tile, overlap, rgb_bands, device, scale=scale, batch=batch,
+                           precision=precision, encoding=encoding, white_balance=white_balance,
+                           colour_consistent=colour_consistent)
         return cube.to_dataset()
     if rgb_bands is not None:
         raise BandCountError("rgb_bands picks bands of one (band, y, x) variable; with three variables pass rgb=")
@@ -127,8 +145,10 @@ def reconstruct_dataset(
         raise UnsupportedDtypeError(f"variables {names} have different data types {sorted(map(str, dtypes))}")
     stacked = xr.concat([ds[name] for name in names], dim="band", coords="minimal", compat="override", join="exact")
     nodata = tuple(ds[name].rio.nodata for name in names)
-    options = {"tile": tile, "overlap": overlap, "batch": batch, "device": device, "precision": precision}
-    return _reconstruct(_three_bands(stacked, None), nodata, model, scale, options).to_dataset()
+    options = {"tile": tile, "overlap": overlap, "batch": batch, "device": device, "precision": precision,
+               "colour_consistent": colour_consistent}
+    reading = {"scale": scale, "encoding": encoding, "white_balance": white_balance}
+    return _reconstruct(_three_bands(stacked, None), nodata, model, reading, options).to_dataset()
 
 
 def input_scaling(rgb: xr.DataArray, scale: float | str = "auto") -> InputScaling:
@@ -149,6 +169,21 @@ def input_scaling(rgb: xr.DataArray, scale: float | str = "auto") -> InputScalin
     if stored.kind in "iu" and not (_declared(rgb.encoding, "scale_factor") or _declared(rgb.encoding, "add_offset")):
         return infer_scaling(stored.name)
     return infer_scaling(rgb.dtype.name)
+
+
+def input_encoding(rgb: xr.DataArray, encoding: str = "auto") -> InputEncoding:
+    """The transfer function of ``rgb``'s values, decided as the CLI decides for a file.
+
+    ``"auto"``: sRGB for 8-bit unsigned values (stored as uint8, also when xarray decoded them to
+    floats) without a declared ``scale_factor``/``add_offset``, linear otherwise
+    (:func:`hprn_geo.io.photo.infer_encoding`).
+    """
+    from hprn_geo.io.photo import infer_encoding
+
+    dtype = rgb.dtype if rgb.dtype.kind in "iu" else np.dtype(rgb.encoding.get("dtype", rgb.dtype))
+    scales = _declared(rgb.attrs, "scale_factor") + _declared(rgb.encoding, "scale_factor")
+    offsets = _declared(rgb.attrs, "add_offset") + _declared(rgb.encoding, "add_offset")
+    return infer_encoding(dtype.name, encoding, scales, offsets)
 
 
 def _declared(attrs: Mapping[str, Any], key: str) -> list[float]:
@@ -192,12 +227,16 @@ def _rgb_variables(ds: xr.Dataset, rgb: str | Sequence[str] | None) -> list[Hash
 
 
 def _reconstruct(rgb: xr.DataArray, nodata: tuple[Any, Any, Any], model: str | os.PathLike[str],
-                 scale: float | str, options: dict[str, Any]) -> xr.DataArray:
-    """(band=3, y, x) raw RGB with per-band nodata -> the cube DataArray; ``options`` go to the Predictor."""
-    from hprn_geo.distributed import PredictorSpec, RawDecoder, lazy_cube
+                 reading: dict[str, Any], options: dict[str, Any]) -> xr.DataArray:
+    """(band=3, y, x) raw RGB with per-band nodata -> the cube DataArray.
+
+    ``reading`` (scale, encoding, white_balance) says how raw values become linear RGB;
+    ``options`` go to the Predictor.
+    """
+    from hprn_geo.distributed import PredictorSpec, lazy_cube
 
     spec = PredictorSpec.from_model(model, **options)
-    decode = RawDecoder(input_scaling(rgb, scale), tuple(None if v is None else float(v) for v in nodata))
+    decode = _decoder(rgb, tuple(None if v is None else float(v) for v in nodata), **reading)
     if rgb.chunks is None:
         predictor = spec.predictor()
         source = decode(np.asarray(rgb.data))
@@ -205,10 +244,28 @@ def _reconstruct(rgb: xr.DataArray, nodata: tuple[Any, Any, Any], model: str | o
     else:
         predictor = spec.plan()
         data = lazy_cube(rgb.data, decode, spec.pinned(predictor), predictor.card.bands, rgb.chunks[1][0])
-    return _cube_like(rgb, data, predictor, decode.scaling)
+    return _cube_like(rgb, data, predictor, decode)
 
 
-def _cube_like(rgb: xr.DataArray, data: Any, predictor: Predictor, scaling: InputScaling) -> xr.DataArray:
+def _decoder(rgb: xr.DataArray, nodata: tuple[float | None, ...], scale: float | str, encoding: str,
+             white_balance: str) -> RawDecoder:
+    """How ``rgb``'s raw values become linear RGB; white-balance gains from a decimated view of all of it."""
+    from hprn_geo.distributed import RawDecoder
+    from hprn_geo.io.photo import BALANCE_SAMPLE, sample_white_balance
+    from hprn_geo.io.read import data_mask
+
+    scaling, decoding = input_scaling(rgb, scale), input_encoding(rgb, encoding)
+
+    def sample() -> tuple[np.ndarray, np.ndarray]:
+        step = max(1, -(-max(rgb.shape[1:]) // BALANCE_SAMPLE))
+        raw = np.asarray(rgb.data[:, ::step, ::step])
+        return raw, data_mask(raw, nodata)
+
+    balance = sample_white_balance(sample, scaling, decoding, white_balance)
+    return RawDecoder(scaling, nodata, decoding, balance)  # type: ignore[arg-type]
+
+
+def _cube_like(rgb: xr.DataArray, data: Any, predictor: Predictor, decode: RawDecoder) -> xr.DataArray:
     """Wrap (B, H, W) spectra with ``rgb``'s geometry, the wavelengths and the model's card."""
     from hprn_geo.io.zarr_store import VARIABLE
 
@@ -220,7 +277,9 @@ def _cube_like(rgb: xr.DataArray, data: Any, predictor: Predictor, scaling: Inpu
         fwhm_attrs = {"units": "nm", "long_name": "full width at half maximum"}
         coords["fwhm"] = ("wavelength", np.asarray(card.fwhm), fwhm_attrs)
     attrs = {"long_name": "reflectance", "units": "1", "hprn_model": card.name,
-             "hprn_model_card": json.dumps(card.to_dict(), default=float), "hprn_input_scaling": scaling.reason}
+             "hprn_model_card": json.dumps(card.to_dict(), default=float), "hprn_input_scaling": decode.scaling.reason,
+             "hprn_input_encoding": decode.encoding.reason, "hprn_white_balance": decode.balance.reason,
+             "hprn_colour_consistent": str(predictor.colour_consistent).lower()}
     cube = xr.DataArray(data, dims=("wavelength", y, x), coords=coords, name=VARIABLE, attrs=attrs)
     if rgb.rio.crs is not None:
         cube = cube.rio.write_crs(rgb.rio.crs)
@@ -306,10 +365,14 @@ class HPRNDataArrayAccessor:
         scale: float | str = "auto",
         batch: int | str = "auto",
         precision: str = "auto",
+        encoding: str = "auto",
+        white_balance: str = "none",
+        colour_consistent: bool | None = None,
     ) -> xr.DataArray:
         """(band, y, x) RGB -> (wavelength, y, x) reflectance; see :func:`hprn_geo.accessor.reconstruct`."""
-        return reconstruct(self._obj, model, tile, overlap, rgb_bands, device,
-                           scale=scale, batch=batch, precision=precision)
+        return reconstruct(self._obj, model, tile, overlap, rgb_bands, device, scale=scale, batch=batch,
+                           precision=precision, encoding=encoding, white_balance=white_balance,
+                           colour_consistent=colour_consistent)
 
     def to_zarr(
         self,
@@ -343,7 +406,11 @@ class HPRNDatasetAccessor:
         scale: float | str = "auto",
         batch: int | str = "auto",
         precision: str = "auto",
+        encoding: str = "auto",
+        white_balance: str = "none",
+        colour_consistent: bool | None = None,
     ) -> xr.Dataset:
         """RGB variables -> Dataset with ``reflectance``; see :func:`hprn_geo.accessor.reconstruct_dataset`."""
-        return reconstruct_dataset(self._obj, rgb, model, tile, overlap, rgb_bands, device,
-                                   scale=scale, batch=batch, precision=precision)
+        return reconstruct_dataset(self._obj, rgb, model, tile, overlap, rgb_bands, device, scale=scale,
+                                   batch=batch, precision=precision, encoding=encoding,
+                                   white_balance=white_balance, colour_consistent=colour_consistent)

@@ -15,6 +15,7 @@ import click
 
 from hprn_geo import __version__
 from hprn_geo.errors import HPRNGeoError
+from hprn_geo.io.photo import ENCODINGS, WHITE_BALANCES
 
 
 def _one_line_warning(message: Any, category: type, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
@@ -86,6 +87,18 @@ model_options = [
 ]
 
 
+photo_options = [
+    click.option("--encoding", default="auto", show_default=True, type=click.Choice(ENCODINGS),
+                 help="Transfer function after scaling: 'srgb' decodes a gamma-encoded photo; "
+                      "'auto' is srgb for 8-bit rasters without a declared scale, else linear."),
+    click.option("--white-balance", default="none", show_default=True,
+                 type=click.Choice(WHITE_BALANCES),
+                 help="Per-scene channel gains: gray-world (equal channel means), white-patch (99th percentiles "
+                      "to the training brightness), exposure (one gain to the training brightness)."),
+]
+"""How a photo's values become linear RGB (``predict`` and ``info``)."""
+
+
 def with_options(options: list[Callable]) -> Callable:
     """Apply a shared list of click options."""
 
@@ -137,6 +150,7 @@ def main() -> None:
 @click.argument("src", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", "dst", required=True, type=click.Path(), help="Output cube: .tif/.tiff (GeoTIFF/COG) or .zarr.")
 @with_options(model_options)
+@with_options(photo_options)
 @click.option("--batch", default="auto", show_default=True, callback=parse_batch,
               help="Tiles per forward pass, or 'auto': 4 on the CPU, as many as fit in 60 % of the free GPU memory on CUDA.")
 @click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
@@ -145,6 +159,9 @@ def main() -> None:
 @click.option("--prior", default="auto", show_default=True, type=click.Choice(["auto", "skimage", "torch", "torch-connected"]),
               help="Semantic prior: scikit-image SLIC (reference) or the batched torch SLIC (on the GPU with CUDA); "
                    "'auto' is torch-connected on CUDA, skimage on the CPU.")
+@click.option("--colour-consistent/--no-colour-consistent", default=None,
+              help="Make each output spectrum render back to its input RGB through the model card's input response "
+                   "[default: the card's].")
 @click.option("--dtype", default="float32", show_default=True, type=click.Choice(["float32", "uint16"]),
               help="uint16 stores reflectance x 10000 with the scale in the metadata.")
 @click.option("--cog", is_flag=True, help="Write a Cloud Optimized GeoTIFF.")
@@ -154,9 +171,9 @@ def main() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @friendly_errors
 def predict(src: str, dst: str, bands: int | None, model_name: str | None, weights: str | None, tile: int | None,
-            overlap: int | None, rgb_bands: tuple[int, int, int] | None, scale: float | str, batch: int | str, device: str,
-            precision: str, prior: str, dtype: str, cog: bool, overwrite: bool, resume: bool, dask_scheduler: str | None,
-            quiet: bool) -> None:
+            overlap: int | None, rgb_bands: tuple[int, int, int] | None, scale: float | str, encoding: str,
+            white_balance: str, batch: int | str, device: str, precision: str, prior: str, colour_consistent: bool | None,
+            dtype: str, cog: bool, overwrite: bool, resume: bool, dask_scheduler: str | None, quiet: bool) -> None:
     """Reconstruct SRC (any GDAL RGB raster) into a hyperspectral cube."""
     from hprn_geo.predict import Predictor
     from hprn_geo.registry import resolve
@@ -168,12 +185,16 @@ def predict(src: str, dst: str, bands: int | None, model_name: str | None, weigh
 
         report = predict_on_cluster(src, dst, dask_scheduler, model=model_name, weights=weights, bands=bands,
                                     tile=tile, overlap=overlap, batch=batch, device=device, precision=precision,
-                                    rgb_bands=rgb_bands, scale=scale, dtype=dtype, cog=cog, overwrite=overwrite)
+                                    colour_consistent=colour_consistent, rgb_bands=rgb_bands, scale=scale,
+                                    encoding=encoding, white_balance=white_balance, dtype=dtype, cog=cog,
+                                    overwrite=overwrite)
     else:
         checkpoint = resolve(model_name, weights, bands)
-        predictor = Predictor(checkpoint, tile, overlap, batch, device, precision, progress=not quiet, prior=prior)
-        report = predictor.predict_file(src, dst, rgb_bands=rgb_bands, scale=scale, dtype=dtype, cog=cog,
-                                        overwrite=overwrite, resume=resume)
+        predictor = Predictor(checkpoint, tile, overlap, batch, device, precision, progress=not quiet, prior=prior,
+                              colour_consistent=colour_consistent)
+        report = predictor.predict_file(src, dst, rgb_bands=rgb_bands, scale=scale, encoding=encoding,
+                                        white_balance=white_balance, dtype=dtype, cog=cog, overwrite=overwrite,
+                                        resume=resume)
     if not quiet:
         for note in report.notes:
             click.echo(f"hprn-geo: {note}", err=True)
@@ -185,14 +206,16 @@ def predict(src: str, dst: str, bands: int | None, model_name: str | None, weigh
 @main.command()
 @click.argument("src", type=click.Path(dir_okay=False))
 @with_options(model_options)
+@with_options(photo_options)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @friendly_errors
 def info(src: str, bands: int | None, model_name: str | None, weights: str | None, tile: int | None,
-         overlap: int | None, rgb_bands: tuple[int, int, int] | None, scale: float | str, as_json: bool) -> None:
-    """What hprn-geo sees in SRC and what a prediction would cost."""
+         overlap: int | None, rgb_bands: tuple[int, int, int] | None, scale: float | str, encoding: str,
+         white_balance: str, as_json: bool) -> None:
+    """What hprn-geo sees in SRC (scaling, encoding, white balance) and what a prediction would cost."""
     from hprn_geo.estimate import describe_run
 
-    report = describe_run(src, model_name, weights, bands, tile, overlap, rgb_bands, scale)
+    report = describe_run(src, model_name, weights, bands, tile, overlap, rgb_bands, scale, encoding, white_balance)
     if as_json:
         click.echo(json.dumps(report, indent=2, default=str))
         return

@@ -46,9 +46,10 @@ from hprn_geo.io import (
     open_writer,
 )
 from hprn_geo.io.cubewriter import remove_path
+from hprn_geo.io.photo import InputEncoding, WhiteBalance, decode
 from hprn_geo.io.read import data_mask
 from hprn_geo.io.zarr_store import VARIABLE, create_store
-from hprn_geo.predict import PredictionReport, Predictor, pick_device
+from hprn_geo.predict import PredictionReport, Predictor, input_notes, pick_device
 from hprn_geo.registry import Checkpoint, checkpoint_path, resolve
 from hprn_geo.sources import ArraySource, WindowSource
 from hprn_geo.tiles import TileGrid
@@ -104,6 +105,7 @@ class PredictorSpec:
         batch: tiles per forward pass, or ``"auto"`` (as :class:`Predictor` takes it).
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``, resolved in the process that runs.
         precision: ``"auto"``, ``"fp32"`` or ``"bf16"``, as :class:`Predictor` takes it.
+        colour_consistent: as :class:`Predictor` takes it (None: the card's).
     """
 
     model: str | None = None
@@ -114,6 +116,7 @@ class PredictorSpec:
     batch: int | str = "auto"
     device: str = "auto"
     precision: str = "auto"
+    colour_consistent: bool | None = None
 
     @classmethod
     def from_model(cls, model: str | os.PathLike[str], **options: Any) -> PredictorSpec:
@@ -145,7 +148,8 @@ class PredictorSpec:
 
     def _build(self, device: str) -> Predictor:
         checkpoint = cached_checkpoint(self.model, self.weights, self.bands, device)
-        return Predictor(checkpoint, self.tile, self.overlap, self.batch, device, self.precision)
+        return Predictor(checkpoint, self.tile, self.overlap, self.batch, device, self.precision,
+                         colour_consistent=self.colour_consistent)
 
     def pinned(self, predictor: Predictor) -> PredictorSpec:
         """This recipe with the tile and overlap ``predictor`` chose, so every process uses one grid."""
@@ -160,14 +164,18 @@ class RawDecoder:
         scaling: raw -> reflectance (see :func:`hprn_geo.io.infer_scaling`).
         nodata: the nodata value of each of the three bands (None: none). A pixel
             is invalid where any band equals its nodata or any value is not finite.
+        encoding: the transfer function undone after scaling (:mod:`hprn_geo.io.photo`).
+        balance: the scene's white-balance gains, applied last.
     """
 
     scaling: InputScaling
     nodata: tuple[float | None, float | None, float | None]
+    encoding: InputEncoding = InputEncoding()
+    balance: WhiteBalance = WhiteBalance()
 
     def __call__(self, raw: np.ndarray) -> ArraySource:
         """(3, h, w) raw values -> a window source of reflectance with its mask."""
-        return ArraySource(self.scaling.apply(raw), data_mask(raw, self.nodata))
+        return ArraySource(decode(raw, self.scaling, self.encoding, self.balance), data_mask(raw, self.nodata))
 
 
 @dataclass
@@ -229,10 +237,10 @@ def _array_block(raw: np.ndarray, decode: RawDecoder, spec: PredictorSpec, top: 
     return predict_strips(spec.predictor(), rows, strips)
 
 
-def _file_block(path: str, rgb_bands: tuple[int, int, int] | None, scale: float | str, spec: PredictorSpec,
-                strips: range, top: int, bottom: int) -> np.ndarray:
-    """Task: read rows ``top .. bottom - 1`` of a raster file (as the CLI reads) -> (B, block rows, W)."""
-    with open_scene(path, rgb_bands=rgb_bands, scale=scale) as scene:
+def _file_block(path: str, reading: dict[str, Any], spec: PredictorSpec, strips: range, top: int,
+                bottom: int) -> np.ndarray:
+    """Task: read rows ``top .. bottom - 1`` of a raster file (``open_scene(path, **reading)``) -> (B, block rows, W)."""
+    with open_scene(path, **reading) as scene:
         return predict_strips(spec.predictor(), _Rows(scene, top, bottom, scene.height), strips)
 
 
@@ -269,16 +277,22 @@ def lazy_cube(raw: da.Array, decode: RawDecoder, spec: PredictorSpec, bands: int
 
 
 def file_cube(path: str | os.PathLike[str], grid: TileGrid, spec: PredictorSpec, bands: int, chunk_rows: int, *,
-              rgb_bands: tuple[int, int, int] | None = None, scale: float | str = "auto") -> da.Array:
+              rgb_bands: tuple[int, int, int] | None = None, scale: float | str = "auto", encoding: str = "auto",
+              white_balance: str = "none") -> da.Array:
     """Lazy spectra of a raster file whose tasks read it themselves (the file must be visible to the workers).
+
+    ``rgb_bands``, ``scale``, ``encoding`` and ``white_balance`` go to :func:`hprn_geo.io.open_scene`
+    in every task (the white balance comes from the whole scene's decimated read, the same in each).
 
     Returns:
         (B, H, W) float32 dask array over ``grid``, chunked as :func:`lazy_cube`'s.
     """
     name = os.path.abspath(path) if os.path.exists(path) else os.fspath(path)  # keep GDAL names as they are
 
+    reading = {"rgb_bands": rgb_bands, "scale": scale, "encoding": encoding, "white_balance": white_balance}
+
     def block(strips: range) -> Delayed:
-        return dask.delayed(_file_block, pure=True)(name, rgb_bands, scale, spec, strips, *_input_rows(grid, strips))
+        return dask.delayed(_file_block, pure=True)(name, reading, spec, strips, *_input_rows(grid, strips))
 
     return _assemble(grid, bands, chunk_rows, block)
 
@@ -362,8 +376,11 @@ def predict_on_cluster(
     batch: int | str = "auto",
     device: str = "auto",
     precision: str = "auto",
+    colour_consistent: bool | None = None,
     rgb_bands: tuple[int, int, int] | None = None,
     scale: float | str = "auto",
+    encoding: str = "auto",
+    white_balance: str = "none",
     dtype: str = "float32",
     cog: bool = False,
     overwrite: bool = False,
@@ -382,8 +399,9 @@ def predict_on_cluster(
         dst: the output cube (``.zarr``, ``.tif``, ``.tiff``).
         scheduler_address: e.g. ``"tcp://10.0.0.5:8786"``.
         model, weights, bands: which checkpoint, as :func:`hprn_geo.registry.resolve` takes them.
-        tile, overlap, batch, device, precision: as :class:`~hprn_geo.predict.Predictor` takes them.
-        rgb_bands, scale, dtype, cog, overwrite: as :meth:`Predictor.predict_file
+        tile, overlap, batch, device, precision, colour_consistent: as :class:`~hprn_geo.predict.Predictor`
+            takes them.
+        rgb_bands, scale, encoding, white_balance, dtype, cog, overwrite: as :meth:`Predictor.predict_file
             <hprn_geo.predict.Predictor.predict_file>` takes them.
         chunk_rows: the least number of rows one task makes (more: fewer recomputed tile rows, more memory).
 
@@ -393,14 +411,15 @@ def predict_on_cluster(
     started = time.perf_counter()
     dst = Path(os.path.abspath(dst))
     spec = PredictorSpec(model=model, weights=None if weights is None else str(Path(weights).resolve()),
-                         bands=bands, tile=tile, overlap=overlap, batch=batch, device=device, precision=precision)
+                         bands=bands, tile=tile, overlap=overlap, batch=batch, device=device, precision=precision,
+                         colour_consistent=colour_consistent)
     predictor = spec.plan()
-    with open_scene(src, rgb_bands=rgb_bands, scale=scale) as scene:
+    reading = {"rgb_bands": rgb_bands, "scale": scale, "encoding": encoding, "white_balance": white_balance}
+    with open_scene(src, **reading) as scene:
         grid = predictor.grid(scene.height, scene.width)
         cube_spec = predictor.cube_spec(scene, dtype)
-        notes = [f"input scaling: {scene.scaling.reason}"]
-    cube = file_cube(src, grid, spec.pinned(predictor), predictor.card.bands, chunk_rows,
-                     rgb_bands=rgb_bands, scale=scale)
+        notes = input_notes(scene)
+    cube = file_cube(src, grid, spec.pinned(predictor), predictor.card.bands, chunk_rows, **reading)
     with Client(scheduler_address, set_as_default=False) as client:
         if dst.suffix.lower() == ".zarr":
             if cog:

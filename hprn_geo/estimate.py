@@ -38,6 +38,13 @@ def peak_memory_bytes(predictor: Predictor, width: int) -> int:
     return int(weights + activations + mosaic)
 
 
+def _colour_consistency(checkpoint: Checkpoint) -> str:
+    """Whether predict's output renders back to its input by default, and why."""
+    if checkpoint.card.response is None:
+        return "off (the model card gives no input response)"
+    return f"{'on' if checkpoint.card.colour_consistent else 'off'} by default (the model card's choice)"
+
+
 def describe_run(
     src: str | Path,
     model: str | None,
@@ -47,9 +54,11 @@ def describe_run(
     overlap: int | None,
     rgb_bands: tuple[int, int, int] | None,
     scale: float | str,
+    encoding: str = "auto",
+    white_balance: str = "none",
 ) -> dict:
     """Scene metadata, the model that would run, its tile grid and estimated time and memory."""
-    with open_scene(src, rgb_bands=rgb_bands, scale=scale) as scene:
+    with open_scene(src, rgb_bands=rgb_bands, scale=scale, encoding=encoding, white_balance=white_balance) as scene:
         report = dict(scene.describe())
         height, width = scene.height, scene.width
         report["valid fraction"] = f"{scene.valid_fraction():.3f}"
@@ -64,6 +73,7 @@ def describe_run(
     tiled_mpx = len(grid) * np.prod(grid.tile_shape) / 1e6
     report.update({
         "model": f"{checkpoint.card.name} ({checkpoint.card.bands} bands, preset {checkpoint.card.preset})",
+        "colour-consistent": _colour_consistency(checkpoint),
         "tiles": f"{len(grid)} ({grid.n_rows} x {grid.n_cols}) of {grid.tile_shape[0]} x {grid.tile_shape[1]}, overlap {grid.overlap}",
         "est. time (CPU)": f"{per_mpx * tiled_mpx:.0f} s ({per_mpx:.1f} s per tiled Mpx on this machine)",
         "est. peak memory": f"{peak_memory_bytes(predictor, width) / 2**30:.2f} GiB",

@@ -4,7 +4,9 @@
 accessor, STAC, plugins). It reads overlapping tiles from a
 :class:`WindowSource`, fills nodata with the tile's mean colour (so nodata is
 never fed to the network as if it were data, and is masked again at the end),
-computes the semantic prior per tile, runs the model in batches, blends the
+computes the semantic prior per tile, runs the model in batches, makes each
+output spectrum render back to its input RGB where the model card gives the
+input's response (:func:`~hprn_geo.spectral.colour_consistent`), blends the
 tiles with :class:`~hprn_geo.tiles.MosaicAccumulator` and hands finished
 full-width strips to a writer. Memory depends on tile, batch, bands and scene
 width, never on scene height.
@@ -24,11 +26,12 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from hprn_geo.errors import AllNodataWarning, DeviceError, UntrainedModelWarning
+from hprn_geo.errors import AllNodataWarning, CheckpointError, DeviceError, UntrainedModelWarning
 from hprn_geo.io import CubeSpec, CubeWriter, RasterScene, open_scene, open_writer
 from hprn_geo.model.prior import PRIOR_METHODS
 from hprn_geo.registry import Checkpoint
 from hprn_geo.sources import ArraySource, TileBatch, WindowSource, prepared_batches
+from hprn_geo.spectral import colour_consistent as project_to_input
 from hprn_geo.tiles import MosaicAccumulator, Strip, TileGrid, Window
 
 
@@ -108,6 +111,15 @@ class Predictor:
         channels_last: run the model in the channels-last memory layout (what
             cuDNN's fastest convolutions use); None: on CUDA only. The output
             does not change (a test checks it on the CPU).
+        colour_consistent: correct each output spectrum by the smallest change that makes
+            it render back, through the card's ``input_response``, to the tile's input RGB
+            exactly (:func:`hprn_geo.spectral.colour_consistent`); done per tile batch
+            before blending. The blend is a convex combination per pixel of spectra
+            that all render to that pixel's RGB, so the mosaic renders back to the
+            input too. None: the card's ``colour_consistent``.
+
+    Raises:
+        CheckpointError: ``colour_consistent=True`` and the card has no ``input_response``.
     """
 
     def __init__(
@@ -122,9 +134,15 @@ class Predictor:
         progress: bool = False,
         prior: str = "auto",
         channels_last: bool | None = None,
+        colour_consistent: bool | None = None,
     ) -> None:
         self.checkpoint = checkpoint
         self.card = checkpoint.card
+        self.colour_consistent = self.card.colour_consistent if colour_consistent is None else bool(colour_consistent)
+        if self.colour_consistent and self.card.response is None:
+            raise CheckpointError(
+                f"model {self.card.name!r} has no input_response on its card; colour-consistent output needs one"
+            )
         self.tile = int(tile or self.card.tile)
         self.overlap = int(self.card.overlap if overlap is None else overlap)
         self.device = pick_device(device)
@@ -170,6 +188,8 @@ class Predictor:
         if self._prior_on_device:
             labels, prior_seconds = self._device_prior(rgb)
         out = self._forward(rgb, labels).float().cpu().numpy()
+        if self.colour_consistent:
+            out = project_to_input(out, batch.rgb, self.card.response, axis=1)
         self.times.model += time.perf_counter() - start - prior_seconds
         return out
 
@@ -263,7 +283,9 @@ class Predictor:
             dtype=dtype,
             scale=UINT16_SCALE if dtype == "uint16" else 1.0,
             fwhm=None if self.card.fwhm is None else np.asarray(self.card.fwhm),
-            tags={"hprn_model": self.card.name, "hprn_input_scaling": scene.scaling.reason},
+            tags={"hprn_model": self.card.name, "hprn_input_scaling": scene.scaling.reason,
+                  "hprn_input_encoding": scene.encoding.reason, "hprn_white_balance": scene.balance.reason,
+                  "hprn_colour_consistent": str(self.colour_consistent).lower()},
         )
 
     def predict_array(self, rgb: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
@@ -289,12 +311,17 @@ class Predictor:
         *,
         rgb_bands: tuple[int, int, int] | None = None,
         scale: float | str = "auto",
+        encoding: str = "auto",
+        white_balance: str = "none",
         dtype: str = "float32",
         cog: bool = False,
         overwrite: bool = False,
         resume: bool = False,
     ) -> PredictionReport:
         """Reconstruct a raster file into a GeoTIFF/COG or Zarr cube.
+
+        ``rgb_bands``, ``scale``, ``encoding`` and ``white_balance`` say how the
+        input becomes linear RGB (:func:`hprn_geo.io.open_scene`).
 
         The output is written under a temporary name and renamed on success;
         with ``resume`` a run killed earlier continues from its journal.
@@ -304,9 +331,9 @@ class Predictor:
         """
         started = time.perf_counter()
         self.times = StageTimes()
-        with open_scene(src, rgb_bands=rgb_bands, scale=scale) as scene:
+        with open_scene(src, rgb_bands=rgb_bands, scale=scale, encoding=encoding, white_balance=white_balance) as scene:
             grid = self.grid(scene.height, scene.width)
-            notes = [f"input scaling: {scene.scaling.reason}"]
+            notes = [*input_notes(scene), f"colour-consistent output: {'on' if self.colour_consistent else 'off'}"]
             if scene.valid_fraction() == 0:
                 warnings.warn(f"{src}: every pixel is nodata; writing an all-nodata cube", AllNodataWarning, stacklevel=2)
             spec = self.cube_spec(scene, dtype)
@@ -336,6 +363,12 @@ class Predictor:
         start = time.perf_counter()
         writer.write_strip(strip.index, strip.row_off, strip.data)
         self.times.write += time.perf_counter() - start
+
+
+def input_notes(scene: RasterScene) -> list[str]:
+    """What was assumed about the input, one line each (scaling, encoding, white balance)."""
+    return [f"input scaling: {scene.scaling.reason}", f"input encoding: {scene.encoding.reason}",
+            f"white balance: {scene.balance.reason}"]
 
 
 def _synchronize(device: torch.device) -> None:

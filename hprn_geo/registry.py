@@ -47,6 +47,12 @@ class ModelCard:
         test_data: scenes held out for the reported scores only (never used for a choice).
         scores: held-out scores, e.g. ``{"mrae": ..., "sam": ...}`` per method.
         trained: False for a random-weight model (its spectra are meaningless).
+        input_response: (3, B) the input's spectral response on the model's grid, rows R, G, B, as
+            training rendered RGB (``rgb = R @ spectrum``; see
+            :meth:`hprn_geo.train.data.RGBRenderer.input_response`), or None when unknown.
+        colour_consistent: whether prediction projects the output onto the spectra that render
+            back to the input (:func:`hprn_geo.spectral.colour_consistent`) unless told otherwise;
+            needs ``input_response``.
     """
 
     name: str
@@ -62,6 +68,22 @@ class ModelCard:
     test_data: tuple[str, ...] = ()
     scores: dict = field(default_factory=dict)
     trained: bool = True
+    input_response: tuple[tuple[float, ...], ...] | None = None
+    colour_consistent: bool = False
+
+    def __post_init__(self) -> None:
+        if self.input_response is not None:
+            rows = tuple(tuple(float(v) for v in row) for row in self.input_response)
+            if len(rows) != 3 or any(len(row) != self.bands for row in rows):
+                raise CheckpointError(f"card {self.name!r}: input_response must be 3 rows of {self.bands} values")
+            object.__setattr__(self, "input_response", rows)
+        elif self.colour_consistent:
+            raise CheckpointError(f"card {self.name!r}: colour_consistent needs an input_response")
+
+    @property
+    def response(self) -> np.ndarray | None:
+        """(3, B) float64 :attr:`input_response`, or None."""
+        return None if self.input_response is None else np.asarray(self.input_response, dtype=np.float64)
 
     @property
     def bands(self) -> int:
@@ -73,6 +95,8 @@ class ModelCard:
         data = asdict(self)
         for key in _SEQUENCES:
             data[key] = None if data[key] is None else list(data[key])
+        if self.input_response is not None:
+            data["input_response"] = [list(row) for row in self.input_response]
         return data
 
     @classmethod

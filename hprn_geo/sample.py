@@ -103,11 +103,14 @@ def sample_scene(size: int = 512, seed: int = 0) -> SampleScene:
 def write_sample_scene(path: str | Path, size: int = 512, seed: int = 0) -> Path:
     """Write :func:`sample_scene` as an RGB GeoTIFF with nodata 0; returns ``path``.
 
+    Its values are linear (``round(255 * rgb)``), so the bands declare the scale 1/255:
+    ``encoding="auto"`` reads them as linear, not as an sRGB photo.
+
     The true cube is not written; call :func:`sample_scene` with the same
     ``size`` and ``seed`` to get it.
     """
     scene = sample_scene(size, seed)
-    return write_rgb(path, scene.rgb, scene.crs, scene.transform, nodata=NODATA)
+    return write_rgb(path, scene.rgb, scene.crs, scene.transform, nodata=NODATA, scale=1 / 255)
 
 
 def _smooth_noise(rng: np.random.Generator, size: int, cells: int, amplitude: float, offset: float = 0.0) -> np.ndarray:

@@ -23,7 +23,14 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import sparse
 
-__all__ = ["cie_response", "render_rgb", "resample", "response_on_grid"]
+__all__ = [
+    "cie_response",
+    "colour_consistent",
+    "normalised_response",
+    "render_rgb",
+    "resample",
+    "response_on_grid",
+]
 
 #: How far (nm) a target may lie outside the source range and still be accepted
 #: (it is then treated as lying on the range's end).
@@ -105,13 +112,76 @@ def render_rgb(cube: np.ndarray, response: np.ndarray) -> np.ndarray:
     response = np.asarray(response, dtype=np.float64)
     if cube.ndim != 3 or response.shape != (cube.shape[0], 3):
         raise ValueError(f"need a (B, H, W) cube and a (B, 3) response; got {cube.shape} and {response.shape}")
+    weights = normalised_response(response).astype(np.float32)
+    flat = cube.reshape(cube.shape[0], -1).astype(np.float32, copy=False)
+    return (weights @ flat).reshape(3, *cube.shape[1:])
+
+
+def normalised_response(response: ArrayLike) -> np.ndarray:
+    """A camera response as the ``(3, B)`` matrix ``R`` that :func:`render_rgb` applies: ``rgb = R @ spectrum``.
+
+    Args:
+        response: ``(B, 3)`` non-negative weights on a cube's grid, columns R, G, B.
+
+    Returns:
+        ``(3, B)`` float64, rows R, G, B, each summing to 1 (a white reflector gives 1).
+
+    Raises:
+        ValueError: a channel has no sensitivity over the grid (its column sums to 0 or less).
+    """
+    response = np.asarray(response, dtype=np.float64)
     totals = response.sum(axis=0)
     if np.any(totals <= 0):
         dead = [name for name, total in zip("RGB", totals, strict=True) if total <= 0]
         raise ValueError(f"channel(s) {', '.join(dead)} have no sensitivity over the cube's bands")
-    weights = (response / totals).astype(np.float32)
-    flat = cube.reshape(cube.shape[0], -1).astype(np.float32, copy=False)
-    return (weights.T @ flat).reshape(3, *cube.shape[1:])
+    return (response / totals).T
+
+
+def colour_consistent(spectra: np.ndarray, rgb: np.ndarray, response: ArrayLike, axis: int = 0) -> np.ndarray:
+    """Correct spectra by the smallest change that makes them render back to ``rgb`` exactly.
+
+    Each spectrum ``s`` becomes ``s + R^T (R R^T)^-1 (c - R s)``: its
+    metameric black (the part ``R`` does not see) is kept and its fundamental
+    metamer (the part in ``R``'s row space) is replaced by the one of ``c``, so
+    ``R s' = c`` and ``s' - s`` is the least-squares (L2) smallest such change.
+    Spectra that already render to ``c`` are unchanged. Nothing is clipped:
+    the result can be negative where ``s`` is far from ``c``'s metamers.
+
+    Reference: Y.-T. Lin and G. D. Finlayson, "Physically plausible spectral
+    reconstruction", Sensors 20(21), 6399 (2020) ("fundamental metamer plus
+    metameric black"; the metamer set of Cohen and Kappauf).
+
+    Args:
+        spectra: ``(..., B, ...)`` values with the spectral axis at ``axis``.
+        rgb: ``(..., 3, ...)`` the input each spectrum must render to, the
+            same shape as ``spectra`` except ``3`` at ``axis``.
+        response: ``(3, B)`` ``R``, rows R, G, B, as :func:`normalised_response` gives
+            (or one-hot rows, to make three of the bands equal the input); rank 3.
+        axis: the spectral (and colour) axis.
+
+    Returns:
+        Corrected spectra, the shape of ``spectra``; float32 unless ``spectra`` is
+        float64 (computed in float64 either way).
+
+    Raises:
+        ValueError: shapes do not match, or ``R R^T`` is singular.
+    """
+    matrix = np.asarray(response, dtype=np.float64)
+    spectra, rgb = np.moveaxis(np.asarray(spectra), axis, -1), np.moveaxis(np.asarray(rgb), axis, -1)
+    if matrix.ndim != 2 or matrix.shape[0] != 3 or spectra.shape[-1] != matrix.shape[1] \
+            or rgb.shape != (*spectra.shape[:-1], 3):
+        raise ValueError(
+            f"need a (3, B) response and spectra/rgb with B/3 on axis {axis}; got {matrix.shape}, "
+            f"{np.moveaxis(spectra, -1, axis).shape} and {np.moveaxis(rgb, -1, axis).shape}"
+        )
+    gram = matrix @ matrix.T
+    if np.linalg.matrix_rank(gram) < 3:
+        raise ValueError("the response's three rows are linearly dependent; no unique projection exists")
+    lift = np.linalg.solve(gram, matrix).T  # (B, 3) = R^T (R R^T)^-1
+    values = spectra.astype(np.float64)
+    values += (rgb - values @ matrix.T) @ lift.T
+    dtype = np.float64 if spectra.dtype == np.float64 else np.float32
+    return np.moveaxis(values.astype(dtype, copy=False), -1, axis)
 
 
 def response_on_grid(wavelengths_src: ArrayLike, response_src: ArrayLike, target: ArrayLike) -> np.ndarray:

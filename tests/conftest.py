@@ -66,3 +66,19 @@ def reference(crop: Path, tiny_checkpoint: Path) -> np.ndarray:
     from reference_crop import cli_cube
 
     return cli_cube(tiny_checkpoint, crop, crop.with_name("cli.tif"))
+
+
+@pytest.fixture(scope="session")
+def vnir31_scene(shared_data: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A real scene as ``vnir31`` sees it: (cube (31, 72, 88) reflectance, rgb (3, 72, 88), response (3, 31)).
+
+    A crop of Samson on vnir31's grid, rendered through the card's input response (its camera).
+    """
+    from hprn_geo.registry import available_models
+    from hprn_geo.train.data import load_scene
+
+    card = available_models()["vnir31"]
+    cube = load_scene("samson", card.wavelengths, shared_data, edge_clamp_nm=19.0).cube[:, 10:82, 4:92]
+    response = card.response
+    rgb = np.einsum("cb,bhw->chw", response, cube).astype(np.float32)
+    return cube, rgb, response

@@ -119,3 +119,37 @@ def test_to_zarr_writes_the_cli_layout(
         cube.isel(y=slice(100, 200)).hprn.to_zarr(tmp_path / "cube.zarr", region={"y": slice(100, 200)})
     with pytest.raises(OSError, match="exists"):
         cube.hprn.to_zarr(tmp_path / "cube.zarr")
+
+
+def test_photo_options_travel_as_in_the_cli(crop: Path, tiny_checkpoint: Path, tmp_path: Path) -> None:
+    from hprn_geo.errors import CheckpointError
+    from hprn_geo.predict import Predictor
+    from hprn_geo.registry import load_checkpoint
+
+    options = {"encoding": "srgb", "white_balance": "gray-world"}
+    Predictor(load_checkpoint(tiny_checkpoint), TILE, OVERLAP, device="cpu").predict_file(
+        crop, tmp_path / "cli.tif", **options)
+    with rasterio.open(tmp_path / "cli.tif") as src:
+        expected, tags = src.read(), src.tags()
+    lazy = rioxarray.open_rasterio(crop, chunks={"y": 56}).hprn.reconstruct(
+        model=tiny_checkpoint, tile=TILE, overlap=OVERLAP, **options)
+    eager = rioxarray.open_rasterio(crop).hprn.reconstruct(model=tiny_checkpoint, tile=TILE, overlap=OVERLAP,
+                                                            **options)
+    assert lazy.attrs["hprn_white_balance"] == eager.attrs["hprn_white_balance"]
+    assert lazy.attrs["hprn_white_balance"].startswith("gray-world: gains")
+    assert lazy.attrs["hprn_input_encoding"] == tags["hprn_input_encoding"] == "srgb: given"
+    np.testing.assert_allclose(lazy.values, eager.values, atol=1e-5)
+    np.testing.assert_allclose(eager.values, expected, atol=1e-5, equal_nan=True)  # 200 x 200: the same sample
+    with pytest.raises(CheckpointError, match="no input_response"):
+        rioxarray.open_rasterio(crop).hprn.reconstruct(model=tiny_checkpoint, colour_consistent=True)
+
+
+def test_input_encoding_follows_the_cli(crop: Path) -> None:
+    from hprn_geo.accessor import input_encoding
+
+    raw = rioxarray.open_rasterio(crop)
+    assert input_encoding(raw).name == "srgb"
+    assert input_encoding(rioxarray.open_rasterio(crop, mask_and_scale=True)).name == "srgb"
+    assert input_encoding((raw / 255).astype(np.float32)).name == "linear"
+    assert input_encoding(raw.astype(np.int16).assign_attrs(scale_factor=1e-4)).name == "linear"
+    assert input_encoding(raw, "linear").name == "linear"

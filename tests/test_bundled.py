@@ -7,11 +7,12 @@ import shutil
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from hprn_geo.errors import CheckpointError
 from hprn_geo.evaluate import evaluate_checkpoint
-from hprn_geo.registry import available_models, load_bundled, load_checkpoint, sha256
+from hprn_geo.registry import ModelCard, available_models, load_bundled, load_checkpoint, sha256
 
 WEIGHTS = resources.files("hprn_geo") / "weights"
 INDEX = json.loads((WEIGHTS / "index.json").read_text())
@@ -87,3 +88,24 @@ def test_vnir31_beats_ridge_on_its_held_out_scenes(role: str, shared_data: Path)
     for scene, methods in scores.items():
         assert methods["hprn"]["mrae"] < methods["ridge"]["mrae"], scene
         assert methods["hprn"]["sam"] < methods["ridge"]["sam"], scene
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_bundled_cards_give_their_input_response(name: str) -> None:
+    card = available_models()[name]
+    assert card.colour_consistent and card.response.shape == (3, card.bands)
+    if card.input.startswith("bands:53,31,7"):
+        np.testing.assert_array_equal(np.flatnonzero(card.response), [52, 103 + 30, 206 + 6])
+    else:
+        np.testing.assert_allclose(card.response.sum(axis=1), 1.0)
+
+
+def test_cards_without_the_colour_fields_still_load() -> None:
+    data = available_models()["vnir31"].to_dict()
+    del data["input_response"], data["colour_consistent"]
+    old = ModelCard.from_dict(json.loads(json.dumps(data)))
+    assert old.input_response is None and not old.colour_consistent
+    with pytest.raises(CheckpointError, match="needs an input_response"):
+        ModelCard.from_dict({**data, "colour_consistent": True})
+    with pytest.raises(CheckpointError, match="3 rows of 31"):
+        ModelCard.from_dict({**data, "input_response": [[1.0] * 31] * 2})

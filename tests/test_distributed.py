@@ -16,7 +16,7 @@ from reference_crop import OVERLAP, TILE  # tests/ is on sys.path (rootdir conft
 
 import hprn_geo  # noqa: F401  (registers .hprn)
 from hprn_geo.cli import main
-from hprn_geo.distributed import model_loads, predict_on_cluster
+from hprn_geo.distributed import PredictorSpec, model_loads, predict_on_cluster
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")]
 
@@ -103,3 +103,8 @@ def test_cli_runs_on_an_existing_scheduler(
     assert result.exit_code == 0, result.output
     with rasterio.open(f'ZARR:"{dst}":/reflectance') as cube:
         assert np.allclose(cube.read(), reference, atol=1e-5, equal_nan=True)
+
+
+def test_predictor_spec_carries_colour_consistency() -> None:
+    assert PredictorSpec(model="vnir31", device="cpu").predictor().colour_consistent  # the card's default
+    assert not PredictorSpec(model="vnir31", device="cpu", colour_consistent=False).predictor().colour_consistent

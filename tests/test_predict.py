@@ -18,6 +18,7 @@ import torch
 import xarray as xr
 
 from hprn_geo.errors import UntrainedModelWarning
+from hprn_geo.io.photo import srgb_to_linear
 from hprn_geo.predict import Predictor
 from hprn_geo.registry import load_checkpoint
 
@@ -67,9 +68,9 @@ def test_zarr_reopens_with_crs_and_wavelength(shared_data: Path, tiny_checkpoint
 def test_array_and_file_paths_agree(shared_data: Path, tiny_checkpoint: Path, tmp_path: Path) -> None:
     src = shared_data / "geo" / "rgb1.tif"
     predictor = _predictor(tiny_checkpoint, tile=128, overlap=16)
-    predictor.predict_file(src, tmp_path / "cube.tif")
+    predictor.predict_file(src, tmp_path / "cube.tif")  # uint8: decoded as sRGB
     with rasterio.open(src) as a, rasterio.open(tmp_path / "cube.tif") as b:
-        rgb = a.read().astype(np.float32) / 255
+        rgb = srgb_to_linear(a.read() / 255)
         valid = (a.read_masks() > 0).all(axis=0)
         assert np.allclose(predictor.predict_array(rgb, valid), b.read(), atol=1e-6, equal_nan=True)
 
@@ -190,3 +191,40 @@ def test_auto_batch_on_cuda_fits_memory_and_changes_nothing(pavia_rgb: np.ndarra
     assert 1 <= auto.batch <= 64 and auto.channels_last and auto.prior == "torch-connected"
     one = _predictor(tiny_checkpoint, tile=128, overlap=16, device="cuda", precision="fp32", batch=1)
     assert np.allclose(auto.predict_array(rgb), one.predict_array(rgb), atol=1e-4)
+
+
+# ---------------------------------------------------------------- colour consistency
+
+
+def _render(response: np.ndarray, cube: np.ndarray) -> np.ndarray:
+    return np.einsum("cb,bhw->chw", response, cube.astype(np.float64))
+
+
+def test_colour_consistent_output_renders_back_to_the_input(vnir31_scene) -> None:
+    from hprn_geo.registry import load_bundled
+
+    cube, rgb, response = vnir31_scene
+    checkpoint = load_bundled("vnir31")
+    assert checkpoint.card.colour_consistent and checkpoint.card.input_response is not None
+    predictor = Predictor(checkpoint, tile=48, overlap=12, device="cpu")  # 2 x 2 tiles, blended
+    consistent = predictor.predict_array(rgb)
+    free = Predictor(checkpoint, tile=48, overlap=12, device="cpu", colour_consistent=False).predict_array(rgb)
+    assert predictor.colour_consistent
+    np.testing.assert_allclose(_render(response, consistent), rgb, atol=1e-4, rtol=0)
+    assert np.abs(_render(response, free) - rgb).max() > 1e-3  # the model alone does not
+
+
+def test_rosis103_bands_53_31_7_equal_its_input(pavia_rgb: np.ndarray) -> None:
+    from hprn_geo.registry import load_bundled
+
+    rgb = pavia_rgb[:, 200:264, 100:164]
+    cube = Predictor(load_bundled("rosis103"), device="cpu").predict_array(rgb)
+    np.testing.assert_allclose(cube[[52, 30, 6]], rgb, atol=1e-5, rtol=0)
+
+
+def test_colour_consistency_needs_an_input_response(tiny_checkpoint: Path) -> None:
+    from hprn_geo.errors import CheckpointError
+
+    assert not _predictor(tiny_checkpoint).colour_consistent  # the card has none: off by default
+    with pytest.raises(CheckpointError, match="no input_response"):
+        _predictor(tiny_checkpoint, colour_consistent=True)

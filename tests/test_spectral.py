@@ -145,3 +145,32 @@ def test_cie_response_is_non_negative_with_peaks_where_srgb_has_them() -> None:
     assert response.min() >= 0.0
     red, green, blue = grid[np.argmax(response, axis=0)]
     assert 590 <= red <= 620 and 520 <= green <= 560 and 440 <= blue <= 465
+
+
+# ---------------------------------------------------------------- colour consistency
+
+
+def test_colour_consistent_projection(vnir31_scene) -> None:
+    from hprn_geo.spectral import colour_consistent
+
+    cube, rgb, response = vnir31_scene
+    guess = np.roll(cube, 1, axis=0) * 1.1  # wrong spectra, real shapes
+    fixed = colour_consistent(guess, rgb, response)
+    assert fixed.shape == guess.shape and fixed.dtype == np.float32
+    np.testing.assert_allclose(np.einsum("cb,bhw->chw", response, fixed), rgb, atol=1e-5, rtol=0)
+    change = (fixed - guess).reshape(31, -1)
+    in_row_space = response.T @ np.linalg.lstsq(response.T, change, rcond=None)[0]
+    np.testing.assert_allclose(change, in_row_space, atol=1e-5)  # the smallest change: no metameric black added
+    np.testing.assert_allclose(colour_consistent(cube, rgb, response), cube, atol=1e-6)  # already matching
+    batched = colour_consistent(guess[None], rgb[None], response, axis=1)[0]
+    np.testing.assert_array_equal(batched, fixed)
+
+
+def test_colour_consistent_refuses_bad_shapes_and_dependent_rows(vnir31_scene) -> None:
+    from hprn_geo.spectral import colour_consistent
+
+    cube, rgb, response = vnir31_scene
+    with pytest.raises(ValueError, match=r"\(3, B\) response"):
+        colour_consistent(cube[:30], rgb, response)
+    with pytest.raises(ValueError, match="linearly dependent"):
+        colour_consistent(cube, rgb, np.stack([response[0], response[0], response[2]]))

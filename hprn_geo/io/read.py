@@ -1,7 +1,8 @@
 """Reading windows of RGB reflectance from any GDAL raster.
 
 :func:`open_scene` opens a raster with rasterio, picks three bands, infers how
-raw values become reflectance (:mod:`hprn_geo.io.scaling`) and hands back a
+raw values become reflectance (:mod:`hprn_geo.io.scaling`, then the transfer
+function and white balance of :mod:`hprn_geo.io.photo`) and hands back a
 :class:`RasterScene` that reads windows as ``(3, h, w)`` float32 reflectance
 plus a ``(h, w)`` validity mask. Invalid pixels (nodata in any of the three
 bands, masked by an internal mask or alpha band, or non-finite floats) are
@@ -28,6 +29,14 @@ from hprn_geo.errors import (
     RasterReadError,
     UnsupportedDtypeError,
 )
+from hprn_geo.io.photo import (
+    BALANCE_SAMPLE,
+    InputEncoding,
+    WhiteBalance,
+    decode,
+    infer_encoding,
+    sample_white_balance,
+)
 from hprn_geo.io.scaling import InputScaling, infer_scaling
 
 __all__ = ["RasterScene", "open_scene"]
@@ -52,10 +61,13 @@ class RasterScene:
         count: number of bands in the raster.
         rgb_bands: the three chosen bands, 1-based, in R, G, B order.
         scaling: how raw values become reflectance.
+        encoding: the transfer function undone after scaling (sRGB or linear).
+        balance: the per-channel gains applied last, computed once for the whole scene.
         band_descriptions: descriptions of all ``count`` bands (None where unset).
     """
 
-    def __init__(self, dataset: Any, path: str, rgb_bands: tuple[int, int, int], scaling: InputScaling):
+    def __init__(self, dataset: Any, path: str, rgb_bands: tuple[int, int, int], scaling: InputScaling,
+                 encoding: InputEncoding = InputEncoding(), balance: WhiteBalance = WhiteBalance()):
         self._ds = dataset
         self.path = path
         self.height: int = dataset.height
@@ -69,6 +81,8 @@ class RasterScene:
         nodata = self._nodatavals[0]
         self.nodata: float | None = None if nodata is None else float(nodata)
         self.scaling = scaling
+        self.encoding = encoding
+        self.balance = balance
         self.band_descriptions: tuple[str | None, ...] = tuple(dataset.descriptions)
         alpha = [i + 1 for i, c in enumerate(dataset.colorinterp) if c == ColorInterp.alpha]
         self._alpha: int | None = alpha[0] if alpha and alpha[0] not in rgb_bands else None
@@ -102,7 +116,7 @@ class RasterScene:
 
         Returns:
             ``(rgb, valid)``: ``rgb`` float32 ``(3, height, width)`` reflectance
-            (``raw * factor + offset``), 0 where invalid; ``valid`` bool
+            (``raw * factor + offset``, decoded and balanced), 0 where invalid; ``valid`` bool
             ``(height, width)``, False where any band is nodata/non-finite or
             the dataset mask (internal mask, alpha) marks the pixel invalid.
         """
@@ -121,6 +135,19 @@ class RasterScene:
         Reads the whole scene at about ``sample x sample`` pixels (nearest
         neighbour, overviews when present) — cheap on any scene size.
         """
+        return float(self._sample(sample)[1].mean())
+
+    def white_balance(self, method: str, sample: int = BALANCE_SAMPLE) -> WhiteBalance:
+        """The gains of ``method`` (:data:`~hprn_geo.io.photo.WHITE_BALANCES`) for the whole scene.
+
+        Computed from a decimated read (about ``sample x sample`` pixels) of
+        the scene's valid pixels, scaled and decoded, so every window is
+        balanced alike however the scene is tiled.
+        """
+        return sample_white_balance(lambda: self._sample(sample), self.scaling, self.encoding, method)
+
+    def _sample(self, sample: int) -> tuple[np.ndarray, np.ndarray]:
+        """Raw ``(3, h, w)`` values and ``(h, w)`` validity of the whole scene at about ``sample`` pixels a side."""
         if sample < 1:
             raise ValueError(f"sample must be >= 1, got {sample}")
         shape = (3, min(sample, self.height), min(sample, self.width))
@@ -128,8 +155,7 @@ class RasterScene:
             raw, masks = self._read(out_shape=shape, resampling=Resampling.nearest)
         except RasterioError as e:
             raise RasterReadError(f"cannot read {self.path}: {_one_line(e)}") from None
-        _, valid = self._to_reflectance(raw, masks)
-        return float(valid.mean())
+        return raw, self._valid(raw, masks)
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready summary for ``hprn-geo info``: size, CRS, transform, bands, dtype, nodata, scaling."""
@@ -152,6 +178,8 @@ class RasterScene:
             "nodata": self.nodata,
             "scaling": {"factor": self.scaling.factor, "offset": self.scaling.offset,
                         "reason": self.scaling.reason},
+            "encoding": self.encoding.reason,
+            "white balance": self.balance.reason,
         }
 
     # -- helpers ---------------------------------------------------------
@@ -181,9 +209,12 @@ class RasterScene:
                 masks = np.concatenate([masks, alpha != 0])
         return raw, masks
 
+    def _valid(self, raw: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        return np.all(masks != 0, axis=0) & data_mask(raw, self._nodatavals)
+
     def _to_reflectance(self, raw: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        valid = np.all(masks != 0, axis=0) & data_mask(raw, self._nodatavals)
-        rgb = self.scaling.apply(raw)
+        valid = self._valid(raw, masks)
+        rgb = decode(raw, self.scaling, self.encoding, self.balance)
         rgb[:, ~valid] = 0.0
         return rgb, valid
 
@@ -207,6 +238,8 @@ def open_scene(
     path: str | os.PathLike[str],
     rgb_bands: tuple[int, int, int] | None = None,
     scale: float | str = "auto",
+    encoding: str = "auto",
+    white_balance: str = "none",
 ) -> RasterScene:
     """Open any GDAL raster for reading RGB reflectance windows.
 
@@ -215,11 +248,15 @@ def open_scene(
         rgb_bands: three 1-based band indices (R, G, B); required unless the
             raster has exactly 3 bands.
         scale: ``"auto"`` or a factor; see :func:`hprn_geo.io.infer_scaling`.
+        encoding: ``"auto"``, ``"linear"`` or ``"srgb"``; see :func:`hprn_geo.io.photo.infer_encoding`.
+        white_balance: one of :data:`hprn_geo.io.photo.WHITE_BALANCES`; the gains
+            come from a decimated read of the whole scene (:meth:`RasterScene.white_balance`).
 
     Raises:
         RasterReadError: missing, corrupt or not a raster (GDAL's reason included).
         BandCountError: not 3 bands and no ``rgb_bands``; bad ``rgb_bands``.
         UnsupportedDtypeError: the data type cannot be scaled to reflectance.
+        ValueError: an unknown ``encoding`` or ``white_balance``.
 
     Warns:
         MissingCRSWarning: the raster has no CRS (reading goes on).
@@ -232,7 +269,8 @@ def open_scene(
     except RasterioError as e:
         raise RasterReadError(f"cannot open {name}: {_one_line(e)}") from None
     try:
-        scene = _scene_from(dataset, name, rgb_bands, scale)
+        scene = _scene_from(dataset, name, rgb_bands, scale, encoding)
+        scene.balance = scene.white_balance(white_balance)
     except BaseException:
         dataset.close()
         raise
@@ -242,21 +280,20 @@ def open_scene(
     return scene
 
 
-def _scene_from(dataset: Any, name: str, rgb_bands: tuple[int, int, int] | None, scale: float | str) -> RasterScene:
+def _scene_from(dataset: Any, name: str, rgb_bands: tuple[int, int, int] | None, scale: float | str,
+                encoding: str) -> RasterScene:
     bands = _choose_bands(name, dataset.count, rgb_bands)
     dtypes = {dataset.dtypes[b - 1] for b in bands}
     if len(dtypes) > 1:
         raise UnsupportedDtypeError(f"{name}: bands {bands} have different data types {sorted(dtypes)}")
+    dtype = dtypes.pop()
+    scales, offsets = tuple(dataset.scales[b - 1] for b in bands), tuple(dataset.offsets[b - 1] for b in bands)
     try:
-        scaling = infer_scaling(
-            dtypes.pop(), scale,
-            declared_scales=tuple(dataset.scales[b - 1] for b in bands),
-            declared_offsets=tuple(dataset.offsets[b - 1] for b in bands),
-            max_value=_declared_max(dataset, bands),
-        )
+        scaling = infer_scaling(dtype, scale, declared_scales=scales, declared_offsets=offsets,
+                                max_value=_declared_max(dataset, bands))
     except UnsupportedDtypeError as e:
         raise UnsupportedDtypeError(f"{name}: {e}") from None
-    return RasterScene(dataset, name, bands, scaling)
+    return RasterScene(dataset, name, bands, scaling, infer_encoding(dtype, encoding, scales, offsets))
 
 
 def _choose_bands(name: str, count: int, rgb_bands: tuple[int, int, int] | None) -> tuple[int, int, int]:

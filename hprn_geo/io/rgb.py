@@ -23,6 +23,7 @@ def write_rgb(
     crs: Any,
     transform: Affine,
     nodata: int | None = None,
+    scale: float | None = None,
 ) -> Path:
     """Write a tiled, DEFLATE-compressed RGB GeoTIFF (photometric RGB).
 
@@ -35,6 +36,8 @@ def write_rgb(
         crs: anything rasterio accepts as a CRS (``"EPSG:32632"``, a ``CRS``), or None.
         transform: affine pixel -> CRS transform.
         nodata: the nodata value (0-255) of all three bands, or None.
+        scale: a band scale to declare (value = raw x scale), or None. Declaring one marks the
+            values as linear measurements: ``encoding="auto"`` then reads them as linear, not as sRGB.
 
     Returns:
         ``path`` as a ``Path``.
@@ -60,6 +63,8 @@ def write_rgb(
             dataset.write(rgb)
             dataset.colorinterp = (ColorInterp.red, ColorInterp.green, ColorInterp.blue)
             dataset.descriptions = ("red", "green", "blue")
+            if scale is not None:
+                dataset.scales = (scale,) * 3
         os.replace(partial, path)
     except (OSError, RasterioError) as error:
         partial.unlink(missing_ok=True)

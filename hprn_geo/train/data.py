@@ -23,7 +23,7 @@ from hprn_geo.cameras import Camera, PhotoDegradation, augment_rgb, load_cameras
 from hprn_geo.errors import DataFileError
 from hprn_geo.io.cubes import SHARED_CUBES, Cube, load_shared, read_cube
 from hprn_geo.model import slic_labels
-from hprn_geo.spectral import render_rgb, resample
+from hprn_geo.spectral import normalised_response, render_rgb, resample
 from hprn_geo.train.config import TrainConfig
 
 __all__ = [
@@ -284,6 +284,16 @@ class RGBRenderer:
         if self.fixed_camera is not None:
             return render_rgb(cube, self.fixed_camera.on_grid(self.wavelengths))
         return cube[[b - 1 for b in self.convention.rgb_bands]].astype(np.float32)  # type: ignore[union-attr]
+
+    def input_response(self) -> np.ndarray:
+        """(3, B) float64 ``R`` with :meth:`fixed` ``(cube) == R @ cube``: the card's ``input_response``.
+
+        A camera: its response on the grid, each row summing to 1 (white -> 1);
+        ``rgb_bands``: one-hot rows selecting those bands.
+        """
+        if self.fixed_camera is not None:
+            return normalised_response(self.fixed_camera.on_grid(self.wavelengths))
+        return np.eye(self.wavelengths.size)[[b - 1 for b in self.convention.rgb_bands]]  # type: ignore[union-attr]
 
     def training(self, cube: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """(B, H, W) -> (3, H, W): a random camera (or the fixed convention), noise, then the photo degradation."""

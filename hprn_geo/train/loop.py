@@ -100,6 +100,8 @@ def model_card(config: TrainConfig, renderer: RGBRenderer, scores: dict | None =
         test_data=config.test,
         scores={"protocol": protocol(config), **(scores or {})},
         trained=True,
+        input_response=tuple(map(tuple, renderer.input_response().tolist())),
+        colour_consistent=True,
     )
 
 

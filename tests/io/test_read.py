@@ -34,7 +34,7 @@ def test_metadata_of_rgb_byte(rgb_byte):
 
 def test_read_window_is_rasterio_read_over_255(rgb_byte):
     window = (300, 250, 120, 170)  # row_off, col_off, height, width
-    with open_scene(rgb_byte) as scene:
+    with open_scene(rgb_byte, encoding="linear") as scene:
         rgb, valid = scene.read_window(*window)
     with rasterio.open(rgb_byte) as ds:
         raw = ds.read(window=rasterio.windows.Window(250, 300, 170, 120))
@@ -53,7 +53,7 @@ def test_one_band_zero_makes_the_pixel_invalid(rgb_byte, tmp_path, write_raster)
     data[:, :10, :10] = 50
     data[1, 5, 5] = 0  # only the green band is nodata here
     path = write_raster(tmp_path / "one.tif", data, crs=profile["crs"], transform=profile["transform"], nodata=0)
-    with open_scene(path) as scene:
+    with open_scene(path, encoding="linear") as scene:
         _, valid = scene.read_window(0, 0, 10, 10)
     assert not valid[5, 5] and valid.sum() == 99
 
@@ -67,7 +67,7 @@ def test_rgb_bands_pick_from_four_band_file(rgb_byte, tmp_path, write_raster):
                         photometric="minisblack")
     with pytest.raises(BandCountError, match=r"has 4 bands; pass --rgb-bands R,G,B \(1-based\)"):
         open_scene(path)
-    with open_scene(path, rgb_bands=(2, 4, 1)) as scene:
+    with open_scene(path, rgb_bands=(2, 4, 1), encoding="linear") as scene:
         assert scene.count == 4 and scene.rgb_bands == (2, 4, 1)
         got, valid = scene.read_window(0, 0, 718, 791)
     np.testing.assert_allclose(got[:, valid], rgb[:, valid] / 255.0, rtol=1e-6)
@@ -87,7 +87,7 @@ def test_single_band_file_needs_rgb_bands(tmp_path, write_raster):
         warnings.simplefilter("ignore", MissingCRSWarning)
         with pytest.raises(BandCountError, match="has 1 band;"):
             open_scene(path)
-        with open_scene(path, rgb_bands=(1, 1, 1)) as scene:
+        with open_scene(path, rgb_bands=(1, 1, 1), encoding="linear") as scene:
             rgb, _ = scene.read_window(0, 0, 20, 20)
     np.testing.assert_allclose(rgb, 1 / 255)
 
@@ -137,7 +137,7 @@ def test_complex_raster_is_unsupported(tmp_path, write_raster):
 def test_missing_crs_warns_and_reads(tmp_path, write_raster):
     path = write_raster(tmp_path / "nocrs.tif", np.full((3, 8, 8), 51, np.uint8))
     with pytest.warns(MissingCRSWarning, match="no CRS"):
-        scene = open_scene(path)
+        scene = open_scene(path, encoding="linear")
     with scene:
         assert scene.crs is None
         rgb, valid = scene.read_window(0, 0, 8, 8)
@@ -163,7 +163,7 @@ def test_internal_mask_marks_pixels_invalid(tmp_path):
                            crs="EPSG:32618", transform=rasterio.transform.from_origin(500, 32, 1, 1)) as ds:
             ds.write(data)
             ds.write_mask(mask)
-    with open_scene(path) as scene:
+    with open_scene(path, encoding="linear") as scene:
         rgb, valid = scene.read_window(0, 0, 32, 32)
     np.testing.assert_array_equal(valid, mask > 0)
     assert np.all(rgb[:, :8] == 0) and np.allclose(rgb[:, 8:], 100 / 255)
@@ -250,3 +250,29 @@ def test_describe_is_json_ready(rgb2_byte):
     assert CRS.from_user_input(info["crs"]) == scene.crs
     assert info["transform"] == list(scene.transform)[:6]
     assert "divided by 255" in info["scaling"]["reason"] and "UTM" in text
+
+
+def test_auto_encoding_decodes_an_8_bit_photo_and_says_so(rgb_byte, tmp_path, write_raster):
+    from hprn_geo.io.photo import srgb_to_linear
+
+    with open_scene(rgb_byte) as scene, rasterio.open(rgb_byte) as ds:
+        rgb, valid = scene.read_window(100, 200, 32, 48)
+        raw = ds.read(window=rasterio.windows.Window(200, 100, 48, 32))
+        assert scene.encoding.name == "srgb" and "sRGB-encoded photo" in scene.describe()["encoding"]
+    np.testing.assert_allclose(rgb[:, valid], srgb_to_linear(raw / 255.0)[:, valid], rtol=1e-6)
+    floats = write_raster(tmp_path / "float.tif", (raw / 255.0).astype(np.float32))
+    with open_scene(floats) as scene:
+        assert scene.encoding.name == "linear" and "not a photo" in scene.describe()["encoding"]
+
+
+def test_white_balance_is_one_set_of_gains_for_the_whole_scene(rgb_byte):
+    with open_scene(rgb_byte, white_balance="gray-world") as scene:
+        gains = scene.balance.gains
+        rgb, valid = scene.read_window(0, 0, scene.height, scene.width)
+        top, _ = scene.read_window(0, 0, 100, scene.width)
+    np.testing.assert_allclose(rgb[:, valid].mean(axis=1), rgb[:, valid].mean(), rtol=0.02)  # from a sample
+    with open_scene(rgb_byte) as plain:
+        np.testing.assert_allclose(top, plain.read_window(0, 0, 100, plain.width)[0] * np.array(gains)[:, None, None],
+                                   rtol=1e-5)
+    with pytest.raises(ValueError, match="white_balance must be one of"):
+        open_scene(rgb_byte, white_balance="grey")

@@ -108,3 +108,17 @@ def test_algorithm_parameters_under_qgis(monkeypatch: pytest.MonkeyPatch) -> Non
     names = [p.name() for p in algorithm.parameterDefinitions()]
     assert names == ["INPUT", "RED", "GREEN", "BLUE", "MODEL", "WEIGHTS", "SCALE", "TILE", "OVERLAP", "DEVICE", "COG",
                      "OUTPUT"]
+
+
+def test_runner_passes_encoding_white_balance_and_colour_consistency(runner: ModuleType, crop: Path,
+                                                                    tiny_checkpoint: Path, tmp_path: Path) -> None:
+    from hprn_geo.errors import CheckpointError
+
+    messages: list[str] = []
+    runner.reconstruct_raster(str(crop), str(tmp_path / "cube.tif"), weights=str(tiny_checkpoint), rgb_bands=(1, 2, 3),
+                              encoding="linear", white_balance="exposure", device="cpu", log=messages.append)
+    assert "input encoding: linear: given" in messages and any(m.startswith("white balance: exposure") for m in messages)
+    assert list(runner.COLOUR_CONSISTENCY.values()) == [None, True, False]
+    with pytest.raises(CheckpointError, match="no input_response"):
+        runner.reconstruct_raster(str(crop), str(tmp_path / "cube.tif"), weights=str(tiny_checkpoint),
+                                  colour_consistent=True, log=lambda _: None)

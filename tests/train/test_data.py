@@ -129,3 +129,15 @@ def test_pixel_weights_share_patches_by_valid_pixels(shared_data: Path) -> None:
         shares[weights] = np.bincount(pool.scene, minlength=2) / 4000
     np.testing.assert_allclose(shares["pixels"], pixels / pixels.sum(), atol=0.02)
     assert shares["positions"][0] < 0.05  # moffett has 121 of 3842 40 x 40 positions
+
+
+def test_input_response_is_what_fixed_renders(shared_data: Path) -> None:
+    scene = load_scene("moffett", VNIR31, shared_data)
+    cameras = load_cameras(shared_data / "srf")
+    camera = RGBRenderer(InputConvention(camera="ntire2020_cie1964"), VNIR31, cameras)
+    response = camera.input_response()
+    assert response.shape == (3, 31)
+    np.testing.assert_allclose(response.sum(axis=1), 1.0)
+    np.testing.assert_allclose(np.einsum("cb,bhw->chw", response, scene.cube), camera.fixed(scene.cube), atol=1e-6)
+    bands = RGBRenderer(InputConvention(rgb_bands=(20, 12, 4)), VNIR31).input_response()
+    np.testing.assert_array_equal(np.einsum("cb,bhw->chw", bands, scene.cube), scene.cube[[19, 11, 3]])

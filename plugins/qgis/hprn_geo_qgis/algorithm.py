@@ -21,13 +21,16 @@ from qgis.core import (
 
 from hprn_geo.errors import HPRNGeoError
 
-from .runner import DEVICES, model_names, reconstruct_raster
+from .runner import COLOUR_CONSISTENCY, DEVICES, ENCODINGS, WHITE_BALANCES, model_names, reconstruct_raster
 
 _HELP = (
     "Reconstructs a hyperspectral reflectance cube from an RGB raster with HPRN (hprn-geo). "
     "The output has the input's CRS, transform and nodata, one band per wavelength "
     "(band descriptions like '550.0 nm'). Leave tile and overlap empty to use the model card's. "
-    "Scale: 'auto' (uint8 /255, uint16 by bit depth or declared scale, floats as is) or a factor."
+    "Scale: 'auto' (uint8 /255, uint16 by bit depth or declared scale, floats as is) or a factor. "
+    "Encoding: 'auto' decodes 8-bit rasters without a declared scale as sRGB photos. "
+    "White balance: per-scene channel gains (gray-world, white-patch, exposure). "
+    "Colour-consistent: the output renders back to the input through the model's input response."
 )
 
 
@@ -37,6 +40,7 @@ class ReconstructAlgorithm(QgsProcessingAlgorithm):
     INPUT, RED, GREEN, BLUE = "INPUT", "RED", "GREEN", "BLUE"
     MODEL, WEIGHTS, SCALE, TILE, OVERLAP = "MODEL", "WEIGHTS", "SCALE", "TILE", "OVERLAP"
     DEVICE, COG, OUTPUT = "DEVICE", "COG", "OUTPUT"
+    ENCODING, WHITE_BALANCE, COLOUR_CONSISTENT = "ENCODING", "WHITE_BALANCE", "COLOUR_CONSISTENT"
 
     def name(self) -> str:
         return "reconstruct"
@@ -60,6 +64,11 @@ class ReconstructAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(QgsProcessingParameterFile(self.WEIGHTS, "Checkpoint file instead of a bundled model",
                                                      extension="pt", optional=True))
         self.addParameter(QgsProcessingParameterString(self.SCALE, "Input scale to reflectance", "auto"))
+        self.addParameter(QgsProcessingParameterEnum(self.ENCODING, "Input encoding", list(ENCODINGS), defaultValue=0))
+        self.addParameter(QgsProcessingParameterEnum(self.WHITE_BALANCE, "White balance", list(WHITE_BALANCES),
+                                                     defaultValue=0))
+        self.addParameter(QgsProcessingParameterEnum(self.COLOUR_CONSISTENT, "Colour-consistent output",
+                                                     list(COLOUR_CONSISTENCY), defaultValue=0))
         for name, label, minimum in ((self.TILE, "Tile size (px)", 1), (self.OVERLAP, "Tile overlap (px)", 0)):
             self.addParameter(QgsProcessingParameterNumber(name, label, QgsProcessingParameterNumber.Integer,
                                                            optional=True, minValue=minimum))
@@ -79,6 +88,10 @@ class ReconstructAlgorithm(QgsProcessingAlgorithm):
                 weights=self.parameterAsFile(parameters, self.WEIGHTS, context) or None,
                 rgb_bands=tuple(self.parameterAsInt(parameters, b, context) for b in (self.RED, self.GREEN, self.BLUE)),
                 scale=self.parameterAsString(parameters, self.SCALE, context),
+                encoding=ENCODINGS[self.parameterAsEnum(parameters, self.ENCODING, context)],
+                white_balance=WHITE_BALANCES[self.parameterAsEnum(parameters, self.WHITE_BALANCE, context)],
+                colour_consistent=list(COLOUR_CONSISTENCY.values())[
+                    self.parameterAsEnum(parameters, self.COLOUR_CONSISTENT, context)],
                 tile=self._optional_int(parameters, self.TILE, context),
                 overlap=self._optional_int(parameters, self.OVERLAP, context),
                 device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)],

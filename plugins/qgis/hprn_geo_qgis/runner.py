@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 try:
+    from hprn_geo.io.photo import ENCODINGS, WHITE_BALANCES
     from hprn_geo.predict import PredictionReport, Predictor
     from hprn_geo.registry import available_models, resolve
 except ImportError as exc:  # QGIS's Python without hprn-geo
@@ -14,9 +15,11 @@ except ImportError as exc:  # QGIS's Python without hprn-geo
         "install it with that Python's pip (see docs/qgis.md)"
     ) from exc
 
-__all__ = ["DEVICES", "model_names", "reconstruct_raster"]
+__all__ = ["COLOUR_CONSISTENCY", "DEVICES", "ENCODINGS", "WHITE_BALANCES", "model_names", "reconstruct_raster"]
 
 DEVICES = ("auto", "cpu", "cuda")
+COLOUR_CONSISTENCY = {"model default": None, "on": True, "off": False}
+"""The algorithm's colour-consistency choices and what :class:`Predictor` gets for each."""
 
 
 def model_names() -> list[str]:
@@ -32,6 +35,9 @@ def reconstruct_raster(
     weights: str | Path | None = None,
     rgb_bands: tuple[int, int, int] | None = None,
     scale: float | str = "auto",
+    encoding: str = "auto",
+    white_balance: str = "none",
+    colour_consistent: bool | None = None,
     tile: int | None = None,
     overlap: int | None = None,
     device: str = "auto",
@@ -46,6 +52,9 @@ def reconstruct_raster(
         model, weights: a bundled model name or a checkpoint file (default: the default bundled model).
         rgb_bands: 1-based red, green, blue band numbers.
         scale: ``"auto"`` or the factor (number or text) from raw values to reflectance.
+        encoding: one of :data:`ENCODINGS` (``"srgb"`` decodes a gamma-encoded photo).
+        white_balance: one of :data:`WHITE_BALANCES` (per-scene channel gains).
+        colour_consistent: make the output render back to the input (None: the model card's default).
         tile, overlap: tile side and overlap in pixels (default: the model card's).
         device: one of :data:`DEVICES`.
         cog: write a Cloud Optimized GeoTIFF (``.tif`` outputs only).
@@ -55,11 +64,12 @@ def reconstruct_raster(
         HPRNGeoError: bad input, model or output, with a one-line message.
     """
     checkpoint = resolve(model, weights)
-    predictor = Predictor(checkpoint, tile, overlap, device=device)
+    predictor = Predictor(checkpoint, tile, overlap, device=device, colour_consistent=colour_consistent)
     log(f"model {checkpoint.card.name!r}: {checkpoint.card.bands} bands, tile {predictor.tile} px, "
         f"overlap {predictor.overlap} px, on {predictor.device}")
     is_tif = Path(dst).suffix.lower() in (".tif", ".tiff")
-    report = predictor.predict_file(src, dst, rgb_bands=rgb_bands, scale=scale, cog=cog and is_tif, overwrite=True)
+    report = predictor.predict_file(src, dst, rgb_bands=rgb_bands, scale=scale, encoding=encoding,
+                                    white_balance=white_balance, cog=cog and is_tif, overwrite=True)
     for note in report.notes:
         log(note)
     log(f"wrote {report.path}: {report.tiles_run} tiles in {report.seconds:.1f} s")

@@ -1,0 +1,234 @@
+"""Photographs as input: the transfer function (encoding) and a per-scene white balance.
+
+A model takes linear RGB in reflectance units (a white reflector gives 1). A
+photo or orthophoto is usually gamma-encoded (sRGB) and white-balanced and
+exposed by its camera. After :mod:`hprn_geo.io.scaling` has brought raw values
+to [0, 1]:
+
+1. :class:`InputEncoding` undoes the transfer function: ``"srgb"`` applies
+   the sRGB decoding of IEC 61966-2-1 (:func:`srgb_to_linear`), ``"linear"``
+   nothing. ``"auto"`` (:func:`infer_encoding`) picks ``"srgb"`` for 8-bit
+   unsigned rasters that declare no scale/offset (photos, orthophotos,
+   true-colour images), ``"linear"`` for everything else.
+2. :class:`WhiteBalance` multiplies each channel by a gain computed once per
+   scene from its valid pixels (:func:`estimate_white_balance`, on a
+   decimated read of the whole scene, so tiling does not change it):
+
+   =============== ===========================================================
+   ``none``        gains 1 (the default)
+   ``gray-world``  each channel's mean becomes the mean of the three means
+                   (colour only; overall brightness kept)
+   ``white-patch`` each channel's :data:`WHITE_PERCENTILE` th percentile
+                   becomes :data:`EXPOSURE_TARGET` (colour and exposure)
+   ``exposure``    one gain for all channels: the :data:`WHITE_PERCENTILE` th
+                   percentile of the per-pixel channel mean becomes
+                   :data:`EXPOSURE_TARGET` (exposure only)
+   =============== ===========================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from hprn_geo.io.scaling import InputScaling
+
+__all__ = [
+    "ENCODINGS",
+    "EXPOSURE_TARGET",
+    "WHITE_BALANCES",
+    "WHITE_PERCENTILE",
+    "InputEncoding",
+    "WhiteBalance",
+    "decode",
+    "estimate_white_balance",
+    "infer_encoding",
+    "sample_white_balance",
+    "srgb8",
+    "srgb_to_linear",
+]
+
+ENCODINGS = ("auto", "linear", "srgb")
+"""Values of the ``encoding`` option."""
+
+WHITE_BALANCES = ("none", "gray-world", "white-patch", "exposure")
+"""Values of the ``white_balance`` option."""
+
+WHITE_PERCENTILE = 99.0
+"""The percentile taken as the scene's white (robust to a few saturated or specular pixels)."""
+
+EXPOSURE_TARGET = 0.175
+"""Where ``white-patch`` and ``exposure`` put the scene's :data:`WHITE_PERCENTILE` th percentile.
+
+The median over the shared reflectance scenes (samson 0.175, jasper_ridge 0.147,
+moffett 0.186, muufl_sub 0.512, enmap_potsdam 0.151) of the 99th percentile of
+the per-pixel mean of R, G and B, rendered at exposure 1 through ``vnir31``'s
+camera (``ntire2020_cie1964``) on its 400-700 nm grid: the brightness of the
+scenes the bundled models were trained and validated on. ``benchmarks/photo_inputs.py``
+prints it again.
+"""
+
+
+def srgb_to_linear(values: np.ndarray) -> np.ndarray:
+    """The sRGB decoding (electro-optical transfer) function of IEC 61966-2-1:1999.
+
+    ``v / 12.92`` for ``v <= 0.04045``, else ``((v + 0.055) / 1.055) ** 2.4``
+    (what ``colour.models.eotf_sRGB`` computes).
+
+    Args:
+        values: encoded values in [0, 1], any shape (values below 0 follow the linear segment).
+
+    Returns:
+        Linear values, the shape of ``values``, float32.
+    """
+    values = np.asarray(values, dtype=np.float32)
+    curve = ((np.maximum(values, 0.04045) + np.float32(0.055)) / np.float32(1.055)) ** np.float32(2.4)
+    return np.where(values <= 0.04045, values / np.float32(12.92), curve).astype(np.float32)
+
+
+def srgb8(linear: np.ndarray) -> np.ndarray:
+    """Linear RGB as an 8-bit sRGB photo stores it: clipped to [0, 1], sRGB-encoded, rounded to 0-255.
+
+    The encoding is the inverse of :func:`srgb_to_linear` (``12.92 v`` for ``v <= 0.0031308``,
+    else ``1.055 v ** (1 / 2.4) - 0.055``; IEC 61966-2-1). Used to build test and benchmark photos.
+
+    Args:
+        linear: linear values, any shape.
+
+    Returns:
+        uint8, the shape of ``linear``.
+    """
+    v = np.clip(np.asarray(linear, np.float64), 0.0, 1.0)
+    encoded = np.where(v <= 0.0031308, 12.92 * v, 1.055 * np.power(v, 1 / 2.4) - 0.055)
+    return np.rint(encoded * 255.0).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class InputEncoding:
+    """The transfer function of the input's values once scaled to [0, 1].
+
+    Attributes:
+        name: ``"linear"`` or ``"srgb"``.
+        reason: one human sentence saying why.
+    """
+
+    name: str = "linear"
+    reason: str = "linear: values used as they are"
+
+    def apply(self, rgb: np.ndarray) -> np.ndarray:
+        """(3, h, w) scaled values -> linear float32, same shape."""
+        return srgb_to_linear(rgb) if self.name == "srgb" else rgb
+
+
+def infer_encoding(
+    dtype: str,
+    encoding: str = "auto",
+    declared_scales: Sequence[float | None] | None = None,
+    declared_offsets: Sequence[float | None] | None = None,
+) -> InputEncoding:
+    """Choose the transfer function of a raster's values.
+
+    Args:
+        dtype: numpy name of the raw data type.
+        encoding: ``"auto"``, ``"linear"`` or ``"srgb"``.
+        declared_scales, declared_offsets: the bands' GDAL scales/offsets (1 and 0: none declared).
+
+    Raises:
+        ValueError: ``encoding`` is not one of :data:`ENCODINGS`.
+    """
+    if encoding not in ENCODINGS:
+        raise ValueError(f"encoding must be one of {', '.join(ENCODINGS)}, got {encoding!r}")
+    if encoding != "auto":
+        return InputEncoding(encoding, f"{encoding}: given")
+    declared = any(s not in (None, 1.0) for s in declared_scales or ()) or any(
+        o not in (None, 0.0) for o in declared_offsets or ()
+    )
+    if np.dtype(dtype) == np.uint8 and not declared:
+        return InputEncoding("srgb", "srgb: 8-bit values without a declared scale are taken as an sRGB-encoded photo")
+    if np.dtype(dtype) == np.uint8:
+        return InputEncoding("linear", "linear: 8-bit values with a declared scale/offset are taken as measurements")
+    return InputEncoding("linear", f"linear: {np.dtype(dtype).name} values are taken as measurements, not a photo")
+
+
+@dataclass(frozen=True)
+class WhiteBalance:
+    """Per-channel gains applied to the linear input.
+
+    Attributes:
+        method: one of :data:`WHITE_BALANCES`.
+        gains: (R, G, B) multipliers.
+        reason: one human sentence saying what was done.
+    """
+
+    method: str = "none"
+    gains: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    reason: str = "none: no white balance or exposure change"
+
+    def apply(self, rgb: np.ndarray) -> np.ndarray:
+        """(3, h, w) linear RGB -> balanced float32, same shape."""
+        if self.gains == (1.0, 1.0, 1.0):
+            return rgb
+        return (rgb * np.asarray(self.gains, np.float32)[:, None, None]).astype(np.float32)
+
+
+def estimate_white_balance(rgb: np.ndarray, method: str = "none") -> WhiteBalance:
+    """The gains of ``method`` for a scene (see the module table).
+
+    Args:
+        rgb: (3, N) linear RGB of the scene's valid pixels (a decimated sample is enough).
+        method: one of :data:`WHITE_BALANCES`.
+
+    Raises:
+        ValueError: ``method`` is unknown.
+    """
+    _check_method(method)
+    if method == "none":
+        return WhiteBalance()
+    rgb = np.asarray(rgb, np.float64).reshape(3, -1)
+    if rgb.shape[1] == 0:
+        return WhiteBalance(method, reason=f"{method}: no valid pixels, gains 1")
+    if method == "gray-world":
+        means = rgb.mean(axis=1)
+        gains = means.mean() / means
+    elif method == "white-patch":
+        gains = EXPOSURE_TARGET / np.percentile(rgb, WHITE_PERCENTILE, axis=1)
+    else:
+        gains = np.full(3, EXPOSURE_TARGET / np.percentile(rgb.mean(axis=0), WHITE_PERCENTILE))
+    if not np.all(np.isfinite(gains) & (gains > 0)):
+        return WhiteBalance(method, reason=f"{method}: a channel is dark everywhere, gains 1")
+    gains_tuple = tuple(float(g) for g in gains)
+    shown = ", ".join(f"{g:.3f}" for g in gains_tuple)
+    return WhiteBalance(method, gains_tuple, f"{method}: gains R, G, B {shown}")  # type: ignore[arg-type]
+
+
+BALANCE_SAMPLE = 512
+"""Side (pixels) of the decimated whole-scene read that white-balance gains are computed from."""
+
+
+def decode(raw: np.ndarray, scaling: InputScaling, encoding: InputEncoding, balance: WhiteBalance) -> np.ndarray:
+    """(3, h, w) raw values -> float32 linear, balanced RGB: scaling, then encoding, then gains."""
+    return balance.apply(encoding.apply(scaling.apply(raw)))
+
+
+def sample_white_balance(
+    read: Callable[[], tuple[np.ndarray, np.ndarray]], scaling: InputScaling, encoding: InputEncoding, method: str
+) -> WhiteBalance:
+    """The gains of ``method`` from a decimated read of a whole scene (read only when ``method`` needs it).
+
+    Args:
+        read: returns (3, h, w) raw values of the sample and its (h, w) bool validity.
+        scaling, encoding: how raw values become linear RGB.
+        method: one of :data:`WHITE_BALANCES`.
+    """
+    _check_method(method)
+    if method == "none":
+        return WhiteBalance()
+    raw, valid = read()
+    return estimate_white_balance(encoding.apply(scaling.apply(raw))[:, valid], method)
+
+
+def _check_method(method: str) -> None:
+    if method not in WHITE_BALANCES:
+        raise ValueError(f"white_balance must be one of {', '.join(WHITE_BALANCES)}, got {method!r}")
