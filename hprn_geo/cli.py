@@ -22,6 +22,14 @@ def _one_line_warning(message: Any, category: type, filename: str, lineno: int, 
     click.echo(f"hprn-geo: warning: {message}", err=True)
 
 
+COLOUR_CONSISTENT = click.option(
+    "--colour-consistent/--no-colour-consistent", default=None,
+    help="Make each output spectrum render back to its input RGB through the model card's input response "
+         "[default: the card's].",
+)  # fmt: skip
+"""``predict`` and ``evaluate``'s switch of colour-consistent output."""
+
+
 def friendly_errors(command: Callable) -> Callable:
     """Turn hprn-geo errors into one line on stderr and exit status 1."""
 
@@ -159,9 +167,7 @@ def main() -> None:
 @click.option("--prior", default="auto", show_default=True, type=click.Choice(["auto", "skimage", "torch", "torch-connected"]),
               help="Semantic prior: scikit-image SLIC (reference) or the batched torch SLIC (on the GPU with CUDA); "
                    "'auto' is torch-connected on CUDA, skimage on the CPU.")
-@click.option("--colour-consistent/--no-colour-consistent", default=None,
-              help="Make each output spectrum render back to its input RGB through the model card's input response "
-                   "[default: the card's].")
+@COLOUR_CONSISTENT
 @click.option("--dtype", default="float32", show_default=True, type=click.Choice(["float32", "uint16"]),
               help="uint16 stores reflectance x 10000 with the scale in the metadata.")
 @click.option("--cog", is_flag=True, help="Write a Cloud Optimized GeoTIFF.")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import click
 import numpy as np
 
-from hprn_geo.cli import friendly_errors, parse_rgb_bands
+from hprn_geo.cli import COLOUR_CONSISTENT, friendly_errors, parse_rgb_bands
 from hprn_geo.errors import DataFileError, OutputError
 
 if TYPE_CHECKING:
@@ -101,13 +101,14 @@ def train(config_path: str | None, run_dir: str, resume: bool, name: str | None,
               help="The model's precision (bf16 autocast).")
 @click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]),
               help="Where the model runs (auto: CUDA when present).")
+@COLOUR_CONSISTENT
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the scores as JSON.")
 @click.option("--plots", "plot_dir", type=click.Path(file_okay=False), help="Write error maps, spectra and error-vs-wavelength plots.")
 @friendly_errors
 def evaluate(model_name: str | None, weights: str | None, data: tuple[str, ...], data_dir: str | None,
              camera: str | None, rgb_bands: tuple[int, int, int] | None, baselines_from: tuple[str, ...],
              no_baselines: bool, tile: int | None, overlap: int | None, prior: str, precision: str, device: str,
-             json_path: str | None, plot_dir: str | None) -> None:
+             colour_consistent: bool | None, json_path: str | None, plot_dir: str | None) -> None:
     """Score a model and the classical baselines on held-out cubes (MRAE, RMSE, SAM, PSNR, SSIM)."""
     from hprn_geo.evaluate import evaluate_checkpoint, plot_evaluation
     from hprn_geo.registry import resolve
@@ -116,7 +117,7 @@ def evaluate(model_name: str | None, weights: str | None, data: tuple[str, ...],
     baseline_data = [] if no_baselines else (list(baselines_from) or None)
     evaluation = evaluate_checkpoint(
         checkpoint, data, data_dir, camera=camera, rgb_bands=rgb_bands, baseline_data=baseline_data,
-        tile=tile, overlap=overlap, prior=prior, precision=precision, device=device,
+        tile=tile, overlap=overlap, prior=prior, precision=precision, device=device, colour_consistent=colour_consistent,
     )  # fmt: skip
     report = evaluation.to_dict()
     publish(report, format_table(report), json_path, plot_dir, functools.partial(plot_evaluation, evaluation))

@@ -30,8 +30,9 @@ from typing import Any
 import numpy as np
 
 from hprn_geo.evaluate.harness import MODEL, evaluate_checkpoint
-from hprn_geo.registry import load_checkpoint
+from hprn_geo.registry import Checkpoint, load_checkpoint
 from hprn_geo.train.config import TrainConfig
+from hprn_geo.train.data import RGBRenderer
 from hprn_geo.train.loop import train
 
 __all__ = ["CrossValidation", "cross_validate", "fold_config", "score_fold"]
@@ -57,7 +58,9 @@ def score_fold(
     """Scores of a trained fold on its held-out scene: ``method -> metric -> value``.
 
     Methods: ``hprn@<step>`` for every snapshot and the last step, ``hprn``
-    (the last step) and the baselines fitted on the fold's training scenes.
+    (the last step), the same with colour-consistent output (``hprn-cc@<step>``,
+    ``hprn-cc``; the response is the recipe's input convention) and the baselines
+    fitted on the fold's training scenes.
 
     Args:
         config: the recipe.
@@ -71,19 +74,30 @@ def score_fold(
         **predict: further :func:`~hprn_geo.evaluate.evaluate_checkpoint` options (``tile``, ``overlap``, ``prior``).
     """
     fold = fold_config(config, scene)
+    response = tuple(map(tuple, RGBRenderer.from_config(config).input_response().tolist()))
     scores: dict[str, dict[str, float]] = {}
     for step, path in sorted(_steps_checkpoints(run_dir, fold).items()):
-        last = step == fold.steps
-        evaluation = evaluate_checkpoint(
-            load_checkpoint(path), [scene], config.data_dir, srf_dir=config.srf_dir, edge_clamp_nm=config.edge_clamp_nm,
-            baseline_data=list(fold.train) if last else [], device=device, camera=camera,
-            baselines_see_card=camera is not None, **predict,
-        )  # fmt: skip
-        methods = evaluation.scores[evaluation.scenes[0].name]
-        scores[f"{MODEL}@{step}"] = methods[MODEL]
-        if last:
-            scores.update(methods)
+        checkpoint = load_checkpoint(path)
+        checkpoint = Checkpoint(checkpoint.model, dataclasses.replace(checkpoint.card, input_response=response))
+        for consistent, name in ((False, MODEL), (True, f"{MODEL}-cc")):
+            last = step == fold.steps and not consistent
+            evaluation = evaluate_checkpoint(
+                checkpoint, [scene], config.data_dir, srf_dir=config.srf_dir, edge_clamp_nm=config.edge_clamp_nm,
+                baseline_data=list(fold.train) if last else [], device=device, camera=camera,
+                baselines_see_card=camera is not None, colour_consistent=consistent, **predict,
+            )  # fmt: skip
+            methods = evaluation.scores[evaluation.scenes[0].name]
+            scores[f"{name}@{step}"] = methods[MODEL]
+            if step == fold.steps:
+                scores[name] = methods[MODEL]
+            if last:
+                scores.update({m: v for m, v in methods.items() if m != MODEL})
     return scores
+
+
+def _step(method: str) -> int:
+    """The step of ``hprn@<step>`` (0 for other methods)."""
+    return int(method.rpartition("@")[2]) if "@" in method else 0
 
 
 @dataclass
@@ -104,7 +118,7 @@ class CrossValidation:
     def methods(self) -> list[str]:
         """Methods scored on every fold, the model first."""
         common = set.intersection(*(set(m) for m in self.scores.values()))
-        return sorted(common, key=lambda m: (not m.startswith(MODEL), m != MODEL, m))
+        return sorted(common, key=lambda m: (not m.startswith(MODEL), "@" in m, _step(m), "-cc" in m, m))
 
     def mean(self) -> dict[str, dict[str, float]]:
         """method -> metric -> mean over folds."""

@@ -153,11 +153,15 @@ def model_method(
     prior: str = "skimage",
     precision: str = "fp32",
     device: str = "cpu",
+    colour_consistent: bool | None = None,
 ) -> Method:
     """The model as a method: tiled prediction with ``predict``'s defaults (the card's tile and
-    overlap), the semantic ``prior`` method, ``precision`` (``"fp32"`` or ``"bf16"`` autocast) and
-    ``device`` (``"cpu"``, ``"cuda"``, ``"auto"``) of :class:`hprn_geo.predict.Predictor`."""
-    predictor = Predictor(checkpoint, tile, overlap, device=device, precision=precision, prior=prior)
+    overlap), the semantic ``prior`` method, ``precision`` (``"fp32"`` or ``"bf16"`` autocast),
+    ``device`` (``"cpu"``, ``"cuda"``, ``"auto"``) and ``colour_consistent`` (None: the card's) of
+    :class:`hprn_geo.predict.Predictor`."""
+    predictor = Predictor(
+        checkpoint, tile, overlap, device=device, precision=precision, prior=prior, colour_consistent=colour_consistent
+    )
     return predictor.predict_array
 
 
@@ -189,6 +193,7 @@ def evaluate_checkpoint(
     precision: str = "fp32",
     device: str = "cpu",
     baselines_see_card: bool = False,
+    colour_consistent: bool | None = None,
 ) -> Evaluation:
     """Score a checkpoint and the baselines on held-out cubes.
 
@@ -208,7 +213,8 @@ def evaluate_checkpoint(
         srf_dir: camera folder (default ``data_dir/srf``).
         tile, overlap: prediction tiling (default: the card's).
         edge_clamp_nm: see :func:`hprn_geo.train.data.to_grid` (default: the card's protocol, else 2).
-        prior, precision, device: the model's semantic prior method, precision and device (:func:`model_method`).
+        prior, precision, device, colour_consistent: the model's semantic prior method, precision,
+            device and colour-consistent output (:func:`model_method`).
     """
     card = checkpoint.card
     convention = InputConvention(camera, rgb_bands) if camera or rgb_bands else InputConvention.from_card(card.input)
@@ -217,7 +223,7 @@ def evaluate_checkpoint(
     protocol = card.scores.get("protocol", {})
     clamp = protocol.get("edge_clamp_nm", 2.0) if edge_clamp_nm is None else edge_clamp_nm
     scenes = prepare_scenes(data, renderer, data_dir, card.fwhm, clamp)
-    methods: dict[str, Method] = {MODEL: model_method(checkpoint, tile, overlap, prior, precision, device)}
+    methods: dict[str, Method] = {MODEL: model_method(checkpoint, tile, overlap, prior, precision, device, colour_consistent)}
     fitted_on = list(card.training_data if baseline_data is None else baseline_data)
     if fitted_on:
         training = [load_scene(name, renderer.wavelengths, data_dir, card.fwhm, clamp) for name in fitted_on]
@@ -236,5 +242,6 @@ def evaluate_checkpoint(
         "prior": prior,
         "precision": precision,
         "device": device,
+        "colour_consistent": checkpoint.card.colour_consistent if colour_consistent is None else colour_consistent,
     }
     return evaluation

@@ -36,10 +36,13 @@ def test_every_fold_is_scored_against_baselines_fitted_on_the_same_scenes(shared
     recipe = _recipe(shared_data)
     result = cross_validate(recipe, tmp_path, progress=False)
     assert list(result.scores) == SCENES
-    assert result.methods[:3] == ["hprn", "hprn@1", "hprn@2"] and {"ridge", "knn", "flat"} <= set(result.methods)
+    assert result.methods[:6] == ["hprn", "hprn-cc", "hprn@1", "hprn-cc@1", "hprn@2", "hprn-cc@2"]
+    assert result.methods[6:] == ["flat", "knn", "ridge"]
     for scene in SCENES:
         assert result.scores[scene]["hprn"] == result.scores[scene]["hprn@2"]
+        assert result.scores[scene]["hprn-cc"] == result.scores[scene]["hprn-cc@2"]
         assert result.scores[scene]["hprn@1"] != result.scores[scene]["hprn@2"]
+        assert result.scores[scene]["hprn-cc@2"] != result.scores[scene]["hprn@2"]
     # the ridge column is a ridge fitted on the two other scenes, scored on the held-out one
     renderer = RGBRenderer(InputConvention(rgb_bands=(20, 12, 4)), recipe.wavelengths)
     others = [load_scene(s, recipe.wavelengths, shared_data, edge_clamp_nm=19.0) for s in ("samson", "muufl_sub")]
