@@ -38,10 +38,12 @@ def peak_memory_bytes(predictor: Predictor, width: int) -> int:
     return int(weights + activations + mosaic)
 
 
-def _colour_consistency(checkpoint: Checkpoint) -> str:
+def _colour_consistency(checkpoint: Checkpoint, photo: bool) -> str:
     """Whether predict's output renders back to its input by default, and why."""
     if checkpoint.card.response is None:
         return "off (the model card gives no input response)"
+    if photo and checkpoint.card.colour_consistent:
+        return "off by default for an sRGB photo: its camera is not the model's (--colour-consistent forces it)"
     return f"{'on' if checkpoint.card.colour_consistent else 'off'} by default (the model card's choice)"
 
 
@@ -62,6 +64,7 @@ def describe_run(
         report = dict(scene.describe())
         height, width = scene.height, scene.width
         report["valid fraction"] = f"{scene.valid_fraction():.3f}"
+        photo = scene.encoding.name == "srgb"
     try:
         checkpoint = resolve(model, weights, bands)
     except CheckpointError as exc:
@@ -73,7 +76,7 @@ def describe_run(
     tiled_mpx = len(grid) * np.prod(grid.tile_shape) / 1e6
     report.update({
         "model": f"{checkpoint.card.name} ({checkpoint.card.bands} bands, preset {checkpoint.card.preset})",
-        "colour-consistent": _colour_consistency(checkpoint),
+        "colour-consistent": _colour_consistency(checkpoint, photo),
         "tiles": f"{len(grid)} ({grid.n_rows} x {grid.n_cols}) of {grid.tile_shape[0]} x {grid.tile_shape[1]}, overlap {grid.overlap}",
         "est. time (CPU)": f"{per_mpx * tiled_mpx:.0f} s ({per_mpx:.1f} s per tiled Mpx on this machine)",
         "est. peak memory": f"{peak_memory_bytes(predictor, width) / 2**30:.2f} GiB",

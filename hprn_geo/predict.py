@@ -116,7 +116,10 @@ class Predictor:
             exactly (:func:`hprn_geo.spectral.colour_consistent`); done per tile batch
             before blending. The blend is a convex combination per pixel of spectra
             that all render to that pixel's RGB, so the mosaic renders back to the
-            input too. None: the card's ``colour_consistent``.
+            input too. None: the card's ``colour_consistent``, except for a file whose
+            values are sRGB-decoded (a photograph, :meth:`predict_file`): its camera is
+            not the card's, and forcing the card's response on it made held-out spectra
+            worse (docs/predict.md), so it is off there unless asked for.
 
     Raises:
         CheckpointError: ``colour_consistent=True`` and the card has no ``input_response``.
@@ -138,7 +141,8 @@ class Predictor:
     ) -> None:
         self.checkpoint = checkpoint
         self.card = checkpoint.card
-        self.colour_consistent = self.card.colour_consistent if colour_consistent is None else bool(colour_consistent)
+        self.colour_requested = colour_consistent
+        self.colour_consistent = self._consistency(photo=False)
         if self.colour_consistent and self.card.response is None:
             raise CheckpointError(
                 f"model {self.card.name!r} has no input_response on its card; colour-consistent output needs one"
@@ -169,6 +173,12 @@ class Predictor:
                 UntrainedModelWarning,
                 stacklevel=2,
             )
+
+    def _consistency(self, photo: bool) -> bool:
+        """Colour-consistent output or not: as asked, else the card's choice, off for an sRGB photo."""
+        if self.colour_requested is not None:
+            return bool(self.colour_requested)
+        return self.card.colour_consistent and not photo
 
     def grid(self, height: int, width: int) -> TileGrid:
         """The tile grid this predictor runs over a ``height x width`` scene."""
@@ -333,7 +343,10 @@ class Predictor:
         self.times = StageTimes()
         with open_scene(src, rgb_bands=rgb_bands, scale=scale, encoding=encoding, white_balance=white_balance) as scene:
             grid = self.grid(scene.height, scene.width)
-            notes = [*input_notes(scene), f"colour-consistent output: {'on' if self.colour_consistent else 'off'}"]
+            photo = scene.encoding.name == "srgb"
+            self.colour_consistent = self._consistency(photo)
+            why = " (sRGB photo: its camera is not the model's)" if photo and self.colour_requested is None else ""
+            notes = [*input_notes(scene), f"colour-consistent output: {'on' if self.colour_consistent else 'off'}{why}"]
             if scene.valid_fraction() == 0:
                 warnings.warn(f"{src}: every pixel is nodata; writing an all-nodata cube", AllNodataWarning, stacklevel=2)
             spec = self.cube_spec(scene, dtype)

@@ -220,9 +220,13 @@ def test_an_8_bit_srgb_photo_predicts_like_its_linear_scene(vnir31_scene, tmp_pa
     exposure = 2.0  # a photo exposed brighter than reflectance, as cameras do; the float scene gets the same
     linear = _write(tmp_path / "linear.tif", (rgb * exposure).astype(np.float32))
     photo = _write(tmp_path / "photo.tif", srgb8(rgb * exposure))
-    expected = _predict(linear, tmp_path / "linear_cube.tif")
-    decoded = _predict(photo, tmp_path / "photo_cube.tif")
-    undecoded = _predict(photo, tmp_path / "raw_cube.tif", "--encoding", "linear")
+    expected = _predict(linear, tmp_path / "linear_cube.tif", "--no-colour-consistent")
+    decoded = _predict(photo, tmp_path / "photo_cube.tif")  # colour consistency is off for an sRGB photo
+    undecoded = _predict(photo, tmp_path / "raw_cube.tif", "--encoding", "linear", "--no-colour-consistent")
+    forced = _predict(photo, tmp_path / "forced_cube.tif", "--colour-consistent")
+    with rasterio.open(tmp_path / "photo_cube.tif") as auto, rasterio.open(tmp_path / "forced_cube.tif") as on:
+        assert (auto.tags()["hprn_colour_consistent"], on.tags()["hprn_colour_consistent"]) == ("false", "true")
+    assert not np.allclose(forced, decoded)
     difference = lambda cube: float(np.mean(np.abs(cube - expected) / np.abs(expected)))  # noqa: E731
     # 8-bit steps change the input by 0.6 % on average here; the model (and its SLIC prior) turns that into ~3 %
     assert difference(decoded) < 0.05, difference(decoded)
@@ -235,11 +239,12 @@ def test_info_says_which_encoding_it_assumes(vnir31_scene, tmp_path: Path) -> No
     _, rgb, _ = vnir31_scene
     photo = _write(tmp_path / "photo.tif", srgb8(rgb))
     floats = _write(tmp_path / "floats.tif", rgb)
-    for path, expected in ((photo, "srgb: 8-bit"), (floats, "linear: float32")):
+    for path, expected, consistent in ((photo, "srgb: 8-bit", "off by default for an sRGB photo"),
+                                       (floats, "linear: float32", "on by default (the model card's choice)")):
         result = CliRunner().invoke(main, ["info", str(path), "--model", "vnir31", "--json",
                                            "--white-balance", "gray-world"])
         assert result.exit_code == 0, result.output
         report = json.loads(result.output)
         assert report["encoding"].startswith(expected), report["encoding"]
         assert report["white balance"].startswith("gray-world: gains R, G, B")
-        assert report["colour-consistent"] == "on by default (the model card's choice)"
+        assert report["colour-consistent"].startswith(consistent)
