@@ -94,6 +94,8 @@ class TrainConfig:
             linearly initialised network far from its start.
         betas: Adam betas.
         power: polynomial learning-rate decay power.
+        ema: decay of an exponential moving average of the weights, which is what is
+            validated and saved (0: the weights themselves); smooths a noisy trajectory.
         tau: weight of the second-order term of the SOPC loss.
         val_every: steps between validations.
         patience: validations without improvement before stopping early.
@@ -138,6 +140,7 @@ class TrainConfig:
     warmup: int = 0
     betas: tuple[float, float] = (0.9, 0.99)
     power: float = 1.5
+    ema: float = 0.0
     tau: float = 2.0
     val_every: int = 50
     patience: int = 8

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from hprn_geo.errors import CheckpointError
@@ -129,6 +130,8 @@ def protocol(config: TrainConfig) -> dict:
         "batch_size": config.batch_size,
         "lr": config.lr,
         "warmup": config.warmup,
+        "power": config.power,
+        "ema": config.ema,
         "seed": config.seed,
         "init": config.init,
         "hardware": "CPU",
@@ -195,12 +198,20 @@ class Trainer:
         if config.init == "linear":
             linear_init(self.model, *training_pairs(self.scenes, renderer))
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, betas=config.betas)
+        self.average = (
+            AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(config.ema), use_buffers=True) if config.ema else None
+        )
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, functools.partial(lr_factor, config))
         self.rng = np.random.default_rng([config.seed, 2])
         self.step, self.best_step, self.bad_rounds = 0, 0, 0
         self.best_mrae, self.best_state = float("inf"), copy.deepcopy(self.model.state_dict())
         self.validation = [(scene, renderer.fixed(scene.cube)) for scene in validation]
         self.pool = self._pool()
+
+    @property
+    def kept(self) -> HPRN:
+        """The model that is validated and saved: the weights' moving average with ``ema``, else the weights."""
+        return self.model if self.average is None else self.average.module  # type: ignore[return-value]
 
     @property
     def card(self) -> ModelCard:
@@ -233,13 +244,15 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
+        if self.average is not None:
+            self.average.update_parameters(self.model)
         self.scheduler.step()
         self.step += 1
         return loss.item()
 
     def validate(self) -> float:
         """Mean MRAE over the validation scenes, predicted whole as ``predict`` would."""
-        predictor = Predictor(Checkpoint(self.model, self.card), self.config.patch_size, self.config.overlap, device="cpu")
+        predictor = Predictor(Checkpoint(self.kept, self.card), self.config.patch_size, self.config.overlap, device="cpu")
         scores = []
         for scene, rgb in self.validation:
             pred = predictor.predict_array(rgb, scene.valid)
@@ -250,7 +263,7 @@ class Trainer:
         """Record a validation score; True when patience has run out."""
         if val_mrae < self.best_mrae:
             self.best_mrae, self.best_step, self.bad_rounds = val_mrae, self.step, 0
-            self.best_state = copy.deepcopy(self.model.state_dict())
+            self.best_state = copy.deepcopy(self.kept.state_dict())
         else:
             self.bad_rounds += 1
         return self.bad_rounds >= self.config.patience
@@ -262,6 +275,7 @@ class Trainer:
             "step": self.step,
             "stopped": stopped,
             "model": self.model.state_dict(),
+            "average": None if self.average is None else self.average.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "numpy_rng": json.dumps(self.rng.bit_generator.state),
@@ -288,6 +302,8 @@ class Trainer:
         if state["config_digest"] != self.config.digest():
             raise CheckpointError(f"{path} was written by a different configuration; start a new run folder")
         self.model.load_state_dict(state["model"])
+        if self.average is not None:
+            self.average.load_state_dict(state["average"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.rng.bit_generator.state = json.loads(state["numpy_rng"])
@@ -301,7 +317,7 @@ class Trainer:
         """Write the best weights (the last step's without validation scenes) as ``model.pt`` (registry
         format) and its card as ``model.json``."""
         if not self.validation:
-            self.best_state, self.best_step, self.best_mrae = copy.deepcopy(self.model.state_dict()), self.step, float("nan")
+            self.best_state, self.best_step, self.best_mrae = copy.deepcopy(self.kept.state_dict()), self.step, float("nan")
         best = build_model(self.config.preset, self.config.bands, **self.config.switches)
         best.load_state_dict(self.best_state)
         val_mrae = self.best_mrae if self.validation else None
@@ -326,7 +342,7 @@ class Trainer:
                 if self.step % c.checkpoint_every == 0 or stopped or self.step == c.steps:
                     self.save_state(stopped)
                 if self.step in c.snapshots:
-                    save_checkpoint(self.run_dir / f"model-{self.step}.pt", self.model, self.card)
+                    save_checkpoint(self.run_dir / f"model-{self.step}.pt", self.kept, self.card)
                 bar.set_postfix(loss=f"{loss:.4f}", val_mrae=val_text, best=f"{self.best_mrae:.4f}")
                 bar.update(1)
         return stopped

@@ -146,3 +146,26 @@ def test_relative_error_term_enters_the_loss(shared_data: Path, tmp_path: Path) 
     sopc = plain.train_step()
     assert relative > 0.05
     assert weighted.train_step() == pytest.approx(sopc + 2.0 * relative, rel=1e-5)
+
+
+def test_moving_average_is_what_is_saved_and_resumes(shared_data: Path, tmp_path: Path) -> None:
+    """With ``ema``, model.pt holds the weights' moving average (not the last weights), and a resumed
+    run reaches the same average as an uninterrupted one."""
+    config = _config(shared_data, validation=[], steps=4, ema=0.5, pool_size=4, switches={"channels": 8, "blocks": 1, "ssrm": False})
+    straight = train(config, tmp_path / "straight", progress=False)
+    state = torch.load(tmp_path / "straight" / "state.pt", weights_only=True)
+    saved = load_checkpoint(straight.checkpoint).model.state_dict()
+    name = "head.conv.weight"
+    torch.testing.assert_close(saved[name], state["average"][f"module.{name}"], rtol=0, atol=0)
+    start = _trainer(config, tmp_path / "start").model.state_dict()[name]
+    assert not torch.equal(saved[name], state["model"][name]) and not torch.equal(saved[name], start)
+    # the average of 0.5-decay over the 4 steps' weights lies between the start and the last weights
+    assert (saved[name] - start).abs().sum() < (state["model"][name] - start).abs().sum()
+
+    interrupted = _trainer(config, tmp_path / "resumed")
+    interrupted.train_step(), interrupted.train_step()
+    interrupted.save_state()
+    resumed = train(config, tmp_path / "resumed", resume=True, progress=False)
+    again = load_checkpoint(resumed.checkpoint).model.state_dict()
+    for key, value in saved.items():
+        torch.testing.assert_close(again[key], value, rtol=0, atol=0)
