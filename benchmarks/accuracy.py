@@ -31,16 +31,21 @@ from hprn_geo.train import TrainConfig, load_config
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS = ROOT / "hprn_geo" / "weights"
 _CLEAN = {"white_balance_std": 0.0, "gamma_range": (1.0, 1.0), "quantize_fraction": 0.0, "blur_sigma": 0.0}
+_GENTLE = {**_CLEAN, "fixed_camera_fraction": 1.0, "lr": 1e-4, "ema": 0.98}
 VARIANTS: dict[str, dict] = {
     "recipe": {},
     "clean": {**_CLEAN, "fixed_camera_fraction": 1.0},
+    "gentle": {**_GENTLE},
+    **{f"relative_{floor}": {**_GENTLE, "init_floor": floor} for floor in (0.01, 0.02, 0.05, 0.1)},
     "previous": {**_CLEAN, "mrae_weight": 0.0, "scene_weights": "positions", "lr": 2.5e-4, "warmup": 0, "power": 1.5},
     "no_mrae": {"mrae_weight": 0.0},
     "no_ssrm": {"switches": {"ssrm": False}},
     "compact": {"preset": "compact"},
 }
 """Ablation rows: overrides of the recipe. ``clean``: no camera or photo augmentation (the model's
-own convention only); ``previous``: the loss, augmentation, scene sampling and learning-rate schedule
+own convention only); ``gentle``: ``clean`` at a third of the learning rate, keeping a moving
+average of the weights (decay 0.98); ``relative_<floor>``: ``gentle`` from the relative linear fit
+(``init_floor``); ``previous``: the loss, augmentation, scene sampling and learning-rate schedule
 of the models bundled before cross-validation (same scenes, preset and steps)."""
 
 
@@ -58,6 +63,58 @@ def run_cv(config: TrainConfig, name: str, out: Path, device: str, camera: str |
     suffix = f"-{camera}" if camera else ""
     (out / config.name / f"{name}{suffix}.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
     return result
+
+
+def summary(name: str, out: Path) -> list[dict]:
+    """Every cross-validated variant x step x colour consistency of a model, with its mean CV scores.
+
+    Each row: ``variant``, ``method`` (``hprn@<step>`` or ``hprn-cc@<step>``), ``own`` (mean MRAE
+    and SAM through the model's input convention) and, where scored, ``camera`` (the same through
+    its held-out camera); the baselines' means come as rows of variant ``baselines``.
+    """
+    rows = []
+    for path in sorted((out / name).glob("*.json")):
+        variant, _, camera = path.stem.partition("-")
+        if camera:
+            continue
+        own = CrossValidation.from_dict(json.loads(path.read_text())).mean()
+        others = sorted((out / name).glob(f"{variant}-*.json"))
+        seen = CrossValidation.from_dict(json.loads(others[0].read_text())).mean() if others else {}
+        for method, scores in own.items():
+            if "@" not in method and method.startswith("hprn"):
+                continue
+            row = {"variant": variant if method.startswith("hprn") else "baselines", "method": method, "own": scores}
+            if method in seen:
+                row["camera"] = seen[method]
+            if row["variant"] != "baselines" or not any(r["method"] == method for r in rows):
+                rows.append(row)
+    return rows
+
+
+def choose(rows: list[dict]) -> dict:
+    """The rule, fixed before the folds were scored: the lowest mean CV MRAE (the mean of the
+    own-convention and held-out-camera MRAEs where both exist) among rows whose own-convention
+    SAM is no worse than the best baseline's by MRAE."""
+    baselines = [r for r in rows if r["variant"] == "baselines"]
+    best_baseline = min(baselines, key=lambda r: r["own"]["mrae"])
+    allowed = [r for r in rows if r["variant"] != "baselines" and r["own"]["sam"] <= best_baseline["own"]["sam"]]
+    candidates = allowed or [r for r in rows if r["variant"] != "baselines"]
+
+    def score(row: dict) -> float:
+        return float(np.mean([row["own"]["mrae"]] + ([row["camera"]["mrae"]] if "camera" in row else [])))
+
+    return min(candidates, key=score)
+
+
+def print_summary(name: str, rows: list[dict]) -> dict:
+    """The ablation table of a model and the row the rule chooses."""
+    print(f"\n== {name}: mean over the held-out scenes (own convention | held-out camera)")
+    for row in rows:
+        camera = f"   {row['camera']['mrae']:.4f} / {row['camera']['sam']:5.2f}°" if "camera" in row else ""
+        print(f"  {row['variant']:<10} {row['method']:<14} {row['own']['mrae']:.4f} / {row['own']['sam']:5.2f}°{camera}")
+    chosen = choose(rows)
+    print(f"  chosen: {chosen['variant']} {chosen['method']}")
+    return chosen
 
 
 def tile_sweep(config: TrainConfig, out: Path, tiles: list[int], device: str) -> dict[int, float]:
@@ -102,6 +159,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["vnir31", "rosis103"], help="configs/<name>.toml")
     parser.add_argument("--cv", action="store_true", help="cross-validate the --variants")
     parser.add_argument("--variants", nargs="+", default=["recipe"], choices=list(VARIANTS))
+    parser.add_argument("--summary", action="store_true", help="print every variant's mean scores and the chosen one")
     parser.add_argument("--tiles", nargs="*", type=int, help="score the recipe's folds at these tiles")
     parser.add_argument("--write-weights", action="store_true", help="bundle out/runs/<name>/model.pt with its CV table")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "cv", help="folder of the folds")
@@ -115,6 +173,8 @@ def main() -> None:
                 run_cv(config, row, args.out, args.device)
                 for camera in config.holdout_cameras:
                     run_cv(config, row, args.out, args.device, camera)
+        if args.summary:
+            print_summary(name, summary(name, args.out))
         tile = config.patch_size
         if args.tiles:
             print(f"\n== {name}: recipe's folds against prediction tile")

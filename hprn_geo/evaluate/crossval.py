@@ -143,6 +143,12 @@ class CrossValidation:
         """JSON-ready: the protocol, per-scene scores and their means."""
         return {"recipe": self.recipe, **self.info, "scenes": self.scores, "mean": self.mean()}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CrossValidation:
+        """Inverse of :meth:`to_dict` (the means are recomputed)."""
+        info = {k: v for k, v in data.items() if k not in ("recipe", "scenes", "mean")}
+        return cls(data["recipe"], data["scenes"], info)
+
 
 def cross_validate(
     config: TrainConfig,

@@ -80,6 +80,8 @@ class TrainConfig:
         init: ``"random"`` (PyTorch's default initialisation) or ``"linear"``: start
             at the least-squares linear map RGB -> spectrum of the training pixels
             (see :func:`hprn_geo.train.loop.linear_init`).
+        init_floor: with ``init = "linear"``: 0 for a plain least-squares map, else a relative
+            fit whose weights are ``1 / max(|truth|, init_floor)`` (MRAE-like).
         patch_size: side of training patches and of the validation tiles.
         overlap: tile overlap of validation (and the card's default).
         batch_size: patches per step.
@@ -130,6 +132,7 @@ class TrainConfig:
     preset: str = "compact"
     switches: dict[str, Any] = field(default_factory=dict)
     init: str = "random"
+    init_floor: float = 0.0
     patch_size: int = 64
     overlap: int = 16
     batch_size: int = 8

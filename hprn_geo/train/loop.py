@@ -134,6 +134,7 @@ def protocol(config: TrainConfig) -> dict:
         "ema": config.ema,
         "seed": config.seed,
         "init": config.init,
+        "init_floor": config.init_floor,
         "hardware": "CPU",
     }
 
@@ -145,8 +146,12 @@ def lr_factor(config: TrainConfig, step: int) -> float:
     return warm * max(0.0, 1.0 - step / config.steps) ** config.power
 
 
-def linear_init(model: HPRN, rgb: np.ndarray, spectra: np.ndarray) -> np.ndarray:
+def linear_init(model: HPRN, rgb: np.ndarray, spectra: np.ndarray, floor: float = 0.0) -> np.ndarray:
     """Start ``model`` at the least-squares linear map from rgb (3, N) to spectra (B, N).
+
+    With ``floor > 0`` the fit is relative: each band's squared errors are
+    weighted by ``1 / max(|truth|, floor)**2``, so dark elements count as much
+    as MRAE counts them (``floor`` as in :func:`hprn_geo.model.relative_l1`).
 
     The head's first three channels pass RGB through (centre tap), the band
     projection applies the map to them and ignores the other channels, the
@@ -159,7 +164,12 @@ def linear_init(model: HPRN, rgb: np.ndarray, spectra: np.ndarray) -> np.ndarray
     Returns:
         W, (3, B).
     """
-    weights = np.linalg.lstsq(rgb.T.astype(np.float64), spectra.T.astype(np.float64), rcond=None)[0]
+    x, y = rgb.T.astype(np.float64), spectra.T.astype(np.float64)
+    if floor > 0:
+        scale = 1.0 / np.maximum(np.abs(y), floor)  # (N, B)
+        weights = np.stack([np.linalg.lstsq(x * w[:, None], t * w, rcond=None)[0] for w, t in zip(scale.T, y.T)], axis=1)
+    else:
+        weights = np.linalg.lstsq(x, y, rcond=None)[0]
     with torch.no_grad():
         head, bands = model.head.conv.weight, model.to_bands.conv.weight
         head[:3].zero_()
@@ -196,7 +206,7 @@ class Trainer:
         torch.manual_seed(config.seed)
         self.model: HPRN = build_model(config.preset, config.bands, **config.switches)
         if config.init == "linear":
-            linear_init(self.model, *training_pairs(self.scenes, renderer))
+            linear_init(self.model, *training_pairs(self.scenes, renderer), config.init_floor)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, betas=config.betas)
         self.average = (
             AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(config.ema), use_buffers=True) if config.ema else None

@@ -169,3 +169,17 @@ def test_moving_average_is_what_is_saved_and_resumes(shared_data: Path, tmp_path
     again = load_checkpoint(resumed.checkpoint).model.state_dict()
     for key, value in saved.items():
         torch.testing.assert_close(again[key], value, rtol=0, atol=0)
+
+
+def test_relative_linear_init_weighs_each_band_s_errors_by_its_truth(shared_data: Path) -> None:
+    config = _config(shared_data)
+    rgb, spectra = training_pairs(config_scenes(config, config.train), RGBRenderer.from_config(config))
+    model = build_model("compact", 31, channels=8, blocks=1, scales=(8,))
+    weights = linear_init(model, rgb, spectra, floor=0.02)
+    band = 5
+    scale = 1.0 / np.maximum(np.abs(spectra[band].astype(np.float64)), 0.02)
+    expected = np.linalg.lstsq(rgb.T * scale[:, None], spectra[band] * scale, rcond=None)[0]
+    np.testing.assert_allclose(weights[:, band], expected, rtol=1e-6, atol=1e-9)
+    plain = np.linalg.lstsq(rgb.T, spectra.T, rcond=None)[0]
+    relative_error = lambda w: np.mean(np.abs(w.T @ rgb - spectra) / np.maximum(np.abs(spectra), 0.02))  # noqa: E731
+    assert relative_error(weights) < relative_error(plain)
