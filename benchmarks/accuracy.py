@@ -37,6 +37,8 @@ VARIANTS: dict[str, dict] = {
     "clean": {**_CLEAN, "fixed_camera_fraction": 1.0},
     "gentle": {**_GENTLE},
     **{f"relative_{floor}": {**_GENTLE, "init_floor": floor} for floor in (0.01, 0.02, 0.05, 0.1)},
+    **{f"cameras_{floor}": {**_GENTLE, "init_floor": floor, "fixed_camera_fraction": 0.5} for floor in (0.01, 0.02)},
+    **{f"tilt_{floor}": {**_GENTLE, "init_floor": floor, "spectral_tilt": 0.3} for floor in (0.02, 0.1)},
     "previous": {**_CLEAN, "mrae_weight": 0.0, "scene_weights": "positions", "lr": 2.5e-4, "warmup": 0, "power": 1.5},
     "no_mrae": {"mrae_weight": 0.0},
     "no_ssrm": {"switches": {"ssrm": False}},
@@ -45,7 +47,9 @@ VARIANTS: dict[str, dict] = {
 """Ablation rows: overrides of the recipe. ``clean``: no camera or photo augmentation (the model's
 own convention only); ``gentle``: ``clean`` at a third of the learning rate, keeping a moving
 average of the weights (decay 0.98); ``relative_<floor>``: ``gentle`` from the relative linear fit
-(``init_floor``); ``previous``: the loss, augmentation, scene sampling and learning-rate schedule
+(``init_floor``); ``cameras_<floor>``: the same with half of the patches through the other cameras; ``tilt_<floor>``:
+the same with a spectral tilt of 0.3;
+``previous``: the loss, augmentation, scene sampling and learning-rate schedule
 of the models bundled before cross-validation (same scenes, preset and steps)."""
 
 

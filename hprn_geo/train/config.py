@@ -66,6 +66,8 @@ class TrainConfig:
         holdout_cameras: cameras never drawn (kept out of ``"all"`` for an honest real-camera test).
         fixed_camera_fraction: share of training patches rendered with the fixed camera.
         exposure: (low, high) brightness factor applied to both the target and its RGB.
+        spectral_tilt: standard deviation of a smooth random factor on every training
+            spectrum of a patch (target and RGB together; :class:`~hprn_geo.train.data.PatchPool`); 0 for none.
         noise_std: Gaussian noise added to training RGB, reflectance units.
         white_balance_std: standard deviation of the log of a random gain per RGB channel
             (a camera's white-balance error); 0 for none.
@@ -123,6 +125,7 @@ class TrainConfig:
     holdout_cameras: tuple[str, ...] = ()
     fixed_camera_fraction: float = 0.5
     exposure: tuple[float, float] = (0.8, 1.2)
+    spectral_tilt: float = 0.0
     noise_std: float = 0.003
     white_balance_std: float = 0.0
     gamma_range: tuple[float, float] = (1.0, 1.0)

@@ -344,13 +344,18 @@ def patch_positions(valid: np.ndarray, size: int) -> np.ndarray:
 class PatchPool:
     """Training patches with their semantic prior, computed once.
 
-    Patch i is ``exposure[i] * scenes[scene[i]].cube[:, row[i]:+P, col[i]:+P]``
+    Patch i is ``exposure[i] * tilt_i(wavelength) * scenes[scene[i]].cube[:, row[i]:+P, col[i]:+P]``
     with RGB ``renderer.training(target, default_rng(seed[i]))``; ``labels[i]``
-    is the SLIC prior of exactly that RGB.
+    is the SLIC prior of exactly that RGB. The spectral tilt
+    ``exp(tilt[i, 0] * x + tilt[i, 1] * (x**2 - 1/3))``, ``x`` the wavelength
+    mapped to [-1, 1] over the grid, is a smooth change of every spectrum of the
+    patch (as another illuminant or material would make), so target and RGB
+    change together and the model meets colour-spectrum pairs its few scenes lack.
 
     Attributes:
         scene, row, col, seed: (N,) int64.
         exposure: (N,) float32.
+        tilt: (N, 2) float32 spectral tilt coefficients (zeros: none).
         labels: (N, S, P, P) int16 SLIC labels, or (N, 0, P, P) for a model without SSRM.
     """
 
@@ -359,6 +364,7 @@ class PatchPool:
     col: np.ndarray
     seed: np.ndarray
     exposure: np.ndarray
+    tilt: np.ndarray
     labels: np.ndarray
 
     @property
@@ -380,11 +386,13 @@ class PatchPool:
         exposure: tuple[float, float],
         rng: np.random.Generator,
         weights: str = "positions",
+        tilt: float = 0.0,
     ) -> PatchPool:
         """Draw ``count`` patches over the valid positions of ``scenes``.
 
         ``weights="positions"``: uniformly over all positions of all scenes;
         ``"pixels"``: a scene in proportion to its valid pixels, then a position in it uniformly.
+        ``tilt``: standard deviation of the spectral tilt's two coefficients (0: none).
 
         Raises:
             DataFileError: no scene has a fully valid ``size x size`` window.
@@ -406,6 +414,7 @@ class PatchPool:
             col=everywhere[picked, 1].astype(np.int64),
             seed=rng.integers(2**62, size=count),
             exposure=rng.uniform(*exposure, size=count).astype(np.float32),
+            tilt=(rng.normal(0.0, tilt, size=(count, 2)) if tilt else np.zeros((count, 2))).astype(np.float32),
             labels=np.zeros((count, len(scales), size, size), np.int16),
         )
         if scales:
@@ -417,6 +426,10 @@ class PatchPool:
         """Patch i: (rgb (3, P, P), target (B, P, P)) float32."""
         rows, cols = slice(self.row[i], self.row[i] + self.size), slice(self.col[i], self.col[i] + self.size)
         target = scenes[self.scene[i]].cube[:, rows, cols] * self.exposure[i]
+        if self.tilt[i].any():
+            grid = renderer.wavelengths
+            x = 2.0 * (grid - grid.min()) / max(np.ptp(grid), 1e-9) - 1.0
+            target = target * np.exp(self.tilt[i, 0] * x + self.tilt[i, 1] * (x**2 - 1.0 / 3.0)).astype(np.float32)[:, None, None]
         return renderer.training(target, np.random.default_rng(int(self.seed[i]))), target
 
     def batch(

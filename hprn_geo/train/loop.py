@@ -126,6 +126,7 @@ def protocol(config: TrainConfig) -> dict:
         "switches": config.switches,
         "patch_size": config.patch_size,
         "scene_weights": config.scene_weights,
+        "spectral_tilt": config.spectral_tilt,
         "steps": config.steps,
         "batch_size": config.batch_size,
         "lr": config.lr,
@@ -236,7 +237,7 @@ class Trainer:
         rng = np.random.default_rng([self.config.seed, 1])
         c = self.config
         pool = PatchPool.build(
-            self.scenes, self.renderer, c.pool_size, c.patch_size, scales, c.exposure, rng, c.scene_weights
+            self.scenes, self.renderer, c.pool_size, c.patch_size, scales, c.exposure, rng, c.scene_weights, c.spectral_tilt
         )
         pool.save(path)
         return pool

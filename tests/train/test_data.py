@@ -141,3 +141,22 @@ def test_input_response_is_what_fixed_renders(shared_data: Path) -> None:
     np.testing.assert_allclose(np.einsum("cb,bhw->chw", response, scene.cube), camera.fixed(scene.cube), atol=1e-6)
     bands = RGBRenderer(InputConvention(rgb_bands=(20, 12, 4)), VNIR31).input_response()
     np.testing.assert_array_equal(np.einsum("cb,bhw->chw", bands, scene.cube), scene.cube[[19, 11, 3]])
+
+
+def test_spectral_tilt_changes_target_and_rgb_together(shared_data: Path) -> None:
+    """A tilted patch is the plain patch times one smooth factor per band, and its RGB is rendered from it."""
+    cameras = load_cameras(shared_data / "srf")
+    scene = load_scene("samson", VNIR31, shared_data, fwhm=10.0, edge_clamp_nm=2.0)
+    renderer = RGBRenderer(InputConvention(camera="ntire2020_cie1964"), VNIR31, cameras)
+    plain = PatchPool.build([scene], renderer, 8, 32, (), (1.0, 1.0), np.random.default_rng(0))
+    tilted = PatchPool.build([scene], renderer, 8, 32, (), (1.0, 1.0), np.random.default_rng(0), tilt=0.3)
+    assert not plain.tilt.any() and 0.1 < tilted.tilt.std() < 0.6
+    i = 2
+    (rgb0, target0), (rgb1, target1) = plain.patch(i, [scene], renderer), tilted.patch(i, [scene], renderer)
+    factor = target1 / target0
+    np.testing.assert_allclose(factor, factor[:, :1, :1] * np.ones_like(factor), rtol=1e-5)  # one factor per band
+    x = np.linspace(-1.0, 1.0, 31)
+    expected = np.exp(tilted.tilt[i, 0] * x + tilted.tilt[i, 1] * (x**2 - 1.0 / 3.0))
+    np.testing.assert_allclose(factor[:, 0, 0], expected, rtol=1e-5)
+    np.testing.assert_allclose(rgb1, render_rgb(target1, cameras["ntire2020_cie1964"].on_grid(VNIR31)), rtol=1e-5, atol=1e-7)
+    assert not np.allclose(rgb1, rgb0)
