@@ -4,12 +4,14 @@ Every model is a recipe, ``configs/<name>.toml``, whose ``train`` lists every
 scene. ``--cv`` trains each fold of each ``--variants`` entry (the recipe with
 the overrides of :data:`VARIANTS`) on all scenes but one and scores it, with the
 ridge, kNN and flat baselines fitted on the same scenes, on the one held out
-(:mod:`hprn_geo.evaluate.crossval`); finished folds are reused. ``--tiles``
-scores the recipe's folds at several prediction tiles and picks the largest
-whose mean CV MRAE is within 1 % of the best. ``--write-weights`` bundles the
-model trained on all scenes (``out/runs/<name>/model.pt``, from
-``hprn-geo train --config configs/<name>.toml``) with the recipe's CV table and
-the chosen tile in its card.
+(:mod:`hprn_geo.evaluate.crossval`) at every snapshot step, with colour-consistent
+output on and off; finished folds are reused. ``--summary`` prints every row's
+means and the one :func:`choose` picks (variant, step, colour consistency) with
+the command that trains the bundled model (``hprn-geo train --config
+configs/<name>.toml --steps <step>``). ``--tiles`` scores the recipe's folds at
+that step at several prediction tiles and picks the largest whose mean CV MRAE
+is within 1 % of the best. ``--write-weights`` bundles ``out/runs/<name>/model.pt``
+with the CV table, the ablation rows and the tile in its card.
 
 Run from the repository root: ``.venv/bin/python benchmarks/accuracy.py --help``.
 """
@@ -24,33 +26,40 @@ from pathlib import Path
 
 import numpy as np
 
-from hprn_geo.evaluate.crossval import CrossValidation, cross_validate, score_fold
-from hprn_geo.registry import ModelCard, load_checkpoint, save_checkpoint
+from hprn_geo.evaluate import evaluate_checkpoint
+from hprn_geo.evaluate.crossval import CrossValidation, cross_validate
+from hprn_geo.registry import Checkpoint, ModelCard, load_checkpoint, save_checkpoint
 from hprn_geo.train import TrainConfig, load_config
+from hprn_geo.train.data import RGBRenderer
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS = ROOT / "hprn_geo" / "weights"
 _CLEAN = {"white_balance_std": 0.0, "gamma_range": (1.0, 1.0), "quantize_fraction": 0.0, "blur_sigma": 0.0}
-_GENTLE = {**_CLEAN, "fixed_camera_fraction": 1.0, "lr": 1e-4, "ema": 0.98}
+_SHORT = {"steps": 300, "snapshots": (25, 50, 100, 150, 200, 250)}
+_GENTLE = {**_SHORT, "spectral_tilt": 0.0, "init_floor": 0.0, "fixed_camera_fraction": 1.0}
+_FIRST = {**_CLEAN, **_SHORT, "spectral_tilt": 0.0, "init_floor": 0.0, "lr": 3e-4, "ema": 0.0}
 VARIANTS: dict[str, dict] = {
     "recipe": {},
-    "clean": {**_CLEAN, "fixed_camera_fraction": 1.0},
-    "gentle": {**_GENTLE},
+    "first": {**_FIRST, "white_balance_std": 0.1, "gamma_range": (0.9, 1.1), "quantize_fraction": 0.3, "blur_sigma": 0.7},
+    "gentle": _GENTLE,
     **{f"relative_{floor}": {**_GENTLE, "init_floor": floor} for floor in (0.01, 0.02, 0.05, 0.1)},
-    **{f"cameras_{floor}": {**_GENTLE, "init_floor": floor, "fixed_camera_fraction": 0.5} for floor in (0.01, 0.02)},
     **{f"tilt_{floor}": {**_GENTLE, "init_floor": floor, "spectral_tilt": 0.3} for floor in (0.02, 0.1)},
-    "previous": {**_CLEAN, "mrae_weight": 0.0, "scene_weights": "positions", "lr": 2.5e-4, "warmup": 0, "power": 1.5},
-    "no_mrae": {"mrae_weight": 0.0},
-    "no_ssrm": {"switches": {"ssrm": False}},
-    "compact": {"preset": "compact"},
+    "no_cameras": {**_SHORT, "fixed_camera_fraction": 1.0},
+    "no_mrae": {**_SHORT, "mrae_weight": 0.0},
+    "no_ssrm": {**_SHORT, "switches": {"ssrm": False}},
+    "compact": {**_SHORT, "preset": "compact"},
+    "previous": {
+        **_SHORT, "spectral_tilt": 0.0, "init_floor": 0.0, "mrae_weight": 0.0, "scene_weights": "positions",
+        "lr": 2.5e-4, "warmup": 0, "power": 1.5, "ema": 0.0, "preset": "compact", "patch_size": 40,
+    },
 }
-"""Ablation rows: overrides of the recipe. ``clean``: no camera or photo augmentation (the model's
-own convention only); ``gentle``: ``clean`` at a third of the learning rate, keeping a moving
-average of the weights (decay 0.98); ``relative_<floor>``: ``gentle`` from the relative linear fit
-(``init_floor``); ``cameras_<floor>``: the same with half of the patches through the other cameras; ``tilt_<floor>``:
-the same with a spectral tilt of 0.3;
-``previous``: the loss, augmentation, scene sampling and learning-rate schedule
-of the models bundled before cross-validation (same scenes, preset and steps)."""
+"""Ablation rows: overrides of the recipe (``configs/<name>.toml``), in the order they were tried.
+``first``: the first cross-validated recipe (lr 3e-4, no moving average, plain linear start, photo
+degradations); ``gentle``: lr 1e-4 with a moving average of the weights, plain linear start, no
+camera augmentation, no tilt; ``relative_<floor>``: ``gentle`` from the relative linear fit;
+``tilt_<floor>``: that with the spectral tilt; the ``no_*`` rows and ``compact`` remove or change one
+thing of the recipe; ``previous``: the loss, sampling, schedule and preset of the models bundled
+before cross-validation. All but ``recipe`` run 300 steps."""
 
 
 def variant(config: TrainConfig, name: str) -> TrainConfig:
@@ -121,16 +130,34 @@ def print_summary(name: str, rows: list[dict]) -> dict:
     return chosen
 
 
-def tile_sweep(config: TrainConfig, out: Path, tiles: list[int], device: str) -> dict[int, float]:
-    """tile -> mean CV MRAE of the recipe's folds (last step) predicted at that tile."""
+def chosen_step(chosen: dict) -> tuple[int, bool]:
+    """(step, colour-consistent) of a chosen row's method ``hprn[-cc]@<step>``."""
+    name, _, step = chosen["method"].partition("@")
+    return int(step), name.endswith("-cc")
+
+
+def fold_checkpoint(config: TrainConfig, out: Path, scene: str, step: int) -> Path:
+    """The recipe fold's checkpoint of ``scene`` at ``step``."""
+    run_dir = out / config.name / "recipe" / scene.rstrip("*_?")
+    return run_dir / ("model.pt" if step == config.steps else f"model-{step}.pt")
+
+
+def tile_sweep(config: TrainConfig, out: Path, tiles: list[int], step: int, consistent: bool, device: str) -> dict[int, float]:
+    """tile -> mean CV MRAE of the recipe's folds at ``step`` predicted at that tile (overlap scaled with it)."""
+    response = tuple(map(tuple, RGBRenderer.from_config(config).input_response().tolist()))
     sweep = {}
     for tile in tiles:
         overlap = min(config.overlap * tile // config.patch_size, (tile - 1) // 2)
-        folds = [
-            score_fold(config, scene, out / config.name / "recipe" / scene.rstrip("*_?"), device, tile=tile, overlap=overlap)
-            for scene in config.train
-        ]
-        sweep[tile] = float(np.mean([fold["hprn"]["mrae"] for fold in folds]))
+        scores = []
+        for scene in config.train:
+            checkpoint = load_checkpoint(fold_checkpoint(config, out, scene, step))
+            checkpoint = Checkpoint(checkpoint.model, dataclasses.replace(checkpoint.card, input_response=response))
+            evaluation = evaluate_checkpoint(
+                checkpoint, [scene], config.data_dir, srf_dir=config.srf_dir, edge_clamp_nm=config.edge_clamp_nm,
+                baseline_data=[], tile=tile, overlap=overlap, colour_consistent=consistent, device=device,
+            )  # fmt: skip
+            scores.append(evaluation.mean()["hprn"]["mrae"])
+        sweep[tile] = float(np.mean(scores))
         print(f"  tile {tile:>4} (overlap {overlap:>3}): mean CV MRAE {sweep[tile]:.4f}")
     return sweep
 
@@ -141,12 +168,33 @@ def largest_good_tile(sweep: dict[int, float], margin: float = 0.01) -> int:
     return max(tile for tile, value in sweep.items() if value <= (1 + margin) * best)
 
 
-def bundle(config: TrainConfig, cv: dict, tile: int, runs: Path) -> str:
+def cv_record(name: str, out: Path, chosen: dict, rows: list[dict]) -> dict:
+    """What the card keeps: the chosen method's and the baselines' per-scene CV scores (own convention and,
+    where scored, the held-out camera), their means, and every ablation row's means."""
+    method, keep = chosen["method"], {chosen["method"], "ridge", "knn", "flat"}
+    record = {"recipe": chosen["variant"], "method": method, "rule": choose.__doc__.split("\n\n")[0].strip()}
+    for label, suffix in (("own", ""), ("camera", "-*")):
+        paths = sorted((out / name).glob(f"{chosen['variant']}{suffix}.json"))
+        if paths:
+            data = CrossValidation.from_dict(json.loads(paths[0].read_text()))
+            record[label] = {
+                "rgb": data.info.get("rgb"),
+                "scenes": {scene: {m: v for m, v in scores.items() if m in keep} for scene, scores in data.scores.items()},
+                "mean": {m: v for m, v in data.mean().items() if m in keep},
+            }
+    record["ablation"] = [{"variant": r["variant"], "method": r["method"], "own": r["own"], "camera": r.get("camera")} for r in rows]
+    return record
+
+
+def bundle(config: TrainConfig, record: dict, tile: int, sweep: dict, runs: Path) -> str:
     """Write the model trained on all scenes as ``hprn_geo/weights/<name>.pt`` + ``.json``, register its sha256."""
     checkpoint = load_checkpoint(runs / config.name / "model.pt")
     overlap = min(config.overlap * tile // config.patch_size, (tile - 1) // 2)
-    scores = {**checkpoint.card.scores, "cv": cv}
-    card: ModelCard = dataclasses.replace(checkpoint.card, tile=tile, overlap=overlap, scores=scores)
+    scores = {**checkpoint.card.scores, "cv": record, "tile_sweep": {str(t): v for t, v in sweep.items()}}
+    _, consistent = chosen_step(record)
+    card: ModelCard = dataclasses.replace(
+        checkpoint.card, tile=tile, overlap=overlap, scores=scores, colour_consistent=consistent
+    )
     path = WEIGHTS / f"{card.name}.pt"
     digest = save_checkpoint(path.with_suffix(".tmp"), checkpoint.model, card)
     os.replace(path.with_suffix(".tmp"), path)
@@ -177,16 +225,21 @@ def main() -> None:
                 run_cv(config, row, args.out, args.device)
                 for camera in config.holdout_cameras:
                     run_cv(config, row, args.out, args.device, camera)
-        if args.summary:
-            print_summary(name, summary(name, args.out))
-        tile = config.patch_size
+        if not (args.summary or args.tiles or args.write_weights):
+            continue
+        rows = summary(name, args.out)
+        chosen = print_summary(name, rows)
+        step, consistent = chosen_step(chosen)
+        print(f"  train the bundled model: hprn-geo train --config configs/{name}.toml --out out/runs/{name} --steps {step}")
+        tile, sweep = config.patch_size, {}
         if args.tiles:
-            print(f"\n== {name}: recipe's folds against prediction tile")
-            tile = largest_good_tile(tile_sweep(config, args.out, args.tiles, args.device))
+            print(f"\n== {name}: the recipe's folds at step {step} against prediction tile")
+            sweep = tile_sweep(config, args.out, args.tiles, step, consistent, args.device)
+            tile = largest_good_tile(sweep)
             print(f"  default tile (largest within 1 % of the best mean CV MRAE): {tile}")
         if args.write_weights:
-            cv = json.loads((args.out / name / "recipe.json").read_text())
-            print(f"  bundled {name}: sha256 {bundle(config, cv, tile, args.runs)}")
+            record = cv_record(name, args.out, chosen, rows)
+            print(f"  bundled {name}: sha256 {bundle(config, record, tile, sweep, args.runs)}")
 
 
 if __name__ == "__main__":
