@@ -31,11 +31,12 @@ from hprn_geo.evaluate.crossval import CrossValidation, cross_validate
 from hprn_geo.registry import Checkpoint, ModelCard, load_checkpoint, save_checkpoint
 from hprn_geo.train import TrainConfig, load_config
 from hprn_geo.train.data import RGBRenderer
+from hprn_geo.train.loop import protocol
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS = ROOT / "hprn_geo" / "weights"
 _CLEAN = {"white_balance_std": 0.0, "gamma_range": (1.0, 1.0), "quantize_fraction": 0.0, "blur_sigma": 0.0}
-_SHORT = {"steps": 300, "snapshots": (25, 50, 100, 150, 200, 250)}
+_SHORT = {"steps": 300, "snapshots": (25, 50, 75, 100, 150, 200, 250)}
 _GENTLE = {**_SHORT, "spectral_tilt": 0.0, "init_floor": 0.0, "fixed_camera_fraction": 1.0}
 _FIRST = {**_CLEAN, **_SHORT, "spectral_tilt": 0.0, "init_floor": 0.0, "lr": 3e-4, "ema": 0.0}
 VARIANTS: dict[str, dict] = {
@@ -189,9 +190,11 @@ def cv_record(name: str, out: Path, chosen: dict, rows: list[dict]) -> dict:
 def bundle(config: TrainConfig, record: dict, tile: int, sweep: dict, runs: Path) -> str:
     """Write the model trained on all scenes as ``hprn_geo/weights/<name>.pt`` + ``.json``, register its sha256."""
     checkpoint = load_checkpoint(runs / config.name / "model.pt")
+    step, consistent = chosen_step(record)
+    if checkpoint.card.scores["protocol"] != json.loads(json.dumps(protocol(config.replace(steps=step)))):
+        raise SystemExit(f"{runs / config.name} was not trained by configs/{config.name}.toml with --steps {step}")
     overlap = min(config.overlap * tile // config.patch_size, (tile - 1) // 2)
     scores = {**checkpoint.card.scores, "cv": record, "tile_sweep": {str(t): v for t, v in sweep.items()}}
-    _, consistent = chosen_step(record)
     card: ModelCard = dataclasses.replace(
         checkpoint.card, tile=tile, overlap=overlap, scores=scores, colour_consistent=consistent
     )
@@ -229,6 +232,8 @@ def main() -> None:
             continue
         rows = summary(name, args.out)
         chosen = print_summary(name, rows)
+        if chosen["variant"] != "recipe" and (args.tiles or args.write_weights):
+            raise SystemExit(f"{name}: the rule chose row {chosen['variant']!r}; make it configs/{name}.toml's recipe first")
         step, consistent = chosen_step(chosen)
         print(f"  train the bundled model: hprn-geo train --config configs/{name}.toml --out out/runs/{name} --steps {step}")
         tile, sweep = config.patch_size, {}

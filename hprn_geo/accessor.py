@@ -234,9 +234,11 @@ def _reconstruct(rgb: xr.DataArray, nodata: tuple[Any, Any, Any], model: str | o
     ``options`` go to the Predictor.
     """
     from hprn_geo.distributed import PredictorSpec, lazy_cube
+    from hprn_geo.predict import colour_request
 
-    spec = PredictorSpec.from_model(model, **options)
     decode = _decoder(rgb, tuple(None if v is None else float(v) for v in nodata), **reading)
+    options = {**options, "colour_consistent": colour_request(options.get("colour_consistent"), decode.encoding.name)}
+    spec = PredictorSpec.from_model(model, **options)
     if rgb.chunks is None:
         predictor = spec.predictor()
         source = decode(np.asarray(rgb.data))

@@ -49,7 +49,7 @@ from hprn_geo.io.cubewriter import remove_path
 from hprn_geo.io.photo import InputEncoding, WhiteBalance, decode
 from hprn_geo.io.read import data_mask
 from hprn_geo.io.zarr_store import VARIABLE, create_store
-from hprn_geo.predict import PredictionReport, Predictor, input_notes, pick_device
+from hprn_geo.predict import PredictionReport, Predictor, colour_request, input_notes, pick_device
 from hprn_geo.registry import Checkpoint, checkpoint_path, resolve
 from hprn_geo.sources import ArraySource, WindowSource
 from hprn_geo.tiles import TileGrid
@@ -410,15 +410,15 @@ def predict_on_cluster(
     """
     started = time.perf_counter()
     dst = Path(os.path.abspath(dst))
-    spec = PredictorSpec(model=model, weights=None if weights is None else str(Path(weights).resolve()),
-                         bands=bands, tile=tile, overlap=overlap, batch=batch, device=device, precision=precision,
-                         colour_consistent=colour_consistent)
-    predictor = spec.plan()
     reading = {"rgb_bands": rgb_bands, "scale": scale, "encoding": encoding, "white_balance": white_balance}
     with open_scene(src, **reading) as scene:
+        spec = PredictorSpec(model=model, weights=None if weights is None else str(Path(weights).resolve()),
+                             bands=bands, tile=tile, overlap=overlap, batch=batch, device=device, precision=precision,
+                             colour_consistent=colour_request(colour_consistent, scene.encoding.name))
+        predictor = spec.plan()
         grid = predictor.grid(scene.height, scene.width)
         cube_spec = predictor.cube_spec(scene, dtype)
-        notes = input_notes(scene)
+        notes = [*input_notes(scene), f"colour-consistent output: {'on' if predictor.colour_consistent else 'off'}"]
     cube = file_cube(src, grid, spec.pinned(predictor), predictor.card.bands, chunk_rows, **reading)
     with Client(scheduler_address, set_as_default=False) as client:
         if dst.suffix.lower() == ".zarr":

@@ -93,7 +93,7 @@ class Predictor:
         overlap: overlap between tiles in pixels (default: the card's).
         batch: tiles per forward pass, or ``"auto"``: 4 on the CPU; on CUDA as many
             as fit in :data:`AUTO_BATCH_MEMORY` of the free GPU memory, measured
-            with one tile's forward pass (1 to :data:`AUTO_BATCH_MAX`).
+            with one tile's prior and forward pass (1 to :data:`AUTO_BATCH_MAX`).
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
         precision: ``"fp32"``, ``"bf16"`` (autocast) or ``"auto"`` (bf16 on CUDA, fp32 on CPU).
         workers: threads reading tiles and computing the prior ahead of the model.
@@ -142,7 +142,7 @@ class Predictor:
         self.checkpoint = checkpoint
         self.card = checkpoint.card
         self.colour_requested = colour_consistent
-        self.colour_consistent = self._consistency(photo=False)
+        self.colour_consistent = self._consistency(colour_consistent)
         if self.colour_consistent and self.card.response is None:
             raise CheckpointError(
                 f"model {self.card.name!r} has no input_response on its card; colour-consistent output needs one"
@@ -174,11 +174,9 @@ class Predictor:
                 stacklevel=2,
             )
 
-    def _consistency(self, photo: bool) -> bool:
-        """Colour-consistent output or not: as asked, else the card's choice, off for an sRGB photo."""
-        if self.colour_requested is not None:
-            return bool(self.colour_requested)
-        return self.card.colour_consistent and not photo
+    def _consistency(self, requested: bool | None) -> bool:
+        """Colour-consistent output or not: as asked, else the card's choice."""
+        return self.card.colour_consistent if requested is None else bool(requested)
 
     def grid(self, height: int, width: int) -> TileGrid:
         """The tile grid this predictor runs over a ``height x width`` scene."""
@@ -215,11 +213,11 @@ class Predictor:
         if self.device.type != "cuda":
             return 4
         rgb = torch.rand(1, 3, self.tile, self.tile, device=self.device)
-        labels = self.model.prior(rgb if self._prior_on_device else rgb.cpu(), method=self.prior)
-        labels = None if labels is None else labels.to(self.device)
         _synchronize(self.device)
         torch.cuda.reset_peak_memory_stats(self.device)
         before = torch.cuda.memory_allocated(self.device)
+        labels = self.model.prior(rgb if self._prior_on_device else rgb.cpu(), method=self.prior)  # counted too
+        labels = None if labels is None else labels.to(self.device)
         self._forward(rgb, labels)
         _synchronize(self.device)
         per_tile = max(torch.cuda.max_memory_allocated(self.device) - before, 1)
@@ -343,9 +341,9 @@ class Predictor:
         self.times = StageTimes()
         with open_scene(src, rgb_bands=rgb_bands, scale=scale, encoding=encoding, white_balance=white_balance) as scene:
             grid = self.grid(scene.height, scene.width)
-            photo = scene.encoding.name == "srgb"
-            self.colour_consistent = self._consistency(photo)
-            why = " (sRGB photo: its camera is not the model's)" if photo and self.colour_requested is None else ""
+            requested = colour_request(self.colour_requested, scene.encoding.name)
+            self.colour_consistent = self._consistency(requested)
+            why = " (sRGB photo: its camera is not the model's)" if requested is not self.colour_requested else ""
             notes = [*input_notes(scene), f"colour-consistent output: {'on' if self.colour_consistent else 'off'}{why}"]
             if scene.valid_fraction() == 0:
                 warnings.warn(f"{src}: every pixel is nodata; writing an all-nodata cube", AllNodataWarning, stacklevel=2)
@@ -382,6 +380,14 @@ def input_notes(scene: RasterScene) -> list[str]:
     """What was assumed about the input, one line each (scaling, encoding, white balance)."""
     return [f"input scaling: {scene.scaling.reason}", f"input encoding: {scene.encoding.reason}",
             f"white balance: {scene.balance.reason}"]
+
+
+def colour_request(requested: bool | None, encoding: str) -> bool | None:
+    """The colour-consistency request for an input of ``encoding`` (``"linear"`` or ``"srgb"``):
+    as asked; when not asked (None, the card's choice), False for an sRGB photo, whose camera is
+    not the card's (forcing the card's response on it made held-out spectra worse, docs/predict.md).
+    Every door (CLI, accessor, cluster) asks this one rule."""
+    return False if requested is None and encoding == "srgb" else requested
 
 
 def _synchronize(device: torch.device) -> None:

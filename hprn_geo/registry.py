@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -123,13 +124,16 @@ class Checkpoint:
 
 
 def save_checkpoint(path: str | Path, model: HPRN, card: ModelCard) -> str:
-    """Write ``model`` and ``card`` as a weights-only checkpoint; returns its sha256."""
+    """Write ``model`` and ``card`` as a weights-only checkpoint, atomically (a temporary name, then
+    ``os.replace``: a killed write leaves no half-written checkpoint); returns its sha256."""
     if card.bands != model.bands:
         raise CheckpointError(f"card lists {card.bands} wavelengths but the model has {model.bands} bands")
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     card_data = json.loads(json.dumps(card.to_dict(), default=float))  # plain types only
     payload = {"format": FORMAT, "config": model.config.to_dict(), "card": card_data, "state_dict": state}
-    torch.save(payload, path)
+    partial = Path(f"{path}.partial")
+    torch.save(payload, partial)
+    os.replace(partial, path)
     return sha256(path)
 
 

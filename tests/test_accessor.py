@@ -153,3 +153,31 @@ def test_input_encoding_follows_the_cli(crop: Path) -> None:
     assert input_encoding((raw / 255).astype(np.float32)).name == "linear"
     assert input_encoding(raw.astype(np.int16).assign_attrs(scale_factor=1e-4)).name == "linear"
     assert input_encoding(raw, "linear").name == "linear"
+
+
+def test_an_srgb_photo_turns_colour_consistency_off_in_every_door(crop: Path, tiny_checkpoint: Path, tmp_path: Path) -> None:
+    """A card that asks for colour-consistent output: on for linear input, off for an sRGB photo
+    (its camera is not the card's), the same through the CLI path and the accessor, lazy or eager."""
+    import dataclasses
+
+    from hprn_geo.predict import Predictor
+    from hprn_geo.registry import load_checkpoint, save_checkpoint
+
+    tiny = load_checkpoint(tiny_checkpoint)
+    response = np.zeros((3, tiny.card.bands))
+    response[[0, 1, 2], [6, 3, 0]] = 1.0
+    card = dataclasses.replace(tiny.card, input_response=tuple(map(tuple, response)), colour_consistent=True)
+    weights = tmp_path / "consistent.pt"
+    save_checkpoint(weights, tiny.model, card)
+    for encoding, expected in (("srgb", "false"), ("linear", "true")):
+        Predictor(load_checkpoint(weights), TILE, OVERLAP, device="cpu").predict_file(
+            crop, tmp_path / f"{encoding}.tif", encoding=encoding)
+        with rasterio.open(tmp_path / f"{encoding}.tif") as src:
+            assert src.tags()["hprn_colour_consistent"] == expected
+        for chunks in (None, {"y": 56}):
+            cube = rioxarray.open_rasterio(crop, chunks=chunks).hprn.reconstruct(
+                model=weights, tile=TILE, overlap=OVERLAP, encoding=encoding)
+            assert cube.attrs["hprn_colour_consistent"] == expected
+    forced = rioxarray.open_rasterio(crop).hprn.reconstruct(model=weights, tile=TILE, overlap=OVERLAP, encoding="srgb",
+                                                            colour_consistent=True)
+    assert forced.attrs["hprn_colour_consistent"] == "true"

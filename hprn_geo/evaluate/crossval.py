@@ -31,7 +31,7 @@ import numpy as np
 
 from hprn_geo.evaluate.harness import MODEL, evaluate_checkpoint
 from hprn_geo.registry import Checkpoint, load_checkpoint
-from hprn_geo.train.config import TrainConfig
+from hprn_geo.train.config import ConfigError, TrainConfig, load_config
 from hprn_geo.train.data import RGBRenderer
 from hprn_geo.train.loop import train
 
@@ -44,6 +44,13 @@ def fold_config(config: TrainConfig, scene: str) -> TrainConfig:
         raise ValueError(f"{scene!r} is not one of the recipe's scenes {list(config.train)}")
     others = tuple(s for s in config.train if s != scene)
     return dataclasses.replace(config, name=f"{config.name}-cv-{scene.rstrip('*_?')}", train=others, validation=(), test=(scene,))
+
+
+def _check_fold(run_dir: Path, fold: TrainConfig) -> None:
+    """Refuse a fold folder that another configuration trained (it would be scored as this recipe's)."""
+    written = run_dir / "config.json"
+    if written.is_file() and load_config(None, **json.loads(written.read_text())).to_dict() != fold.to_dict():
+        raise ConfigError(f"{run_dir} holds a fold of another configuration; remove it or choose another --out")
 
 
 def _steps_checkpoints(run_dir: Path, fold: TrainConfig) -> dict[int, Path]:
@@ -178,6 +185,7 @@ def cross_validate(
     for scene in scenes or config.train:
         run_dir = runs / scene.rstrip("*_?")
         fold = fold_config(config, scene)
+        _check_fold(run_dir, fold)
         if not (run_dir / "model.pt").is_file():
             result = train(fold, run_dir, resume=(run_dir / "state.pt").is_file(), progress=progress)
             (run_dir / "seconds.txt").write_text(f"{result.seconds:.1f}\n")

@@ -56,6 +56,9 @@ class HPRNConfig:
         return cls(**data)
 
 
+MAX_SEGMENTS = 256
+"""Most SLIC segments asked at one scale when the counts scale with the tile (:meth:`HPRN.segment_counts`)."""
+
 PRESETS: dict[str, dict] = {
     "paper": {"channels": 200, "blocks": 10},
     "compact": {"channels": 64, "blocks": 4},
@@ -110,11 +113,12 @@ class HPRN(nn.Module):
         return self.config.bands
 
     def segment_counts(self, height: int, width: int) -> tuple[int, ...]:
-        """The SLIC segment counts asked for an ``height x width`` image (see :attr:`prior_patch`)."""
+        """The SLIC segment counts asked for an ``height x width`` image (see :attr:`prior_patch`),
+        at most :data:`MAX_SEGMENTS` each (the torch SLIC holds an (N, K, H * W) distance tensor)."""
         if self.prior_patch is None:
             return self.config.scales
         area = height * width / self.prior_patch**2
-        return tuple(max(1, round(count * area)) for count in self.config.scales)
+        return tuple(min(MAX_SEGMENTS, max(1, round(count * area))) for count in self.config.scales)
 
     def prior(self, rgb: torch.Tensor, method: str | None = None) -> torch.Tensor | None:
         """Semantic prior for ``rgb`` (N, 3, H, W): (N, S, H, W) labels, or None without SSRM.

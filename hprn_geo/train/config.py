@@ -105,7 +105,8 @@ class TrainConfig:
         patience: validations without improvement before stopping early.
         checkpoint_every: steps between resumable checkpoints.
         snapshots: steps at which the model is also saved as ``model-<step>.pt``
-            (cross-validation scores them to choose the schedule's length).
+            (cross-validation scores them to choose the schedule's length); those at or
+            past ``steps`` are dropped (a shorter run of the same recipe).
         seed: seed of every random choice.
         bf16: run forward passes under bfloat16 autocast on the CPU.
     """
@@ -163,6 +164,7 @@ class TrainConfig:
             object.__setattr__(self, name, tuple(getattr(self, name)))
         if self.rgb_bands is not None:
             object.__setattr__(self, "rgb_bands", tuple(int(b) for b in self.rgb_bands))
+        object.__setattr__(self, "snapshots", tuple(int(s) for s in self.snapshots if s < self.steps))
         self._check()
 
     def _check(self) -> None:
@@ -183,6 +185,12 @@ class TrainConfig:
         fractions = (self.fixed_camera_fraction, self.quantize_fraction)
         if bad or not self.lr > 0 or not all(0 <= f <= 1 for f in fractions):
             raise ConfigError(f"invalid values: {bad or ['lr, fixed_camera_fraction or quantize_fraction']}")
+        non_negative = ("warmup", "spectral_tilt", "white_balance_std", "blur_sigma", "mrae_weight", "init_floor", "noise_std")
+        negative = [name for name in non_negative if getattr(self, name) < 0]
+        if negative or not 0 <= self.ema < 1 or min(self.gamma_range) <= 0:
+            raise ConfigError(f"invalid values: {negative or ['ema (0 <= ema < 1) or gamma_range (> 0)']}")
+        if any(step < 1 for step in self.snapshots):
+            raise ConfigError(f"snapshots must be positive steps, got {list(self.snapshots)}")
         if self.scene_weights not in ("positions", "pixels"):
             raise ConfigError(f"scene_weights must be 'positions' or 'pixels', got {self.scene_weights!r}")
         if self.init not in ("random", "linear"):

@@ -350,10 +350,10 @@ class Trainer:
                 if val is not None:
                     stopped, val_text = self.observe(val), f"{val:.4f}"
                 log.write(self.step, loss, lr, val, time.perf_counter() - started)
+                if self.step in c.snapshots:  # before the state: a resumed run starts after this step
+                    save_checkpoint(self.run_dir / f"model-{self.step}.pt", self.kept, self.card)
                 if self.step % c.checkpoint_every == 0 or stopped or self.step == c.steps:
                     self.save_state(stopped)
-                if self.step in c.snapshots:
-                    save_checkpoint(self.run_dir / f"model-{self.step}.pt", self.kept, self.card)
                 bar.set_postfix(loss=f"{loss:.4f}", val_mrae=val_text, best=f"{self.best_mrae:.4f}")
                 bar.update(1)
         return stopped

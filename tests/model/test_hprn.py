@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from hprn_geo.model import HPRN, MRB, SSRM, TCRM, HPRNConfig, build_model
+from hprn_geo.model.hprn import MAX_SEGMENTS
 
 
 def _count(model: torch.nn.Module) -> int:
@@ -156,6 +157,7 @@ def test_segment_counts_scale_with_the_image_area() -> None:
     assert model.segment_counts(128, 128) == (32, 48, 64, 80)
     assert model.segment_counts(32, 64) == (4, 6, 8, 10)
     assert model.segment_counts(4, 4) == (1, 1, 1, 1)
+    assert model.segment_counts(1024, 1024) == (MAX_SEGMENTS,) * 4  # capped: the torch SLIC's memory grows with K
 
 
 def test_a_tile_twice_the_patch_gets_segments_of_the_patch_s_size(pavia_rgb: np.ndarray) -> None:
