@@ -41,11 +41,13 @@ _GENTLE = {**_SHORT, "spectral_tilt": 0.0, "init_floor": 0.0, "fixed_camera_frac
 _FIRST = {**_CLEAN, **_SHORT, "spectral_tilt": 0.0, "init_floor": 0.0, "lr": 3e-4, "ema": 0.0}
 VARIANTS: dict[str, dict] = {
     "recipe": {},
-    "first": {**_FIRST, "white_balance_std": 0.1, "gamma_range": (0.9, 1.1), "quantize_fraction": 0.3, "blur_sigma": 0.7},
+    "first": {
+        **_FIRST, "white_balance_std": 0.1, "gamma_range": (0.9, 1.1), "quantize_fraction": 0.3, "blur_sigma": 0.7,
+        "fixed_camera_fraction": 0.5,
+    },
     "gentle": _GENTLE,
     **{f"relative_{floor}": {**_GENTLE, "init_floor": floor} for floor in (0.01, 0.02, 0.05, 0.1)},
-    **{f"tilt_{floor}": {**_GENTLE, "init_floor": floor, "spectral_tilt": 0.3} for floor in (0.02, 0.1)},
-    "no_cameras": {**_SHORT, "fixed_camera_fraction": 1.0},
+    "cameras": {"fixed_camera_fraction": 0.5, "steps": 600, "snapshots": (25, 50, 100, 150, 200, 250, 300, 400, 500)},
     "no_mrae": {**_SHORT, "mrae_weight": 0.0},
     "no_ssrm": {**_SHORT, "switches": {"ssrm": False}},
     "compact": {**_SHORT, "preset": "compact"},
@@ -58,9 +60,9 @@ VARIANTS: dict[str, dict] = {
 ``first``: the first cross-validated recipe (lr 3e-4, no moving average, plain linear start, photo
 degradations); ``gentle``: lr 1e-4 with a moving average of the weights, plain linear start, no
 camera augmentation, no tilt; ``relative_<floor>``: ``gentle`` from the relative linear fit;
-``tilt_<floor>``: that with the spectral tilt; the ``no_*`` rows and ``compact`` remove or change one
-thing of the recipe; ``previous``: the loss, sampling, schedule and preset of the models bundled
-before cross-validation. All but ``recipe`` run 300 steps."""
+``cameras``: the recipe with half of the patches through the other cameras, 600 steps; the ``no_*``
+rows and ``compact`` remove or change one thing of the recipe; ``previous``: the loss, sampling,
+schedule and preset of the models bundled before cross-validation. The others run 300 steps."""
 
 
 def variant(config: TrainConfig, name: str) -> TrainConfig:
