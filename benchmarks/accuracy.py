@@ -65,6 +65,10 @@ rows and ``compact`` remove or change one thing of the recipe; ``previous``: the
 schedule and preset of the models bundled before cross-validation. The others run 300 steps."""
 
 
+CV_OF = {"vnir31_photo": ("vnir31", "cameras", "camera")}
+"""A model whose recipe is another's cross-validated row: model -> (that model, row, the column it is chosen by)."""
+
+
 def variant(config: TrainConfig, name: str) -> TrainConfig:
     """The recipe with one row's overrides."""
     return dataclasses.replace(config, **VARIANTS[name])
@@ -107,28 +111,32 @@ def summary(name: str, out: Path) -> list[dict]:
     return rows
 
 
-def choose(rows: list[dict]) -> dict:
+def choose(rows: list[dict], column: str = "own") -> dict:
     """The rule, fixed before the folds were scored: the lowest mean CV MRAE (the mean of the
     own-convention and held-out-camera MRAEs where both exist) among rows whose own-convention
-    SAM is no worse than the best baseline's by MRAE."""
+    SAM is no worse than the best baseline's by MRAE. With ``column="camera"`` (a model for
+    photographs from unknown cameras): the lowest held-out-camera MRAE among rows whose
+    held-out-camera SAM is no worse than the best baseline's there."""
     baselines = [r for r in rows if r["variant"] == "baselines"]
-    best_baseline = min(baselines, key=lambda r: r["own"]["mrae"])
-    allowed = [r for r in rows if r["variant"] != "baselines" and r["own"]["sam"] <= best_baseline["own"]["sam"]]
-    candidates = allowed or [r for r in rows if r["variant"] != "baselines"]
+    best_baseline = min(baselines, key=lambda r: r[column]["mrae"])
+    models = [r for r in rows if r["variant"] != "baselines" and column in r]
+    candidates = [r for r in models if r[column]["sam"] <= best_baseline[column]["sam"]] or models
 
     def score(row: dict) -> float:
+        if column != "own":
+            return float(row[column]["mrae"])
         return float(np.mean([row["own"]["mrae"]] + ([row["camera"]["mrae"]] if "camera" in row else [])))
 
     return min(candidates, key=score)
 
 
-def print_summary(name: str, rows: list[dict]) -> dict:
+def print_summary(name: str, rows: list[dict], column: str = "own") -> dict:
     """The ablation table of a model and the row the rule chooses."""
     print(f"\n== {name}: mean over the held-out scenes (own convention | held-out camera)")
     for row in rows:
         camera = f"   {row['camera']['mrae']:.4f} / {row['camera']['sam']:5.2f}°" if "camera" in row else ""
         print(f"  {row['variant']:<10} {row['method']:<14} {row['own']['mrae']:.4f} / {row['own']['sam']:5.2f}°{camera}")
-    chosen = choose(rows)
+    chosen = choose(rows, column)
     print(f"  chosen: {chosen['variant']} {chosen['method']}")
     return chosen
 
@@ -139,21 +147,21 @@ def chosen_step(chosen: dict) -> tuple[int, bool]:
     return int(step), name.endswith("-cc")
 
 
-def fold_checkpoint(config: TrainConfig, out: Path, scene: str, step: int) -> Path:
-    """The recipe fold's checkpoint of ``scene`` at ``step``."""
-    run_dir = out / config.name / "recipe" / scene.rstrip("*_?")
+def fold_checkpoint(config: TrainConfig, folds: Path, scene: str, step: int) -> Path:
+    """The checkpoint of ``scene``'s fold in ``folds`` at ``step``."""
+    run_dir = folds / scene.rstrip("*_?")
     return run_dir / ("model.pt" if step == config.steps else f"model-{step}.pt")
 
 
-def tile_sweep(config: TrainConfig, out: Path, tiles: list[int], step: int, consistent: bool, device: str) -> dict[int, float]:
-    """tile -> mean CV MRAE of the recipe's folds at ``step`` predicted at that tile (overlap scaled with it)."""
+def tile_sweep(config: TrainConfig, folds: Path, tiles: list[int], step: int, consistent: bool, device: str) -> dict[int, float]:
+    """tile -> mean CV MRAE of the folds in ``folds`` at ``step`` predicted at that tile (overlap scaled with it)."""
     response = tuple(map(tuple, RGBRenderer.from_config(config).input_response().tolist()))
     sweep = {}
     for tile in tiles:
         overlap = min(config.overlap * tile // config.patch_size, (tile - 1) // 2)
         scores = []
         for scene in config.train:
-            checkpoint = load_checkpoint(fold_checkpoint(config, out, scene, step))
+            checkpoint = load_checkpoint(fold_checkpoint(config, folds, scene, step))
             checkpoint = Checkpoint(checkpoint.model, dataclasses.replace(checkpoint.card, input_response=response))
             evaluation = evaluate_checkpoint(
                 checkpoint, [scene], config.data_dir, srf_dir=config.srf_dir, edge_clamp_nm=config.edge_clamp_nm,
@@ -171,11 +179,11 @@ def largest_good_tile(sweep: dict[int, float], margin: float = 0.01) -> int:
     return max(tile for tile, value in sweep.items() if value <= (1 + margin) * best)
 
 
-def cv_record(name: str, out: Path, chosen: dict, rows: list[dict]) -> dict:
+def cv_record(name: str, out: Path, chosen: dict, rows: list[dict], column: str) -> dict:
     """What the card keeps: the chosen method's and the baselines' per-scene CV scores (own convention and,
     where scored, the held-out camera), their means, and every ablation row's means."""
     method, keep = chosen["method"], {chosen["method"], "ridge", "knn", "flat"}
-    record = {"recipe": chosen["variant"], "method": method, "rule": choose.__doc__.split("\n\n")[0].strip()}
+    record = {"recipe": chosen["variant"], "method": method, "chosen_by": column, "rule": " ".join(choose.__doc__.split())}
     for label, suffix in (("own", ""), ("camera", "-*")):
         paths = sorted((out / name).glob(f"{chosen['variant']}{suffix}.json"))
         if paths:
@@ -232,20 +240,21 @@ def main() -> None:
                     run_cv(config, row, args.out, args.device, camera)
         if not (args.summary or args.tiles or args.write_weights):
             continue
-        rows = summary(name, args.out)
-        chosen = print_summary(name, rows)
-        if chosen["variant"] != "recipe" and (args.tiles or args.write_weights):
+        source, row, column = CV_OF.get(name, (name, "recipe", "own"))
+        rows = [r for r in summary(source, args.out) if source == name or r["variant"] in (row, "baselines")]
+        chosen = print_summary(name, rows, column)
+        if chosen["variant"] != row and (args.tiles or args.write_weights):
             raise SystemExit(f"{name}: the rule chose row {chosen['variant']!r}; make it configs/{name}.toml's recipe first")
         step, consistent = chosen_step(chosen)
         print(f"  train the bundled model: hprn-geo train --config configs/{name}.toml --out out/runs/{name} --steps {step}")
         tile, sweep = config.patch_size, {}
         if args.tiles:
             print(f"\n== {name}: the recipe's folds at step {step} against prediction tile")
-            sweep = tile_sweep(config, args.out, args.tiles, step, consistent, args.device)
+            sweep = tile_sweep(config, args.out / source / row, args.tiles, step, consistent, args.device)
             tile = largest_good_tile(sweep)
             print(f"  default tile (largest within 1 % of the best mean CV MRAE): {tile}")
         if args.write_weights:
-            record = cv_record(name, args.out, chosen, rows)
+            record = cv_record(source, args.out, chosen, rows, column)
             print(f"  bundled {name}: sha256 {bundle(config, record, tile, sweep, args.runs)}")
 
 

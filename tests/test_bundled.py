@@ -66,9 +66,10 @@ def test_the_cv_table_covers_every_scene_and_its_means_add_up(name: str) -> None
 
 @pytest.mark.parametrize("name", BUNDLED)
 def test_the_bundled_recipe_beats_every_baseline_in_cross_validation(name: str) -> None:
-    """By mean CV MRAE, with SAM no worse than the best baseline's (the choice rule's condition)."""
+    """By mean CV MRAE, with SAM no worse than the best baseline's (the choice rule's condition), on the
+    scores it was chosen by: its own input convention, or (``vnir31_photo``) a camera it never saw."""
     cv = load_bundled(name).card.scores["cv"]
-    mean = cv["own"]["mean"]
+    mean = cv[cv["chosen_by"]]["mean"]
     best = min(("ridge", "knn", "flat"), key=lambda m: mean[m]["mrae"])
     ours = mean[cv["method"]]
     assert ours["mrae"] < mean[best]["mrae"] and ours["sam"] <= mean[best]["sam"]
