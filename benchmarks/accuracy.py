@@ -37,8 +37,9 @@ ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS = ROOT / "hprn_geo" / "weights"
 _CLEAN = {"white_balance_std": 0.0, "gamma_range": (1.0, 1.0), "quantize_fraction": 0.0, "blur_sigma": 0.0}
 _SHORT = {"steps": 300, "snapshots": (25, 50, 75, 100, 150, 200, 250)}
-_GENTLE = {**_SHORT, "spectral_tilt": 0.0, "init_floor": 0.0, "fixed_camera_fraction": 1.0}
-_FIRST = {**_CLEAN, **_SHORT, "spectral_tilt": 0.0, "init_floor": 0.0, "lr": 3e-4, "ema": 0.0}
+_SSRM = {"switches": {}}
+_GENTLE = {**_SHORT, **_SSRM, "spectral_tilt": 0.0, "init_floor": 0.0, "fixed_camera_fraction": 1.0}
+_FIRST = {**_CLEAN, **_SHORT, **_SSRM, "spectral_tilt": 0.0, "init_floor": 0.0, "lr": 3e-4, "ema": 0.0}
 VARIANTS: dict[str, dict] = {
     "recipe": {},
     "first": {
@@ -47,12 +48,13 @@ VARIANTS: dict[str, dict] = {
     },
     "gentle": _GENTLE,
     **{f"relative_{floor}": {**_GENTLE, "init_floor": floor} for floor in (0.01, 0.02, 0.05, 0.1)},
-    "cameras": {"fixed_camera_fraction": 0.5, "steps": 600, "snapshots": (25, 50, 100, 150, 200, 250, 300, 400, 500)},
-    "no_mrae": {**_SHORT, "mrae_weight": 0.0},
+    "cameras": {**_SSRM, "fixed_camera_fraction": 0.5, "steps": 600, "snapshots": (25, 50, 100, 150, 200, 250, 300, 400, 500)},
+    "ssrm": {**_SHORT, **_SSRM},
+    "no_mrae": {**_SHORT, **_SSRM, "mrae_weight": 0.0},
     "no_ssrm": {**_SHORT, "switches": {"ssrm": False}},
-    "compact": {**_SHORT, "preset": "compact"},
+    "compact": {**_SHORT, **_SSRM, "preset": "compact"},
     "previous": {
-        **_SHORT, "spectral_tilt": 0.0, "init_floor": 0.0, "mrae_weight": 0.0, "scene_weights": "positions",
+        **_SHORT, **_SSRM, "spectral_tilt": 0.0, "init_floor": 0.0, "mrae_weight": 0.0, "scene_weights": "positions",
         "lr": 2.5e-4, "warmup": 0, "power": 1.5, "ema": 0.0, "preset": "compact", "patch_size": 40,
     },
 }
@@ -60,9 +62,12 @@ VARIANTS: dict[str, dict] = {
 ``first``: the first cross-validated recipe (lr 3e-4, no moving average, plain linear start, photo
 degradations); ``gentle``: lr 1e-4 with a moving average of the weights, plain linear start, no
 camera augmentation, no tilt; ``relative_<floor>``: ``gentle`` from the relative linear fit;
-``cameras``: the recipe with half of the patches through the other cameras, 600 steps; the ``no_*``
-rows and ``compact`` remove or change one thing of the recipe; ``previous``: the loss, sampling,
-schedule and preset of the models bundled before cross-validation. The others run 300 steps."""
+``cameras``: the recipe with SSRM and half of the patches through the other cameras, 600 steps;
+``ssrm``: the recipe with SSRM and its SLIC prior; ``no_mrae``: ``ssrm`` without the relative-error
+term; ``no_ssrm``: the recipe without SSRM (``vnir31``'s recipe is that row); ``compact``: ``ssrm`` at
+the compact preset; ``previous``: the loss, sampling, schedule and preset of the models bundled
+before cross-validation. All rows but the recipe and ``cameras`` set ``switches`` themselves (SSRM
+on unless named), so they mean the same for every model; they run 300 steps."""
 
 
 CV_OF = {"vnir31_photo": ("vnir31", "cameras", "camera")}

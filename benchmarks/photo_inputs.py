@@ -1,5 +1,9 @@
 """Photo-like inputs: what --encoding and --white-balance do to the bundled vnir31 on held-out scenes.
 
+(The scenes must be held out from the model: the numbers in docs/predict.md were measured with the
+vnir31 bundled before cross-validation, which had not trained on them; today's models train on every
+shared scene, and their accuracy through an unseen camera is cross-validated by benchmarks/accuracy.py.)
+
 Each case is a reflectance cube the model was not trained on (vnir31's validation and test
 scenes, ``muufl_sub`` and ``moffett``) rendered through a real camera other than the model's
 own (``ntire2022_qe``, ``cave_nikon_d700``), each channel normalised so white gives 1 (a

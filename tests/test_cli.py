@@ -204,7 +204,7 @@ def _predict(src: Path, dst: Path, *options: str) -> np.ndarray:
 def test_predict_output_renders_back_to_the_input_unless_turned_off(vnir31_scene, tmp_path: Path) -> None:
     _, rgb, response = vnir31_scene
     src = _write(tmp_path / "rgb.tif", rgb)
-    consistent = _predict(src, tmp_path / "on.tif")
+    consistent = _predict(src, tmp_path / "on.tif", "--colour-consistent")
     free = _predict(src, tmp_path / "off.tif", "--no-colour-consistent")
     render = lambda cube: np.einsum("cb,bhw->chw", response, cube.astype(np.float64))  # noqa: E731
     np.testing.assert_allclose(render(consistent), rgb, atol=1e-4, rtol=0)
@@ -241,7 +241,7 @@ def test_info_says_which_encoding_it_assumes(vnir31_scene, tmp_path: Path) -> No
     floats = _write(tmp_path / "floats.tif", rgb)
     for path, expected, consistent in ((photo, "srgb: 8-bit", "off by default for an sRGB photo"),
                                        (floats, "linear: float32", "on by default (the model card's choice)")):
-        result = CliRunner().invoke(main, ["info", str(path), "--model", "vnir31", "--json",
+        result = CliRunner().invoke(main, ["info", str(path), "--model", "rosis103", "--json",  # its card: on
                                            "--white-balance", "gray-world"])
         assert result.exit_code == 0, result.output
         report = json.loads(result.output)

@@ -106,5 +106,7 @@ def test_cli_runs_on_an_existing_scheduler(
 
 
 def test_predictor_spec_carries_colour_consistency() -> None:
-    assert PredictorSpec(model="vnir31", device="cpu").predictor().colour_consistent  # the card's default
-    assert not PredictorSpec(model="vnir31", device="cpu", colour_consistent=False).predictor().colour_consistent
+    assert PredictorSpec(model="rosis103", device="cpu").predictor().colour_consistent  # the card's default
+    assert not PredictorSpec(model="vnir31", device="cpu").predictor().colour_consistent  # this card's: off
+    assert PredictorSpec(model="vnir31", device="cpu", colour_consistent=True).predictor().colour_consistent
+    assert not PredictorSpec(model="rosis103", device="cpu", colour_consistent=False).predictor().colour_consistent
