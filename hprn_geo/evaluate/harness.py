@@ -217,8 +217,10 @@ def evaluate_checkpoint(
             device and colour-consistent output (:func:`model_method`).
     """
     card = checkpoint.card
-    convention = InputConvention(camera, rgb_bands) if camera or rgb_bands else InputConvention.from_card(card.input)
-    cameras = load_cameras(camera_folder(srf_dir, data_dir)) if convention.camera else None
+    own = InputConvention.from_card(card.input) if baselines_see_card or not (camera or rgb_bands) else None
+    convention = InputConvention(camera, rgb_bands) if camera or rgb_bands else own
+    needs_cameras = convention.camera or (own is not None and own.camera)  # type: ignore[union-attr]
+    cameras = load_cameras(camera_folder(srf_dir, data_dir)) if needs_cameras else None
     renderer = RGBRenderer(convention, card.wavelengths, cameras)
     protocol = card.scores.get("protocol", {})
     clamp = protocol.get("edge_clamp_nm", 2.0) if edge_clamp_nm is None else edge_clamp_nm
@@ -227,7 +229,7 @@ def evaluate_checkpoint(
     fitted_on = list(card.training_data if baseline_data is None else baseline_data)
     if fitted_on:
         training = [load_scene(name, renderer.wavelengths, data_dir, card.fwhm, clamp) for name in fitted_on]
-        fit_renderer = RGBRenderer(InputConvention.from_card(card.input), card.wavelengths, cameras) if baselines_see_card else renderer
+        fit_renderer = RGBRenderer(own, card.wavelengths, cameras) if baselines_see_card else renderer  # type: ignore[arg-type]
         rgb, spectra = training_pairs(training, fit_renderer)
         methods.update({name: b.predict for name, b in fit_baselines(rgb, spectra).items()})
     evaluation = evaluate(methods, scenes, card.wavelengths)

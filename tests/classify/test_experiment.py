@@ -119,7 +119,8 @@ def test_checkpoint_on_another_grid_resamples_the_cube(jasper: tuple[Cube, np.nd
     assert report["reconstruction"]["bands"] == 103 and report["fit"] is None
     assert report["reconstruction"]["model"] == "checkpoint 'rosis103'"
     assert any("resampled from 198 bands" in note for note in report["notes"])
-    assert report["reconstruction"]["sam"] < 20  # a trained model, in reflectance units
+    # a trained model: its cross-validated SAM on Jasper is 24.1 degrees, the flat baseline's 30.5 (docs/accuracy.md)
+    assert report["reconstruction"]["sam"] < 30
 
 
 def test_checkpoint_refuses_a_cube_that_is_not_reflectance(jasper: tuple[Cube, np.ndarray]) -> None:
