@@ -259,10 +259,14 @@ def models(as_json: bool) -> None:
         return
     if not cards:
         click.echo("no bundled models")
+    width = max(map(len, cards), default=0)
     for name, card in cards.items():
-        w = card.wavelengths
-        click.echo(f"{name:<10} {card.bands:>4} bands {w[0]:.0f}-{w[-1]:.0f} nm  preset={card.preset}  "
-                   f"tile={card.tile}  input: {card.input}")
+        w, cv = card.wavelengths, card.scores.get("cv", {})
+        scored = cv.get(cv.get("chosen_by", ""), {}).get("mean", {}).get(cv.get("method"), {})
+        through = " (held-out camera)" if cv.get("chosen_by") == "camera" else ""
+        score = f"CV MRAE {scored['mrae']:.3f} SAM {scored['sam']:.1f}{through}  " if scored else ""
+        click.echo(f"{name:<{width}} {card.bands:>4} bands {w[0]:.0f}-{w[-1]:.0f} nm  preset={card.preset}  "
+                   f"tile={card.tile}  {score}input: {card.input.split('|')[0].strip()}")
 
 
 if __name__ == "__main__":

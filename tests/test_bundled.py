@@ -86,3 +86,19 @@ def test_a_tampered_copy_is_refused(name: str, tmp_path: Path) -> None:
     copy.write_bytes(bytes(data))
     with pytest.raises(CheckpointError, match="sha256"):
         load_checkpoint(copy, entry["sha256"])
+
+
+def test_models_command_lists_each_model_with_its_cv_score() -> None:
+    from click.testing import CliRunner
+
+    from hprn_geo.cli import main
+
+    result = CliRunner().invoke(main, ["models"])
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line for line in result.output.splitlines()}
+    assert set(lines) == set(BUNDLED)
+    for name in BUNDLED:
+        cv = load_bundled(name).card.scores["cv"]
+        mrae = cv[cv["chosen_by"]]["mean"][cv["method"]]["mrae"]
+        assert f"CV MRAE {mrae:.3f}" in lines[name]
+    assert "(held-out camera)" in lines["vnir31_photo"] and "(held-out camera)" not in lines["vnir31"]
