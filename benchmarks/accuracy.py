@@ -27,10 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from hprn_geo.evaluate import evaluate_checkpoint
-from hprn_geo.evaluate.crossval import CrossValidation, cross_validate
-from hprn_geo.registry import Checkpoint, ModelCard, load_checkpoint, save_checkpoint
+from hprn_geo.evaluate.crossval import CrossValidation, cross_validate, fold_checkpoints, fold_config, load_fold
+from hprn_geo.registry import ModelCard, load_checkpoint, save_checkpoint
 from hprn_geo.train import TrainConfig, load_config
-from hprn_geo.train.data import RGBRenderer
 from hprn_geo.train.loop import protocol
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -153,22 +152,20 @@ def chosen_step(chosen: dict) -> tuple[int, bool]:
     return int(step), name.endswith("-cc")
 
 
-def fold_checkpoint(config: TrainConfig, folds: Path, scene: str, step: int) -> Path:
-    """The checkpoint of ``scene``'s fold in ``folds`` at ``step``."""
-    run_dir = folds / scene.rstrip("*_?")
-    return run_dir / ("model.pt" if step == config.steps else f"model-{step}.pt")
+def scaled_overlap(config: TrainConfig, tile: int) -> int:
+    """The config's overlap scaled with the tile (patch -> tile), below half the tile."""
+    return min(config.overlap * tile // config.patch_size, (tile - 1) // 2)
 
 
 def tile_sweep(config: TrainConfig, folds: Path, tiles: list[int], step: int, consistent: bool, device: str) -> dict[int, float]:
     """tile -> mean CV MRAE of the folds in ``folds`` at ``step`` predicted at that tile (overlap scaled with it)."""
-    response = tuple(map(tuple, RGBRenderer.from_config(config).input_response().tolist()))
     sweep = {}
     for tile in tiles:
-        overlap = min(config.overlap * tile // config.patch_size, (tile - 1) // 2)
+        overlap = scaled_overlap(config, tile)
         scores = []
         for scene in config.train:
-            checkpoint = load_checkpoint(fold_checkpoint(config, folds, scene, step))
-            checkpoint = Checkpoint(checkpoint.model, dataclasses.replace(checkpoint.card, input_response=response))
+            path = fold_checkpoints(folds / scene.rstrip("*_?"), fold_config(config, scene))[step]
+            checkpoint = load_fold(config, path)
             evaluation = evaluate_checkpoint(
                 checkpoint, [scene], config.data_dir, srf_dir=config.srf_dir, edge_clamp_nm=config.edge_clamp_nm,
                 baseline_data=[], tile=tile, overlap=overlap, colour_consistent=consistent, device=device,
@@ -209,7 +206,7 @@ def bundle(config: TrainConfig, record: dict, tile: int, sweep: dict, runs: Path
     step, consistent = chosen_step(record)
     if checkpoint.card.scores["protocol"] != json.loads(json.dumps(protocol(config.replace(steps=step)))):
         raise SystemExit(f"{runs / config.name} was not trained by configs/{config.name}.toml with --steps {step}")
-    overlap = min(config.overlap * tile // config.patch_size, (tile - 1) // 2)
+    overlap = scaled_overlap(config, tile)
     scores = {**checkpoint.card.scores, "cv": record, "tile_sweep": {str(t): v for t, v in sweep.items()}}
     card: ModelCard = dataclasses.replace(
         checkpoint.card, tile=tile, overlap=overlap, scores=scores, colour_consistent=consistent

@@ -35,7 +35,7 @@ from hprn_geo.train.config import ConfigError, TrainConfig, load_config
 from hprn_geo.train.data import RGBRenderer
 from hprn_geo.train.loop import train
 
-__all__ = ["CrossValidation", "cross_validate", "fold_config", "score_fold"]
+__all__ = ["CrossValidation", "cross_validate", "fold_checkpoints", "fold_config", "load_fold", "score_fold"]
 
 
 def fold_config(config: TrainConfig, scene: str) -> TrainConfig:
@@ -53,10 +53,18 @@ def _check_fold(run_dir: Path, fold: TrainConfig) -> None:
         raise ConfigError(f"{run_dir} holds a fold of another configuration; remove it or choose another --out")
 
 
-def _steps_checkpoints(run_dir: Path, fold: TrainConfig) -> dict[int, Path]:
+def fold_checkpoints(run_dir: Path, fold: TrainConfig) -> dict[int, Path]:
     """step -> checkpoint file of a finished fold (snapshots and the last step)."""
     found = {step: run_dir / f"model-{step}.pt" for step in fold.snapshots if step < fold.steps}
     return {**found, fold.steps: run_dir / "model.pt"}
+
+
+def load_fold(config: TrainConfig, path: Path) -> Checkpoint:
+    """A fold's checkpoint with the recipe's input response on its card (for colour-consistent
+    scoring: folds trained before cards carried the response lack it)."""
+    checkpoint = load_checkpoint(path)
+    response = tuple(map(tuple, RGBRenderer.from_config(config).input_response().tolist()))
+    return Checkpoint(checkpoint.model, dataclasses.replace(checkpoint.card, input_response=response))
 
 
 def score_fold(
@@ -81,11 +89,9 @@ def score_fold(
         **predict: further :func:`~hprn_geo.evaluate.evaluate_checkpoint` options (``tile``, ``overlap``, ``prior``).
     """
     fold = fold_config(config, scene)
-    response = tuple(map(tuple, RGBRenderer.from_config(config).input_response().tolist()))
     scores: dict[str, dict[str, float]] = {}
-    for step, path in sorted(_steps_checkpoints(run_dir, fold).items()):
-        checkpoint = load_checkpoint(path)
-        checkpoint = Checkpoint(checkpoint.model, dataclasses.replace(checkpoint.card, input_response=response))
+    for step, path in sorted(fold_checkpoints(run_dir, fold).items()):
+        checkpoint = load_fold(config, path)
         for consistent, name in ((False, MODEL), (True, f"{MODEL}-cc")):
             last = step == fold.steps and not consistent
             evaluation = evaluate_checkpoint(
