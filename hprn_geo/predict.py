@@ -19,6 +19,7 @@ import warnings
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -177,6 +178,17 @@ class Predictor:
     def _consistency(self, requested: bool | None) -> bool:
         """Colour-consistent output or not: as asked, else the card's choice."""
         return self.card.colour_consistent if requested is None else bool(requested)
+
+    @contextmanager
+    def _colour_for(self, encoding: str) -> Iterator[str]:
+        """Colour consistency for one file of ``encoding`` (:func:`colour_request`), restored afterwards;
+        yields why it differs from what was asked ("" when it does not)."""
+        requested = colour_request(self.colour_requested, encoding)
+        self.colour_consistent = self._consistency(requested)
+        try:
+            yield " (sRGB photo: its camera is not the model's)" if requested is not self.colour_requested else ""
+        finally:
+            self.colour_consistent = self._consistency(self.colour_requested)
 
     def grid(self, height: int, width: int) -> TileGrid:
         """The tile grid this predictor runs over a ``height x width`` scene."""
@@ -339,11 +351,9 @@ class Predictor:
         """
         started = time.perf_counter()
         self.times = StageTimes()
-        with open_scene(src, rgb_bands=rgb_bands, scale=scale, encoding=encoding, white_balance=white_balance) as scene:
+        reading = {"rgb_bands": rgb_bands, "scale": scale, "encoding": encoding, "white_balance": white_balance}
+        with open_scene(src, **reading) as scene, self._colour_for(scene.encoding.name) as why:
             grid = self.grid(scene.height, scene.width)
-            requested = colour_request(self.colour_requested, scene.encoding.name)
-            self.colour_consistent = self._consistency(requested)
-            why = " (sRGB photo: its camera is not the model's)" if requested is not self.colour_requested else ""
             notes = [*input_notes(scene), f"colour-consistent output: {'on' if self.colour_consistent else 'off'}{why}"]
             if scene.valid_fraction() == 0:
                 warnings.warn(f"{src}: every pixel is nodata; writing an all-nodata cube", AllNodataWarning, stacklevel=2)

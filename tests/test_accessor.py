@@ -170,10 +170,11 @@ def test_an_srgb_photo_turns_colour_consistency_off_in_every_door(crop: Path, ti
     weights = tmp_path / "consistent.pt"
     save_checkpoint(weights, tiny.model, card)
     for encoding, expected in (("srgb", "false"), ("linear", "true")):
-        Predictor(load_checkpoint(weights), TILE, OVERLAP, device="cpu").predict_file(
-            crop, tmp_path / f"{encoding}.tif", encoding=encoding)
+        predictor = Predictor(load_checkpoint(weights), TILE, OVERLAP, device="cpu")
+        predictor.predict_file(crop, tmp_path / f"{encoding}.tif", encoding=encoding)
         with rasterio.open(tmp_path / f"{encoding}.tif") as src:
             assert src.tags()["hprn_colour_consistent"] == expected
+        assert predictor.colour_consistent  # the photo's choice held for that file only
         for chunks in (None, {"y": 56}):
             cube = rioxarray.open_rasterio(crop, chunks=chunks).hprn.reconstruct(
                 model=weights, tile=TILE, overlap=OVERLAP, encoding=encoding)
