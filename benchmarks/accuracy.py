@@ -30,6 +30,7 @@ from hprn_geo.evaluate import evaluate_checkpoint
 from hprn_geo.evaluate.crossval import CrossValidation, cross_validate, fold_checkpoints, fold_config, load_fold
 from hprn_geo.registry import ModelCard, load_checkpoint, save_checkpoint
 from hprn_geo.train import TrainConfig, load_config
+from hprn_geo.train.data import scene_name
 from hprn_geo.train.loop import protocol
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -164,7 +165,7 @@ def tile_sweep(config: TrainConfig, folds: Path, tiles: list[int], step: int, co
         overlap = scaled_overlap(config, tile)
         scores = []
         for scene in config.train:
-            path = fold_checkpoints(folds / scene.rstrip("*_?"), fold_config(config, scene))[step]
+            path = fold_checkpoints(folds / scene_name(scene), fold_config(config, scene))[step]
             checkpoint = load_fold(config, path)
             evaluation = evaluate_checkpoint(
                 checkpoint, [scene], config.data_dir, srf_dir=config.srf_dir, edge_clamp_nm=config.edge_clamp_nm,

@@ -32,7 +32,7 @@ import numpy as np
 from hprn_geo.evaluate.harness import MODEL, evaluate_checkpoint
 from hprn_geo.registry import Checkpoint, load_checkpoint
 from hprn_geo.train.config import ConfigError, TrainConfig, load_config
-from hprn_geo.train.data import RGBRenderer
+from hprn_geo.train.data import RGBRenderer, scene_name
 from hprn_geo.train.loop import train
 
 __all__ = ["CrossValidation", "cross_validate", "fold_checkpoints", "fold_config", "load_fold", "score_fold"]
@@ -43,7 +43,7 @@ def fold_config(config: TrainConfig, scene: str) -> TrainConfig:
     if scene not in config.train:
         raise ValueError(f"{scene!r} is not one of the recipe's scenes {list(config.train)}")
     others = tuple(s for s in config.train if s != scene)
-    return dataclasses.replace(config, name=f"{config.name}-cv-{scene.rstrip('*_?')}", train=others, validation=(), test=(scene,))
+    return dataclasses.replace(config, name=f"{config.name}-cv-{scene_name(scene)}", train=others, validation=(), test=(scene,))
 
 
 def _check_fold(run_dir: Path, fold: TrainConfig) -> None:
@@ -189,17 +189,17 @@ def cross_validate(
     runs = Path(runs)
     scores, seconds = {}, {}
     for scene in scenes or config.train:
-        run_dir = runs / scene.rstrip("*_?")
+        name = scene_name(scene)
+        run_dir = runs / name
         fold = fold_config(config, scene)
         _check_fold(run_dir, fold)
         if not (run_dir / "model.pt").is_file():
             result = train(fold, run_dir, resume=(run_dir / "state.pt").is_file(), progress=progress)
             (run_dir / "seconds.txt").write_text(f"{result.seconds:.1f}\n")
-        scores[scene.rstrip("*_?")] = score_fold(config, scene, run_dir, device, camera, **predict)
+        scores[name] = score_fold(config, scene, run_dir, device, camera, **predict)
         timing = run_dir / "seconds.txt"
-        seconds[scene.rstrip("*_?")] = float(timing.read_text()) if timing.is_file() else None
-        name = f"scores-{camera}.json" if camera else "scores.json"
-        (run_dir / name).write_text(json.dumps(scores[scene.rstrip("*_?")], indent=2) + "\n")
+        seconds[name] = float(timing.read_text()) if timing.is_file() else None
+        (run_dir / (f"scores-{camera}.json" if camera else "scores.json")).write_text(json.dumps(scores[name], indent=2) + "\n")
     info = {
         "scenes": list(scores), "steps": config.steps, "snapshots": list(config.snapshots), "train_seconds": seconds,
         "rgb": f"camera:{camera} (never seen in training)" if camera else "the model's input convention",

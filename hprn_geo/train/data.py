@@ -33,6 +33,7 @@ __all__ = [
     "Scene",
     "load_scene",
     "random_dihedral",
+    "scene_name",
     "to_grid",
     "training_pairs",
     "window_sums",
@@ -88,9 +89,14 @@ def load_scene(
     """
     cubes = _read_sources(source, data_dir)
     grids = [_masked(to_grid(cube, wavelengths, fwhm, edge_clamp_nm), cube) for cube in cubes]
-    if len(grids) == 1:
-        return Scene(source if not Path(source).exists() else Path(source).stem, grids[0])
-    return Scene(source.rstrip("*_?"), _mosaic(grids, [cube.extras.get("tile_xy_offset") for cube in cubes], source))
+    offsets = [cube.extras.get("tile_xy_offset") for cube in cubes]
+    return Scene(scene_name(source), grids[0] if len(grids) == 1 else _mosaic(grids, offsets, source))
+
+
+def scene_name(source: str) -> str:
+    """The name :func:`load_scene` gives ``source``: a file's stem, or a shared name (a glob
+    of tiles without its wildcard tail: ``"enmap_potsdam_tile_*"`` -> ``"enmap_potsdam_tile"``)."""
+    return Path(source).stem if Path(source).exists() else source.rstrip("*_?")
 
 
 def training_pairs(scenes: Sequence[Scene], renderer: RGBRenderer) -> tuple[np.ndarray, np.ndarray]:
