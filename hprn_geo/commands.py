@@ -1,5 +1,5 @@
-"""The ``train``, ``evaluate`` and ``classify`` commands: thin click front doors over
-:mod:`hprn_geo.train`, :mod:`hprn_geo.evaluate` and :mod:`hprn_geo.classify`.
+"""The ``train``, ``evaluate``, ``classify`` and ``qgis-plugin`` commands: thin click front doors over
+:mod:`hprn_geo.train`, :mod:`hprn_geo.evaluate`, :mod:`hprn_geo.classify` and :mod:`hprn_geo.plugin_zip`.
 
 Errors are raised as :class:`hprn_geo.errors.HPRNGeoError` subclasses and
 shown by :func:`hprn_geo.cli.friendly_errors` as one line with exit status 1.
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from hprn_geo.classify import Split
     from hprn_geo.io.cubes import Cube
 
-__all__ = ["classify", "evaluate", "train"]
+__all__ = ["classify", "evaluate", "qgis_plugin", "train"]
 
 
 _DATA_DIR = click.option(
@@ -269,6 +269,23 @@ def publish(
             plot(plot_dir)
         except OSError as exc:
             raise OutputError(f"cannot write the plots into {plot_dir}: {exc}") from exc
+
+
+@click.group("qgis-plugin")
+def qgis_plugin() -> None:
+    """The QGIS plugin of this hprn-geo (docs/qgis.md)."""
+
+
+@qgis_plugin.command("build")
+@click.option("-o", "--output", "dst", default=".", show_default=True, type=click.Path(),
+              help="The .zip to write, or a folder for hprn_geo_qgis.zip.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing zip.")
+@friendly_errors
+def build_plugin(dst: str, overwrite: bool) -> None:
+    """Write the plugin zip for QGIS's Plugin Manager ("Install from ZIP")."""
+    from hprn_geo.plugin_zip import build_plugin_zip
+
+    click.echo(f"wrote {build_plugin_zip(dst, overwrite)}")
 
 
 def format_table(report: dict) -> str:

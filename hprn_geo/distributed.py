@@ -430,7 +430,8 @@ def predict_on_cluster(
     tiles = sum(s[-1] - grid.resume_row(s.start) + 1 for s in strip_groups(grid, chunk_rows)) * grid.n_cols
     notes.append(f"{len(cube.chunks[1])} tasks on {scheduler_address}; "
                  f"{tiles - len(grid)} tiles run twice at block edges")
-    return PredictionReport(dst, grid, device, tiles, time.perf_counter() - started, notes=notes)
+    return PredictionReport(dst, grid, device, tiles, time.perf_counter() - started, notes=notes,
+                            model=predictor.card.name)
 
 
 def _cluster_zarr(client: Client, cube: da.Array, spec: CubeSpec, dst: Path, overwrite: bool) -> None:

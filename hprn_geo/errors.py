@@ -48,6 +48,10 @@ class DeviceError(HPRNGeoError, RuntimeError):
     """The requested compute device is not available."""
 
 
+class CancelledError(HPRNGeoError):
+    """A host (QGIS's Cancel button, a caller's callback) stopped the run; nothing was published."""
+
+
 class HPRNGeoWarning(UserWarning):
     """Root of all hprn-geo warnings."""
 

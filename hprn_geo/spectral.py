@@ -23,6 +23,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import sparse
 
+from hprn_geo.colour_science import import_colour
+
 __all__ = [
     "cie_response",
     "colour_consistent",
@@ -227,7 +229,7 @@ def cie_response(
     Returns:
         ``(B, 3)`` float64, columns R, G, B.
     """
-    import colour
+    colour = import_colour()
 
     cmfs = colour.MSDS_CMFS[observer]
     light = colour.SDS_ILLUMINANTS[illuminant].copy().align(cmfs.shape)

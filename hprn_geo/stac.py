@@ -179,7 +179,7 @@ def band_objects(wavelengths: np.ndarray, fwhm: np.ndarray | None = None) -> lis
     """STAC 1.1 ``bands`` for band centres (and widths) in nm; EO fields in micrometres.
 
     >>> band_objects(np.array([450.0]), np.array([10.0]))
-    [{'name': '450.0 nm', 'eo:center_wavelength': 0.45, 'eo:full_width_half_max': 0.01}]
+    [{'name': '450 nm', 'eo:center_wavelength': 0.45, 'eo:full_width_half_max': 0.01}]
     """
     bands = []
     for i, nm in enumerate(wavelengths):

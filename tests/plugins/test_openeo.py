@@ -20,7 +20,7 @@ from hprn_geo.registry import load_checkpoint
 pytestmark = pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")
 
 UDF_PATH = Path(__file__).resolve().parents[2] / "plugins" / "openeo" / "hprn_udf.py"
-LABELS = ["450.0 nm", "500.0 nm", "550.0 nm", "600.0 nm", "650.0 nm", "700.0 nm", "750.0 nm", "800.0 nm"]
+LABELS = ["450 nm", "500 nm", "550 nm", "600 nm", "650 nm", "700 nm", "750 nm", "800 nm"]
 
 
 @pytest.fixture(scope="module")
