@@ -169,3 +169,12 @@ def test_the_plugin_in_real_qgis(qgis_venv: Path) -> None:
     )
     summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
     assert done.returncode == 0 and "skipped" not in summary, done.stdout[-6000:] + done.stderr[-3000:]
+
+
+def test_ci_installs_the_packages_the_qgis_tests_ask_for() -> None:
+    from tests.plugins.conftest import QGIS_PACKAGES
+
+    ci = (PLUGINS.parents[1] / ".ci" / "run").read_text()
+    assert f'QGIS_PACKAGES="{QGIS_PACKAGES}"' in ci
+    readme = (PLUGINS.parents[1] / "README.md").read_text()
+    assert f"apt-get install -y {QGIS_PACKAGES}" in readme
