@@ -53,6 +53,7 @@ from hprn_geo.io import open_scene
 from hprn_geo.io.cubewriter import format_wavelength
 from hprn_geo.predict import Predictor
 from hprn_geo.registry import ModelCard
+from hprn_geo.spectral import micrometres
 
 __all__ = [
     "ASSET_KEY",
@@ -63,7 +64,6 @@ __all__ = [
     "band_objects",
     "derive_item",
     "feature_collection",
-    "micrometres",
     "read_stac",
     "reconstruct_items",
     "stac",
@@ -188,11 +188,6 @@ def band_objects(wavelengths: np.ndarray, fwhm: np.ndarray | None = None) -> lis
             band["eo:full_width_half_max"] = micrometres(fwhm[i])
         bands.append(band)
     return bands
-
-
-def micrometres(nm: float) -> float:
-    """nm -> micrometres, as STAC and openEO want wavelengths (rounded to 1 pm: ``450.0 -> 0.45``)."""
-    return round(float(nm) / 1000.0, 6)
 
 
 def derive_item(

@@ -32,7 +32,7 @@ from hprn_geo.io import InputScaling, infer_scaling
 from hprn_geo.io.cubewriter import format_wavelength
 from hprn_geo.predict import SpectralModel
 from hprn_geo.registry import resolve
-from hprn_geo.stac import micrometres
+from hprn_geo.spectral import micrometres
 
 BAND_DIM = "bands"
 

@@ -101,4 +101,6 @@ def test_execute_local_udf(cube: xr.DataArray, context: dict, udf: ModuleType) -
     result = execute_local_udf(openeo.UDF(UDF_PATH.read_text(), context=context), series)
     out = result.get_datacube_list()[0].get_array()
     assert out.dims == ("t", "bands", "y", "x") and list(out["bands"].values) == LABELS
+    nodata = cube.isnull().any("bands").values
+    assert nodata.any() and np.isnan(out.isel(t=0).values[:, nodata]).all()
     np.testing.assert_allclose(out.isel(t=0).values, udf.apply_datacube(cube, context).values, rtol=1e-5, atol=1e-6)
