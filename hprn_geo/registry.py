@@ -200,6 +200,7 @@ def _reason(exc: Exception) -> str:
 
 
 def _index(folder: Traversable) -> dict[str, dict]:
+    """``folder``'s ``index.json``: bundled name -> ``{"file", "card", "sha256", "card_sha256"}`` ({} if none)."""
     index = folder / "index.json"
     return json.loads(index.read_text()) if index.is_file() else {}
 
