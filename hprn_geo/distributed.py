@@ -2,10 +2,10 @@
 
 The lazy cube follows the CLI's global :class:`~hprn_geo.tiles.TileGrid` and
 runs the CLI's tiles, batches and blending, so a computed cube equals
-``hprn-geo predict`` on the same scene: bit for bit in one process, to float32
-rounding where torch runs with another number of threads (dask workers). Its
-blocks are groups of whole strips (``grid.strip(i)``: the rows that tile row
-``i`` finishes), full width, all bands. The task of a block runs
+``hprn-geo predict`` on the same scene: bit for bit in one process on the CPU, to
+float32 rounding where torch runs with another number of threads (dask workers);
+on a GPU bit equality is not tested. Its blocks are groups of whole strips
+(``grid.strip(i)``: the rows that tile row ``i`` finishes), full width, all bands. The task of a block runs
 :meth:`Predictor.iter_strips <hprn_geo.predict.Predictor.iter_strips>` from
 ``grid.resume_row(first strip)`` -- the CLI's own ``--resume`` path, which
 yields those strips exactly as an uninterrupted run does -- over the input

@@ -278,7 +278,8 @@ class Predictor:
 
         Only the tile rows these strips need are read and run, so a block of
         strips can be computed on its own (by a dask task, or a resumed run)
-        and equals, bit for bit, the same strips of a whole-scene run.
+        and equals the same strips of a whole-scene run, bit for bit on the CPU
+        with the same torch thread count (tested with ``np.array_equal``).
 
         Yields:
             :class:`~hprn_geo.tiles.Strip` with ``data`` (B, rows, W) float32.
