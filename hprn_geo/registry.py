@@ -19,11 +19,14 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from hprn_geo.errors import CheckpointError
-from hprn_geo.model import HPRN, HPRNConfig
+
+if TYPE_CHECKING:  # torch is imported where a checkpoint is saved or loaded: listing cards needs none
+    from hprn_geo.model import HPRN
 
 FORMAT = "hprn-geo/1"
 WEIGHTS = resources.files("hprn_geo") / "weights"
@@ -135,6 +138,8 @@ def save_checkpoint(path: str | Path, model: HPRN, card: ModelCard) -> str:
     card_data = json.loads(json.dumps(card.to_dict(), default=float))  # plain types only
     payload = {"format": FORMAT, "config": model.config.to_dict(), "card": card_data, "state_dict": state}
     partial = Path(f"{path}.partial")
+    import torch
+
     torch.save(payload, partial)
     os.replace(partial, path)
     return sha256(path)
@@ -162,6 +167,10 @@ def load_checkpoint(path: str | Path, expected_sha256: str | None = None) -> Che
         raise CheckpointError(f"checkpoint {path} does not exist")
     if expected_sha256 is not None and sha256(path) != expected_sha256:
         raise CheckpointError(f"checkpoint {path} does not match its registered sha256; it was modified")
+    import torch
+
+    from hprn_geo.model import HPRN, HPRNConfig
+
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for non-checkpoints

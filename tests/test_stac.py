@@ -21,7 +21,8 @@ from rasterio.windows import Window
 from hprn_geo import __version__
 from hprn_geo.io.rgb import write_rgb
 from hprn_geo.registry import ModelCard
-from hprn_geo.stac import PixelGrid, band_objects, derive_item, stac
+from hprn_geo.cli.stac_commands import stac
+from hprn_geo.stac import PixelGrid, band_objects, derive_item
 
 pytestmark = pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")
 
@@ -215,7 +216,7 @@ def test_item_collection_through_a_pipe(scene: Path, tiny_checkpoint: Path, tmp_
     reader = ("import json, sys, pystac; c = pystac.ItemCollection.from_dict(json.load(sys.stdin)); "
               "print(*(f\"{i.id} {i.assets['reflectance'].href}\" for i in c), sep='\\n')")
     producer = subprocess.Popen(["cat", "items.json"], cwd=scene, stdout=subprocess.PIPE)
-    hprn = subprocess.Popen([sys.executable, "-c", "from hprn_geo.stac import stac; stac()", "-", "-o", str(out),
+    hprn = subprocess.Popen([sys.executable, "-c", "from hprn_geo.cli.stac_commands import stac; stac()", "-", "-o", str(out),
                              "--weights", str(tiny_checkpoint), "-q"],
                             cwd=scene, stdin=producer.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     consumer = subprocess.run([sys.executable, "-c", reader], stdin=hprn.stdout, capture_output=True, text=True)

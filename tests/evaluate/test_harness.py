@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from hprn_geo.commands import evaluate as evaluate_command
+from hprn_geo.cli.train_commands import evaluate as evaluate_command
 from hprn_geo.evaluate import EvalScene, evaluate, evaluate_checkpoint, scene_metrics
 from hprn_geo.metrics import mrae
 from hprn_geo.predict import Predictor

@@ -9,6 +9,7 @@ from pathlib import Path
 
 try:
     from hprn_geo.errors import CancelledError, HPRNGeoError, HPRNGeoWarning
+    from hprn_geo.io.formats import format_for
     from hprn_geo.io.photo import ENCODINGS, WHITE_BALANCES
     from hprn_geo.predict import PredictionReport, Predictor
     from hprn_geo.registry import available_models, resolve
@@ -119,9 +120,9 @@ def reconstruct_raster(
             predictor = Predictor(checkpoint, tile, overlap, device=device, colour_consistent=colour_consistent)
             log(f"model {checkpoint.card.name!r}: {checkpoint.card.bands} bands, tile {predictor.tile} px, "
                 f"overlap {predictor.overlap} px, on {predictor.device}")
-            is_tif = Path(dst).suffix.lower() in (".tif", ".tiff")
+            output = format_for(dst)
             report = predictor.predict_file(src, dst, rgb_bands=rgb_bands, scale=scale, encoding=encoding,
-                                            white_balance=white_balance, cog=cog and is_tif, overwrite=True,
+                                            white_balance=white_balance, cog=cog and output is not None and output.cog, overwrite=True,
                                             on_tile=on_tile)
         finally:
             for warning in caught or ():
