@@ -7,6 +7,26 @@ can catch either. Warnings mark what is odd but allowed.
 
 from __future__ import annotations
 
+__all__ = [
+    "AllNodataWarning",
+    "BandCountError",
+    "CancelledError",
+    "CheckpointError",
+    "ConfigError",
+    "DataFileError",
+    "DeviceError",
+    "HPRNGeoError",
+    "HPRNGeoWarning",
+    "MetricInputError",
+    "MissingCRSWarning",
+    "OutputError",
+    "RasterReadError",
+    "StacError",
+    "TileSizeError",
+    "UnsupportedDtypeError",
+    "UntrainedModelWarning",
+]
+
 
 class HPRNGeoError(Exception):
     """Root of all hprn-geo errors."""
@@ -42,6 +62,14 @@ class DataFileError(HPRNGeoError, ValueError):
 
 class StacError(DataFileError):
     """A STAC document or asset cannot be used (not found, not JSON, not an Item, asset not a raster)."""
+
+
+class ConfigError(HPRNGeoError, ValueError):
+    """A training configuration is incomplete or inconsistent."""
+
+
+class MetricInputError(HPRNGeoError, ValueError):
+    """Arrays given to a metric cannot be compared (shape, layout, range, nothing valid)."""
 
 
 class DeviceError(HPRNGeoError, RuntimeError):

@@ -28,6 +28,21 @@ from hprn_geo.errors import CheckpointError
 if TYPE_CHECKING:  # torch is imported where a checkpoint is saved or loaded: listing cards needs none
     from hprn_geo.model import HPRN
 
+__all__ = [
+    "Checkpoint",
+    "DEFAULT_MODEL",
+    "FORMAT",
+    "ModelCard",
+    "WEIGHTS",
+    "available_models",
+    "checkpoint_path",
+    "load_bundled",
+    "load_checkpoint",
+    "resolve",
+    "save_checkpoint",
+    "sha256",
+]
+
 FORMAT = "hprn-geo/1"
 WEIGHTS = resources.files("hprn_geo") / "weights"
 

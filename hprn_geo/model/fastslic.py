@@ -56,6 +56,21 @@ from collections.abc import Sequence
 
 import torch
 
+__all__ = [
+    "COMPACTNESS",
+    "D65_WHITE",
+    "ITERATIONS",
+    "XYZ_FROM_RGB",
+    "connected_components",
+    "consecutive",
+    "enforce_connectivity",
+    "grid_seeds",
+    "prepare_lab",
+    "rgb_to_lab",
+    "slic",
+    "torch_semantic_prior",
+]
+
 XYZ_FROM_RGB = (
     (0.412453, 0.357580, 0.180423),
     (0.212671, 0.715160, 0.072169),
