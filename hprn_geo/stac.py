@@ -50,14 +50,13 @@ from hprn_geo._version import __version__
 from hprn_geo.errors import HPRNGeoError, MissingCRSWarning, OptionError, OutputError, StacError
 from hprn_geo.io import open_scene
 from hprn_geo.io.cubewriter import format_wavelength
-from hprn_geo.io.formats import FORMATS
+from hprn_geo.io.formats import FORMATS, format_for
 from hprn_geo.predict import Predictor
 from hprn_geo.registry import ModelCard
 from hprn_geo.spectral import micrometres
 
 __all__ = [
     "ASSET_KEY",
-    "MEDIA_TYPES",
     "PixelGrid",
     "StacDocument",
     "StacError",
@@ -71,7 +70,6 @@ __all__ = [
 EO_SCHEMA = "https://stac-extensions.github.io/eo/v2.0.0/schema.json"
 PROCESSING_SCHEMA = "https://stac-extensions.github.io/processing/v1.2.0/schema.json"
 ASSET_KEY = "reflectance"
-MEDIA_TYPES = {f.name: f.media_type for f in FORMATS}
 _RASTER_MEDIA_TYPES = {pystac.MediaType.HDF, pystac.MediaType.HDF5, pystac.MediaType.NETCDF, "application/vnd+zarr"}
 _ITEM_MEDIA_TYPE = "application/geo+json"
 
@@ -201,7 +199,7 @@ def derive_item(
     Args:
         source: the source Item.
         source_asset: key of the RGB asset that was reconstructed.
-        cube: the cube's path (``.tif`` COG or ``.zarr``).
+        cube: the cube's path, in a format of :data:`hprn_geo.io.formats.FORMATS` (``.tif`` COG, ``.zarr``).
         card: the model card (wavelengths, fwhm, name).
         grid: the cube's pixel grid (that of the source raster).
         suffix: appended to the source id.
@@ -214,12 +212,14 @@ def derive_item(
     item = pystac.Item(f"{source.id}{suffix}", source.geometry, source.bbox, source.datetime, properties,
                        stac_extensions=[EO_SCHEMA, PROCESSING_SCHEMA])
     item.properties.update(_processing_fields(source, source_asset, card, scaling))
-    fmt = "zarr" if Path(cube).suffix.lower() == ".zarr" else "tif"
+    output = format_for(cube)
+    if output is None:
+        raise OptionError(f"{cube}: not a cube format hprn-geo writes ({', '.join(FORMATS)})")
     wavelengths = np.asarray(card.wavelengths)
     asset = pystac.Asset(
         str(cube),
         title=f"Reflectance, {card.bands} bands {wavelengths[0]:.0f}-{wavelengths[-1]:.0f} nm (hprn-geo)",
-        media_type=MEDIA_TYPES[fmt],
+        media_type=output.media_type,
         roles=["data"],
         extra_fields={"data_type": "float32", "nodata": "nan",
                       "bands": band_objects(wavelengths, None if card.fwhm is None else np.asarray(card.fwhm))},
@@ -275,15 +275,15 @@ def reconstruct_items(
         OutputError: an output exists without ``overwrite``; ``out_dir`` cannot be created.
         RasterReadError, BandCountError, UnsupportedDtypeError: the asset cannot be read as RGB.
     """
-    if fmt not in MEDIA_TYPES:
-        raise OptionError(f"fmt must be one of {sorted(MEDIA_TYPES)}, got {fmt!r}")
+    if fmt not in FORMATS:
+        raise OptionError(f"fmt must be one of {list(FORMATS)}, got {fmt!r}")
     out = Path(out_dir).absolute()
     plans = [_plan(item, asset, out, fmt, suffix, rgb_bands, scale) for item in document.items]
     _check_outputs(plans, overwrite)
     _make_dir(out)
     derived = []
     for plan in plans:
-        predictor.predict_file(plan.rgb_href, plan.cube, rgb_bands=rgb_bands, scale=scale, cog=fmt == "tif",
+        predictor.predict_file(plan.rgb_href, plan.cube, rgb_bands=rgb_bands, scale=scale, cog=FORMATS[fmt].cog,
                                overwrite=overwrite)
         item = derive_item(plan.source, asset, plan.cube, predictor.card, plan.grid, suffix=suffix,
                            scaling=plan.scaling)

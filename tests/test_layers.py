@@ -80,3 +80,43 @@ def test_engines_keep_to_their_libraries(room: str, forbidden: tuple[str, ...]) 
                 [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
             found += [f"{path.name}: {n}" for n in names if n.split(".")[0] in forbidden]
     assert found == []
+
+
+def test_a_new_format_and_a_new_preset_are_one_row_each(tmp_path: Path, shared_data: Path) -> None:
+    """Register a toy output format (GeoTIFF under ``.gtiff``) and a toy preset, then see them where the
+    doors offer them: ``stac --format`` and ``train --preset``, open_writer, the STAC media type,
+    the QGIS runner's COG choice."""
+    import subprocess
+    import sys
+
+    script = f"""
+import sys
+from hprn_geo.io.formats import FORMATS, OutputFormat
+from hprn_geo.model.presets import PRESETS
+FORMATS["gtiff"] = OutputFormat("gtiff", "GeoTIFF", (".gtiff",), "image/x-toy", "hprn_geo.io.geotiff:GeoTIFFWriter", cog=True)
+PRESETS["toy"] = {{"channels": 8, "blocks": 1}}
+from click.testing import CliRunner
+from hprn_geo.cli import main
+print("stac", "gtiff" in CliRunner().invoke(main, ["stac", "--help"]).output)
+print("train", "toy" in CliRunner().invoke(main, ["train", "--help"]).output)
+from hprn_geo.model import build_model
+print("preset", build_model("toy", 31).config.channels)
+sys.path.insert(0, {str(Path(__file__).resolve().parents[1] / "plugins" / "qgis")!r})
+from hprn_geo_qgis.runner import reconstruct_raster
+import warnings; warnings.simplefilter("ignore")
+report = reconstruct_raster({str(shared_data / "geo" / "rgb1.tif")!r}, {str(tmp_path / "cube.gtiff")!r},
+                            model="vnir31", tile=64, overlap=8, log=lambda _: None)
+import rasterio
+with rasterio.open(report.path) as cube:
+    print("runner", cube.count, cube.tags(ns="IMAGE_STRUCTURE").get("LAYOUT"))
+from hprn_geo.registry import resolve
+from hprn_geo.stac import PixelGrid, derive_item
+import pystac
+source = pystac.Item("s", None, None, __import__("datetime").datetime(2024, 1, 1), {{}})
+item = derive_item(source, "visual", report.path, resolve("vnir31").card, PixelGrid(None, rasterio.Affine.identity(), 1, 1))
+print("stac-media", item.assets["reflectance"].media_type)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split("\n")[:5] == ["stac True", "train True", "preset 8", "runner 31 COG",
+                                           "stac-media image/x-toy"]

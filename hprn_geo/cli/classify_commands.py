@@ -12,6 +12,7 @@ import numpy as np
 
 from hprn_geo.cli.options import CAMERA, RGB_BANDS, friendly_errors, parse_grid, publish
 from hprn_geo.errors import DataFileError
+from hprn_geo.model.presets import PRESETS
 
 if TYPE_CHECKING:
     from hprn_geo.classify import Split
@@ -37,7 +38,7 @@ __all__ = ["classify", "format_classification"]
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the random split, the classifier and the scene fit.")
 @click.option("--model", "model_name", help="Reconstruct with this bundled model instead of fitting HPRN on the scene.")
 @click.option("--weights", type=click.Path(dir_okay=False), help="Reconstruct with this checkpoint instead of fitting HPRN on the scene.")
-@click.option("--preset", default="compact", show_default=True, type=click.Choice(["compact", "paper"]), help="Scene fit: HPRN size.")
+@click.option("--preset", default="compact", show_default=True, type=click.Choice(sorted(PRESETS)), help="Scene fit: HPRN size.")
 @click.option("--fit-steps", default=500, show_default=True, type=click.IntRange(min=1), help="Scene fit: training steps.")
 @click.option("--epochs", default=100, show_default=True, type=click.IntRange(min=1), help="Classifier training epochs.")
 @click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))

@@ -17,7 +17,7 @@ __all__ = ["stac"]
 @click.option("--asset", default="visual", show_default=True, help="Key of the RGB asset to reconstruct.")
 @click.option("-o", "--output-dir", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Folder for the cubes and the derived Item JSON files.")
-@click.option("--format", "fmt", default="tif", show_default=True, type=click.Choice([f.name for f in FORMATS]),
+@click.option("--format", "fmt", default="tif", show_default=True, type=click.Choice(list(FORMATS)),
               help="Cube format: Cloud Optimized GeoTIFF or Zarr.")
 @click.option("--suffix", default="-hprn", show_default=True, help="Appended to each source Item id.")
 @with_options(model_options)

@@ -8,6 +8,7 @@ import functools
 import click
 
 from hprn_geo.cli.options import CAMERA, COLOUR_CONSISTENT, DATA_DIR, RGB_BANDS, friendly_errors, parse_grid, publish
+from hprn_geo.model.presets import PRESETS
 
 __all__ = ["evaluate", "format_table", "train"]
 
@@ -24,7 +25,7 @@ __all__ = ["evaluate", "format_table", "train"]
 @CAMERA
 @RGB_BANDS
 @click.option("--wavelengths", help="Output grid as START,STOP,COUNT (nm), e.g. 400,700,31.")
-@click.option("--preset", type=click.Choice(["small", "compact", "paper"]))
+@click.option("--preset", type=click.Choice(sorted(PRESETS)))
 @click.option("--patch-size", type=click.IntRange(min=8))
 @click.option("--batch-size", type=click.IntRange(min=1))
 @click.option("--steps", type=click.IntRange(min=1))

@@ -29,13 +29,11 @@ from pathlib import Path
 
 from hprn_geo.errors import OutputError
 from hprn_geo.io.cubewriter import CubeSpec, CubeWriter
-from hprn_geo.io.formats import FORMATS
+from hprn_geo.io.formats import FORMATS, OutputFormat, format_for
 from hprn_geo.io.geotiff import GeoTIFFWriter
 from hprn_geo.io.zarr_store import ZarrWriter
 
-__all__ = ["SUFFIXES", "CubeSpec", "CubeWriter", "GeoTIFFWriter", "ZarrWriter", "open_writer"]
-
-SUFFIXES = {suffix: f.label for f in FORMATS for suffix in f.suffixes}
+__all__ = ["CubeSpec", "CubeWriter", "GeoTIFFWriter", "ZarrWriter", "open_writer"]
 
 
 def open_writer(
@@ -62,23 +60,20 @@ def open_writer(
             a journal written for a different spec, or any write failure.
     """
     target = Path(os.path.abspath(os.fspath(path)))
-    kind = SUFFIXES.get(target.suffix.lower())
-    if kind is None:
-        raise OutputError(
-            f"cannot write {path}: unsupported suffix {target.suffix or '(none)'!r}; "
-            f"use {', '.join(SUFFIXES)}"
-        )
-    if cog and kind != "GeoTIFF":
-        raise OutputError(f"cannot write {path}: COG output needs a .tif or .tiff suffix")
-    _check_target(target, str(path), overwrite, kind)
-    if kind == "GeoTIFF":
-        writer: CubeWriter = GeoTIFFWriter(target, spec, overwrite=overwrite, cog=cog)
-    else:
-        writer = ZarrWriter(target, spec, overwrite=overwrite)
+    output = format_for(target)
+    if output is None:
+        suffixes = ", ".join(suffix for f in FORMATS.values() for suffix in f.suffixes)
+        raise OutputError(f"cannot write {path}: unsupported suffix {target.suffix or '(none)'!r}; use {suffixes}")
+    if cog and not output.cog:
+        cog_suffixes = " or ".join(suffix for f in FORMATS.values() if f.cog for suffix in f.suffixes)
+        raise OutputError(f"cannot write {path}: COG output needs a {cog_suffixes} suffix")
+    _check_target(target, str(path), overwrite, output)
+    options = {"cog": cog} if output.cog else {}
+    writer: CubeWriter = output.writer_class()(target, spec, overwrite=overwrite, **options)
     return writer.start(resume)
 
 
-def _check_target(target: Path, shown: str, overwrite: bool, kind: str) -> None:
+def _check_target(target: Path, shown: str, overwrite: bool, output: OutputFormat) -> None:
     """Refuse before writing anything: existing target, missing/unwritable parent."""
     parent = target.parent
     if not parent.exists():
@@ -90,5 +85,5 @@ def _check_target(target: Path, shown: str, overwrite: bool, kind: str) -> None:
     if target.exists() or target.is_symlink():
         if not overwrite:
             raise OutputError(f"{shown} exists; pass --overwrite to replace it")
-        if kind == "GeoTIFF" and target.is_dir():
+        if not output.directory and target.is_dir():
             raise OutputError(f"cannot write {shown}: it is a directory")

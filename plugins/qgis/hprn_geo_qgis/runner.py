@@ -122,8 +122,8 @@ def reconstruct_raster(
                 f"overlap {predictor.overlap} px, on {predictor.device}")
             output = format_for(dst)
             report = predictor.predict_file(src, dst, rgb_bands=rgb_bands, scale=scale, encoding=encoding,
-                                            white_balance=white_balance, cog=cog and output is not None and output.cog, overwrite=True,
-                                            on_tile=on_tile)
+                                            white_balance=white_balance, cog=cog and output is not None and output.cog,
+                                            overwrite=True, on_tile=on_tile)
         finally:
             for warning in caught or ():
                 if issubclass(warning.category, HPRNGeoWarning):
