@@ -46,6 +46,7 @@ from hprn_geo.io import (
     open_writer,
 )
 from hprn_geo.io.cubewriter import remove_path
+from hprn_geo.io.lock import OutputLock
 from hprn_geo.io.photo import InputEncoding, WhiteBalance, decode
 from hprn_geo.io.read import data_mask
 from hprn_geo.io.zarr_store import VARIABLE, create_store
@@ -437,13 +438,14 @@ def _cluster_zarr(client: Client, cube: da.Array, spec: CubeSpec, dst: Path, ove
     if dst.exists() and not overwrite:
         raise OutputError(f"{dst} exists; pass --overwrite to replace it")
     partial = dst.with_name(dst.name + ".partial")
-    try:
-        create_zarr(partial, spec, overwrite=True)
-        client.compute(write_zarr_rows(cube, spec, partial, compute=False)).result()
-    except BaseException:
-        remove_path(partial)
-        raise
-    _install(partial, dst)
+    with OutputLock(dst):
+        try:
+            create_zarr(partial, spec, overwrite=True)
+            client.compute(write_zarr_rows(cube, spec, partial, compute=False)).result()
+        except BaseException:
+            remove_path(partial)
+            raise
+        _install(partial, dst)
 
 
 def _cluster_file(client: Client, cube: da.Array, spec: CubeSpec, dst: Path, cog: bool, overwrite: bool) -> None:

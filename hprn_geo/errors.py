@@ -36,6 +36,10 @@ class OutputError(HPRNGeoError, OSError):
     """The output cannot be written (exists without overwrite, not writable, disk full)."""
 
 
+class OutputLockedError(OutputError):
+    """Another run is writing the same output (its lock file, ``<output>.lock``, names it)."""
+
+
 class DataFileError(HPRNGeoError, ValueError):
     """A data file (cube, label map, split) lacks a key or has an unexpected layout."""
 
@@ -54,6 +58,10 @@ class HPRNGeoWarning(UserWarning):
 
 class MissingCRSWarning(HPRNGeoWarning):
     """The input raster has no CRS; the output is written without one."""
+
+
+class StaleLockWarning(HPRNGeoWarning):
+    """An output's lock was left by a run that is gone (killed); this run takes it over."""
 
 
 class AllNodataWarning(HPRNGeoWarning):

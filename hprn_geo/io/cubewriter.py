@@ -30,6 +30,7 @@ from rasterio.transform import Affine
 
 from hprn_geo.errors import HPRNGeoError, OutputError
 from hprn_geo.io.journal import Journal, fsync_dir
+from hprn_geo.io.lock import OutputLock
 
 __all__ = ["CubeSpec", "CubeWriter", "format_wavelength"]
 
@@ -214,6 +215,7 @@ class CubeWriter:
         self._journal = Journal(path.with_name(path.name + ".journal.json"), fingerprint)
         self._pending: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._written: dict[int, tuple[int, int]] = {}
+        self._lock = OutputLock(path)
         self._state = "new"
 
     # -- format hooks ----------------------------------------------------
@@ -237,7 +239,22 @@ class CubeWriter:
 
     # -- lifecycle -------------------------------------------------------
     def start(self, resume: bool) -> CubeWriter:
-        """Create the partial (or reopen it when resuming); called by ``open_writer``."""
+        """Lock the target, then create the partial (or reopen it when resuming); called by ``open_writer``.
+
+        Raises:
+            OutputLockedError: another live run is writing the target (:mod:`hprn_geo.io.lock`).
+        """
+        self._lock.acquire()
+        try:
+            self._prepare(resume)
+        except BaseException:
+            self._lock.release()
+            raise
+        self._state = "open"
+        return self
+
+    def _prepare(self, resume: bool) -> None:
+        """Drop stale temporaries; reopen the partial and journal (resume) or create them afresh."""
         for tmp in self._temporaries():
             remove_path(tmp)
         if resume and self.partial.exists() and self._journal.path.exists():
@@ -249,8 +266,6 @@ class CubeWriter:
             self._journal.remove()
             guarded(self.path, "create", self._create)
             guarded(self.path, "write journal for", self._journal.save)
-        self._state = "open"
-        return self
 
     def done_strips(self) -> set[int]:
         """Indices of strips already on disk and journaled (skip them when resuming)."""
@@ -398,6 +413,7 @@ class CubeWriter:
         if not keep_partial:
             remove_path(self.partial)
             self._journal.remove()
+        self._lock.release()
 
 
 def _round_up(n: int, multiple: int) -> int:
