@@ -2,10 +2,22 @@
 
 Every error raised on purpose derives from :class:`HPRNGeoError` and also from
 the builtin exception it means (``ValueError``, ``OSError``, ...), so callers
-can catch either. Warnings mark what is odd but allowed.
+can catch either. Warnings mark what is odd but allowed. :func:`one_line_reason`
+makes the one-line message of a (chained) library error.
 """
 
 from __future__ import annotations
+
+
+def one_line_reason(error: BaseException | None) -> str:
+    """One line: the error's message plus GDAL's underlying one when rasterio chains it ("" when none says anything)."""
+    texts: list[str] = []
+    while error is not None and len(texts) < 3:
+        text = " ".join(str(error).split())
+        if text and "see previous exception" not in text.lower():
+            texts.append(text)
+        error = error.__cause__ or error.__context__
+    return "; ".join(dict.fromkeys(texts))
 
 
 class HPRNGeoError(Exception):

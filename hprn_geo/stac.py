@@ -51,6 +51,7 @@ from hprn_geo.cli import friendly_errors, model_options, predict, with_options
 from hprn_geo.errors import HPRNGeoError, MissingCRSWarning, OutputError, StacError
 from hprn_geo.io import open_scene
 from hprn_geo.io.cubewriter import format_wavelength
+from hprn_geo.io.remote import is_url, read_url
 from hprn_geo.predict import Predictor
 from hprn_geo.registry import ModelCard
 
@@ -143,7 +144,10 @@ def read_stac(source: str) -> StacDocument:
 
 
 def _read_text(href: str) -> str:
+    """A document at a path or URL; URLs are retried as rasters are (:func:`hprn_geo.io.remote.read_url`)."""
     try:
+        if is_url(href):
+            return read_url(href).decode("utf-8")
         return pystac.StacIO.default().read_text(href)
     except Exception as exc:  # noqa: BLE001 - pystac raises bare Exception (and urllib3's) for URLs
         reason = exc.__cause__ or exc

@@ -28,7 +28,7 @@ from rasterio.crs import CRS
 from rasterio.errors import RasterioError
 from rasterio.transform import Affine
 
-from hprn_geo.errors import HPRNGeoError, OutputError
+from hprn_geo.errors import HPRNGeoError, OutputError, one_line_reason
 from hprn_geo.io.journal import Journal, fsync_dir
 from hprn_geo.io.lock import OutputLock
 
@@ -179,18 +179,7 @@ def guarded(target: Path, action: str, fn: Callable[[], _T]) -> _T:
     except HPRNGeoError:
         raise
     except (OSError, RasterioError) as e:
-        raise OutputError(f"cannot {action} {target}: {_reason(e)}") from None
-
-
-def _reason(error: BaseException) -> str:
-    """One line: the error's message plus GDAL's underlying one when rasterio chains it."""
-    texts = []
-    while error is not None and len(texts) < 3:
-        text = " ".join(str(error).split())
-        if text and "see previous exception" not in text.lower():
-            texts.append(text)
-        error = error.__cause__ or error.__context__
-    return "; ".join(dict.fromkeys(texts)) or "write failed"
+        raise OutputError(f"cannot {action} {target}: {one_line_reason(e) or 'write failed'}") from None
 
 
 class CubeWriter:
