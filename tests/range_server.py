@@ -2,7 +2,7 @@
 
 It runs in its own process (``python range_server.py ROOT`` prints its port):
 GDAL holds the GIL while it fetches, so a server thread in the test process
-would never answer. ``/_control?fail_every=3&down_after=10`` sets the failure
+would never answer. ``/_control?fail_every=2&down_after=10`` sets the failure
 mode and resets the counts, ``/_stats`` returns them as JSON; neither is counted.
 """
 

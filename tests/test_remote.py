@@ -111,12 +111,12 @@ def test_a_remote_input_gives_the_local_files_cube(door: str, www: ServedFolder,
 
 
 @pytest.mark.parametrize("door", ["predict", "stac"])
-def test_a_server_failing_every_third_request_is_retried(door: str, www: ServedFolder, tmp_path: Path, cog: Path,
+def test_a_server_failing_every_other_request_is_retried(door: str, www: ServedFolder, tmp_path: Path, cog: Path,
                                                          local_cube: np.ndarray, tiny_checkpoint: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GDAL_HTTP_MAX_RETRY", raising=False)  # our default number of retries
     monkeypatch.setenv("GDAL_HTTP_RETRY_DELAY", "0.05")  # a fast test
-    www.set(fail_every=3)
+    www.set(fail_every=2)
     result, cube = _run(door, www, tmp_path / "out", tiny_checkpoint)
     assert result.exit_code == 0, result.output
     assert www.stats()["failures"] >= 3
