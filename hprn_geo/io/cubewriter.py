@@ -24,6 +24,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import numpy as np
+from rasterio.control import GroundControlPoint
 from rasterio.crs import CRS
 from rasterio.errors import RasterioError
 from rasterio.transform import Affine
@@ -63,6 +64,8 @@ class CubeSpec:
         fwhm: ``(B,)`` band widths in nm, or None.
         tags: extra string metadata (model name, card, ...); the keys
             ``wavelength``, ``wavelength_units`` and ``fwhm`` are reserved.
+        gcps: ground control points (pixel row/col -> ``crs`` x/y) of a cube
+            georeferenced by them alone; ``transform`` must then be the identity.
     """
 
     height: int
@@ -75,6 +78,7 @@ class CubeSpec:
     nodata: float | int | None = None
     fwhm: np.ndarray | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    gcps: tuple[GroundControlPoint, ...] = ()
 
     def __post_init__(self) -> None:
         if int(self.height) < 1 or int(self.width) < 1:
@@ -92,6 +96,9 @@ class CubeSpec:
             if len(values) not in (6, 9):
                 raise ValueError(f"transform must be an affine.Affine or its 6 coefficients, got {values!r}")
             self.transform = Affine(*values[:6])
+        self.gcps = tuple(self.gcps)
+        if self.gcps and not self.transform.is_identity:
+            raise ValueError("a cube georeferenced by GCPs has the identity transform")
         self.dtype = np.dtype(self.dtype).name
         if self.dtype not in ("float32", "uint16"):
             raise ValueError(f"dtype must be 'float32' or 'uint16', got {self.dtype!r}")
@@ -120,6 +127,7 @@ class CubeSpec:
             "nodata": "nan" if isinstance(nodata, float) and math.isnan(nodata) else nodata,
             "transform": [float(v) for v in tuple(self.transform)[:6]],
             "crs": self.crs.to_wkt() if self.crs is not None else None,
+            "gcps": [[g.row, g.col, g.x, g.y, g.z] for g in self.gcps],
             "block_rows": block_rows,
         }
 

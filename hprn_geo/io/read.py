@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import rasterio
+from rasterio.control import GroundControlPoint
 from rasterio.enums import ColorInterp, Resampling
 from rasterio.errors import NodataShadowWarning, NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
@@ -52,8 +53,10 @@ class RasterScene:
     Attributes:
         path: the path or GDAL dataset name as given.
         height, width: raster size in pixels.
-        crs: rasterio ``CRS`` or None when the raster has none.
-        transform: affine pixel -> CRS transform.
+        crs: rasterio ``CRS`` (that of the GCPs for a raster georeferenced by them) or None when
+            the raster has none.
+        transform: affine pixel -> CRS transform (the identity for a raster georeferenced by GCPs).
+        gcps: the ground control points of a raster georeferenced by them alone, else empty.
         nodata: nodata value of the first chosen band (float) or None.
         dtype: numpy name of the raw data type, e.g. ``"uint8"``.
         count: number of bands in the raster.
@@ -70,7 +73,10 @@ class RasterScene:
         self.path = path
         self.height: int = dataset.height
         self.width: int = dataset.width
-        self.crs = dataset.crs if dataset.crs else None
+        gcps, gcp_crs = dataset.gcps
+        self.gcps: tuple[GroundControlPoint, ...] = tuple(gcps) if dataset.transform.is_identity else ()
+        crs = dataset.crs or (gcp_crs if self.gcps else None)
+        self.crs = crs if crs else None
         self.transform = dataset.transform
         self.count: int = dataset.count
         self.rgb_bands = rgb_bands
@@ -82,7 +88,7 @@ class RasterScene:
         self.encoding = encoding
         self.balance = balance
         self.band_descriptions: tuple[str | None, ...] = tuple(dataset.descriptions)
-        alpha = [i + 1 for i, c in enumerate(dataset.colorinterp) if c == ColorInterp.alpha]
+        alpha = _alpha_bands(dataset)
         self._alpha: int | None = alpha[0] if alpha and alpha[0] not in rgb_bands else None
 
     # -- context manager -------------------------------------------------
@@ -254,7 +260,7 @@ def open_scene(
         path: file path, http(s) URL or GDAL dataset name (``/vsicurl/...``, ``ZARR:...``); URLs are
             read through ``/vsicurl/`` with retries (:func:`hprn_geo.io.remote.gdal_name`).
         rgb_bands: three 1-based band indices (R, G, B); required unless the
-            raster has exactly 3 bands.
+            raster has exactly 3 bands, or 3 and an alpha band (read as the mask).
         scale: ``"auto"`` or a factor; see :func:`hprn_geo.io.infer_scaling`.
         encoding: ``"auto"``, ``"linear"`` or ``"srgb"``; see :func:`hprn_geo.io.photo.infer_encoding`.
         white_balance: one of :data:`hprn_geo.io.photo.WHITE_BALANCES`; the gains
@@ -290,7 +296,7 @@ def open_scene(
 
 def _scene_from(dataset: Any, name: str, rgb_bands: tuple[int, int, int] | None, scale: float | str,
                 encoding: str) -> RasterScene:
-    bands = _choose_bands(name, dataset.count, rgb_bands)
+    bands = _choose_bands(name, dataset.count, rgb_bands, _alpha_bands(dataset))
     dtypes = {dataset.dtypes[b - 1] for b in bands}
     if len(dtypes) > 1:
         raise UnsupportedDtypeError(f"{name}: bands {bands} have different data types {sorted(dtypes)}")
@@ -304,10 +310,15 @@ def _scene_from(dataset: Any, name: str, rgb_bands: tuple[int, int, int] | None,
     return RasterScene(dataset, name, bands, scaling, infer_encoding(dtype, encoding, scales, offsets))
 
 
-def _choose_bands(name: str, count: int, rgb_bands: tuple[int, int, int] | None) -> tuple[int, int, int]:
+def _choose_bands(name: str, count: int, rgb_bands: tuple[int, int, int] | None,
+                  alpha: list[int]) -> tuple[int, int, int]:
+    """The R, G, B bands (1-based): ``rgb_bands``, else the three bands that are not the one ``alpha`` band."""
     if count == 0:
         raise RasterReadError(f"cannot open {name}: it has no raster bands (a container of subdatasets?)")
     if rgb_bands is None:
+        colour = [b for b in range(1, count + 1) if b not in alpha]
+        if len(colour) == 3 and len(alpha) <= 1:
+            return (colour[0], colour[1], colour[2])
         if count != 3:
             plural = "band" if count == 1 else "bands"
             raise BandCountError(
@@ -320,6 +331,11 @@ def _choose_bands(name: str, count: int, rgb_bands: tuple[int, int, int] | None)
     if not all(1 <= b <= count for b in bands):
         raise BandCountError(f"rgb_bands {tuple(int(b) for b in bands)} out of range: {name} has bands 1-{count}")
     return (int(bands[0]), int(bands[1]), int(bands[2]))
+
+
+def _alpha_bands(dataset: Any) -> list[int]:
+    """The 1-based bands whose colour interpretation is alpha."""
+    return [i + 1 for i, c in enumerate(dataset.colorinterp) if c == ColorInterp.alpha]
 
 
 def _declared_max(dataset: Any, bands: tuple[int, int, int]) -> int | None:
