@@ -64,6 +64,10 @@ class DeviceError(HPRNGeoError, RuntimeError):
     """The requested compute device is not available."""
 
 
+class ClusterError(HPRNGeoError, RuntimeError):
+    """A dask cluster could not finish a run (its workers kept dying while running one block)."""
+
+
 class HPRNGeoWarning(UserWarning):
     """Root of all hprn-geo warnings."""
 
