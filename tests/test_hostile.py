@@ -3,9 +3,9 @@
 Every input is cut from the real Landsat crop (tests/reference_crop.py) and
 made hostile one way: NaN and Inf in a float raster, values far outside the
 range reflectance can have, a rotated geotransform, GCPs instead of a
-transform, 16-bit RGB plus an alpha band, a 1 x 100000 strip, and a different
-nodata value in each band. Invalid input pixels must come out as NaN, and only
-they.
+transform, 16-bit RGB plus an alpha band (``--rgb-bands 1,2,3``; without it,
+a one-line error), a 1 x 100000 strip, and a different nodata value in each
+band. Invalid input pixels must come out as NaN, and only they.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 import rasterio
 import rioxarray  # noqa: F401  (the .rio accessor)
 import xarray as xr
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from rasterio.control import GroundControlPoint
 from rasterio.enums import ColorInterp
 from rasterio.errors import NotGeoreferencedWarning
@@ -151,6 +151,11 @@ def _read(path: Path) -> np.ndarray:
         return ds.read()
 
 
+def _predict(src: Path, dst: Path, checkpoint: Path, *options: str) -> Result:
+    return CliRunner().invoke(main, ["predict", str(src), "-o", str(dst), "--weights", str(checkpoint),
+                                     "--overlap", "8", "-q", *options])
+
+
 @pytest.mark.parametrize("suffix", [".tif", ".zarr"])
 @pytest.mark.parametrize("case", list(CASES))
 def test_a_hostile_raster_is_reconstructed_with_its_geometry(
@@ -159,11 +164,20 @@ def test_a_hostile_raster_is_reconstructed_with_its_geometry(
     src, invalid = hostile[case]
     dst = tmp_path / f"cube{suffix}"
     tile = "512" if case == "strip" else "64"
-    result = CliRunner().invoke(main, ["predict", str(src), "-o", str(dst), "--weights", str(tiny_checkpoint),
-                                       "--tile", tile, "--overlap", "8", "-q"])
+    bands = ["--rgb-bands", "1,2,3"] if case == "rgb16_alpha" else []
+    result = _predict(src, dst, tiny_checkpoint, "--tile", tile, *bands)
     assert result.exit_code == 0, result.output
     assert [line for line in result.output.splitlines() if "UNTRAINED" not in line] == []  # e.g. no "has no CRS"
     assert _geometry(dst) == _geometry(src) and _geometry(dst)[0] is not None
     cube = _read(dst)
     assert np.array_equal(np.isnan(cube), np.broadcast_to(invalid, cube.shape))
     assert np.isfinite(cube[:, ~invalid]).all()
+
+
+def test_rgb_plus_alpha_without_rgb_bands_is_one_line(hostile: dict, tiny_checkpoint: Path, tmp_path: Path) -> None:
+    # Four bands are ambiguous (GDAL marks the 4th band of any 4-band byte GeoTIFF as alpha, NIR included): ask.
+    result = _predict(hostile["rgb16_alpha"][0], tmp_path / "cube.tif", tiny_checkpoint, "--tile", "64")
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if "UNTRAINED" not in line]
+    assert lines == [f"Error: {hostile['rgb16_alpha'][0]} has 4 bands; pass --rgb-bands R,G,B (1-based) to choose three"]
+    assert list(tmp_path.iterdir()) == []
