@@ -88,7 +88,7 @@ class RasterScene:
         self.encoding = encoding
         self.balance = balance
         self.band_descriptions: tuple[str | None, ...] = tuple(dataset.descriptions)
-        alpha = _alpha_bands(dataset)
+        alpha = [i + 1 for i, c in enumerate(dataset.colorinterp) if c == ColorInterp.alpha]
         self._alpha: int | None = alpha[0] if alpha and alpha[0] not in rgb_bands else None
 
     # -- context manager -------------------------------------------------
@@ -260,7 +260,7 @@ def open_scene(
         path: file path, http(s) URL or GDAL dataset name (``/vsicurl/...``, ``ZARR:...``); URLs are
             read through ``/vsicurl/`` with retries (:func:`hprn_geo.io.remote.gdal_name`).
         rgb_bands: three 1-based band indices (R, G, B); required unless the
-            raster has exactly 3 bands, or 3 and an alpha band (read as the mask).
+            raster has exactly 3 bands. An alpha band not among them masks pixels.
         scale: ``"auto"`` or a factor; see :func:`hprn_geo.io.infer_scaling`.
         encoding: ``"auto"``, ``"linear"`` or ``"srgb"``; see :func:`hprn_geo.io.photo.infer_encoding`.
         white_balance: one of :data:`hprn_geo.io.photo.WHITE_BALANCES`; the gains
@@ -296,7 +296,7 @@ def open_scene(
 
 def _scene_from(dataset: Any, name: str, rgb_bands: tuple[int, int, int] | None, scale: float | str,
                 encoding: str) -> RasterScene:
-    bands = _choose_bands(name, dataset.count, rgb_bands, _alpha_bands(dataset))
+    bands = _choose_bands(name, dataset.count, rgb_bands)
     dtypes = {dataset.dtypes[b - 1] for b in bands}
     if len(dtypes) > 1:
         raise UnsupportedDtypeError(f"{name}: bands {bands} have different data types {sorted(dtypes)}")
@@ -310,15 +310,10 @@ def _scene_from(dataset: Any, name: str, rgb_bands: tuple[int, int, int] | None,
     return RasterScene(dataset, name, bands, scaling, infer_encoding(dtype, encoding, scales, offsets))
 
 
-def _choose_bands(name: str, count: int, rgb_bands: tuple[int, int, int] | None,
-                  alpha: list[int]) -> tuple[int, int, int]:
-    """The R, G, B bands (1-based): ``rgb_bands``, else the three bands that are not the one ``alpha`` band."""
+def _choose_bands(name: str, count: int, rgb_bands: tuple[int, int, int] | None) -> tuple[int, int, int]:
     if count == 0:
         raise RasterReadError(f"cannot open {name}: it has no raster bands (a container of subdatasets?)")
     if rgb_bands is None:
-        colour = [b for b in range(1, count + 1) if b not in alpha]
-        if len(colour) == 3 and len(alpha) <= 1:
-            return (colour[0], colour[1], colour[2])
         if count != 3:
             plural = "band" if count == 1 else "bands"
             raise BandCountError(
@@ -331,11 +326,6 @@ def _choose_bands(name: str, count: int, rgb_bands: tuple[int, int, int] | None,
     if not all(1 <= b <= count for b in bands):
         raise BandCountError(f"rgb_bands {tuple(int(b) for b in bands)} out of range: {name} has bands 1-{count}")
     return (int(bands[0]), int(bands[1]), int(bands[2]))
-
-
-def _alpha_bands(dataset: Any) -> list[int]:
-    """The 1-based bands whose colour interpretation is alpha."""
-    return [i + 1 for i, c in enumerate(dataset.colorinterp) if c == ColorInterp.alpha]
 
 
 def _declared_max(dataset: Any, bands: tuple[int, int, int]) -> int | None:
