@@ -84,7 +84,7 @@ def _rgb16_alpha(rgb: np.ndarray, place: dict, folder: Path) -> tuple[Path, np.n
     alpha = np.where((rgb == 0).any(axis=0), 0, 65535).astype(np.uint16)
     alpha[60:70, 10:20] = 0
     data = np.concatenate([rgb.astype(np.uint16) * 257, alpha[None]])
-    path = _write(folder / "rgba16.tif", data, photometric="RGB", **place)
+    path = _write(folder / "rgba16.tif", data, photometric="RGB", nodata=0, **place)  # GDAL's mask: nodata, not alpha
     with rasterio.open(path, "r+") as ds:
         ds.colorinterp = [ColorInterp.red, ColorInterp.green, ColorInterp.blue, ColorInterp.alpha]
     return path, alpha == 0
