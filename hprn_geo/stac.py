@@ -96,7 +96,8 @@ class StacDocument:
 
 @dataclass(frozen=True)
 class PixelGrid:
-    """Where a raster's pixels lie: CRS (rasterio ``CRS`` or None), affine transform, size."""
+    """Where a raster's pixels lie: CRS (rasterio ``CRS`` or None), affine transform (None for a raster
+    georeferenced by GCPs: the projection extension cannot say where its pixels lie), size."""
 
     crs: Any
     transform: Any
@@ -256,14 +257,16 @@ def _processing_fields(source: pystac.Item, source_asset: str, card: ModelCard, 
 
 
 def _set_projection(asset: pystac.Asset, grid: PixelGrid) -> None:
-    """``proj:code`` (``"EPSG:32618"``; WKT2 when the CRS has no code), ``proj:shape``, ``proj:transform``."""
+    """``proj:code`` (``"EPSG:32618"``; WKT2 when the CRS has no code), ``proj:shape``, ``proj:transform``
+    (none for a raster georeferenced by GCPs)."""
     proj = ProjectionExtension.ext(asset, add_if_missing=True)
     authority = None if grid.crs is None else grid.crs.to_authority()
     proj.code = ":".join(authority) if authority else None
     if grid.crs is not None and authority is None:
         proj.wkt2 = grid.crs.to_wkt(version=WktVersion.WKT2_2019)
     proj.shape = [grid.height, grid.width]
-    proj.transform = [float(v) for v in tuple(grid.transform)[:6]]
+    if grid.transform is not None:
+        proj.transform = [float(v) for v in tuple(grid.transform)[:6]]
 
 
 def reconstruct_items(
@@ -315,7 +318,7 @@ def _plan(item: pystac.Item, key: str, out: Path, fmt: str, suffix: str,
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MissingCRSWarning)  # predict_file warns when it runs
             with open_scene(href, rgb_bands=rgb_bands, scale=scale) as scene:
-                grid = PixelGrid(scene.crs, scene.transform, scene.height, scene.width)
+                grid = PixelGrid(scene.crs, None if scene.gcps else scene.transform, scene.height, scene.width)
                 scaling = scene.scaling.reason
     except HPRNGeoError as exc:
         raise type(exc)(f"item {item.id!r}, asset {key!r}: {exc}") from None

@@ -10,6 +10,7 @@ band. Invalid input pixels must come out as NaN, and only they.
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -181,3 +182,14 @@ def test_rgb_plus_alpha_without_rgb_bands_is_one_line(hostile: dict, tiny_checkp
     lines = [line for line in result.output.splitlines() if "UNTRAINED" not in line]
     assert lines == [f"Error: {hostile['rgb16_alpha'][0]} has 4 bands; pass --rgb-bands R,G,B (1-based) to choose three"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_stac_gives_a_gcp_raster_no_transform(hostile: dict, tiny_checkpoint: Path, tmp_path: Path, stac_item) -> None:
+    src = hostile["gcps_only"][0]
+    (tmp_path / "item.json").write_text(json.dumps(stac_item(str(src))))
+    result = CliRunner().invoke(main, ["stac", str(tmp_path / "item.json"), "-o", str(tmp_path / "out"), "--weights",
+                                       str(tiny_checkpoint), "--tile", "64", "--overlap", "8", "-q"])
+    assert result.exit_code == 0, result.output
+    asset = json.loads((tmp_path / "out" / "crop-hprn.json").read_text())["assets"]["reflectance"]
+    assert asset["proj:code"] == "EPSG:32618" and "proj:transform" not in asset
+    assert _geometry(tmp_path / "out" / "crop-hprn.tif") == _geometry(src)

@@ -23,12 +23,6 @@ from hprn_geo.io.remote import MAX_RETRY, gdal_name
 
 pytestmark = pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")
 
-ITEM = {
-    "type": "Feature", "stac_version": "1.0.0", "id": "crop", "stac_extensions": [],
-    "geometry": {"type": "Point", "coordinates": [-77.5, 24.5]}, "bbox": [-77.5, 24.5, -77.5, 24.5],
-    "properties": {"datetime": "2021-06-01T15:30:00Z"}, "links": [],
-    "assets": {"visual": {"href": "crop.tif", "type": "image/tiff; application=geotiff; profile=cloud-optimized"}},
-}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -46,12 +40,12 @@ def local_cube(cog: Path, tiny_checkpoint: Path) -> np.ndarray:
 
 
 @pytest.fixture
-def root(tmp_path: Path, cog: Path) -> Path:
+def root(tmp_path: Path, cog: Path, stac_item) -> Path:
     """A folder to serve: the COG and an Item of it."""
     root = tmp_path / "www"
     root.mkdir()
     (root / "crop.tif").write_bytes(cog.read_bytes())
-    (root / "item.json").write_text(json.dumps(ITEM))
+    (root / "item.json").write_text(json.dumps(stac_item("crop.tif")))
     return root
 
 
