@@ -66,12 +66,14 @@ class Owner:
             return None
 
     def alive(self) -> bool:
-        """Whether this owner may still run: another host's always may; here, its pid must exist with its start time."""
+        """Whether this owner may still run: another host's always may; here, its pid must run (not a zombie)
+        with its start time."""
         if self.host != socket.gethostname():
             return True
         try:
-            return abs(psutil.Process(self.pid).create_time() - self.started) < 1.0
-        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            process = psutil.Process(self.pid)
+            return process.status() != psutil.STATUS_ZOMBIE and abs(process.create_time() - self.started) < 1.0
+        except psutil.NoSuchProcess:
             return False
         except psutil.AccessDenied:
             return True

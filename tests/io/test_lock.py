@@ -109,10 +109,14 @@ def test_the_lock_of_a_killed_run_is_taken_over_and_the_run_resumed(tmp_path, ho
     target = tmp_path / "cube.tif"
     proc = holder(target)
     os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while psutil.Process(proc.pid).status() != psutil.STATUS_ZOMBIE:  # dead, not yet reaped by its parent (us)
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
     assert _lock_owner(target)["pid"] == proc.pid  # left behind
     with pytest.warns(StaleLockWarning, match=f"stale lock cube.tif.lock of a run that is gone \\(pid {proc.pid} "):
         writer = open_writer(target, SPEC, resume=True)
+    proc.wait(timeout=30)
     assert writer.done_strips() == {0}  # the killed run's strip
     assert _lock_owner(target)["pid"] == os.getpid()
     writer.commit()
