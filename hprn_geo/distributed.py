@@ -2,10 +2,10 @@
 
 The lazy cube follows the CLI's global :class:`~hprn_geo.tiles.TileGrid` and
 runs the CLI's tiles, batches and blending, so a computed cube equals
-``hprn-geo predict`` on the same scene: bit for bit in one process, to float32
-rounding where torch runs with another number of threads (dask workers). Its
-blocks are groups of whole strips (``grid.strip(i)``: the rows that tile row
-``i`` finishes), full width, all bands. The task of a block runs
+``hprn-geo predict`` on the same scene: bit for bit in one process on the CPU, to
+float32 rounding where torch runs with another number of threads (dask workers);
+on a GPU bit equality is not tested. Its blocks are groups of whole strips
+(``grid.strip(i)``: the rows that tile row ``i`` finishes), full width, all bands. The task of a block runs
 :meth:`Predictor.iter_strips <hprn_geo.predict.Predictor.iter_strips>` from
 ``grid.resume_row(first strip)`` -- the CLI's own ``--resume`` path, which
 yields those strips exactly as an uninterrupted run does -- over the input
@@ -443,7 +443,8 @@ def predict_on_cluster(
     tiles = sum(s[-1] - grid.resume_row(s.start) + 1 for s in strip_groups(grid, chunk_rows)) * grid.n_cols
     notes.append(f"{len(cube.chunks[1])} tasks on {scheduler_address}; "
                  f"{tiles - len(grid)} tiles run twice at block edges")
-    return PredictionReport(dst, grid, device, tiles, time.perf_counter() - started, notes=notes)
+    return PredictionReport(dst, grid, device, tiles, time.perf_counter() - started, notes=notes,
+                            model=predictor.card.name)
 
 
 def _cluster_zarr(client: Client, cube: da.Array, spec: CubeSpec, dst: Path, overwrite: bool) -> None:

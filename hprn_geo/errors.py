@@ -8,6 +8,30 @@ makes the one-line message of a (chained) library error.
 
 from __future__ import annotations
 
+__all__ = [
+    "AllNodataWarning",
+    "BandCountError",
+    "CancelledError",
+    "CheckpointError",
+    "ClusterError",
+    "ConfigError",
+    "DataFileError",
+    "DeviceError",
+    "HPRNGeoError",
+    "HPRNGeoWarning",
+    "MetricInputError",
+    "MissingCRSWarning",
+    "OutputError",
+    "OutputLockedError",
+    "RasterReadError",
+    "StacError",
+    "StaleLockWarning",
+    "TileSizeError",
+    "UnsupportedDtypeError",
+    "UntrainedModelWarning",
+    "one_line_reason",
+]
+
 
 def one_line_reason(error: BaseException | None) -> str:
     """One line: the error's message plus GDAL's underlying one when rasterio chains it ("" when none says anything)."""
@@ -60,12 +84,24 @@ class StacError(DataFileError):
     """A STAC document or asset cannot be used (not found, not JSON, not an Item, asset not a raster)."""
 
 
+class ConfigError(HPRNGeoError, ValueError):
+    """A training configuration is incomplete or inconsistent."""
+
+
+class MetricInputError(HPRNGeoError, ValueError):
+    """Arrays given to a metric cannot be compared (shape, layout, range, nothing valid)."""
+
+
 class DeviceError(HPRNGeoError, RuntimeError):
     """The requested compute device is not available."""
 
 
 class ClusterError(HPRNGeoError, RuntimeError):
     """A dask cluster could not finish a run (its workers kept dying while running one block)."""
+
+
+class CancelledError(HPRNGeoError):
+    """A host (QGIS's Cancel button, a caller's callback) stopped the run; nothing was published."""
 
 
 class HPRNGeoWarning(UserWarning):

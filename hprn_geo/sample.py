@@ -27,6 +27,7 @@ import numpy as np
 from affine import Affine
 from scipy.spatial import cKDTree
 
+from hprn_geo.colour_science import import_colour
 from hprn_geo.io.rgb import write_rgb
 from hprn_geo.spectral import render_rgb, response_on_grid
 
@@ -172,7 +173,7 @@ def _paint(rng: np.random.Generator, labels: np.ndarray) -> np.ndarray:
 
 def _spectrum(source: str, sample: str) -> np.ndarray:
     """A real reflectance spectrum from colour-science on :data:`WAVELENGTHS`, ``(31,)``."""
-    import colour
+    colour = import_colour()
 
     if source == "checker":
         distribution = colour.characterisation.SDS_COLOURCHECKERS["BabelColor Average"][sample]
@@ -183,7 +184,7 @@ def _spectrum(source: str, sample: str) -> np.ndarray:
 
 def camera_response() -> np.ndarray:
     """The measured Nikon D5100 response on :data:`WAVELENGTHS`, ``(31, 3)``."""
-    import colour
+    colour = import_colour()
 
     camera = colour.MSDS_CAMERA_SENSITIVITIES[CAMERA]
     return response_on_grid(camera.wavelengths, camera.values, WAVELENGTHS)

@@ -1,4 +1,5 @@
-"""STAC front door: reconstruct the RGB asset of STAC Items into derived hyperspectral Items.
+"""STAC: reconstruct the RGB asset of STAC Items into derived hyperspectral Items (the library behind
+``hprn-geo stac``, :mod:`hprn_geo.cli.stac_commands`).
 
 :func:`read_stac` reads a STAC Item, an ItemCollection (GeoJSON
 FeatureCollection) or a stac-task payload (a FeatureCollection with a
@@ -39,21 +40,21 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import click
 import numpy as np
 import pystac
 from pystac.extensions.projection import ProjectionExtension
 from pystac.utils import datetime_to_str, make_absolute_href
 from rasterio.enums import WktVersion
 
-from hprn_geo import __version__
-from hprn_geo.cli import friendly_errors, model_options, predict, with_options
+from hprn_geo._version import __version__
 from hprn_geo.errors import HPRNGeoError, MissingCRSWarning, OutputError, StacError
 from hprn_geo.io import open_scene
 from hprn_geo.io.cubewriter import format_wavelength
+from hprn_geo.io.formats import FORMATS
 from hprn_geo.io.remote import is_url, read_url
 from hprn_geo.predict import Predictor
 from hprn_geo.registry import ModelCard
+from hprn_geo.spectral import micrometres
 
 __all__ = [
     "ASSET_KEY",
@@ -64,19 +65,14 @@ __all__ = [
     "band_objects",
     "derive_item",
     "feature_collection",
-    "micrometres",
     "read_stac",
     "reconstruct_items",
-    "stac",
 ]
 
 EO_SCHEMA = "https://stac-extensions.github.io/eo/v2.0.0/schema.json"
 PROCESSING_SCHEMA = "https://stac-extensions.github.io/processing/v1.2.0/schema.json"
 ASSET_KEY = "reflectance"
-MEDIA_TYPES = {
-    "tif": "image/tiff; application=geotiff; profile=cloud-optimized",
-    "zarr": "application/vnd+zarr",
-}
+MEDIA_TYPES = {f.name: f.media_type for f in FORMATS}
 _RASTER_MEDIA_TYPES = {pystac.MediaType.HDF, pystac.MediaType.HDF5, pystac.MediaType.NETCDF, "application/vnd+zarr"}
 _ITEM_MEDIA_TYPE = "application/geo+json"
 
@@ -184,7 +180,7 @@ def band_objects(wavelengths: np.ndarray, fwhm: np.ndarray | None = None) -> lis
     """STAC 1.1 ``bands`` for band centres (and widths) in nm; EO fields in micrometres.
 
     >>> band_objects(np.array([450.0]), np.array([10.0]))
-    [{'name': '450.0 nm', 'eo:center_wavelength': 0.45, 'eo:full_width_half_max': 0.01}]
+    [{'name': '450 nm', 'eo:center_wavelength': 0.45, 'eo:full_width_half_max': 0.01}]
     """
     bands = []
     for i, nm in enumerate(wavelengths):
@@ -193,11 +189,6 @@ def band_objects(wavelengths: np.ndarray, fwhm: np.ndarray | None = None) -> lis
             band["eo:full_width_half_max"] = micrometres(fwhm[i])
         bands.append(band)
     return bands
-
-
-def micrometres(nm: float) -> float:
-    """nm -> micrometres, as STAC and openEO want wavelengths (rounded to 1 pm: ``450.0 -> 0.45``)."""
-    return round(float(nm) / 1000.0, 6)
 
 
 def derive_item(
@@ -395,42 +386,3 @@ def feature_collection(document: StacDocument, items: list[pystac.Item]) -> dict
     if "process" in document.document:
         return {**document.document, "type": "FeatureCollection", "features": features}
     return {"type": "FeatureCollection", "features": features}
-
-
-_PREDICT_OPTIONS = ("batch", "device", "precision", "overwrite", "quiet")  # taken from `hprn-geo predict`
-
-
-@click.command()
-@click.argument("source")
-@click.option("--asset", default="visual", show_default=True, help="Key of the RGB asset to reconstruct.")
-@click.option("-o", "--output-dir", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Folder for the cubes and the derived Item JSON files.")
-@click.option("--format", "fmt", default="tif", show_default=True, type=click.Choice(sorted(MEDIA_TYPES)),
-              help="Cube format: Cloud Optimized GeoTIFF or Zarr.")
-@click.option("--suffix", default="-hprn", show_default=True, help="Appended to each source Item id.")
-@with_options(model_options)
-@friendly_errors
-def stac(source: str, asset: str, out_dir: str, fmt: str, suffix: str, bands: int | None, model_name: str | None,
-         weights: str | None, tile: int | None, overlap: int | None, rgb_bands: tuple[int, int, int] | None,
-         scale: float | str, batch: int | str, device: str, precision: str, overwrite: bool, quiet: bool) -> None:
-    """Reconstruct the RGB asset of STAC Items into hyperspectral cubes and derived Items.
-
-    SOURCE is a STAC Item, an ItemCollection or a stac-task payload: a file, a
-    URL, or - for stdin. The derived Items go to OUTPUT_DIR (one JSON each,
-    beside its cube) and, as a FeatureCollection, to stdout, so the command
-    chains with other STAC tools.
-    """
-    from hprn_geo.registry import resolve
-
-    document = read_stac(source)
-    predictor = Predictor(resolve(model_name, weights, bands), tile, overlap, batch=batch, device=device,
-                          precision=precision, progress=not quiet)
-    items = reconstruct_items(document, asset, out_dir, predictor, fmt=fmt, suffix=suffix, rgb_bands=rgb_bands,
-                              scale=scale, overwrite=overwrite)
-    if not quiet:
-        for item in items:
-            click.echo(f"hprn-geo: wrote {item.get_self_href()} and its {fmt} cube", err=True)
-    click.echo(json.dumps(feature_collection(document, items), indent=2))
-
-
-stac.params.extend(param for param in predict.params if param.name in _PREDICT_OPTIONS)

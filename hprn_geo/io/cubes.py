@@ -10,7 +10,7 @@ reader                           formats                     wavelengths from
                                  v7.3 (HDF5, h5py)           ``wavlength`` array, or ``wavelength_key``
 :func:`read_envi`                ENVI ``.hdr`` + raw data    header ``wavelength``, ``fwhm``
                                  (BSQ, BIL, BIP)
-:func:`read_raster`              any GDAL raster (rasterio)  band descriptions (``"550.0 nm"``), band
+:func:`read_raster`              any GDAL raster (rasterio)  band descriptions (``"550 nm"``), band
                                                              tags ``wavelength``, or the ENVI domain
 :func:`read_xarray`              Zarr, NetCDF (xarray)       the ``wavelength`` coordinate
 :func:`read_band_stack`          one PNG/TIFF per band       the ``wavelengths`` argument
@@ -364,7 +364,7 @@ def read_raster(path: str | Path) -> Cube:
     """Read every band of a GDAL raster (GeoTIFF, ENVI, netCDF, ...) with rasterio.
 
     GDAL band scale/offset are applied, nodata becomes NaN, and wavelengths
-    come from band descriptions such as ``"550.0 nm"``, band tags
+    come from band descriptions such as ``"550 nm"``, band tags
     ``wavelength`` (+ ``wavelength_units``), or the ENVI metadata domain.
     ``extras`` holds ``crs`` (None when absent: lab cubes often have none, so
     rasterio's NotGeoreferencedWarning is silenced), ``transform`` and ``nodata``.

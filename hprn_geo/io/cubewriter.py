@@ -41,9 +41,8 @@ _T = TypeVar("_T")
 
 
 def format_wavelength(nm: float) -> str:
-    """Band description for a wavelength: ``550 -> "550.0 nm"``, ``401.13 -> "401.13 nm"``."""
-    text = f"{nm:.1f}" if abs(nm - round(nm, 1)) < 1e-9 else repr(float(nm))
-    return f"{text} nm"
+    """Band description for a wavelength: ``550 -> "550 nm"``, ``401.13 -> "401.13 nm"``."""
+    return f"{np.format_float_positional(float(nm), trim='-')} nm"
 
 
 @dataclass

@@ -4,7 +4,7 @@ The partial (``cube.tif.partial``, driver forced to GTiff) is a tiled
 (512x512, or the image size rounded up to 16 when smaller), band-interleaved,
 ZSTD- (else DEFLATE-) compressed GeoTIFF with PREDICTOR=3 (float32) or 2
 (uint16), BIGTIFF=IF_SAFER and SPARSE_OK (blocks not yet written take no
-space). All metadata — band descriptions ``"550.0 nm"``, ``wavelength`` /
+space). All metadata — band descriptions ``"550 nm"``, ``wavelength`` /
 ``wavelength_units`` / ``fwhm`` tags on the dataset and on each band, nodata,
 uint16 scales, user tags, the GCPs of a raster georeferenced by them — is written when the partial is created, before any
 data and before any COG conversion.

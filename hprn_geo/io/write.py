@@ -31,12 +31,13 @@ from pathlib import Path
 
 from hprn_geo.errors import OutputError
 from hprn_geo.io.cubewriter import CubeSpec, CubeWriter
+from hprn_geo.io.formats import FORMATS
 from hprn_geo.io.geotiff import GeoTIFFWriter
 from hprn_geo.io.zarr_store import ZarrWriter
 
 __all__ = ["SUFFIXES", "CubeSpec", "CubeWriter", "GeoTIFFWriter", "ZarrWriter", "open_writer"]
 
-SUFFIXES = {".tif": "GeoTIFF", ".tiff": "GeoTIFF", ".zarr": "Zarr"}
+SUFFIXES = {suffix: f.label for f in FORMATS for suffix in f.suffixes}
 
 
 def open_writer(

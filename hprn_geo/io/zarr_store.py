@@ -24,7 +24,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 import zarr
 
@@ -58,6 +57,8 @@ def _template(spec: CubeSpec, chunks: tuple[int, int, int]) -> xr.Dataset:
     ds.attrs.update(spec.tags)
     ds[VARIABLE] = ds[VARIABLE].chunk(dict(zip(("wavelength", "y", "x"), chunks)))
     ds = ds.assign_coords({name: ds[name].compute() for name in ds.coords if ds[name].chunks})
+    import rioxarray  # noqa: F401  (registers .rio; here, not at import: its pyproj wheel crashes QGIS at exit)
+
     if spec.crs is not None:
         ds = ds.rio.write_crs(spec.crs)
         if "x" in ds.coords:

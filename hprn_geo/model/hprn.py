@@ -12,6 +12,8 @@ from hprn_geo.model.mrb import MRB
 from hprn_geo.model.prior import PAPER_SCALES, semantic_prior
 from hprn_geo.model.ssrm import SSRM
 
+__all__ = ["HPRN", "HPRNConfig", "MAX_SEGMENTS", "PRESETS", "build_model"]
+
 
 @dataclass(frozen=True)
 class HPRNConfig:
