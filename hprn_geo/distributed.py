@@ -37,7 +37,7 @@ import zarr
 from dask.delayed import Delayed
 from distributed import Client, KilledWorker
 
-from hprn_geo.errors import ClusterError, DeviceError, OutputError
+from hprn_geo.errors import ClusterError, DeviceError, OutputError, one_line_reason
 from hprn_geo.io import (
     CubeSpec,
     InputScaling,
@@ -413,8 +413,8 @@ def predict_on_cluster(
     Raises:
         OutputError: ``dst`` exists without ``overwrite``, an unsupported suffix, ``cog`` with Zarr;
             :class:`~hprn_geo.errors.OutputLockedError` when another run is writing ``dst``.
-        ClusterError: workers kept dying on one block (more than the scheduler's ``allowed-failures``);
-            nothing is left at ``dst``.
+        ClusterError: no scheduler answers at ``scheduler_address``; workers kept dying on one block
+            (more than the scheduler's ``allowed-failures``): nothing is left at ``dst``.
     """
     started = time.perf_counter()
     dst = Path(os.path.abspath(dst))
@@ -428,7 +428,7 @@ def predict_on_cluster(
         cube_spec = predictor.cube_spec(scene, dtype)
         notes = [*input_notes(scene), f"colour-consistent output: {'on' if predictor.colour_consistent else 'off'}"]
     cube = file_cube(src, grid, spec.pinned(predictor), predictor.card.bands, chunk_rows, **reading)
-    with Client(scheduler_address, set_as_default=False) as client:
+    with _connect(scheduler_address) as client:
         try:
             if dst.suffix.lower() == ".zarr":
                 if cog:
@@ -445,6 +445,19 @@ def predict_on_cluster(
                  f"{tiles - len(grid)} tiles run twice at block edges")
     return PredictionReport(dst, grid, device, tiles, time.perf_counter() - started, notes=notes,
                             model=predictor.card.name)
+
+
+def _connect(address: str) -> Client:
+    """A client of the scheduler at ``address``.
+
+    Raises:
+        ClusterError: the address is malformed or nothing answers there (within
+            ``distributed.comm.timeouts.connect``).
+    """
+    try:
+        return Client(address, set_as_default=False)
+    except (OSError, ValueError) as e:
+        raise ClusterError(f"cannot reach the dask scheduler at {address}: {one_line_reason(e)}") from None
 
 
 def _cluster_zarr(client: Client, cube: da.Array, spec: CubeSpec, dst: Path, overwrite: bool) -> None:

@@ -97,7 +97,7 @@ class DeviceError(HPRNGeoError, RuntimeError):
 
 
 class ClusterError(HPRNGeoError, RuntimeError):
-    """A dask cluster could not finish a run (its workers kept dying while running one block)."""
+    """A dask cluster could not run a job: no scheduler at the address, or its workers kept dying on one block."""
 
 
 class CancelledError(HPRNGeoError):

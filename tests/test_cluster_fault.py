@@ -2,18 +2,21 @@
 
 The scheduler runs the lost blocks again on the other worker (and on the one
 its nanny restarts): the cube equals the uninterrupted run's. When the
-scheduler allows no failure, the run stops with one line and leaves nothing.
+scheduler allows no failure, the run stops with one line and leaves nothing; so
+does a scheduler address where nothing answers.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+import dask
 import numpy as np
 import pytest
 import rasterio
@@ -108,4 +111,21 @@ def test_a_run_the_cluster_gives_up_on_fails_with_one_line_and_no_output(
     assert result.exit_code == 1, result.output
     lines = [line for line in result.output.splitlines() if "UNTRAINED" not in line]
     assert len(lines) == 1 and lines[0].startswith(f"Error: cannot write {dst}: every worker of "), result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("address", ["closed port", "nonsense"])
+def test_a_scheduler_that_cannot_be_reached_is_one_line(
+    crop: Path, tiny_checkpoint: Path, tmp_path: Path, address: str
+) -> None:
+    with socket.socket() as closed:  # bound, never listening: connections are refused
+        closed.bind(("127.0.0.1", 0))
+        if address == "closed port":
+            address = f"tcp://127.0.0.1:{closed.getsockname()[1]}"
+        with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+            result = CliRunner().invoke(main, ["predict", str(crop), "-o", str(tmp_path / "cube.zarr"), "--weights",
+                                               str(tiny_checkpoint), "-q", "--dask-scheduler", address])
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.output.splitlines() if "UNTRAINED" not in line]
+    assert len(lines) == 1 and lines[0].startswith(f"Error: cannot reach the dask scheduler at {address}: "), lines
     assert list(tmp_path.iterdir()) == []
