@@ -21,6 +21,7 @@ __all__ = [
     "HPRNGeoWarning",
     "MetricInputError",
     "MissingCRSWarning",
+    "OptionError",
     "OutputError",
     "OutputLockedError",
     "RasterReadError",
@@ -82,6 +83,10 @@ class DataFileError(HPRNGeoError, ValueError):
 
 class StacError(DataFileError):
     """A STAC document or asset cannot be used (not found, not JSON, not an Item, asset not a raster)."""
+
+
+class OptionError(HPRNGeoError, ValueError):
+    """An option or argument has a value hprn-geo does not accept (a precision, a scale, an encoding, ...)."""
 
 
 class ConfigError(HPRNGeoError, ValueError):

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from hprn_geo.errors import AllNodataWarning, CheckpointError, DeviceError, UntrainedModelWarning
+from hprn_geo.errors import AllNodataWarning, CheckpointError, DeviceError, OptionError, UntrainedModelWarning
 from hprn_geo.io import CubeSpec, CubeWriter, RasterScene, open_scene, open_writer
 from hprn_geo.model.prior import PRIOR_METHODS
 from hprn_geo.registry import Checkpoint
@@ -177,14 +177,14 @@ class Predictor:
         self.model = checkpoint.model.to(self.device, memory_format=self.memory_format).eval()
         self.model.prior_patch = self.card.patch_size
         if precision not in ("auto", "fp32", "bf16"):
-            raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}")
+            raise OptionError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}")
         self.precision = ("bf16" if self.device.type == "cuda" else "fp32") if precision == "auto" else precision
         self.workers = max(1, int(workers))
         self.progress = progress
         if prior == "auto":
             prior = "torch-connected" if self.device.type == "cuda" else "skimage"
         if prior not in PRIOR_METHODS:
-            raise ValueError(f"prior must be 'auto' or one of {PRIOR_METHODS}, got {prior!r}")
+            raise OptionError(f"prior must be 'auto' or one of {PRIOR_METHODS}, got {prior!r}")
         self.prior = prior
         self._prior_on_device = prior != "skimage" and self.device.type == "cuda"
         self.times = StageTimes()

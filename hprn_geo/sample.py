@@ -28,6 +28,7 @@ from affine import Affine
 from scipy.spatial import cKDTree
 
 from hprn_geo.colour_science import import_colour
+from hprn_geo.errors import OptionError
 from hprn_geo.io.rgb import write_rgb
 from hprn_geo.spectral import render_rgb, response_on_grid
 
@@ -89,7 +90,7 @@ class SampleScene:
 def sample_scene(size: int = 512, seed: int = 0) -> SampleScene:
     """Paint a ``size`` x ``size`` scene; the same ``seed`` gives the same scene."""
     if size < 16:
-        raise ValueError(f"size must be at least 16 pixels, got {size}")
+        raise OptionError(f"size must be at least 16 pixels, got {size}")
     rng = np.random.default_rng(seed)
     labels = _layout(rng, size)
     cube = np.clip(_paint(rng, labels), 0.0, 1.0)

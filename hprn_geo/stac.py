@@ -47,7 +47,7 @@ from pystac.utils import datetime_to_str, make_absolute_href
 from rasterio.enums import WktVersion
 
 from hprn_geo._version import __version__
-from hprn_geo.errors import HPRNGeoError, MissingCRSWarning, OutputError, StacError
+from hprn_geo.errors import HPRNGeoError, MissingCRSWarning, OptionError, OutputError, StacError
 from hprn_geo.io import open_scene
 from hprn_geo.io.cubewriter import format_wavelength
 from hprn_geo.io.formats import FORMATS
@@ -283,7 +283,7 @@ def reconstruct_items(
         RasterReadError, BandCountError, UnsupportedDtypeError: the asset cannot be read as RGB.
     """
     if fmt not in MEDIA_TYPES:
-        raise ValueError(f"fmt must be one of {sorted(MEDIA_TYPES)}, got {fmt!r}")
+        raise OptionError(f"fmt must be one of {sorted(MEDIA_TYPES)}, got {fmt!r}")
     out = Path(out_dir).absolute()
     plans = [_plan(item, asset, out, fmt, suffix, rgb_bands, scale) for item in document.items]
     _check_outputs(plans, overwrite)
