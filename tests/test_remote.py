@@ -18,7 +18,7 @@ from rasterio.shutil import copy as copy_raster
 from reference_crop import OVERLAP, TILE, cli_cube
 
 from hprn_geo.cli import main
-from hprn_geo.errors import RasterReadError
+from hprn_geo.errors import OptionError
 from hprn_geo.io.remote import MAX_RETRY, gdal_name
 
 pytestmark = pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")
@@ -91,7 +91,7 @@ def test_urls_are_opened_through_vsicurl_with_retries(monkeypatch: pytest.Monkey
     monkeypatch.setenv("GDAL_HTTP_RETRY_DELAY", "0.25")
     assert gdal_name("http://h.example/a.tif") == "/vsicurl?max_retry=7&retry_delay=0.25&url=http%3A%2F%2Fh.example%2Fa.tif"
     monkeypatch.setenv("GDAL_HTTP_MAX_RETRY", "lots")
-    with pytest.raises(RasterReadError, match="GDAL_HTTP_MAX_RETRY='lots' is not a number"):
+    with pytest.raises(OptionError, match="GDAL_HTTP_MAX_RETRY='lots' is not a number"):
         gdal_name("http://h.example/a.tif")
 
 

@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from rasterio.env import get_gdal_config
 
-from hprn_geo.errors import RasterReadError
+from hprn_geo.errors import OptionError
 
 __all__ = ["MAX_RETRY", "RETRY_CODES", "RETRY_DELAY", "gdal_name", "is_url", "read_url", "retry_policy"]
 
@@ -47,7 +47,7 @@ def retry_policy() -> tuple[int, float]:
     """``(retries, first delay in seconds)``: the user's GDAL settings, else ours.
 
     Raises:
-        RasterReadError: a setting that is not a number.
+        OptionError: a setting that is not a number.
     """
     return int(_setting("GDAL_HTTP_MAX_RETRY", MAX_RETRY)), _setting("GDAL_HTTP_RETRY_DELAY", RETRY_DELAY)
 
@@ -59,7 +59,7 @@ def _setting(key: str, default: float) -> float:
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise RasterReadError(f"{key}={value!r} is not a number") from None
+        raise OptionError(f"{key}={value!r} is not a number") from None
 
 
 def gdal_name(name: str) -> str:
