@@ -324,6 +324,7 @@ class Predictor:
             wavelengths=self.checkpoint.wavelengths,
             crs=scene.crs,
             transform=scene.transform,
+            gcps=scene.gcps,
             dtype=dtype,
             scale=UINT16_SCALE if dtype == "uint16" else 1.0,
             fwhm=None if self.card.fwhm is None else np.asarray(self.card.fwhm),

@@ -51,6 +51,7 @@ from hprn_geo.errors import HPRNGeoError, MissingCRSWarning, OptionError, Output
 from hprn_geo.io import open_scene
 from hprn_geo.io.cubewriter import format_wavelength
 from hprn_geo.io.formats import FORMATS, format_for
+from hprn_geo.io.remote import is_url, read_url
 from hprn_geo.predict import Predictor
 from hprn_geo.registry import ModelCard
 from hprn_geo.spectral import micrometres
@@ -89,7 +90,8 @@ class StacDocument:
 
 @dataclass(frozen=True)
 class PixelGrid:
-    """Where a raster's pixels lie: CRS (rasterio ``CRS`` or None), affine transform, size."""
+    """Where a raster's pixels lie: CRS (rasterio ``CRS`` or None), affine transform (None for a raster
+    georeferenced by GCPs: the projection extension cannot say where its pixels lie), size."""
 
     crs: Any
     transform: Any
@@ -137,7 +139,10 @@ def read_stac(source: str) -> StacDocument:
 
 
 def _read_text(href: str) -> str:
+    """A document at a path or URL; URLs are retried as rasters are (:func:`hprn_geo.io.remote.read_url`)."""
     try:
+        if is_url(href):
+            return read_url(href).decode("utf-8")
         return pystac.StacIO.default().read_text(href)
     except Exception as exc:  # noqa: BLE001 - pystac raises bare Exception (and urllib3's) for URLs
         reason = exc.__cause__ or exc
@@ -243,14 +248,16 @@ def _processing_fields(source: pystac.Item, source_asset: str, card: ModelCard, 
 
 
 def _set_projection(asset: pystac.Asset, grid: PixelGrid) -> None:
-    """``proj:code`` (``"EPSG:32618"``; WKT2 when the CRS has no code), ``proj:shape``, ``proj:transform``."""
+    """``proj:code`` (``"EPSG:32618"``; WKT2 when the CRS has no code), ``proj:shape``, ``proj:transform``
+    (none for a raster georeferenced by GCPs)."""
     proj = ProjectionExtension.ext(asset, add_if_missing=True)
     authority = None if grid.crs is None else grid.crs.to_authority()
     proj.code = ":".join(authority) if authority else None
     if grid.crs is not None and authority is None:
         proj.wkt2 = grid.crs.to_wkt(version=WktVersion.WKT2_2019)
     proj.shape = [grid.height, grid.width]
-    proj.transform = [float(v) for v in tuple(grid.transform)[:6]]
+    if grid.transform is not None:
+        proj.transform = [float(v) for v in tuple(grid.transform)[:6]]
 
 
 def reconstruct_items(
@@ -302,7 +309,7 @@ def _plan(item: pystac.Item, key: str, out: Path, fmt: str, suffix: str,
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MissingCRSWarning)  # predict_file warns when it runs
             with open_scene(href, rgb_bands=rgb_bands, scale=scale) as scene:
-                grid = PixelGrid(scene.crs, scene.transform, scene.height, scene.width)
+                grid = PixelGrid(scene.crs, None if scene.gcps else scene.transform, scene.height, scene.width)
                 scaling = scene.scaling.reason
     except HPRNGeoError as exc:
         raise type(exc)(f"item {item.id!r}, asset {key!r}: {exc}") from None

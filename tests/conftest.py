@@ -82,3 +82,18 @@ def vnir31_scene(shared_data: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     response = card.response
     rgb = np.einsum("cb,bhw->chw", response, cube).astype(np.float32)
     return cube, rgb, response
+
+
+def _stac_item(href: str, item_id: str = "crop") -> dict:
+    return {
+        "type": "Feature", "stac_version": "1.0.0", "id": item_id, "stac_extensions": [],
+        "geometry": {"type": "Point", "coordinates": [-77.5, 24.5]}, "bbox": [-77.5, 24.5, -77.5, 24.5],
+        "properties": {"datetime": "2021-06-01T15:30:00Z"}, "links": [],
+        "assets": {"visual": {"href": href, "type": "image/tiff; application=geotiff"}},
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def stac_item():
+    """``stac_item(href, item_id="crop") -> dict``: a minimal STAC Item whose RGB asset ``visual`` is at ``href``."""
+    return _stac_item

@@ -9,7 +9,7 @@ def test_every_error_and_warning_is_in_errors_py_and_exported() -> None:
     defined = sorted(name for name, obj in vars(errors).items()
                      if isinstance(obj, type) and issubclass(obj, (errors.HPRNGeoError, errors.HPRNGeoWarning))
                      and obj.__module__ == errors.__name__)
-    assert defined == sorted(errors.__all__)
+    assert set(defined) <= set(errors.__all__)
 
 
 def test_no_error_class_is_declared_outside_errors_py() -> None:

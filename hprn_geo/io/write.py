@@ -6,6 +6,8 @@
 - nothing is written until the target is known to be writable, and an
   existing target is refused unless ``overwrite`` (then it stays untouched
   until the final ``os.replace``);
+- ``<target>.lock`` keeps a second run off the target while one writes; a
+  lock left by a killed run is taken over (:mod:`hprn_geo.io.lock`);
 - data goes to ``<target>.partial`` and a journal ``<target>.journal.json``
   lists the strips safely on disk; ``commit()`` moves the result onto the
   target, ``abort()`` removes the temporaries (or keeps them for resume);
@@ -57,7 +59,8 @@ def open_writer(
     Raises:
         OutputError: unsupported suffix, target exists without ``overwrite``,
             parent directory missing or not writable, ``cog`` with Zarr,
-            a journal written for a different spec, or any write failure.
+            a journal written for a different spec, or any write failure;
+            :class:`~hprn_geo.errors.OutputLockedError` when another run is writing the target.
     """
     target = Path(os.path.abspath(os.fspath(path)))
     output = format_for(target)
