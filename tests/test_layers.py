@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -13,11 +13,8 @@ SCRIPT = Path(__file__).resolve().parents[1] / "docs" / "scripts" / "architectur
 
 
 @pytest.fixture(scope="module")
-def architecture() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("architecture", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def architecture(file_module: Callable[[Path], ModuleType]) -> ModuleType:
+    return file_module(SCRIPT)
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -24,11 +24,8 @@ LABELS = ["450 nm", "500 nm", "550 nm", "600 nm", "650 nm", "700 nm", "750 nm", 
 
 
 @pytest.fixture(scope="module")
-def udf() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("hprn_udf", UDF_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def udf(file_module: Callable[[Path], ModuleType]) -> ModuleType:
+    return file_module(UDF_PATH)
 
 
 @pytest.fixture(scope="module")
