@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hprn_geo.io.cubes import Cube, load_shared
+from hprn_geo.io.cubes import Cube
+from hprn_geo.io.shared import load_shared
 
 
 @pytest.fixture(scope="session")
