@@ -43,7 +43,7 @@ from hprn_geo.io.rgb import write_rgb
 from hprn_geo.metrics import mrae, sam
 from hprn_geo.registry import available_models
 from hprn_geo.spectral import render_rgb
-from hprn_geo.train.data import load_scene
+from hprn_geo.scenes import load_scene
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENES = ("muufl_sub", "moffett")

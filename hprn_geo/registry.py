@@ -71,7 +71,7 @@ class ModelCard:
         trained: False for a random-weight model (its spectra are meaningless).
         input_response: (3, B) the input's spectral response on the model's grid, rows R, G, B, as
             training rendered RGB (``rgb = R @ spectrum``; see
-            :meth:`hprn_geo.train.data.RGBRenderer.input_response`), or None when unknown.
+            :meth:`hprn_geo.scenes.RGBRenderer.input_response`), or None when unknown.
         colour_consistent: whether prediction projects the output onto the spectra that render
             back to the input (:func:`hprn_geo.spectral.colour_consistent`) unless told otherwise;
             needs ``input_response``.

@@ -91,7 +91,7 @@ def vnir31_scene(shared_data: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     A crop of Samson on vnir31's grid, rendered through the card's input response (its camera).
     """
     from hprn_geo.registry import available_models
-    from hprn_geo.train.data import load_scene
+    from hprn_geo.scenes import load_scene
 
     card = available_models()["vnir31"]
     cube = load_scene("samson", card.wavelengths, shared_data, edge_clamp_nm=19.0).cube[:, 10:82, 4:92]

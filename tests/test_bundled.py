@@ -12,7 +12,7 @@ import pytest
 
 from hprn_geo.registry import available_models, load_bundled, sha256
 from hprn_geo.train import load_config
-from hprn_geo.train.data import scene_name
+from hprn_geo.scenes import scene_name
 from hprn_geo.train.loop import protocol
 
 WEIGHTS = resources.files("hprn_geo") / "weights"

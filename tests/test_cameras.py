@@ -160,6 +160,6 @@ def test_photo_degradation_blur_keeps_the_mean_and_smooths(shared_data: Path, ca
 
 def _samson_crop(shared_data: Path) -> np.ndarray:
     """A real (31, 40, 40) Samson reflectance crop on GRID."""
-    from hprn_geo.train.data import load_scene
+    from hprn_geo.scenes import load_scene
 
     return load_scene("samson", GRID, shared_data, fwhm=10.0, edge_clamp_nm=2.0).cube[:, :40, :40]

@@ -18,6 +18,7 @@ LAYERS = {
     "front doors": ["accessor", "cli", "rio"],
     "pipeline": ["predict", "distributed", "estimate", "stac", "train", "evaluate", "classify", "registry",
                  "sources", "sample", "plugin_zip"],
+    "data side": ["scenes"],
     "engines": ["model", "tiles", "io"],
     "foundation": ["spectral", "metrics", "cameras", "errors", "colour_science", "figures", "_version", "_hooks"],
 }

@@ -32,7 +32,7 @@ from hprn_geo.io.cubes import Cube
 from hprn_geo.metrics import mrae, sam
 from hprn_geo.predict import Predictor, pick_device
 from hprn_geo.registry import Checkpoint
-from hprn_geo.train.data import InputConvention, RGBRenderer, to_grid
+from hprn_geo.scenes import InputConvention, RGBRenderer, to_grid
 
 __all__ = ["INPUTS", "ClassificationResult", "classify_scene", "default_rgb_bands", "simulate_rgb"]
 

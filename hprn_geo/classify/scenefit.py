@@ -20,10 +20,9 @@ import torch
 from tqdm.auto import tqdm
 
 from hprn_geo.errors import DataFileError
-from hprn_geo.model import build_model, slic_labels, sopc_loss
+from hprn_geo.model import build_model, linear_init, slic_labels, sopc_loss
 from hprn_geo.registry import Checkpoint, ModelCard
-from hprn_geo.train.data import patch_positions, random_dihedral, window_sums
-from hprn_geo.train.loop import linear_init
+from hprn_geo.scenes import patch_positions, random_dihedral, window_sums
 
 __all__ = ["SceneFitConfig", "fit_scene_model"]
 

@@ -57,7 +57,7 @@ def classify(cube_path: str, cube_key: str | None, gt_path: str, gt_key: str | N
     from hprn_geo.classify.plots import plot_classification
     from hprn_geo.io.labels import read_label_map
     from hprn_geo.registry import resolve
-    from hprn_geo.train.data import camera_folder
+    from hprn_geo.scenes import camera_folder
 
     if model_name and weights:
         raise DataFileError("give --model or --weights, not both")

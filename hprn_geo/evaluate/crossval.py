@@ -30,9 +30,11 @@ from typing import Any
 import numpy as np
 
 from hprn_geo.evaluate.harness import MODEL, evaluate_checkpoint
+from hprn_geo.errors import ConfigError
 from hprn_geo.registry import Checkpoint, load_checkpoint
-from hprn_geo.train.config import ConfigError, TrainConfig, load_config
-from hprn_geo.train.data import RGBRenderer, scene_name
+from hprn_geo.scenes import scene_name
+from hprn_geo.train.config import TrainConfig, load_config
+from hprn_geo.train.data import renderer_for
 from hprn_geo.train.loop import train
 
 __all__ = ["CrossValidation", "cross_validate", "fold_checkpoints", "fold_config", "load_fold", "score_fold"]
@@ -63,7 +65,7 @@ def load_fold(config: TrainConfig, path: Path) -> Checkpoint:
     """A fold's checkpoint with the recipe's input response on its card (for colour-consistent
     scoring: folds trained before cards carried the response lack it)."""
     checkpoint = load_checkpoint(path)
-    response = tuple(map(tuple, RGBRenderer.from_config(config).input_response().tolist()))
+    response = tuple(map(tuple, renderer_for(config).input_response().tolist()))
     return Checkpoint(checkpoint.model, dataclasses.replace(checkpoint.card, input_response=response))
 
 

@@ -23,13 +23,7 @@ from hprn_geo.evaluate.baselines import fit_baselines
 from hprn_geo.metrics import mrae, psnr, rmse, sam, ssim
 from hprn_geo.predict import Predictor
 from hprn_geo.registry import Checkpoint
-from hprn_geo.train.data import (
-    InputConvention,
-    RGBRenderer,
-    camera_folder,
-    load_scene,
-    training_pairs,
-)
+from hprn_geo.scenes import InputConvention, RGBRenderer, camera_folder, load_scene, training_pairs
 
 __all__ = [
     "EvalScene",
@@ -212,7 +206,7 @@ def evaluate_checkpoint(
         baseline_data: cubes the baselines are fitted on; ``[]`` for none.
         srf_dir: camera folder (default ``data_dir/srf``).
         tile, overlap: prediction tiling (default: the card's).
-        edge_clamp_nm: see :func:`hprn_geo.train.data.to_grid` (default: the card's protocol, else 2).
+        edge_clamp_nm: see :func:`hprn_geo.scenes.to_grid` (default: the card's protocol, else 2).
         prior, precision, device, colour_consistent: the model's semantic prior method, precision,
             device and colour-consistent output (:func:`model_method`).
     """

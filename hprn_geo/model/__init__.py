@@ -19,6 +19,7 @@ __all__ = [
     "TCRM",
     "band_covariance",
     "build_model",
+    "linear_init",
     "offset_labels",
     "relative_l1",
     "segment_order",
@@ -30,7 +31,8 @@ __all__ = [
 _MODULE = {"HPRN": "hprn", "HPRNConfig": "hprn", "build_model": "hprn", "PRESETS": "presets",
            "band_covariance": "loss", "relative_l1": "loss", "sopc_loss": "loss", "MRB": "mrb",
            "PAPER_SCALES": "prior", "semantic_prior": "prior", "slic_labels": "prior", "SSRM": "ssrm",
-           "offset_labels": "ssrm", "segment_order": "ssrm", "TCRM": "tcrm"}
+           "offset_labels": "ssrm", "segment_order": "ssrm", "TCRM": "tcrm",
+           "linear_init": "init"}
 
 
 def __getattr__(name: str) -> Any:

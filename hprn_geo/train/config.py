@@ -77,7 +77,7 @@ class TrainConfig:
         switches: extra :func:`hprn_geo.model.build_model` switches (``{"tcrm": false}``).
         init: ``"random"`` (PyTorch's default initialisation) or ``"linear"``: start
             at the least-squares linear map RGB -> spectrum of the training pixels
-            (see :func:`hprn_geo.train.loop.linear_init`).
+            (see :func:`hprn_geo.model.linear_init`).
         init_floor: with ``init = "linear"``: 0 for a plain least-squares map, else a relative
             fit whose weights are ``1 / max(|truth|, init_floor)`` (MRAE-like).
         patch_size: side of training patches and of the validation tiles.

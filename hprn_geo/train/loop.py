@@ -37,23 +37,17 @@ from tqdm.auto import tqdm
 from hprn_geo.errors import CheckpointError
 from hprn_geo.figures import pyplot, save_figure
 from hprn_geo.metrics import mrae
-from hprn_geo.model import HPRN, build_model, relative_l1, sopc_loss
+from hprn_geo.model import HPRN, build_model, linear_init, relative_l1, sopc_loss
 from hprn_geo.predict import Predictor
 from hprn_geo.registry import Checkpoint, ModelCard, save_checkpoint
 from hprn_geo.train.config import TrainConfig
-from hprn_geo.train.data import (
-    PatchPool,
-    RGBRenderer,
-    Scene,
-    load_scene,
-    training_pairs,
-)
+from hprn_geo.scenes import RGBRenderer, Scene, load_scene, training_pairs
+from hprn_geo.train.data import PatchPool, renderer_for
 
 __all__ = [
     "TrainResult",
     "Trainer",
     "config_scenes",
-    "linear_init",
     "lr_factor",
     "model_card",
     "plot_log",
@@ -145,43 +139,6 @@ def lr_factor(config: TrainConfig, step: int) -> float:
     times the polynomial decay ``(1 - step / steps) ** power``."""
     warm = min(1.0, (step + 1) / config.warmup) if config.warmup else 1.0
     return warm * max(0.0, 1.0 - step / config.steps) ** config.power
-
-
-def linear_init(model: HPRN, rgb: np.ndarray, spectra: np.ndarray, floor: float = 0.0) -> np.ndarray:
-    """Start ``model`` at the least-squares linear map from rgb (3, N) to spectra (B, N).
-
-    With ``floor > 0`` the fit is relative: each band's squared errors are
-    weighted by ``1 / max(|truth|, floor)**2``, so dark elements count as much
-    as MRAE counts them (``floor`` as in :func:`hprn_geo.model.relative_l1`).
-
-    The head's first three channels pass RGB through (centre tap), the band
-    projection applies the map to them and ignores the other channels, the
-    tail (end of the MRB branch) and SSRM's fusion start at zero, so the
-    untrained network outputs exactly ``W^T rgb``: training then learns what
-    a linear map misses, from a start that already generalises like one.
-    A zero last layer in a residual branch is the usual "zero init"; every
-    weight still receives gradient after the first step.
-
-    Returns:
-        W, (3, B).
-    """
-    x, y = rgb.T.astype(np.float64), spectra.T.astype(np.float64)
-    if floor > 0:
-        scale = 1.0 / np.maximum(np.abs(y), floor)  # (N, B)
-        weights = np.stack([np.linalg.lstsq(x * w[:, None], t * w, rcond=None)[0] for w, t in zip(scale.T, y.T)], axis=1)
-    else:
-        weights = np.linalg.lstsq(x, y, rcond=None)[0]
-    with torch.no_grad():
-        head, bands = model.head.conv.weight, model.to_bands.conv.weight
-        head[:3].zero_()
-        head[:3, :, 1, 1] = torch.eye(3)
-        bands.zero_()
-        bands[:, :3, 1, 1] = torch.from_numpy(weights.T).to(bands.dtype)
-        model.tail.conv.weight.zero_()
-        if model.ssrm is not None:
-            model.ssrm.fuse.weight.zero_()
-            model.ssrm.fuse.bias.zero_()
-    return weights
 
 
 class Trainer:
@@ -429,7 +386,7 @@ def train(config: TrainConfig, run_dir: str | Path, resume: bool = False, progre
     (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
     trainer = Trainer(
         config, run_dir, config_scenes(config, config.train), config_scenes(config, config.validation),
-        RGBRenderer.from_config(config),
+        renderer_for(config),
     )
     stopped = trainer.load_state() if resume else False
     if not stopped:

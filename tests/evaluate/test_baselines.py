@@ -14,7 +14,7 @@ from hprn_geo.evaluate.baselines import (
     fit_baselines,
 )
 from hprn_geo.metrics import mrae
-from hprn_geo.train.data import InputConvention, RGBRenderer, load_scene
+from hprn_geo.scenes import InputConvention, RGBRenderer, load_scene
 
 VNIR31 = np.linspace(400.0, 700.0, 31)
 

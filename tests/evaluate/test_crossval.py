@@ -11,7 +11,7 @@ from hprn_geo.evaluate import RidgeBaseline, prepare_scenes
 from hprn_geo.evaluate.crossval import cross_validate, fold_config
 from hprn_geo.metrics import mrae
 from hprn_geo.train import load_config
-from hprn_geo.train.data import InputConvention, RGBRenderer, load_scene, training_pairs
+from hprn_geo.scenes import InputConvention, RGBRenderer, load_scene, training_pairs
 
 SCENES = ["samson", "moffett", "muufl_sub"]
 

@@ -12,14 +12,8 @@ from hprn_geo.errors import DataFileError
 from hprn_geo.io.shared import load_shared
 from hprn_geo.model import slic_labels
 from hprn_geo.spectral import render_rgb
-from hprn_geo.train.data import (
-    InputConvention,
-    PatchPool,
-    RGBRenderer,
-    load_scene,
-    patch_positions,
-    to_grid,
-)
+from hprn_geo.scenes import InputConvention, RGBRenderer, load_scene, patch_positions, to_grid
+from hprn_geo.train.data import PatchPool
 
 VNIR31 = np.linspace(400.0, 700.0, 31)
 

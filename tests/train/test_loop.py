@@ -16,8 +16,10 @@ from hprn_geo.errors import CheckpointError
 from hprn_geo.model import build_model, relative_l1
 from hprn_geo.registry import load_checkpoint
 from hprn_geo.train import TrainConfig, load_config
-from hprn_geo.train.data import RGBRenderer, training_pairs
-from hprn_geo.train.loop import Trainer, config_scenes, linear_init, train
+from hprn_geo.model import linear_init
+from hprn_geo.scenes import training_pairs
+from hprn_geo.train.data import renderer_for
+from hprn_geo.train.loop import Trainer, config_scenes, train
 
 
 def _config(data_dir: Path, **changes: object) -> TrainConfig:
@@ -36,7 +38,7 @@ def _config(data_dir: Path, **changes: object) -> TrainConfig:
 def _trainer(config: TrainConfig, run_dir: Path) -> Trainer:
     run_dir.mkdir(exist_ok=True)
     scenes = config_scenes(config, config.train)
-    return Trainer(config, run_dir, scenes, config_scenes(config, config.validation), RGBRenderer.from_config(config))
+    return Trainer(config, run_dir, scenes, config_scenes(config, config.validation), renderer_for(config))
 
 
 @pytest.mark.slow
@@ -107,7 +109,7 @@ def test_train_command_reads_toml_and_flags(shared_data: Path, tmp_path: Path) -
 def test_linear_init_starts_at_the_least_squares_map(shared_data: Path) -> None:
     config = _config(shared_data)
     scenes = config_scenes(config, config.train)
-    rgb, spectra = training_pairs(scenes, RGBRenderer.from_config(config))
+    rgb, spectra = training_pairs(scenes, renderer_for(config))
     model = build_model("compact", 31, channels=8, blocks=1, scales=(8,))
     weights = linear_init(model, rgb, spectra)
     np.testing.assert_allclose(weights, np.linalg.lstsq(rgb.T, spectra.T, rcond=None)[0], rtol=1e-4, atol=1e-6)
@@ -173,7 +175,7 @@ def test_moving_average_is_what_is_saved_and_resumes(shared_data: Path, tmp_path
 
 def test_relative_linear_init_weighs_each_band_s_errors_by_its_truth(shared_data: Path) -> None:
     config = _config(shared_data)
-    rgb, spectra = training_pairs(config_scenes(config, config.train), RGBRenderer.from_config(config))
+    rgb, spectra = training_pairs(config_scenes(config, config.train), renderer_for(config))
     model = build_model("compact", 31, channels=8, blocks=1, scales=(8,))
     weights = linear_init(model, rgb, spectra, floor=0.02)
     band = 5
