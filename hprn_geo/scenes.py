@@ -98,42 +98,6 @@ def scene_name(source: str) -> str:
     return Path(source).stem if Path(source).exists() else source.rstrip("*_?")
 
 
-def load_scene(
-    source: str,
-    wavelengths: Sequence[float],
-    data_dir: str | Path | None = None,
-    fwhm: float | Sequence[float] | None = None,
-    edge_clamp_nm: float = 2.0,
-) -> Scene:
-    """Read a reflectance cube and resample it to ``wavelengths``.
-
-    Args:
-        source: a cube file; a name of :data:`hprn_geo.io.shared.SHARED_CUBES`;
-            or a glob over those names (``"enmap_potsdam_tile_*"``), whose
-            tiles are mosaicked by their ``tile_xy_offset`` into one scene.
-        wavelengths: (B,) target band centres, nm.
-        data_dir: the shared data folder (for names).
-        fwhm: target band width(s) for Gaussian resampling, or None for linear interpolation.
-        edge_clamp_nm: see :func:`to_grid`.
-
-    Pixels that a cube's ``mask`` extra marks 0 (MUUFL's ``mask_sub``) become NaN.
-
-    Raises:
-        DataFileError: unknown source, radiance instead of reflectance, or a
-            cube that does not cover the wavelength range.
-    """
-    cubes = _read_sources(source, data_dir)
-    grids = [_masked(to_grid(cube, wavelengths, fwhm, edge_clamp_nm), cube) for cube in cubes]
-    offsets = [cube.extras.get("tile_xy_offset") for cube in cubes]
-    return Scene(scene_name(source), grids[0] if len(grids) == 1 else _mosaic(grids, offsets, source))
-
-
-def scene_name(source: str) -> str:
-    """The name :func:`load_scene` gives ``source``: a file's stem, or a shared name (a glob
-    of tiles without its wildcard tail: ``"enmap_potsdam_tile_*"`` -> ``"enmap_potsdam_tile"``)."""
-    return Path(source).stem if Path(source).exists() else source.rstrip("*_?")
-
-
 def training_pairs(scenes: Sequence[Scene], renderer: RGBRenderer) -> tuple[np.ndarray, np.ndarray]:
     """The valid pixels of ``scenes`` as (rgb (3, N), spectra (B, N)), RGB by the fixed convention."""
     rgb = np.concatenate([renderer.fixed(s.cube)[:, s.valid] for s in scenes], axis=1)
