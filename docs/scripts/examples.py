@@ -1,0 +1,276 @@
+"""The examples of README.md and docs/*.md, as tests: find each fenced block, run it, check its output.
+
+Python blocks are found and run by pytest-examples (``tests/docs/test_examples.py``, which also
+checks their ``#>`` print comments); this module adds what that tool does not do: the rules every
+block follows and a small runner for shell blocks. The fence's first word says what a block is:
+
+``python``   run, in one namespace per page (blocks of a page build on each other); each ``print``
+             is followed by its output as ``#>`` comments (``pytest --update-examples`` writes them)
+``bash``     a script, run with ``bash -euo pipefail``; must exit 0; its output is not shown
+``console``  a session: ``$ command`` lines (``> `` continues one), each followed by its output,
+             compared as doctest does with ELLIPSIS (``...`` stands for anything: timings, paths,
+             lines left out); every command must exit 0 (show a failure with ``; echo "exit $?"``)
+``text``, ``json``, ``toml``, ``yaml``, ``ini``   not code: output of a skipped block, a file's content, a picture
+
+``skip="why"`` after the language (```` ```bash skip="trains for 40 minutes" ````) keeps a python,
+bash or console block from running and says why (skipped python blocks are still compiled). Every
+fence needs a language. The blocks of a page run in order in a fresh folder laid out like a clone
+of the repository: it has links to the clone's ``plugins/``, ``configs/``, ``benchmarks/`` and
+``docs/``, ``../shared/data`` is the real data beside the repository, and ``.venv`` is the Python
+environment the tests run in, so ``.venv/bin/hprn-geo`` works as README's set-up has it.
+
+    python docs/scripts/examples.py docs/rio.md            # run one page's shell blocks, show failures
+    python docs/scripts/examples.py --update docs/rio.md   # write the real output into its console blocks
+
+A new page needs nothing more than these fences: the tests find every ``*.md`` in ``docs/``.
+"""
+
+from __future__ import annotations
+
+import doctest
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+RUN = ("python", "bash", "console")
+NOT_CODE = ("text", "json", "toml", "yaml", "ini")
+LINKED = ("plugins", "configs", "benchmarks", "docs", "README.md", "pyproject.toml")
+COLUMNS = 80
+"""Terminal width for every command (click wraps ``--help`` to it)."""
+TIMEOUT = 600
+FENCE = re.compile(r"(^ *```)( *)(.*?)\n(.+?)\1", flags=re.M | re.S)
+"""A fenced block: the expression pytest-examples finds Python blocks with, for every language."""
+
+
+def pages(root: Path = ROOT) -> list[Path]:
+    """README.md and every page of docs/, in a stable order."""
+    return [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+
+
+@dataclass
+class Block:
+    """One fenced block of a Markdown page."""
+
+    path: Path
+    line: int
+    """1-based line of the opening fence."""
+    info: str
+    """Everything after the backticks, e.g. ``bash skip="needs a GPU"``."""
+    source: str
+    start: int
+    end: int
+    """Character span of ``source`` in the page (for ``--update``)."""
+    indent: int = 0
+
+    @property
+    def lang(self) -> str:
+        return self.info.split(" ", 1)[0].strip()
+
+    @property
+    def settings(self) -> dict[str, str]:
+        return {m.group(1): m.group(3) for m in re.finditer(r'([^{\s]+?)=([\'"])(.*?)\2', self.info)}
+
+    @property
+    def skip(self) -> str | None:
+        return self.settings.get("skip")
+
+    def __str__(self) -> str:
+        try:
+            where = self.path.relative_to(ROOT)
+        except ValueError:
+            where = self.path
+        return f"{where}:{self.line}"
+
+
+def blocks(path: Path) -> list[Block]:
+    """The fenced blocks of a page, in order."""
+    text = path.read_text("utf-8")
+    found = []
+    for m in FENCE.finditer(text):
+        indent = len(m.group(1)) - 3
+        source = "".join(line[indent:] for line in m.group(4).splitlines(keepends=True))
+        found.append(Block(path, text[: m.start()].count("\n") + 1, m.group(3).strip(), source,
+                           m.start(4), m.end(4), indent))
+    return found
+
+
+def problems(path: Path) -> list[str]:
+    """What breaks the rules of this module's docstring on a page (empty when none)."""
+    found = []
+    for block in blocks(path):
+        if block.lang not in RUN + NOT_CODE:
+            found.append(f"{block}: fence language {block.lang!r} is none of {RUN + NOT_CODE}")
+        if "skip" in block.settings and not block.skip.strip():
+            found.append(f"{block}: skip=\"\" needs a reason")
+        if block.skip and block.lang not in RUN:
+            found.append(f"{block}: only python, bash and console blocks run, so only they can skip")
+    return found
+
+
+def workdir(base: Path) -> Path:
+    """A fresh folder laid out like a clone of the repository (see the module docstring); returns the clone."""
+    clone = base / "hprn-geo"
+    clone.mkdir(parents=True)
+    for name in LINKED:
+        (clone / name).symlink_to(ROOT / name)
+    (clone / ".venv").symlink_to(Path(sys.prefix))
+    (base / "shared").mkdir()
+    (base / "shared" / "data").symlink_to(SHARED_DATA)
+    return clone
+
+
+def environment() -> dict[str, str]:
+    """What shell blocks run with: this Python's scripts first on PATH, this clone's package first, no GPU."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    env.update(COLUMNS=str(COLUMNS), LINES="24", TERM="dumb", NO_COLOR="1", CUDA_VISIBLE_DEVICES="",
+               OMP_NUM_THREADS=env.get("OMP_NUM_THREADS", "1"), PYTHONWARNINGS="ignore")
+    env.pop("VIRTUAL_ENV", None)
+    return env
+
+
+@dataclass
+class Command:
+    command: str
+    want: str
+    line: int
+    got: str = ""
+    status: int = 0
+
+
+@dataclass
+class Session:
+    """A console block: commands and the output shown after each."""
+
+    block: Block
+    commands: list[Command] = field(default_factory=list)
+
+    @classmethod
+    def parse(cls, block: Block) -> Session:
+        session = cls(block)
+        for number, line in enumerate(block.source.splitlines(), start=block.line + 1):
+            if line.startswith("$ "):
+                session.commands.append(Command(line[2:], "", number))
+            elif line.startswith("> ") and session.commands and not session.commands[-1].want:
+                session.commands[-1].command += "\n" + line[2:]
+            elif session.commands:
+                session.commands[-1].want += line + "\n"
+            else:
+                raise ValueError(f"{block}: a console block starts with '$ command'")
+        return session
+
+
+def shown(output: str) -> str:
+    """Output as a terminal leaves it: a progress bar's last state, no trailing blanks."""
+    lines = [line.split("\r")[-1] if line.strip("\r") else "" for line in output.split("\n")]
+    lines = [line.rstrip() for line in lines]
+    return "\n".join(lines).strip("\n") + "\n" if any(lines) else ""
+
+
+def run_shell(script: str, cwd: Path, env: dict[str, str]) -> tuple[int, str]:
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=TIMEOUT)
+    return done.returncode, shown(done.stdout)
+
+
+class ExampleFailed(AssertionError):
+    """A block of a page did not run as the page says."""
+
+
+def matches(want: str, got: str) -> bool:
+    return doctest.OutputChecker().check_output(want, got, doctest.ELLIPSIS)
+
+
+def run_block(block: Block, cwd: Path, env: dict[str, str]) -> Session | None:
+    """Run a bash or console block; raises ExampleFailed with what went wrong. Returns the console session."""
+    if block.lang == "bash":
+        status, got = run_shell(block.source, cwd, env)
+        if status:
+            raise ExampleFailed(f"{block}: exit status {status}\n{block.source}\n--- output:\n{got}")
+        return None
+    session = Session.parse(block)
+    failures = []
+    for command in session.commands:
+        command.status, command.got = run_shell(command.command, cwd, env)
+        if command.status:
+            failures.append(f"line {command.line}: $ {command.command}\n  exit status {command.status}\n"
+                            f"--- output:\n{command.got}")
+        elif not matches(command.want, command.got):
+            hint = " (help text: python docs/scripts/synopsis.py rewrites it)" if "--help" in command.command else ""
+            failures.append(f"line {command.line}: $ {command.command}{hint}\n--- shown:\n{command.want}"
+                            f"--- got:\n{command.got}")
+    if failures:
+        raise ExampleFailed(f"{block}: the session differs from the page (python docs/scripts/examples.py "
+                            f"--update {block.path.name} writes the real output)\n" + "\n".join(failures))
+    return session
+
+
+def update(path: Path, sessions: list[Session]) -> bool:
+    """Write the real output of each session's commands into the page; True when the page changed."""
+    text = path.read_text("utf-8")
+    for session in sorted(sessions, key=lambda s: s.block.start, reverse=True):
+        lines = []
+        for command in session.commands:
+            first, *rest = command.command.split("\n")
+            lines += [f"$ {first}", *(f"> {line}" for line in rest)]
+            want = command.want if matches(command.want, command.got) else command.got
+            lines += want.splitlines()
+        block = session.block
+        indent = " " * block.indent
+        new = "".join(f"{indent}{line}\n" for line in lines)
+        text = text[: block.start] + new + text[block.end:]
+    changed = text != path.read_text("utf-8")
+    if changed:
+        path.write_text(text, "utf-8")
+    return changed
+
+
+def run_page_shell(path: Path, base: Path, write: bool = False) -> list[str]:
+    """Run a page's bash and console blocks only (Python blocks need pytest-examples); returns failures."""
+    cwd, env = workdir(base), environment()
+    failures, sessions = [], []
+    for block in blocks(path):
+        if block.lang not in ("bash", "console") or block.skip:
+            continue
+        try:
+            session = run_block(block, cwd, env)
+        except ExampleFailed as error:
+            failures.append(str(error))
+            session = Session.parse(block) if block.lang == "console" else None
+            if session and write:
+                for command in session.commands:
+                    command.status, command.got = run_shell(command.command, cwd, env)
+        if session and write:
+            sessions.append(session)
+    if write and sessions:
+        update(path, sessions)
+    return failures
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import tempfile
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("pages", nargs="*", type=Path, help="pages (default: README.md and docs/*.md)")
+    parser.add_argument("--update", action="store_true", help="write the real output into console blocks")
+    args = parser.parse_args(argv)
+    failed = 0
+    for page in [p.resolve() for p in args.pages] or pages():
+        found = problems(page)
+        with tempfile.TemporaryDirectory() as base:
+            found += run_page_shell(page, Path(base), write=args.update)
+        for problem in found:
+            print(problem, end="\n\n")
+        failed += bool(found)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
