@@ -19,8 +19,8 @@ of the repository: it has links to the clone's ``plugins/``, ``configs/``, ``ben
 ``docs/``, ``../shared/data`` is the real data beside the repository, and ``.venv`` is the Python
 environment the tests run in, so ``.venv/bin/hprn-geo`` works as README's set-up has it.
 
-    python docs/scripts/examples.py docs/rio.md            # run one page's shell blocks, show failures
-    python docs/scripts/examples.py --update docs/rio.md   # write the real output into its console blocks
+    python docs/scripts/examples.py docs/rio.md            # run one page's examples (its test)
+    python docs/scripts/examples.py --update docs/rio.md   # write the real outputs into the page
 
 A new page needs nothing more than these fences: the tests find every ``*.md`` in ``docs/``.
 """
@@ -167,14 +167,21 @@ class Session:
 
 
 def shown(output: str) -> str:
-    """Output as a terminal leaves it: a progress bar's last state, no trailing blanks."""
-    lines = [line.split("\r")[-1] if line.strip("\r") else "" for line in output.split("\n")]
-    lines = [line.rstrip() for line in lines]
+    """Output as a terminal leaves it: a progress bar (``...%|``) in its last state only, no trailing blanks."""
+    lines = [line.split("\r")[-1].rstrip() if line.strip("\r") else "" for line in output.split("\n")]
+    lines = [line for i, line in enumerate(lines)
+             if not (PROGRESS.search(line) and i + 1 < len(lines) and PROGRESS.search(lines[i + 1]))]
     return "\n".join(lines).strip("\n") + "\n" if any(lines) else ""
 
 
-def run_shell(script: str, cwd: Path, env: dict[str, str]) -> tuple[int, str]:
-    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+PROGRESS = re.compile(r"\d+%\|")
+PROGRESS_TIMES = re.compile(r"\[\d\d:\d\d<.*\]$")
+
+
+def run_shell(script: str, cwd: Path, env: dict[str, str], strict: bool = True) -> tuple[int, str]:
+    """Run with bash (``strict``: ``-euo pipefail``, else only ``-o pipefail``); exit status and output."""
+    flags = ["-euo", "pipefail"] if strict else ["-o", "pipefail"]
+    done = subprocess.run(["bash", *flags, "-c", script], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=TIMEOUT)
     return done.returncode, shown(done.stdout)
 
@@ -187,8 +194,9 @@ def matches(want: str, got: str) -> bool:
     return doctest.OutputChecker().check_output(want, got, doctest.ELLIPSIS)
 
 
-def run_block(block: Block, cwd: Path, env: dict[str, str]) -> Session | None:
-    """Run a bash or console block; raises ExampleFailed with what went wrong. Returns the console session."""
+def run_block(block: Block, cwd: Path, env: dict[str, str], keep_going: bool = False) -> Session | None:
+    """Run a bash or console block; raises ExampleFailed with what went wrong (unless ``keep_going``,
+    for ``--update``). Returns the console session, with what each command printed."""
     if block.lang == "bash":
         status, got = run_shell(block.source, cwd, env)
         if status:
@@ -197,7 +205,7 @@ def run_block(block: Block, cwd: Path, env: dict[str, str]) -> Session | None:
     session = Session.parse(block)
     failures = []
     for command in session.commands:
-        command.status, command.got = run_shell(command.command, cwd, env)
+        command.status, command.got = run_shell(command.command, cwd, env, strict=False)
         if command.status:
             failures.append(f"line {command.line}: $ {command.command}\n  exit status {command.status}\n"
                             f"--- output:\n{command.got}")
@@ -205,71 +213,57 @@ def run_block(block: Block, cwd: Path, env: dict[str, str]) -> Session | None:
             hint = " (help text: python docs/scripts/synopsis.py rewrites it)" if "--help" in command.command else ""
             failures.append(f"line {command.line}: $ {command.command}{hint}\n--- shown:\n{command.want}"
                             f"--- got:\n{command.got}")
-    if failures:
+    if failures and not keep_going:
         raise ExampleFailed(f"{block}: the session differs from the page (python docs/scripts/examples.py "
                             f"--update {block.path.name} writes the real output)\n" + "\n".join(failures))
     return session
 
 
-def update(path: Path, sessions: list[Session]) -> bool:
-    """Write the real output of each session's commands into the page; True when the page changed."""
+def session_text(session: Session, cwd: Path) -> str:
+    """The console block as it should read: each command with what it printed (kept where it matches;
+    the run's folder and a progress bar's times become ``...``)."""
+    lines = []
+    for command in session.commands:
+        first, *rest = command.command.split("\n")
+        lines += [f"$ {first}", *(f"> {line}" for line in rest)]
+        if matches(command.want, command.got):
+            lines += command.want.splitlines()
+        else:
+            got = command.got.replace(f"{cwd.parent}/", ".../")
+            lines += [PROGRESS_TIMES.sub("[...]", line) if PROGRESS.search(line) else line for line in got.splitlines()]
+    return "".join(f"{line}\n" for line in lines)
+
+
+def rewrite(path: Path, sources: dict[int, str]) -> bool:
+    """Replace the blocks of ``path`` that start at the given lines with new sources; True if it changed."""
     text = path.read_text("utf-8")
-    for session in sorted(sessions, key=lambda s: s.block.start, reverse=True):
-        lines = []
-        for command in session.commands:
-            first, *rest = command.command.split("\n")
-            lines += [f"$ {first}", *(f"> {line}" for line in rest)]
-            want = command.want if matches(command.want, command.got) else command.got
-            lines += want.splitlines()
-        block = session.block
-        indent = " " * block.indent
-        new = "".join(f"{indent}{line}\n" for line in lines)
-        text = text[: block.start] + new + text[block.end:]
-    changed = text != path.read_text("utf-8")
-    if changed:
-        path.write_text(text, "utf-8")
-    return changed
-
-
-def run_page_shell(path: Path, base: Path, write: bool = False) -> list[str]:
-    """Run a page's bash and console blocks only (Python blocks need pytest-examples); returns failures."""
-    cwd, env = workdir(base), environment()
-    failures, sessions = [], []
-    for block in blocks(path):
-        if block.lang not in ("bash", "console") or block.skip:
-            continue
-        try:
-            session = run_block(block, cwd, env)
-        except ExampleFailed as error:
-            failures.append(str(error))
-            session = Session.parse(block) if block.lang == "console" else None
-            if session and write:
-                for command in session.commands:
-                    command.status, command.got = run_shell(command.command, cwd, env)
-        if session and write:
-            sessions.append(session)
-    if write and sessions:
-        update(path, sessions)
-    return failures
+    new = text
+    for block in sorted(blocks(path), key=lambda b: b.start, reverse=True):
+        if block.line in sources:
+            pad = " " * block.indent
+            source = "".join(pad + line if line.strip() else line for line in sources[block.line].splitlines(True))
+            new = new[: block.start] + source + new[block.end:]
+    if new != text:
+        path.write_text(new, "utf-8")
+    return new != text
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the examples of some pages through their test (``--update``: rewrite outputs)."""
     import argparse
-    import tempfile
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("pages", nargs="*", type=Path, help="pages (default: README.md and docs/*.md)")
-    parser.add_argument("--update", action="store_true", help="write the real output into console blocks")
+    parser = argparse.ArgumentParser(description="Run the examples of pages (default: all), as the tests do.")
+    parser.add_argument("pages", nargs="*", type=Path, help="e.g. docs/rio.md")
+    parser.add_argument("--update", action="store_true",
+                        help="write what the commands and prints really output into the page")
     args = parser.parse_args(argv)
-    failed = 0
-    for page in [p.resolve() for p in args.pages] or pages():
-        found = problems(page)
-        with tempfile.TemporaryDirectory() as base:
-            found += run_page_shell(page, Path(base), write=args.update)
-        for problem in found:
-            print(problem, end="\n\n")
-        failed += bool(found)
-    return 1 if failed else 0
+    test = str(ROOT / "tests" / "docs" / "test_examples.py")
+    ids = [str(p.resolve().relative_to(ROOT)) for p in args.pages]
+    targets = [f"{test}::test_{name}[{i}]" for i in ids for name in ("every_block_is_marked", "examples_run")]
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *(targets or [test])]
+    if args.update:
+        command.append("--update-examples")
+    return subprocess.call(command, cwd=ROOT)
 
 
 if __name__ == "__main__":

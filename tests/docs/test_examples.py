@@ -40,11 +40,14 @@ def python_example(block) -> CodeExample:
 
 
 def run_page(page: Path, base: Path, eval_example: EvalExample, monkeypatch: pytest.MonkeyPatch) -> int:
-    """Run every block of ``page`` in order; returns how many ran."""
+    """Run every block of ``page`` in order; returns how many ran. With ``--update-examples`` the page's
+    outputs (``#>`` comments, console output) are rewritten to what really came out."""
     cwd, env = examples.workdir(base), examples.environment()
     monkeypatch.chdir(cwd)
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    update = eval_example.update_examples
     namespace: dict = {}
+    new_sources: dict[int, str] = {}
     ran = 0
     for block in examples.blocks(page):
         if block.lang not in examples.RUN:
@@ -55,14 +58,20 @@ def run_page(page: Path, base: Path, eval_example: EvalExample, monkeypatch: pyt
             continue
         if block.lang == "python":
             example = python_example(block)
-            if eval_example.update_examples:
+            if update:
                 namespace = eval_example.run_print_update(example, module_globals=namespace)
+                eval_example.to_update.clear()  # written below with the console blocks, in one go
+                new_sources[block.line] = example.source
             else:
                 namespace = eval_example.run_print_check(example, module_globals=namespace)
             namespace = {k: v for k, v in namespace.items() if not k.startswith("__")}
         else:
-            examples.run_block(block, cwd, env)
+            session = examples.run_block(block, cwd, env, keep_going=update)
+            if session is not None and update:
+                new_sources[block.line] = examples.session_text(session, cwd)
         ran += 1
+    if update:
+        examples.rewrite(page, new_sources)
     return ran
 
 
