@@ -58,12 +58,16 @@ def run_page(page: Path, base: Path, eval_example: EvalExample, monkeypatch: pyt
             continue
         if block.lang == "python":
             example = python_example(block)
-            if update:
-                namespace = eval_example.run_print_update(example, module_globals=namespace)
-                eval_example.to_update.clear()  # written below with the console blocks, in one go
-                new_sources[block.line] = example.source
-            else:
-                namespace = eval_example.run_print_check(example, module_globals=namespace)
+            try:
+                if update:
+                    namespace = eval_example.run_print_update(example, module_globals=namespace)
+                    eval_example.to_update.clear()  # written below with the console blocks, in one go
+                    new_sources[block.line] = example.source
+                else:
+                    namespace = eval_example.run_print_check(example, module_globals=namespace)
+            except Exception as error:  # not pytest.fail (a wrong #> output), which pytest-examples reports
+                # re-raised without pytest-examples' rewritten traceback, which pytest cannot always print
+                raise examples.ExampleFailed(f"{block}: {type(error).__name__}: {error}\n\n{block.source}") from None
             namespace = {k: v for k, v in namespace.items() if not k.startswith("__")}
         else:
             session = examples.run_block(block, cwd, env, keep_going=update)
