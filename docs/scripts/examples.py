@@ -6,12 +6,16 @@ block follows and a small runner for shell blocks. The fence's first word says w
 
 ``python``   run, in one namespace per page (blocks of a page build on each other); each ``print``
              is followed by its output as ``#>`` comments (``pytest --update-examples`` writes them)
+             (print lists, ``.tolist()``, not numpy arrays: importing colour-science, which hprn-geo
+             does on some paths, switches numpy to its 1.13 print style for the rest of the process)
 ``bash``     a script, run with ``bash -euo pipefail``; must exit 0; its output is not shown
 ``console``  a session: ``$ command`` lines (``> `` continues one), each followed by its output,
              compared as doctest does with ELLIPSIS (``...`` stands for anything: timings, paths,
              lines left out); every command must exit 0 (show a failure with ``; echo "exit $?"``)
 ``text``, ``json``, ``toml``, ``yaml``, ``ini``   not code: output of a skipped block, a file's content, a picture
 
+``file="name.py"`` after ``python`` writes the block into that file of the page's folder instead of
+running it (a script that a later console block runs, e.g. one that starts worker processes).
 ``skip="why"`` after the language (```` ```bash skip="trains for 40 minutes" ````) keeps a python,
 bash or console block from running and says why (skipped python blocks are still compiled). Every
 fence needs a language. The blocks of a page run in order in a fresh folder laid out like a clone
@@ -107,6 +111,8 @@ def problems(path: Path) -> list[str]:
             found.append(f"{block}: fence language {block.lang!r} is none of {RUN + NOT_CODE}")
         if "skip" in block.settings and not block.skip.strip():
             found.append(f"{block}: skip=\"\" needs a reason")
+        if "file" in block.settings and (block.lang != "python" or block.skip):
+            found.append(f"{block}: file=\"...\" is for python blocks that are not skipped")
         if block.skip and block.lang not in RUN:
             found.append(f"{block}: only python, bash and console blocks run, so only they can skip")
     return found

@@ -56,7 +56,9 @@ def run_page(page: Path, base: Path, eval_example: EvalExample, monkeypatch: pyt
             if block.lang == "python":
                 compile(block.source, str(block), "exec")
             continue
-        if block.lang == "python":
+        if block.lang == "python" and "file" in block.settings:
+            (cwd / block.settings["file"]).write_text(block.source)
+        elif block.lang == "python":
             example = python_example(block)
             try:
                 if update:
