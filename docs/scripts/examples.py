@@ -221,7 +221,7 @@ def run_block(block: Block, cwd: Path, env: dict[str, str], keep_going: bool = F
                             f"--- got:\n{command.got}")
     if failures and not keep_going:
         raise ExampleFailed(f"{block}: the session differs from the page (python docs/scripts/examples.py "
-                            f"--update {block.path.name} writes the real output)\n" + "\n".join(failures))
+                            f"--update {str(block).rsplit(':', 1)[0]} writes the real output)\n" + "\n".join(failures))
     return session
 
 

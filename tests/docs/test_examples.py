@@ -88,7 +88,11 @@ RUNNABLE = [p for p in PAGES if any(b.lang in examples.RUN and not b.skip for b 
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("page", RUNNABLE, ids=page_id)
 def test_examples_run(page: Path, tmp_path: Path, eval_example: EvalExample, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert run_page(page, tmp_path, eval_example, monkeypatch) > 0
+    try:
+        ran = run_page(page, tmp_path, eval_example, monkeypatch)
+    except examples.ExampleFailed as error:
+        pytest.fail(str(error), pytrace=False)  # the block, the command, what was shown and what came out
+    assert ran > 0
 
 
 PAGE = """# A page
