@@ -6,8 +6,9 @@ block follows and a small runner for shell blocks. The fence's first word says w
 
 ``python``   run, in one namespace per page (blocks of a page build on each other); each ``print``
              is followed by its output as ``#>`` comments (``pytest --update-examples`` writes them)
-             (keep each ``print(...)`` on one line, and print lists, ``.tolist()``, not numpy arrays: importing colour-science, which hprn-geo
-             does on some paths, switches numpy to its 1.13 print style for the rest of the process)
+             (keep each ``print(...)`` on one line, and print lists (``.tolist()``), not numpy arrays:
+             importing colour-science, which hprn-geo does on some paths, switches numpy to its 1.13
+             print style for the rest of the process)
 ``bash``     a script, run with ``bash -euo pipefail``; must exit 0; its output is not shown
 ``console``  a session: ``$ command`` lines (``> `` continues one), each followed by its output,
              compared as doctest does with ELLIPSIS (``...`` stands for anything: timings, paths,
