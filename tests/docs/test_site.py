@@ -4,6 +4,7 @@ that does not exist fails the build, and so this test."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -40,3 +41,19 @@ def test_a_broken_link_fails_the_build(link: str, tmp_path: Path) -> None:
     done = build(tmp_path / "mkdocs.yml", tmp_path / "site")
     assert done.returncode != 0
     assert link.split("#")[-1] in done.stderr
+
+
+def test_readme_links_point_at_pages_and_headings_that_exist() -> None:
+    """README.md is not part of the site, so its links to docs/ are checked here (page and anchor)."""
+    from markdown.extensions.toc import slugify
+
+    text = (ROOT / "README.md").read_text()
+    links = re.findall(r"\]\(([^)\s#]+\.md)(?:#([^)\s]+))?\)", text)
+    assert len(links) > 5
+    for path, anchor in links:
+        target = ROOT / path
+        assert target.is_file(), f"README.md links to {path}, which does not exist"
+        if anchor:
+            headings = re.findall(r"^#+ (.+)$", target.read_text(), flags=re.M)
+            slugs = {slugify(heading.replace("`", ""), "-") for heading in headings}
+            assert anchor in slugs, f"README.md links to {path}#{anchor}; its headings are {sorted(slugs)}"
