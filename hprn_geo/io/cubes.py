@@ -181,7 +181,8 @@ def _only_cube_key(arrays: Mapping[str, np.ndarray], path: Path) -> str:
     if len(cubes) != 1:
         found = ", ".join(f"{name} {value.shape}" for name, value in arrays.items())
         raise DataFileError(
-            f"{path.name}: expected exactly one 3-D array, found {len(cubes)}; pass key= (arrays: {found})"
+            f"{path.name}: expected exactly one 3-D array, found {len(cubes)}; name the cube's array with "
+            f"--cube-key (key= in Python); the file has: {found}"
         )
     return cubes[0]
 

@@ -200,8 +200,9 @@ def test_missing_key_error_lists_the_keys(tmp_path: Path, shared_data: Path) -> 
     assert "paviaU" in str(error.value) and "data" in str(error.value) and "map" in str(error.value)
     path = tmp_path / "two.mat"
     scipy.io.savemat(path, {"a": np.zeros((2, 3, 4)), "b": np.zeros((2, 3, 4))})
-    with pytest.raises(DataFileError, match="exactly one 3-D array"):
+    with pytest.raises(DataFileError, match="exactly one 3-D array.*--cube-key") as error:
         read_mat(path)
+    assert "a (2, 3, 4), b (2, 3, 4)" in str(error.value)
     with pytest.raises(DataFileError, match="'nm'"):
         read_mat(path, key="a", wavelength_key="nm")
 
