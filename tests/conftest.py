@@ -82,3 +82,13 @@ def vnir31_scene(shared_data: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     response = card.response
     rgb = np.einsum("cb,bhw->chw", response, cube).astype(np.float32)
     return cube, rgb, response
+
+
+@pytest.fixture(scope="session")
+def jasper(shared_data: Path) -> tuple:
+    """Jasper Ridge (AVIRIS, 100 x 100, 198 bands) as (Cube, (100, 100) labels 1 tree, 2 water, 3 soil, 4 road),
+    the classes being the argmax of its abundances."""
+    from hprn_geo.io.cubes import load_shared
+
+    cube = load_shared("jasper_ridge", shared_data)
+    return cube, cube.extras["abundances"].argmax(axis=0) + 1

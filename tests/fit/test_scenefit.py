@@ -1,4 +1,4 @@
-"""HPRN fitted on a labelled scene never sees a test pixel's spectrum as a target."""
+"""HPRN fitted on a scene never sees a held-out pixel's spectrum as a target, on the cube's grid or a finer one."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from hprn_geo.classify import SceneFitConfig, fit_scene_model, random_split
+from hprn_geo.classify import random_split
+from hprn_geo.fit import SceneFitConfig, block_mean, fit_scene_model
 from hprn_geo.errors import DataFileError
 from hprn_geo.io.cubes import Cube
 
@@ -19,8 +20,14 @@ def _inputs(jasper: tuple[Cube, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np
     return hsi[[6, 4, 1]].copy(), hsi, random_split(labels[:48, :48], 5, seed=0).test
 
 
-def test_test_spectra_do_not_change_the_fitted_model(jasper: tuple[Cube, np.ndarray]) -> None:
-    rgb, hsi, test = _inputs(jasper)
+def _finer(rgb: np.ndarray, hsi: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The RGB kept at 48 x 48, the cube averaged to 24 x 24 (k = 2), test pixels where all four are."""
+    return rgb, block_mean(hsi, 2), block_mean(test[None].astype(np.float32), 2)[0] == 1
+
+
+@pytest.mark.parametrize("factor", [1, 2])
+def test_test_spectra_do_not_change_the_fitted_model(jasper: tuple[Cube, np.ndarray], factor: int) -> None:
+    rgb, hsi, test = _inputs(jasper) if factor == 1 else _finer(*_inputs(jasper))
     garbage = hsi.copy()
     garbage[:, test] = np.random.default_rng(0).uniform(0, 5, size=(hsi.shape[0], int(test.sum())))
     fits = [fit_scene_model(rgb, cube, ~test, np.arange(50.0), "bands:7,5,2", TINY) for cube in (hsi, garbage)]
@@ -38,3 +45,10 @@ def test_nothing_to_train_on_is_an_error(jasper: tuple[Cube, np.ndarray]) -> Non
     rgb, hsi, _ = _inputs(jasper)
     with pytest.raises(DataFileError, match="no pixel outside the test split"):
         fit_scene_model(rgb, hsi, np.zeros(hsi.shape[1:], bool), np.arange(50.0), "bands:7,5,2", TINY)
+
+
+def test_block_mean_and_grids_that_do_not_divide(jasper: tuple[Cube, np.ndarray]) -> None:
+    rgb, hsi, _ = _inputs(jasper)
+    assert np.allclose(block_mean(rgb, 2)[:, 3, 5], rgb[:, 6:8, 10:12].mean(axis=(1, 2)), atol=1e-6)
+    with pytest.raises(ValueError, match="not a whole multiple"):
+        fit_scene_model(rgb, hsi[:, :20, :20], np.ones((20, 20), bool), np.arange(50.0), "bands:7,5,2", TINY)
