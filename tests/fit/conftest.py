@@ -1,0 +1,39 @@
+"""Real pairs for the fit tests: EnMAP's Potsdam block seen by a real camera at 30 m and by the cube at 60 m."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hprn_geo.cameras import load_cameras
+from hprn_geo.fit.simulate import SimulatedPair, simulate_pair
+from hprn_geo.io.cubes import Cube, load_shared
+
+SHIFT = (0.6, -0.1)
+"""The photo's georeferencing error in the pair, cube pixels (rows, cols)."""
+
+
+@pytest.fixture(scope="session")
+def enmap_block(shared_data: Path) -> Cube:
+    """EnMAP L2A reflectance, the 64 x 128 block of eight adjacent 32 x 32 tiles: (91, 64, 128), 30 m, FWHM known."""
+    rows = [[load_shared(f"enmap_potsdam_tile_{col}_{row}", shared_data) for col in (96, 128, 160, 192)] for row in (96, 128)]
+    data = np.concatenate([np.concatenate([tile.data for tile in row], axis=2) for row in rows], axis=1)
+    first = rows[0][0]
+    return Cube(data, first.wavelengths, first.fwhm, "enmap_potsdam_block", {"transform": first.extras["transform"]})
+
+
+@pytest.fixture(scope="session")
+def camera(shared_data: Path):  # noqa: ANN201 - a Camera
+    """A real camera response: the Nikon D700 of the camspec database."""
+    return load_cameras(shared_data / "srf")["Nikon D700"]
+
+
+@pytest.fixture(scope="session")
+def enmap_pair(enmap_block: Cube, camera, tmp_path_factory: pytest.TempPathFactory) -> SimulatedPair:  # noqa: ANN001
+    """An 8-bit sRGB photo at 30 m in UTM 32N, its georeference off by :data:`SHIFT`, and the cube at 60 m in UTM 33N."""
+    origin = enmap_block.extras["transform"] * (0, 0)
+    folder = tmp_path_factory.mktemp("enmap_pair")
+    return simulate_pair(enmap_block.data, enmap_block.wavelengths, camera, folder, fwhm=enmap_block.fwhm,
+                         shift=SHIFT, origin=origin, pixel=60.0)  # fmt: skip
