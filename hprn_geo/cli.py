@@ -147,6 +147,7 @@ class LazyGroup(click.Group):
         "train": "hprn_geo.commands:train",
         "evaluate": "hprn_geo.commands:evaluate",
         "classify": "hprn_geo.commands:classify",
+        "fit": "hprn_geo.commands:fit",
     },
 )
 @click.version_option(__version__, prog_name="hprn-geo")

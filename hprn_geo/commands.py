@@ -1,5 +1,5 @@
-"""The ``train``, ``evaluate`` and ``classify`` commands: thin click front doors over
-:mod:`hprn_geo.train`, :mod:`hprn_geo.evaluate` and :mod:`hprn_geo.classify`.
+"""The ``train``, ``evaluate``, ``classify`` and ``fit`` commands: thin click front doors over
+:mod:`hprn_geo.train`, :mod:`hprn_geo.evaluate`, :mod:`hprn_geo.classify` and :mod:`hprn_geo.fit`.
 
 Errors are raised as :class:`hprn_geo.errors.HPRNGeoError` subclasses and
 shown by :func:`hprn_geo.cli.friendly_errors` as one line with exit status 1.
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,7 +24,7 @@ if TYPE_CHECKING:
     from hprn_geo.classify import Split
     from hprn_geo.io.cubes import Cube
 
-__all__ = ["classify", "evaluate", "train"]
+__all__ = ["classify", "evaluate", "fit", "train"]
 
 
 _DATA_DIR = click.option(
@@ -178,7 +177,66 @@ def classify(cube_path: str, cube_key: str | None, gt_path: str, gt_key: str | N
     publish(report, format_classification(report), json_path, plot_dir, functools.partial(plot_classification, result))
 
 
+@click.command()
+@click.option("--rgb", "rgb_path", required=True, type=click.Path(exists=True, dir_okay=False), help="The photo: any GDAL RGB raster with a CRS.")
+@click.option("--cube", "cube_path", required=True, type=click.Path(exists=True), help="The hyperspectral raster of part of it (GeoTIFF, ENVI, ...) with a CRS.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The checkpoint to write (.pt); its card goes beside it as .json.")
+@click.option("--wavelengths", default="auto", show_default=True, help="A text file of the cube's band centres (nm), or 'auto': from its metadata.")
+@click.option("--bands", "band_list", help="1-based cube bands to fit, e.g. 1-50,60 [default: all].")
+@click.option("--holdout", default=0.2, show_default=True, type=click.FloatRange(0, 0.9), help="Share of the cube's pixels held out in whole blocks and scored.")
+@click.option("--holdout-mask", type=click.Path(exists=True, dir_okay=False), help="Held-out pixels instead: a raster or array on the cube's grid, non-zero = held out.")
+@click.option("--holdout-block", default=8, show_default=True, type=click.IntRange(min=1), help="Side of a held-out block, cube pixels.")
+@click.option("--align", is_flag=True, help="Move the photo by the shift the co-registration check finds.")
+@click.option("--preset", default="compact", show_default=True, type=click.Choice(["small", "compact", "paper"]), help="HPRN size.")
+@click.option("--steps", default=500, show_default=True, type=click.IntRange(min=1), help="Training steps.")
+@click.option("--patch", default=64, show_default=True, type=click.IntRange(min=8), help="Training patch side, photo pixels.")
+@click.option("--batch-size", default=4, show_default=True, type=click.IntRange(min=1))
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the holdout draw and the training.")
+@click.option("--min-pixels", default=100, show_default=True, type=click.IntRange(min=1), help="Fewest training pixels accepted.")
+@click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
+@click.option("--resume", is_flag=True, help="Continue an interrupted fit from its state file (OUTPUT.state.pt).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing checkpoint.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@friendly_errors
+def fit(rgb_path: str, cube_path: str, output: str, wavelengths: str, band_list: str | None, holdout: float,
+        holdout_mask: str | None, holdout_block: int, align: bool, preset: str, steps: int, patch: int,
+        batch_size: int, seed: int, min_pixels: int, device: str, resume: bool, overwrite: bool, quiet: bool) -> None:
+    """Fit HPRN to a photo and a co-registered hyperspectral raster of part of it; score it on a blocked holdout."""
+    import rasterio
+
+    from hprn_geo.fit import SceneFitConfig
+    from hprn_geo.fit.holdout import format_holdout
+    from hprn_geo.fit.pair import parse_bands
+    from hprn_geo.fit.pipeline import fit_pair
+
+    if Path(output).exists() and not overwrite:
+        raise OutputError(f"{output} exists; pass --overwrite to replace it")
+    bands = None
+    if band_list is not None:
+        with rasterio.open(cube_path) as dataset:
+            bands = parse_bands(band_list, dataset.count)
+    report = fit_pair(
+        rgb_path, cube_path, output, wavelengths=wavelengths, bands=bands, holdout=0.0 if holdout_mask else holdout,
+        holdout_mask=holdout_mask, holdout_block=holdout_block, align=align, min_pixels=min_pixels, device=device,
+        config=SceneFitConfig(preset=preset, steps=steps, patch=patch, batch_size=batch_size, seed=seed),
+        resume=resume, progress=not quiet,
+    )  # fmt: skip
+    found = report.registration
+    lines = [*report.notes, f"co-registration: correlation {found.correlation:.3f}, photo shifted by "
+             f"{found.shift[0]:+.2f} rows {found.shift[1]:+.2f} cols (cube pixels)"]  # fmt: skip
+    if report.aligned is not None:
+        lines.append(f"aligned: moved by {report.moved[0]:+.2f} rows {report.moved[1]:+.2f} cols; "
+                     f"correlation now {report.aligned.correlation:.3f}")  # fmt: skip
+    for line in lines:
+        click.echo(f"hprn-geo: {line}", err=True)
+    if report.table:
+        click.echo(f"held out: {report.holdout_pixels} cube pixels in whole blocks; trained on {report.train_pixels}")
+        click.echo(format_holdout(report.table))
+    click.echo(f"hprn-geo: wrote {report.path} in {report.seconds:.0f} s", err=True)
+
+
 def _read_labelled_cube(path: str, key: str | None, wavelengths: str | None) -> Cube:
+    from hprn_geo.fit.pair import read_wavelengths
     from hprn_geo.io.cubes import Cube, read_cube
 
     if key is not None and Path(path).suffix.lower() != ".mat":
@@ -187,12 +245,7 @@ def _read_labelled_cube(path: str, key: str | None, wavelengths: str | None) -> 
     if wavelengths is None:
         return cube
     if Path(wavelengths).is_file():
-        try:
-            grid = np.array([float(v) for v in re.split(r"[\s,;]+", Path(wavelengths).read_text().strip())])
-        except (ValueError, OSError, UnicodeDecodeError) as exc:
-            raise DataFileError(f"--wavelengths {wavelengths}: not a list of numbers ({exc})") from exc
-        if not np.isfinite(grid).all():
-            raise DataFileError(f"--wavelengths {wavelengths}: holds values that are not finite numbers")
+        grid = read_wavelengths(wavelengths)
     else:
         grid = np.linspace(*parse_grid(wavelengths))
     if grid.size != cube.data.shape[0]:

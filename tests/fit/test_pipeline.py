@@ -1,0 +1,82 @@
+"""``hprn-geo fit`` end to end on a real pair: a normal checkpoint that ``predict`` uses, scored on a blocked holdout."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from click.testing import CliRunner
+
+from hprn_geo.cli import main
+from hprn_geo.errors import MisregistrationWarning, TooFewPixelsError
+from hprn_geo.fit import SceneFitConfig
+from hprn_geo.fit.pipeline import FitReport, fit_pair
+from hprn_geo.fit.simulate import SimulatedPair
+from hprn_geo.registry import load_checkpoint
+
+from .conftest import SHIFT
+
+QUICK = SceneFitConfig(preset="small", patch=32, batch_size=2, steps=4, pool=8)
+
+
+@pytest.fixture(scope="module")
+def fitted(enmap_pair: SimulatedPair, tmp_path_factory: pytest.TempPathFactory) -> FitReport:
+    """A quick aligned fit of the EnMAP pair (a few steps: the plumbing, not the accuracy)."""
+    output = tmp_path_factory.mktemp("fit") / "scene_model.pt"
+    return fit_pair(enmap_pair.rgb_path, enmap_pair.cube_path, output, config=QUICK, align=True, holdout=0.25, device="cpu")
+
+
+def test_the_checkpoint_is_a_normal_one_with_its_card(fitted: FitReport, enmap_pair: SimulatedPair) -> None:
+    checkpoint = load_checkpoint(fitted.path)
+    card = checkpoint.card
+    assert card.name == "scene_model" and card.bands == 91 and card.fwhm is not None and 5 < min(card.fwhm)
+    assert "cube.tif" in card.training_data[0] and "rgb.tif" in card.training_data[0] and card.input.startswith("photo:")
+    assert set(card.scores["holdout"]) == {"hprn", "ridge", "knn", "flat"} and card.scores["factor"] == 2
+    assert json.loads(fitted.path.with_suffix(".json").read_text())["scores"]["holdout"] == card.scores["holdout"]
+    assert not Path(f"{fitted.path}.state.pt").exists()
+    assert abs(fitted.moved[0] - SHIFT[0]) < 0.2 and abs(fitted.moved[1] - SHIFT[1]) < 0.2
+    assert fitted.aligned is not None and fitted.aligned.offset < 0.15
+    assert 0.2 < fitted.holdout_pixels / (fitted.holdout_pixels + fitted.train_pixels) < 0.35
+
+
+def test_predict_uses_the_checkpoint(fitted: FitReport, enmap_pair: SimulatedPair, tmp_path: Path) -> None:
+    out = tmp_path / "cube.tif"
+    result = CliRunner().invoke(main, ["predict", str(enmap_pair.rgb_path), "-o", str(out), "--weights", str(fitted.path), "-q"])
+    assert result.exit_code == 0, result.output
+    with rasterio.open(out) as cube, rasterio.open(enmap_pair.rgb_path) as photo:
+        assert cube.count == 91 and (cube.width, cube.height, cube.crs) == (photo.width, photo.height, photo.crs)
+        assert float(cube.tags(1)["fwhm"]) == pytest.approx(fitted.checkpoint.card.fwhm[0])
+        assert np.nanmedian(cube.read(20)) == pytest.approx(np.nanmedian(enmap_pair.truth[19]), rel=0.5)
+
+
+def test_a_misregistered_photo_is_reported(enmap_pair: SimulatedPair, tmp_path: Path) -> None:
+    with pytest.warns(MisregistrationWarning, match="--align"):
+        fit_pair(enmap_pair.rgb_path, enmap_pair.cube_path, tmp_path / "m.pt", config=QUICK, holdout=0.0, device="cpu")
+
+
+@pytest.mark.filterwarnings("ignore::hprn_geo.errors.MisregistrationWarning")
+def test_too_few_training_pixels(enmap_pair: SimulatedPair, tmp_path: Path) -> None:
+    with pytest.raises(TooFewPixelsError, match="at least 5000"):
+        fit_pair(enmap_pair.rgb_path, enmap_pair.cube_path, tmp_path / "m.pt", config=QUICK, min_pixels=5000)
+
+
+def test_the_command_prints_the_table_and_errors_in_one_line(enmap_pair: SimulatedPair, tmp_path: Path) -> None:
+    out = tmp_path / "m.pt"
+    pair = ["--rgb", str(enmap_pair.rgb_path), "--cube", str(enmap_pair.cube_path), "-o", str(out)]
+    quick = ["--preset", "small", "--patch", "32", "--steps", "2", "--device", "cpu", "-q"]
+    result = CliRunner().invoke(main, ["fit", *pair, "--align", "--bands", "1-30", *quick])
+    assert result.exit_code == 0, result.output
+    assert [line.split()[0] for line in result.stdout.splitlines()[-4:]] == ["hprn", "ridge", "knn", "flat"]
+    assert "co-registration: correlation" in result.stderr and "aligned: moved by +0.6" in result.stderr
+    assert load_checkpoint(out).card.bands == 30
+    for args, message in [
+        (["--min-pixels", "5000", "--overwrite"], "at least 5000 are needed"),
+        (["--wavelengths", str(tmp_path / "m.json"), "--overwrite"], "not a list of numbers"),
+        ([], "exists; pass --overwrite"),
+    ]:
+        failed = CliRunner().invoke(main, ["fit", *pair, *quick, *args])
+        errors = [line for line in failed.stderr.splitlines() if line.startswith("Error:")]
+        assert failed.exit_code == 1 and len(errors) == 1 and message in errors[0], failed.output
