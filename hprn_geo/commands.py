@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -196,18 +197,19 @@ def classify(cube_path: str, cube_key: str | None, gt_path: str, gt_key: str | N
 @click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
 @click.option("--resume", is_flag=True, help="Continue an interrupted fit from its state file (OUTPUT.state.pt).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing checkpoint.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="Draw held-out spectra (truth, ours, baselines) into this PNG.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @friendly_errors
 def fit(rgb_path: str, cube_path: str, output: str, wavelengths: str, band_list: str | None, holdout: float,
         holdout_mask: str | None, holdout_block: int, align: bool, preset: str, steps: int, patch: int,
-        batch_size: int, seed: int, min_pixels: int, device: str, resume: bool, overwrite: bool, quiet: bool) -> None:
+        batch_size: int, seed: int, min_pixels: int, device: str, resume: bool, overwrite: bool, plot_path: str | None,
+        quiet: bool) -> None:
     """Fit HPRN to a photo and a co-registered hyperspectral raster of part of it; score it on a blocked holdout."""
     import rasterio
 
-    from hprn_geo.fit import SceneFitConfig
-    from hprn_geo.fit.holdout import format_holdout
+    from hprn_geo.fit.holdout import format_holdout, plot_holdout_spectra
     from hprn_geo.fit.pair import parse_bands
-    from hprn_geo.fit.pipeline import fit_pair
+    from hprn_geo.fit.pipeline import FIT_RECIPE, fit_pair
 
     if Path(output).exists() and not overwrite:
         raise OutputError(f"{output} exists; pass --overwrite to replace it")
@@ -218,7 +220,7 @@ def fit(rgb_path: str, cube_path: str, output: str, wavelengths: str, band_list:
     report = fit_pair(
         rgb_path, cube_path, output, wavelengths=wavelengths, bands=bands, holdout=0.0 if holdout_mask else holdout,
         holdout_mask=holdout_mask, holdout_block=holdout_block, align=align, min_pixels=min_pixels, device=device,
-        config=SceneFitConfig(preset=preset, steps=steps, patch=patch, batch_size=batch_size, seed=seed),
+        config=replace(FIT_RECIPE, preset=preset, steps=steps, patch=patch, batch_size=batch_size, seed=seed),
         resume=resume, progress=not quiet,
     )  # fmt: skip
     found = report.registration
@@ -229,10 +231,15 @@ def fit(rgb_path: str, cube_path: str, output: str, wavelengths: str, band_list:
                      f"correlation now {report.aligned.correlation:.3f}")  # fmt: skip
     for line in lines:
         click.echo(f"hprn-geo: {line}", err=True)
-    if report.table:
+    if report.holdout is not None:
         click.echo(f"held out: {report.holdout_pixels} cube pixels in whole blocks; trained on {report.train_pixels}")
         click.echo(format_holdout(report.table))
     click.echo(f"hprn-geo: wrote {report.path} in {report.seconds:.0f} s", err=True)
+    if plot_path is not None and report.holdout is not None:
+        try:
+            plot_holdout_spectra(report.holdout, report.checkpoint.wavelengths, plot_path, Path(cube_path).name)
+        except OSError as exc:
+            raise OutputError(f"cannot write {plot_path}: {exc}") from exc
 
 
 def _read_labelled_cube(path: str, key: str | None, wavelengths: str | None) -> Cube:

@@ -23,7 +23,7 @@ import numpy as np
 
 from hprn_geo.errors import DataFileError, MisregistrationWarning, TooFewPixelsError
 from hprn_geo.fit.coregister import Registration, check_registration
-from hprn_geo.fit.holdout import blocked_holdout, holdout_table
+from hprn_geo.fit.holdout import HoldoutSpectra, blocked_holdout, score_holdout
 from hprn_geo.fit.pair import ScenePair, read_pair
 from hprn_geo.fit.scenefit import SceneFitConfig, block_mean, fit_scene_model
 from hprn_geo.fit.state import TrainingState
@@ -31,7 +31,11 @@ from hprn_geo.io.labels import read_label_map
 from hprn_geo.predict import Predictor, pick_device
 from hprn_geo.registry import Checkpoint, ModelCard, save_checkpoint
 
-__all__ = ["FitReport", "fit_pair"]
+__all__ = ["FIT_RECIPE", "FitReport", "fit_pair"]
+
+FIT_RECIPE = SceneFitConfig(mrae_weight=1.0, init_floor=0.02)
+"""The default training of a fit: the scene fit's recipe with the bundled models' relative-error term and
+relative linear start (an MRAE-like loss: dark pixels such as water count, as they do in MRAE and SAM)."""
 
 ALIGN_ROUNDS = 2
 """``align``: at most this many rounds of measure, move, measure again."""
@@ -47,7 +51,7 @@ class FitReport:
     Attributes:
         checkpoint: the fitted model and its card (as written).
         path: the checkpoint file.
-        table: held-out MRAE, SAM, RMSE per method (``hprn``, ``ridge``, ``knn``, ``flat``); empty without holdout.
+        holdout: the held-out pixels' spectra, true and predicted by each method, or None without holdout.
         registration: the co-registration as found (before any alignment).
         aligned: the co-registration left after ``align`` moved the photo, or None.
         moved: (rows, cols), cube pixels, by which ``align`` moved the photo.
@@ -59,7 +63,7 @@ class FitReport:
 
     checkpoint: Checkpoint
     path: Path
-    table: dict[str, dict[str, float]]
+    holdout: HoldoutSpectra | None
     registration: Registration
     aligned: Registration | None
     moved: tuple[float, float]
@@ -68,6 +72,11 @@ class FitReport:
     holdout_pixels: int
     seconds: float
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def table(self) -> dict[str, dict[str, float]]:
+        """Held-out MRAE, SAM, RMSE per method (``hprn``, ``ridge``, ``knn``, ``flat``); empty without holdout."""
+        return {} if self.holdout is None else self.holdout.table()
 
 
 def fit_pair(
@@ -80,7 +89,7 @@ def fit_pair(
     holdout: float = 0.2,
     holdout_mask: str | Path | None = None,
     holdout_block: int = 8,
-    config: SceneFitConfig = SceneFitConfig(),
+    config: SceneFitConfig = FIT_RECIPE,
     align: bool = False,
     min_pixels: int = 100,
     device: str = "auto",
@@ -138,10 +147,11 @@ def fit_pair(
             f"{int(train.sum())} cube pixels with data in both rasters are left for training; at least {min_pixels} are needed"
         )
     torch_device = pick_device(device)
-    state = TrainingState(f"{output}.state.pt", _fingerprint(pair, train, config), resume=resume)
+    state = TrainingState(f"{output}.state.pt", _fingerprint(pair, train, config), max(1, config.steps // 20), resume)
     fitted = fit_scene_model(pair.rgb, pair.cube, train, pair.wavelengths, pair.input_text, config, progress,
                              torch_device, state)  # fmt: skip
-    table = _score(fitted, pair, train, held, str(torch_device)) if held.any() else {}
+    spectra = _score(fitted, pair, train, held, str(torch_device)) if held.any() else None
+    table = {} if spectra is None else spectra.table()
     card = replace(
         fitted.card, name=Path(output).stem, fwhm=None if pair.fwhm is None else tuple(map(float, pair.fwhm)),
         training_data=(_describe(pair, int(train.sum()), "training pixels outside the holdout"),),
@@ -155,7 +165,7 @@ def fit_pair(
     Path(output).with_suffix(".json").write_text(_card_json(card))
     state.remove()
     notes = [f"photo: {pair.input_text.split('|', 1)[1].strip()}", f"grid: {pair.factor} x {pair.factor} photo pixels per cube pixel"]
-    return FitReport(Checkpoint(fitted.model, card), Path(output), table, registration, aligned, moved, pair.factor,
+    return FitReport(Checkpoint(fitted.model, card), Path(output), spectra, registration, aligned, moved, pair.factor,
                      int(train.sum()), int(held.sum()), time.perf_counter() - started, notes)  # fmt: skip
 
 
@@ -191,11 +201,11 @@ def _holdout(pair: ScenePair, fraction: float, mask: str | Path | None, block: i
     return labels[rows, cols] != 0
 
 
-def _score(fitted: Checkpoint, pair: ScenePair, train: np.ndarray, held: np.ndarray, device: str) -> dict:
-    """The holdout table, the model run over the overlap as ``predict`` runs it."""
+def _score(fitted: Checkpoint, pair: ScenePair, train: np.ndarray, held: np.ndarray, device: str) -> HoldoutSpectra:
+    """The held-out spectra, the model run over the overlap as ``predict`` runs it."""
     predicted = Predictor(fitted, device=device, prior="skimage").predict_array(np.nan_to_num(pair.rgb),
                                                                                  np.isfinite(pair.rgb).all(axis=0))
-    return holdout_table(block_mean(predicted, pair.factor), pair.cube, block_mean(pair.rgb, pair.factor), train, held)
+    return score_holdout(block_mean(predicted, pair.factor), pair.cube, block_mean(pair.rgb, pair.factor), train, held)
 
 
 def _fingerprint(pair: ScenePair, train: np.ndarray, config: SceneFitConfig) -> dict:

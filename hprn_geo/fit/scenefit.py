@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 
 from hprn_geo.errors import DataFileError
 from hprn_geo.fit.state import TrainingState
-from hprn_geo.model import build_model, slic_labels, sopc_loss
+from hprn_geo.model import build_model, relative_l1, slic_labels, sopc_loss
 from hprn_geo.registry import Checkpoint, ModelCard
 from hprn_geo.train.data import patch_positions, random_dihedral, window_sums
 from hprn_geo.train.loop import linear_init
@@ -41,7 +41,9 @@ class SceneFitConfig:
 
     ``patch`` is the side of a training patch on the RGB's grid (rounded down to a multiple of
     the grid factor ``k``); ``pool``: windows cut (with their SLIC prior) before training, at
-    most ``steps * batch_size``.
+    most ``steps * batch_size``; ``mrae_weight``: weight of a relative-error term beside SOPC
+    (:func:`hprn_geo.model.relative_l1`, the bundled models' 1.0; 0: SOPC alone, the paper's loss);
+    ``init_floor``: 0 for a plain least-squares start, else relative (:func:`hprn_geo.train.linear_init`).
     """
 
     preset: str = "compact"
@@ -53,6 +55,8 @@ class SceneFitConfig:
     tau: float = 2.0
     pool: int = 256
     seed: int = 0
+    mrae_weight: float = 0.0
+    init_floor: float = 0.0
 
     def to_dict(self) -> dict:
         """JSON-ready."""
@@ -110,7 +114,7 @@ def fit_scene_model(
     torch.manual_seed(config.seed)
     model = build_model(config.preset, cube.shape[0])
     w = weight > 0
-    linear_init(model, block_mean(rgb, factor)[:, w], target[:, w])
+    linear_init(model, block_mean(rgb, factor)[:, w], target[:, w], config.init_floor)
     rng = np.random.default_rng(config.seed)
     count = min(config.pool, config.steps * config.batch_size)  # never more windows than are drawn
     pool = _pool(rgb, weight, seen, size, factor, model.config.scales, count, rng)
@@ -126,7 +130,10 @@ def fit_scene_model(
         batch = [random_dihedral(_cut(rgb, target, weight, pool[i], size, factor), rng) for i in picks]
         x, y, m, labels = (torch.from_numpy(np.ascontiguousarray(np.stack(parts))).to(device) for parts in zip(*batch))
         pred = model(x, labels.long())
-        loss = sopc_loss(F.avg_pool2d(pred, factor) if factor > 1 else pred, y, config.tau, m)
+        pred = F.avg_pool2d(pred, factor) if factor > 1 else pred
+        loss = sopc_loss(pred, y, config.tau, m)
+        if config.mrae_weight:
+            loss = loss + config.mrae_weight * relative_l1(pred, y, weight=m)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import _thread
+import functools
 import json
+import threading
+import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import rasterio
+import torch
 from click.testing import CliRunner
 
 from hprn_geo.cli import main
-from hprn_geo.errors import MisregistrationWarning, TooFewPixelsError
-from hprn_geo.fit import SceneFitConfig
-from hprn_geo.fit.pipeline import FitReport, fit_pair
+from hprn_geo.errors import CheckpointError, MisregistrationWarning, TooFewPixelsError
+from hprn_geo.fit.pipeline import FIT_RECIPE, FitReport, fit_pair
 from hprn_geo.fit.simulate import SimulatedPair
 from hprn_geo.registry import load_checkpoint
 
 from .conftest import SHIFT
 
-QUICK = SceneFitConfig(preset="small", patch=32, batch_size=2, steps=4, pool=8)
+QUICK = replace(FIT_RECIPE, preset="small", patch=32, batch_size=2, steps=4, pool=8)
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +72,9 @@ def test_the_command_prints_the_table_and_errors_in_one_line(enmap_pair: Simulat
     out = tmp_path / "m.pt"
     pair = ["--rgb", str(enmap_pair.rgb_path), "--cube", str(enmap_pair.cube_path), "-o", str(out)]
     quick = ["--preset", "small", "--patch", "32", "--steps", "2", "--device", "cpu", "-q"]
-    result = CliRunner().invoke(main, ["fit", *pair, "--align", "--bands", "1-30", *quick])
+    result = CliRunner().invoke(main, ["fit", *pair, "--align", "--bands", "1-30", "--plot", str(tmp_path / "s.png"), *quick])
     assert result.exit_code == 0, result.output
+    assert (tmp_path / "s.png").stat().st_size > 10_000
     assert [line.split()[0] for line in result.stdout.splitlines()[-4:]] == ["hprn", "ridge", "knn", "flat"]
     assert "co-registration: correlation" in result.stderr and "aligned: moved by +0.6" in result.stderr
     assert load_checkpoint(out).card.bands == 30
@@ -80,3 +86,31 @@ def test_the_command_prints_the_table_and_errors_in_one_line(enmap_pair: Simulat
         failed = CliRunner().invoke(main, ["fit", *pair, *quick, *args])
         errors = [line for line in failed.stderr.splitlines() if line.startswith("Error:")]
         assert failed.exit_code == 1 and len(errors) == 1 and message in errors[0], failed.output
+
+
+@pytest.mark.filterwarnings("ignore::hprn_geo.errors.MisregistrationWarning")
+def test_an_interrupted_fit_resumes_to_the_same_model(enmap_pair: SimulatedPair, tmp_path: Path) -> None:
+    config = replace(QUICK, steps=20)  # the state is saved after every step
+    run = functools.partial(fit_pair, enmap_pair.rgb_path, enmap_pair.cube_path, config=config, holdout=0.0, device="cpu")
+    whole = run(tmp_path / "whole.pt").checkpoint.model.state_dict()
+    state = tmp_path / "cut.pt.state.pt"
+    watcher = threading.Thread(target=_interrupt_when, args=(state,))
+    watcher.start()
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path / "cut.pt")
+    watcher.join()
+    saved = torch.load(state, weights_only=True)["step"]
+    assert 0 < saved < 20 and not (tmp_path / "cut.pt").exists()
+    with pytest.raises(CheckpointError, match="other inputs or settings"):
+        fit_pair(enmap_pair.rgb_path, enmap_pair.cube_path, tmp_path / "cut.pt", config=replace(config, lr=1e-3),
+                 holdout=0.0, device="cpu", resume=True)  # fmt: skip
+    resumed = run(tmp_path / "cut.pt", resume=True).checkpoint.model.state_dict()
+    assert all(torch.equal(whole[k], resumed[k]) for k in whole) and not state.exists()
+
+
+def _interrupt_when(path: Path, timeout: float = 60.0) -> None:
+    """Ctrl-C the main thread as soon as ``path`` exists."""
+    deadline = time.monotonic() + timeout
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    _thread.interrupt_main()
