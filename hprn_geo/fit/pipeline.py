@@ -129,6 +129,10 @@ def fit_pair(
     started = time.perf_counter()
     reader = functools.partial(read_pair, rgb, cube, wavelengths, bands)
     pair = reader()
+    if pair.valid.sum() < min_pixels:
+        raise TooFewPixelsError(
+            f"only {int(pair.valid.sum())} cube pixels have data in both {rgb} and {cube}; at least {min_pixels} are needed"
+        )
     registration = _registration(pair)
     aligned, moved = None, (0.0, 0.0)
     if align:
@@ -150,7 +154,7 @@ def fit_pair(
     state = TrainingState(f"{output}.state.pt", _fingerprint(pair, train, config), max(1, config.steps // 20), resume)
     fitted = fit_scene_model(pair.rgb, pair.cube, train, pair.wavelengths, pair.input_text, config, progress,
                              torch_device, state)  # fmt: skip
-    spectra = _score(fitted, pair, train, held, str(torch_device)) if held.any() else None
+    spectra = _score(fitted, pair, train, held, str(torch_device), progress) if held.any() else None
     table = {} if spectra is None else spectra.table()
     card = replace(
         fitted.card, name=Path(output).stem, fwhm=None if pair.fwhm is None else tuple(map(float, pair.fwhm)),
@@ -201,10 +205,11 @@ def _holdout(pair: ScenePair, fraction: float, mask: str | Path | None, block: i
     return labels[rows, cols] != 0
 
 
-def _score(fitted: Checkpoint, pair: ScenePair, train: np.ndarray, held: np.ndarray, device: str) -> HoldoutSpectra:
+def _score(fitted: Checkpoint, pair: ScenePair, train: np.ndarray, held: np.ndarray, device: str,
+           progress: bool) -> HoldoutSpectra:  # fmt: skip
     """The held-out spectra, the model run over the overlap as ``predict`` runs it."""
-    predicted = Predictor(fitted, device=device, prior="skimage").predict_array(np.nan_to_num(pair.rgb),
-                                                                                 np.isfinite(pair.rgb).all(axis=0))
+    predictor = Predictor(fitted, device=device, prior="skimage", progress=progress)
+    predicted = predictor.predict_array(np.nan_to_num(pair.rgb), np.isfinite(pair.rgb).all(axis=0))
     return score_holdout(block_mean(predicted, pair.factor), pair.cube, block_mean(pair.rgb, pair.factor), train, held)
 
 

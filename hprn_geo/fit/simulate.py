@@ -23,11 +23,12 @@ from rasterio.warp import Resampling, calculate_default_transform, reproject
 from hprn_geo.cameras import Camera
 from hprn_geo.fit.scenefit import block_mean
 from hprn_geo.io import CubeSpec, open_writer
+from hprn_geo.io.cubes import Cube, load_shared
 from hprn_geo.io.photo import srgb8
 from hprn_geo.io.rgb import write_rgb
 from hprn_geo.spectral import render_rgb
 
-__all__ = ["SimulatedPair", "simulate_pair"]
+__all__ = ["SimulatedPair", "enmap_block", "simulate_pair"]
 
 
 @dataclass(frozen=True)
@@ -98,3 +99,16 @@ def simulate_pair(
     encoded = np.where(valid, np.maximum(srgb8(np.nan_to_num(warped)), 1), 0).astype(np.uint8)
     rgb_path = write_rgb(folder / "rgb.tif", encoded, rgb_crs, transform, nodata=0)
     return SimulatedPair(rgb_path, folder / "cube.tif", truth, shift)
+
+
+def enmap_block(data_dir: str | Path) -> Cube:
+    """The shared data's largest block of adjacent EnMAP tiles: (91, 64, 128) L2A reflectance at 30 m, Potsdam.
+
+    Eight 32 x 32 tiles (columns 96-223, rows 96-159 of the source scene) side by side, with their
+    exact wavelengths and FWHM; ``extras`` holds the block's ``crs`` (UTM 33N) and ``transform``.
+    """
+    rows = [[load_shared(f"enmap_potsdam_tile_{col}_{row}", data_dir) for col in (96, 128, 160, 192)] for row in (96, 128)]
+    data = np.concatenate([np.concatenate([tile.data for tile in row], axis=2) for row in rows], axis=1)
+    first = rows[0][0]
+    extras = {"crs": first.extras["crs"], "transform": first.extras["transform"]}
+    return Cube(data, first.wavelengths, first.fwhm, "enmap_potsdam_block", extras)

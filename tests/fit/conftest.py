@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from hprn_geo.cameras import load_cameras
+from hprn_geo.fit import simulate
 from hprn_geo.fit.simulate import SimulatedPair, simulate_pair
-from hprn_geo.io.cubes import Cube, load_shared
+from hprn_geo.io.cubes import Cube
 
 SHIFT = (0.6, -0.1)
 """The photo's georeferencing error in the pair, cube pixels (rows, cols)."""
@@ -18,10 +18,7 @@ SHIFT = (0.6, -0.1)
 @pytest.fixture(scope="session")
 def enmap_block(shared_data: Path) -> Cube:
     """EnMAP L2A reflectance, the 64 x 128 block of eight adjacent 32 x 32 tiles: (91, 64, 128), 30 m, FWHM known."""
-    rows = [[load_shared(f"enmap_potsdam_tile_{col}_{row}", shared_data) for col in (96, 128, 160, 192)] for row in (96, 128)]
-    data = np.concatenate([np.concatenate([tile.data for tile in row], axis=2) for row in rows], axis=1)
-    first = rows[0][0]
-    return Cube(data, first.wavelengths, first.fwhm, "enmap_potsdam_block", {"transform": first.extras["transform"]})
+    return simulate.enmap_block(shared_data)
 
 
 @pytest.fixture(scope="session")
