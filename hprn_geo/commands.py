@@ -188,10 +188,10 @@ def classify(cube_path: str, cube_key: str | None, gt_path: str, gt_key: str | N
 @click.option("--holdout-mask", type=click.Path(exists=True, dir_okay=False), help="Held-out pixels instead: a raster or array on the cube's grid, non-zero = held out.")
 @click.option("--holdout-block", default=8, show_default=True, type=click.IntRange(min=1), help="Side of a held-out block, cube pixels.")
 @click.option("--align", is_flag=True, help="Move the photo by the shift the co-registration check finds.")
-@click.option("--preset", default="compact", show_default=True, type=click.Choice(["small", "compact", "paper"]), help="HPRN size.")
-@click.option("--steps", default=500, show_default=True, type=click.IntRange(min=1), help="Training steps.")
-@click.option("--patch", default=64, show_default=True, type=click.IntRange(min=8), help="Training patch side, photo pixels.")
-@click.option("--batch-size", default=4, show_default=True, type=click.IntRange(min=1))
+@click.option("--preset", type=click.Choice(["small", "compact", "paper"]), help="HPRN size [default: the fit recipe's, small].")
+@click.option("--steps", type=click.IntRange(min=1), help="Training steps [default: the fit recipe's, 900].")
+@click.option("--patch", type=click.IntRange(min=8), help="Training patch side, photo pixels [default: the fit recipe's, 48].")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Patches per step [default: the fit recipe's, 4].")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the holdout draw and the training.")
 @click.option("--min-pixels", default=100, show_default=True, type=click.IntRange(min=1), help="Fewest training pixels accepted.")
 @click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
@@ -201,8 +201,8 @@ def classify(cube_path: str, cube_key: str | None, gt_path: str, gt_key: str | N
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @friendly_errors
 def fit(rgb_path: str, cube_path: str, output: str, wavelengths: str, band_list: str | None, holdout: float,
-        holdout_mask: str | None, holdout_block: int, align: bool, preset: str, steps: int, patch: int,
-        batch_size: int, seed: int, min_pixels: int, device: str, resume: bool, overwrite: bool, plot_path: str | None,
+        holdout_mask: str | None, holdout_block: int, align: bool, preset: str | None, steps: int | None,
+        patch: int | None, batch_size: int | None, seed: int, min_pixels: int, device: str, resume: bool, overwrite: bool, plot_path: str | None,
         quiet: bool) -> None:
     """Fit HPRN to a photo and a co-registered hyperspectral raster of part of it; score it on a blocked holdout."""
     import rasterio
@@ -213,6 +213,7 @@ def fit(rgb_path: str, cube_path: str, output: str, wavelengths: str, band_list:
 
     if Path(output).exists() and not overwrite:
         raise OutputError(f"{output} exists; pass --overwrite to replace it")
+    asked = {"preset": preset, "steps": steps, "patch": patch, "batch_size": batch_size}
     bands = None
     if band_list is not None:
         with rasterio.open(cube_path) as dataset:
@@ -220,7 +221,7 @@ def fit(rgb_path: str, cube_path: str, output: str, wavelengths: str, band_list:
     report = fit_pair(
         rgb_path, cube_path, output, wavelengths=wavelengths, bands=bands, holdout=0.0 if holdout_mask else holdout,
         holdout_mask=holdout_mask, holdout_block=holdout_block, align=align, min_pixels=min_pixels, device=device,
-        config=replace(FIT_RECIPE, preset=preset, steps=steps, patch=patch, batch_size=batch_size, seed=seed),
+        config=replace(FIT_RECIPE, seed=seed, **{k: v for k, v in asked.items() if v is not None}),
         resume=resume, progress=not quiet,
     )  # fmt: skip
     found = report.registration
