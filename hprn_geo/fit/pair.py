@@ -23,7 +23,12 @@ from typing import Any
 import numpy as np
 from affine import Affine
 from rasterio.transform import array_bounds
-from rasterio.warp import Resampling, calculate_default_transform, reproject, transform_bounds
+from rasterio.warp import (
+    Resampling,
+    calculate_default_transform,
+    reproject,
+    transform_bounds,
+)
 from rasterio.windows import Window, from_bounds
 
 from hprn_geo.errors import (

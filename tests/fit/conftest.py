@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hprn_geo.cameras import load_cameras
+from hprn_geo.cameras import Camera, load_cameras
 from hprn_geo.fit import simulate
 from hprn_geo.fit.simulate import SimulatedPair, simulate_pair
 from hprn_geo.io.cubes import Cube
@@ -22,13 +22,13 @@ def enmap_block(shared_data: Path) -> Cube:
 
 
 @pytest.fixture(scope="session")
-def camera(shared_data: Path):  # noqa: ANN201 - a Camera
+def camera(shared_data: Path) -> Camera:
     """A real camera response: the Nikon D700 of the camspec database."""
     return load_cameras(shared_data / "srf")["Nikon D700"]
 
 
 @pytest.fixture(scope="session")
-def enmap_pair(enmap_block: Cube, camera, tmp_path_factory: pytest.TempPathFactory) -> SimulatedPair:  # noqa: ANN001
+def enmap_pair(enmap_block: Cube, camera: Camera, tmp_path_factory: pytest.TempPathFactory) -> SimulatedPair:
     """An 8-bit sRGB photo at 30 m in UTM 32N, its georeference off by :data:`SHIFT`, and the cube at 60 m in UTM 33N."""
     origin = enmap_block.extras["transform"] * (0, 0)
     folder = tmp_path_factory.mktemp("enmap_pair")

@@ -9,7 +9,13 @@ import pytest
 import rasterio
 from affine import Affine
 
-from hprn_geo.errors import MissingCRSError, MissingWavelengthsError, NoOverlapError, NotReflectanceWarning
+from hprn_geo.cameras import Camera
+from hprn_geo.errors import (
+    MissingCRSError,
+    MissingWavelengthsError,
+    NoOverlapError,
+    NotReflectanceWarning,
+)
 from hprn_geo.fit import block_mean
 from hprn_geo.fit.coregister import check_registration
 from hprn_geo.fit.pair import parse_bands, read_pair
@@ -20,7 +26,7 @@ from hprn_geo.spectral import render_rgb
 from .conftest import SHIFT
 
 
-def test_the_photo_lands_on_the_cube_grid_twice_finer(enmap_pair: SimulatedPair, camera) -> None:  # noqa: ANN001
+def test_the_photo_lands_on_the_cube_grid_twice_finer(enmap_pair: SimulatedPair, camera: Camera) -> None:
     pair = read_pair(enmap_pair.rgb_path, enmap_pair.cube_path)
     assert pair.factor == 2 and pair.cube.shape == (91, 32, 64) and pair.rgb.shape == (3, 64, 128)
     assert pair.fwhm is not None and 5 < pair.fwhm.min() and pair.crs.to_epsg() == 32633

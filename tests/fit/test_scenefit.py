@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from hprn_geo.classify import random_split
-from hprn_geo.fit import SceneFitConfig, block_mean, fit_scene_model
 from hprn_geo.errors import DataFileError
+from hprn_geo.fit import SceneFitConfig, block_mean, fit_scene_model
 from hprn_geo.io.cubes import Cube
 
 TINY = SceneFitConfig(patch=32, batch_size=2, steps=3, pool=4)
