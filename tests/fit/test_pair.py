@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+import rasterio.warp
 from affine import Affine
 
 from hprn_geo.cameras import Camera
@@ -90,3 +91,23 @@ def test_bands_pick_and_parse(enmap_pair: SimulatedPair) -> None:
     assert pair.cube.shape[0] == 4 and pair.fwhm is not None and pair.fwhm.shape == (4,)
     with pytest.raises(ValueError, match="bands 1-91"):
         parse_bands("90-92", 91)
+
+
+def test_nodata_in_either_raster_leaves_the_cube_pixel_out(enmap_pair: SimulatedPair, tmp_path: Path) -> None:
+    grid = read_pair(enmap_pair.rgb_path, enmap_pair.cube_path)
+    with rasterio.open(enmap_pair.rgb_path) as src:
+        profile, photo = src.profile, src.read()
+        (x,), (y,) = rasterio.warp.transform(grid.crs, src.crs, *([v] for v in grid.transform * (40.5, 20.5)))
+        row, col = src.index(x, y)
+    photo[:, row, col] = 0  # nodata under the centre of cube pixel (20, 40)
+    with rasterio.open(tmp_path / "rgb.tif", "w", **profile) as dst:
+        dst.write(photo)
+    with rasterio.open(enmap_pair.cube_path) as src:
+        profile, cube, names = src.profile, src.read(), src.descriptions
+    cube[:, 5:7, 9] = np.nan
+    with rasterio.open(tmp_path / "cube.tif", "w", **profile) as dst:
+        dst.write(cube)
+        dst.descriptions = names
+    pair = read_pair(tmp_path / "rgb.tif", tmp_path / "cube.tif")
+    assert not pair.valid[20, 40] and not pair.valid[5:7, 9].any()
+    assert pair.valid[4, 9] and pair.valid[7, 9] and 20 * 50 - 4 <= pair.valid[10:30, 10:60].sum() < 20 * 50

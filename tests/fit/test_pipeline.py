@@ -17,7 +17,7 @@ import torch
 from click.testing import CliRunner
 
 from hprn_geo.cli import main
-from hprn_geo.errors import CheckpointError, MisregistrationWarning, TooFewPixelsError
+from hprn_geo.errors import CheckpointError, DataFileError, MisregistrationWarning, TooFewPixelsError
 from hprn_geo.fit.pipeline import FIT_RECIPE, FitReport, fit_pair
 from hprn_geo.fit.simulate import SimulatedPair
 from hprn_geo.registry import load_checkpoint
@@ -125,3 +125,19 @@ def _interrupt_when(path: Path, timeout: float = 60.0) -> None:
     while not path.exists() and time.monotonic() < deadline:
         time.sleep(0.01)
     _thread.interrupt_main()
+
+
+@pytest.mark.filterwarnings("ignore::hprn_geo.errors.MisregistrationWarning")
+def test_a_holdout_mask_on_the_cube_grid(enmap_pair: SimulatedPair, tmp_path: Path) -> None:
+    mask = np.zeros((32, 64), np.uint8)
+    mask[8:16, 40:56] = 1
+    np.save(tmp_path / "mask.npy", mask)
+    config = replace(QUICK, steps=1)
+    report = fit_pair(enmap_pair.rgb_path, enmap_pair.cube_path, tmp_path / "m.pt", holdout_mask=tmp_path / "mask.npy",
+                      config=config, device="cpu")  # fmt: skip
+    assert report.holdout_pixels == 128 and report.holdout is not None
+    assert {tuple(p) for p in report.holdout.pixels} == {(r, c) for r in range(8, 16) for c in range(40, 56)}
+    np.save(tmp_path / "small.npy", mask[:20])
+    with pytest.raises(DataFileError, match="holdout mask"):
+        fit_pair(enmap_pair.rgb_path, enmap_pair.cube_path, tmp_path / "m.pt", holdout_mask=tmp_path / "small.npy",
+                 config=config, device="cpu")  # fmt: skip

@@ -52,3 +52,20 @@ def test_block_mean_and_grids_that_do_not_divide(jasper: tuple[Cube, np.ndarray]
     assert np.allclose(block_mean(rgb, 2)[:, 3, 5], rgb[:, 6:8, 10:12].mean(axis=(1, 2)), atol=1e-6)
     with pytest.raises(ValueError, match="not a whole multiple"):
         fit_scene_model(rgb, hsi[:, :20, :20], np.ones((20, 20), bool), np.arange(50.0), "bands:7,5,2", TINY)
+
+
+def test_nodata_is_no_target(jasper: tuple[Cube, np.ndarray]) -> None:
+    """A cube pixel without data, or whose photo pixels are not all data, trains like a pixel that is no target."""
+    rgb, hsi, _ = _finer(*_inputs(jasper))
+    rgb[:, 13, 20] = np.nan  # one photo pixel of cube pixel (6, 10)
+    holes = hsi.copy()
+    holes[:, 2:6, 3:9] = np.nan
+    holes[:, 6, 10] = 7.0  # a value no model should learn, in a cube pixel the photo does not fully see
+    everything, excluded = np.ones(hsi.shape[1:], bool), np.ones(hsi.shape[1:], bool)
+    excluded[2:6, 3:9] = excluded[6, 10] = False
+    fits = [fit_scene_model(rgb, holes, everything, np.arange(50.0), "bands:7,5,2", TINY),
+            fit_scene_model(rgb, hsi, excluded, np.arange(50.0), "bands:7,5,2", TINY)]  # fmt: skip
+    states = [fit.model.state_dict() for fit in fits]
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+    trained = fit_scene_model(rgb, hsi, everything, np.arange(50.0), "bands:7,5,2", TINY).model.state_dict()
+    assert not all(torch.equal(states[0][k], trained[k]) for k in states[0])  # those pixels do count when they hold data
