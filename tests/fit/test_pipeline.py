@@ -17,7 +17,12 @@ import torch
 from click.testing import CliRunner
 
 from hprn_geo.cli import main
-from hprn_geo.errors import CheckpointError, DataFileError, MisregistrationWarning, TooFewPixelsError
+from hprn_geo.errors import (
+    CheckpointError,
+    DataFileError,
+    MisregistrationWarning,
+    TooFewPixelsError,
+)
 from hprn_geo.fit.pipeline import FIT_RECIPE, FitReport, fit_pair
 from hprn_geo.fit.simulate import SimulatedPair
 from hprn_geo.registry import load_checkpoint
