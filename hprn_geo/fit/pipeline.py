@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -21,7 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
-from hprn_geo.errors import DataFileError, MisregistrationWarning, TooFewPixelsError
+from hprn_geo.errors import (
+    DataFileError,
+    MisregistrationWarning,
+    OutputError,
+    TooFewPixelsError,
+)
 from hprn_geo.fit.coregister import Registration, check_registration
 from hprn_geo.fit.holdout import HoldoutSpectra, blocked_holdout, score_holdout
 from hprn_geo.fit.pair import ScenePair, read_pair
@@ -29,7 +35,7 @@ from hprn_geo.fit.scenefit import SceneFitConfig, block_mean, fit_scene_model
 from hprn_geo.fit.state import TrainingState
 from hprn_geo.io.labels import read_label_map
 from hprn_geo.predict import Predictor, pick_device
-from hprn_geo.registry import Checkpoint, ModelCard, save_checkpoint
+from hprn_geo.registry import Checkpoint, save_checkpoint
 
 __all__ = ["FIT_RECIPE", "FitReport", "fit_pair"]
 
@@ -122,31 +128,18 @@ def fit_pair(
         MissingCRSError, MissingWavelengthsError, NoOverlapError: see :func:`hprn_geo.fit.pair.read_pair`.
         TooFewPixelsError: fewer than ``min_pixels`` training pixels.
         DataFileError: a holdout mask of another shape than the cube.
+        OutputError: the output's folder is missing or not writable (checked before anything else).
 
     Warns:
         MisregistrationWarning: the photo lies shifted by more than half a cube pixel (and ``align`` is off).
         NotReflectanceWarning: the cube looks like radiance.
     """
     started = time.perf_counter()
-    reader = functools.partial(read_pair, rgb, cube, wavelengths, bands)
-    pair = reader()
-    if pair.valid.sum() < min_pixels:
-        raise TooFewPixelsError(
-            f"only {int(pair.valid.sum())} cube pixels have data in both {rgb} and {cube}; at least {min_pixels} are needed"
-        )
-    registration = _registration(pair)
-    aligned, moved = None, (0.0, 0.0)
-    if align:
-        pair, aligned, moved = _align(reader, pair, registration)
-    elif registration.misregistered:
-        warnings.warn(
-            f"{rgb} lies {registration.offset:.2f} cube pixels off {cube} (rows {registration.shift[0]:+.2f}, "
-            f"cols {registration.shift[1]:+.2f}); pass --align to move it",
-            MisregistrationWarning, stacklevel=2,
-        )  # fmt: skip
-    valid = pair.valid
-    held = _holdout(pair, holdout, holdout_mask, holdout_block, config.seed) & valid
-    train = valid & ~held
+    _check_output(Path(output))
+    pair, registration, aligned, moved = _read(functools.partial(read_pair, rgb, cube, wavelengths, bands), align,
+                                               min_pixels)  # fmt: skip
+    held = _holdout(pair, holdout, holdout_mask, holdout_block, config.seed) & pair.valid
+    train = pair.valid & ~held
     if train.sum() < min_pixels:
         raise TooFewPixelsError(
             f"{int(train.sum())} cube pixels with data in both rasters are left for training; at least {min_pixels} are needed"
@@ -156,22 +149,51 @@ def fit_pair(
     fitted = fit_scene_model(pair.rgb, pair.cube, train, pair.wavelengths, pair.input_text, config, progress,
                              torch_device, state)  # fmt: skip
     spectra = _score(fitted, pair, train, held, str(torch_device), progress) if held.any() else None
-    table = {} if spectra is None else spectra.table()
+    scores = {"holdout": {} if spectra is None else spectra.table(), "registration": registration.to_dict(),
+              "aligned": None if aligned is None else {**aligned.to_dict(), "moved_rows": moved[0], "moved_cols": moved[1]},
+              "factor": pair.factor, "bands": list(pair.bands), "fit": config.to_dict()}  # fmt: skip
+    held_text = f"held-out pixels of {Path(holdout_mask).name}" if holdout_mask else "held-out pixels in whole blocks"
     card = replace(
         fitted.card, name=Path(output).stem, fwhm=None if pair.fwhm is None else tuple(map(float, pair.fwhm)),
         training_data=(_describe(pair, int(train.sum()), "training pixels outside the holdout"),),
-        test_data=(_describe(pair, int(held.sum()), "held-out pixels in whole blocks"),) if held.any() else (),
-        scores={"holdout": table, "registration": registration.to_dict(),
-                "aligned": None if aligned is None else {**aligned.to_dict(), "moved_rows": moved[0], "moved_cols": moved[1]},
-                "factor": pair.factor,
-                "bands": list(pair.bands), "fit": config.to_dict()},
-    )  # fmt: skip
+        test_data=(_describe(pair, int(held.sum()), held_text),) if held.any() else (), scores=scores,
+    )
     save_checkpoint(output, fitted.model, card)
-    Path(output).with_suffix(".json").write_text(_card_json(card))
+    Path(output).with_suffix(".json").write_text(json.dumps(card.to_dict(), indent=2, default=float) + "\n")
     state.remove()
     notes = [f"photo: {pair.input_text.split('|', 1)[1].strip()}", f"grid: {pair.factor} x {pair.factor} photo pixels per cube pixel"]
     return FitReport(Checkpoint(fitted.model, card), Path(output), spectra, registration, aligned, moved, pair.factor,
                      int(train.sum()), int(held.sum()), time.perf_counter() - started, notes)  # fmt: skip
+
+
+def _check_output(path: Path) -> None:
+    """Refuse an output whose folder is missing or not writable, before any training."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise OutputError(f"cannot write {path}: {folder} is not a writable folder")
+
+
+def _read(
+    reader: Callable[..., ScenePair], align: bool, min_pixels: int
+) -> tuple[ScenePair, Registration, Registration | None, tuple[float, float]]:
+    """The pair (moved with ``align``), its registration as read, the one left after moving, and the move."""
+    pair = reader()
+    if pair.valid.sum() < min_pixels:
+        raise TooFewPixelsError(
+            f"only {int(pair.valid.sum())} cube pixels have data in both {pair.rgb_path} and {pair.cube_path}; "
+            f"at least {min_pixels} are needed"
+        )
+    registration = _registration(pair)
+    if align:
+        moved_pair, left, moved = _align(reader, pair, registration)
+        return moved_pair, registration, left, moved
+    if registration.misregistered:
+        warnings.warn(
+            f"{pair.rgb_path} lies {registration.offset:.2f} cube pixels off {pair.cube_path} (rows "
+            f"{registration.shift[0]:+.2f}, cols {registration.shift[1]:+.2f}); pass --align to move it",
+            MisregistrationWarning, stacklevel=3,
+        )  # fmt: skip
+    return pair, registration, None, (0.0, 0.0)
 
 
 def _registration(pair: ScenePair) -> Registration:
@@ -227,7 +249,3 @@ def _describe(pair: ScenePair, pixels: int, what: str) -> str:
     return (f"{Path(pair.cube_path).name} (rows {int(w.row_off)}-{int(w.row_off + w.height) - 1}, cols "
             f"{int(w.col_off)}-{int(w.col_off + w.width) - 1}, {len(pair.bands)} bands) with "
             f"{Path(pair.rgb_path).name} at {pair.factor}x finer pixels: {pixels} {what}")  # fmt: skip
-
-
-def _card_json(card: ModelCard) -> str:
-    return json.dumps(card.to_dict(), indent=2, default=float) + "\n"

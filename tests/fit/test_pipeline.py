@@ -98,6 +98,7 @@ def test_the_command_prints_the_table_and_errors_in_one_line(enmap_pair: Simulat
         (["--min-pixels", "5000", "--overwrite"], "at least 5000 are needed"),
         (["--wavelengths", str(tmp_path / "m.json"), "--overwrite"], "not a list of numbers"),
         ([], "exists; pass --overwrite"),
+        (["-o", str(tmp_path / "absent" / "m.pt")], "is not a writable folder"),
     ]:
         failed = CliRunner().invoke(main, ["fit", *pair, *quick, *args])
         errors = [line for line in failed.stderr.splitlines() if line.startswith("Error:")]
