@@ -66,7 +66,7 @@ def main() -> None:
                          "train_pixels": report.train_pixels, "holdout_pixels": report.holdout_pixels}
         print(f"\n{name}: {cube.data.shape[0]} bands, {report.train_pixels} training / {report.holdout_pixels} "
               f"held-out cube pixels, photo moved by {report.moved[0]:+.2f}, {report.moved[1]:+.2f} (true "
-              f"{args.shift[0]:+.2f}, {args.shift[1]:+.2f}); {report.seconds:.0f} s")
+              f"{pair.shift[0]:+.2f}, {pair.shift[1]:+.2f}); {report.seconds:.0f} s")
         print(format_holdout(report.table), flush=True)
         if args.figure is not None and name == args.scenes[0]:
             plot_holdout_spectra(report.holdout, cube.wavelengths, args.figure, f"{name}: held-out pixels")
