@@ -28,7 +28,7 @@ import numpy as np
 
 from hprn_geo.evaluate import evaluate_checkpoint
 from hprn_geo.evaluate.crossval import CrossValidation, cross_validate, fold_checkpoints, fold_config, load_fold
-from hprn_geo.registry import ModelCard, load_checkpoint, save_checkpoint
+from hprn_geo.registry import ModelCard, load_checkpoint, save_checkpoint, sha256
 from hprn_geo.train import TrainConfig, load_config
 from hprn_geo.train.data import scene_name
 from hprn_geo.train.loop import protocol
@@ -202,7 +202,7 @@ def cv_record(name: str, out: Path, chosen: dict, rows: list[dict], column: str)
 
 
 def bundle(config: TrainConfig, record: dict, tile: int, sweep: dict, runs: Path) -> str:
-    """Write the model trained on all scenes as ``hprn_geo/weights/<name>.pt`` + ``.json``, register its sha256."""
+    """Write the model trained on all scenes as ``hprn_geo/weights/<name>.pt`` + ``.json``, register both sha256."""
     checkpoint = load_checkpoint(runs / config.name / "model.pt")
     step, consistent = chosen_step(record)
     if checkpoint.card.scores["protocol"] != json.loads(json.dumps(protocol(config.replace(steps=step)))):
@@ -215,10 +215,11 @@ def bundle(config: TrainConfig, record: dict, tile: int, sweep: dict, runs: Path
     path = WEIGHTS / f"{card.name}.pt"
     digest = save_checkpoint(path.with_suffix(".tmp"), checkpoint.model, card)
     os.replace(path.with_suffix(".tmp"), path)
-    path.with_suffix(".json").write_text(json.dumps(card.to_dict(), indent=2) + "\n")
+    card_path = path.with_suffix(".json")
+    card_path.write_text(json.dumps(card.to_dict(), indent=2) + "\n")
     index_path = WEIGHTS / "index.json"
     index = json.loads(index_path.read_text()) if index_path.is_file() else {}
-    index[card.name] = {"file": path.name, "card": path.with_suffix(".json").name, "sha256": digest}
+    index[card.name] = {"file": path.name, "card": card_path.name, "sha256": digest, "card_sha256": sha256(card_path)}
     index_path.write_text(json.dumps(dict(sorted(index.items())), indent=2) + "\n")
     return digest
 

@@ -31,7 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from hprn_geo.classify import INPUTS, ClassifierConfig, SceneFitConfig, classify_scene, random_split
-from hprn_geo.io.cubes import Cube, load_shared
+from hprn_geo.io.cubes import Cube
+from hprn_geo.io.shared import load_shared
 
 ROOT = Path(__file__).resolve().parents[1]
 S2_NM = (443, 490, 560, 665, 705, 740, 783, 842, 865, 945, 1375, 1610, 2190)

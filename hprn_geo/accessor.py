@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
+from hprn_geo.errors import OptionError
+
 if TYPE_CHECKING:
     from dask.delayed import Delayed
 
@@ -342,10 +344,10 @@ def _region_start(cube: xr.DataArray, region: Mapping[Hashable, slice] | None) -
     y = cube.rio.y_dim
     rows = region.get(y, slice(None))
     if set(region) - {y} or rows.step not in (None, 1):
-        raise ValueError(f"region may only cut {y!r} into a contiguous slice, got {dict(region)}")
+        raise OptionError(f"region may only cut {y!r} into a contiguous slice, got {dict(region)}")
     start = rows.start or 0
     if rows.stop is not None and rows.stop - start != cube.sizes[y]:
-        raise ValueError(f"region {y}={rows} spans {rows.stop - start} rows but the cube has {cube.sizes[y]}")
+        raise OptionError(f"region {y}={rows} spans {rows.stop - start} rows but the cube has {cube.sizes[y]}")
     return start
 
 

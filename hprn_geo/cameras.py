@@ -33,11 +33,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import colour
 import numpy as np
 import scipy.io
 from scipy.ndimage import gaussian_filter
 
+from hprn_geo.colour_science import import_colour
 from hprn_geo.errors import DataFileError, RasterReadError
 from hprn_geo.spectral import render_rgb, response_on_grid
 
@@ -176,6 +176,7 @@ class PhotoDegradation:
             low, high = np.log(self.gamma_range)
             out = np.clip(out, 0.0, 1.0) ** np.exp(rng.uniform(low, high))
         if rng.random() < self.quantize_fraction:
+            colour = import_colour()
             encoded = np.round(colour.models.eotf_inverse_sRGB(np.clip(out, 0.0, 1.0)) * 255.0) / 255.0
             out = colour.models.eotf_sRGB(encoded)
         if self.blur_sigma:

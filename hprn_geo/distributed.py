@@ -2,10 +2,10 @@
 
 The lazy cube follows the CLI's global :class:`~hprn_geo.tiles.TileGrid` and
 runs the CLI's tiles, batches and blending, so a computed cube equals
-``hprn-geo predict`` on the same scene: bit for bit in one process, to float32
-rounding where torch runs with another number of threads (dask workers). Its
-blocks are groups of whole strips (``grid.strip(i)``: the rows that tile row
-``i`` finishes), full width, all bands. The task of a block runs
+``hprn-geo predict`` on the same scene: bit for bit in one process on the CPU, to
+float32 rounding where torch runs with another number of threads (dask workers);
+on a GPU bit equality is not tested. Its blocks are groups of whole strips
+(``grid.strip(i)``: the rows that tile row ``i`` finishes), full width, all bands. The task of a block runs
 :meth:`Predictor.iter_strips <hprn_geo.predict.Predictor.iter_strips>` from
 ``grid.resume_row(first strip)`` -- the CLI's own ``--resume`` path, which
 yields those strips exactly as an uninterrupted run does -- over the input
@@ -35,9 +35,9 @@ import dask.array as da
 import numpy as np
 import zarr
 from dask.delayed import Delayed
-from distributed import Client
+from distributed import Client, KilledWorker
 
-from hprn_geo.errors import DeviceError, OutputError
+from hprn_geo.errors import ClusterError, DeviceError, OutputError, one_line_reason
 from hprn_geo.io import (
     CubeSpec,
     InputScaling,
@@ -46,6 +46,7 @@ from hprn_geo.io import (
     open_writer,
 )
 from hprn_geo.io.cubewriter import remove_path
+from hprn_geo.io.lock import OutputLock
 from hprn_geo.io.photo import InputEncoding, WhiteBalance, decode
 from hprn_geo.io.read import data_mask
 from hprn_geo.io.zarr_store import VARIABLE, create_store
@@ -405,8 +406,15 @@ def predict_on_cluster(
             <hprn_geo.predict.Predictor.predict_file>` takes them.
         chunk_rows: the least number of rows one task makes (more: fewer recomputed tile rows, more memory).
 
+    A worker lost mid-run (killed, out of memory) costs only the blocks it was
+    running: the scheduler runs them again on the others, and blocks are written
+    whole, so the cube equals an uninterrupted run's.
+
     Raises:
-        OutputError: ``dst`` exists without ``overwrite``, an unsupported suffix, ``cog`` with Zarr.
+        OutputError: ``dst`` exists without ``overwrite``, an unsupported suffix, ``cog`` with Zarr;
+            :class:`~hprn_geo.errors.OutputLockedError` when another run is writing ``dst``.
+        ClusterError: no scheduler answers at ``scheduler_address``; workers kept dying on one block
+            (more than the scheduler's ``allowed-failures``): nothing is left at ``dst``.
     """
     started = time.perf_counter()
     dst = Path(os.path.abspath(dst))
@@ -420,30 +428,50 @@ def predict_on_cluster(
         cube_spec = predictor.cube_spec(scene, dtype)
         notes = [*input_notes(scene), f"colour-consistent output: {'on' if predictor.colour_consistent else 'off'}"]
     cube = file_cube(src, grid, spec.pinned(predictor), predictor.card.bands, chunk_rows, **reading)
-    with Client(scheduler_address, set_as_default=False) as client:
-        if dst.suffix.lower() == ".zarr":
-            if cog:
-                raise OutputError(f"cannot write {dst}: COG output needs a .tif or .tiff suffix")
-            _cluster_zarr(client, cube, cube_spec, dst, overwrite)
-        else:
-            _cluster_file(client, cube, cube_spec, dst, cog, overwrite)
+    with _connect(scheduler_address) as client:
+        try:
+            if dst.suffix.lower() == ".zarr":
+                if cog:
+                    raise OutputError(f"cannot write {dst}: COG output needs a .tif or .tiff suffix")
+                _cluster_zarr(client, cube, cube_spec, dst, overwrite)
+            else:
+                _cluster_file(client, cube, cube_spec, dst, cog, overwrite)
+        except KilledWorker as e:
+            raise ClusterError(f"cannot write {dst}: every worker of {scheduler_address} that ran one block died "
+                               f"({e.allowed_failures + 1} tries, the last on {e.last_worker.address}); "
+                               "see the workers' logs") from None
     tiles = sum(s[-1] - grid.resume_row(s.start) + 1 for s in strip_groups(grid, chunk_rows)) * grid.n_cols
     notes.append(f"{len(cube.chunks[1])} tasks on {scheduler_address}; "
                  f"{tiles - len(grid)} tiles run twice at block edges")
-    return PredictionReport(dst, grid, device, tiles, time.perf_counter() - started, notes=notes)
+    return PredictionReport(dst, grid, device, tiles, time.perf_counter() - started, notes=notes,
+                            model=predictor.card.name)
+
+
+def _connect(address: str) -> Client:
+    """A client of the scheduler at ``address``.
+
+    Raises:
+        ClusterError: the address is malformed or nothing answers there (within
+            ``distributed.comm.timeouts.connect``).
+    """
+    try:
+        return Client(address, set_as_default=False)
+    except (OSError, ValueError) as e:
+        raise ClusterError(f"cannot reach the dask scheduler at {address}: {one_line_reason(e)}") from None
 
 
 def _cluster_zarr(client: Client, cube: da.Array, spec: CubeSpec, dst: Path, overwrite: bool) -> None:
     if dst.exists() and not overwrite:
         raise OutputError(f"{dst} exists; pass --overwrite to replace it")
     partial = dst.with_name(dst.name + ".partial")
-    try:
-        create_zarr(partial, spec, overwrite=True)
-        client.compute(write_zarr_rows(cube, spec, partial, compute=False)).result()
-    except BaseException:
-        remove_path(partial)
-        raise
-    _install(partial, dst)
+    with OutputLock(dst):
+        try:
+            create_zarr(partial, spec, overwrite=True)
+            client.compute(write_zarr_rows(cube, spec, partial, compute=False)).result()
+        except BaseException:
+            remove_path(partial)
+            raise
+        _install(partial, dst)
 
 
 def _cluster_file(client: Client, cube: da.Array, spec: CubeSpec, dst: Path, cog: bool, overwrite: bool) -> None:

@@ -2,10 +2,53 @@
 
 Every error raised on purpose derives from :class:`HPRNGeoError` and also from
 the builtin exception it means (``ValueError``, ``OSError``, ...), so callers
-can catch either. Warnings mark what is odd but allowed.
+can catch either. Warnings mark what is odd but allowed. :func:`one_line_reason`
+makes the one-line message of a (chained) library error.
 """
 
 from __future__ import annotations
+
+__all__ = [
+    "AllNodataWarning",
+    "BandCountError",
+    "CancelledError",
+    "CheckpointError",
+    "ClusterError",
+    "ConfigError",
+    "DataFileError",
+    "DeviceError",
+    "HPRNGeoError",
+    "HPRNGeoWarning",
+    "MetricInputError",
+    "MisregistrationWarning",
+    "MissingCRSError",
+    "MissingCRSWarning",
+    "MissingWavelengthsError",
+    "NoOverlapError",
+    "NotReflectanceWarning",
+    "OptionError",
+    "OutputError",
+    "OutputLockedError",
+    "RasterReadError",
+    "StacError",
+    "StaleLockWarning",
+    "TileSizeError",
+    "TooFewPixelsError",
+    "UnsupportedDtypeError",
+    "UntrainedModelWarning",
+    "one_line_reason",
+]
+
+
+def one_line_reason(error: BaseException | None) -> str:
+    """One line: the error's message plus GDAL's underlying one when rasterio chains it ("" when none says anything)."""
+    texts: list[str] = []
+    while error is not None and len(texts) < 3:
+        text = " ".join(str(error).split())
+        if text and "see previous exception" not in text.lower():
+            texts.append(text)
+        error = error.__cause__ or error.__context__
+    return "; ".join(dict.fromkeys(texts))
 
 
 class HPRNGeoError(Exception):
@@ -36,12 +79,28 @@ class OutputError(HPRNGeoError, OSError):
     """The output cannot be written (exists without overwrite, not writable, disk full)."""
 
 
+class OutputLockedError(OutputError):
+    """Another run is writing the same output (its lock file, ``<output>.lock``, names it)."""
+
+
 class DataFileError(HPRNGeoError, ValueError):
     """A data file (cube, label map, split) lacks a key or has an unexpected layout."""
 
 
 class StacError(DataFileError):
     """A STAC document or asset cannot be used (not found, not JSON, not an Item, asset not a raster)."""
+
+
+class OptionError(HPRNGeoError, ValueError):
+    """An option or argument has a value hprn-geo does not accept (a precision, a scale, an encoding, ...)."""
+
+
+class ConfigError(HPRNGeoError, ValueError):
+    """A training configuration is incomplete or inconsistent."""
+
+
+class MetricInputError(HPRNGeoError, ValueError):
+    """Arrays given to a metric cannot be compared (shape, layout, range, nothing valid)."""
 
 
 class NoOverlapError(HPRNGeoError, ValueError):
@@ -64,12 +123,24 @@ class DeviceError(HPRNGeoError, RuntimeError):
     """The requested compute device is not available."""
 
 
+class ClusterError(HPRNGeoError, RuntimeError):
+    """A dask cluster could not run a job: no scheduler at the address, or its workers kept dying on one block."""
+
+
+class CancelledError(HPRNGeoError):
+    """A host (QGIS's Cancel button, a caller's callback) stopped the run; nothing was published."""
+
+
 class HPRNGeoWarning(UserWarning):
     """Root of all hprn-geo warnings."""
 
 
 class MissingCRSWarning(HPRNGeoWarning):
     """The input raster has no CRS; the output is written without one."""
+
+
+class StaleLockWarning(HPRNGeoWarning):
+    """An output's lock was left by a run that is gone (killed); this run takes it over."""
 
 
 class AllNodataWarning(HPRNGeoWarning):

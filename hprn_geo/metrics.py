@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from skimage.metrics import structural_similarity
 
-from hprn_geo.errors import HPRNGeoError
+from hprn_geo.errors import MetricInputError
 
 __all__ = [
     "MetricInputError",
@@ -45,10 +45,6 @@ SSIM_WINDOW = 7
 
 SSIM_MIN_WINDOW = 3
 """Smallest SSIM window used for images smaller than :data:`SSIM_WINDOW`."""
-
-
-class MetricInputError(HPRNGeoError, ValueError):
-    """Arrays given to a metric cannot be compared (shape, layout, range, nothing valid)."""
 
 
 def _as_pair(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,13 +27,29 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from hprn_geo.errors import AllNodataWarning, CheckpointError, DeviceError, UntrainedModelWarning
+from hprn_geo.errors import AllNodataWarning, CheckpointError, DeviceError, OptionError, UntrainedModelWarning
 from hprn_geo.io import CubeSpec, CubeWriter, RasterScene, open_scene, open_writer
 from hprn_geo.model.prior import PRIOR_METHODS
 from hprn_geo.registry import Checkpoint
 from hprn_geo.sources import ArraySource, TileBatch, WindowSource, prepared_batches
 from hprn_geo.spectral import colour_consistent as project_to_input
 from hprn_geo.tiles import MosaicAccumulator, Strip, TileGrid, Window
+
+__all__ = [
+    "AUTO_BATCH_MAX",
+    "AUTO_BATCH_MEMORY",
+    "PredictionReport",
+    "Predictor",
+    "SpectralModel",
+    "StageTimes",
+    "TileCallback",
+    "UINT16_SCALE",
+    "WRITE_AHEAD",
+    "colour_request",
+    "input_notes",
+    "load_model",
+    "pick_device",
+]
 
 
 @dataclass
@@ -62,6 +78,8 @@ class PredictionReport:
     seconds: float
     times: StageTimes = field(default_factory=StageTimes)
     notes: list[str] = field(default_factory=list)
+    model: str = ""
+    """The card name of the model that wrote it."""
 
 
 def pick_device(device: str = "auto") -> torch.device:
@@ -69,7 +87,7 @@ def pick_device(device: str = "auto") -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise DeviceError("--device cuda was asked but no CUDA device is available (use --device cpu or auto)")
+        raise DeviceError(f"device {device!r} was asked but no CUDA device is available (use device 'cpu' or 'auto')")
     return torch.device(device)
 
 
@@ -80,6 +98,9 @@ AUTO_BATCH_MAX = 64
 
 WRITE_AHEAD = 1
 """Strips handed to the write thread and not yet written, at most, while the next one is computed."""
+
+TileCallback = Callable[[int, int], None]
+"""``on_tile(done, total)`` of :meth:`Predictor.predict_file`: tiles done so far and tiles to do."""
 
 UINT16_SCALE = 10_000.0
 """``--dtype uint16`` stores round(reflectance x UINT16_SCALE); the scale is in the file's metadata."""
@@ -156,14 +177,14 @@ class Predictor:
         self.model = checkpoint.model.to(self.device, memory_format=self.memory_format).eval()
         self.model.prior_patch = self.card.patch_size
         if precision not in ("auto", "fp32", "bf16"):
-            raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}")
+            raise OptionError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}")
         self.precision = ("bf16" if self.device.type == "cuda" else "fp32") if precision == "auto" else precision
         self.workers = max(1, int(workers))
         self.progress = progress
         if prior == "auto":
             prior = "torch-connected" if self.device.type == "cuda" else "skimage"
         if prior not in PRIOR_METHODS:
-            raise ValueError(f"prior must be 'auto' or one of {PRIOR_METHODS}, got {prior!r}")
+            raise OptionError(f"prior must be 'auto' or one of {PRIOR_METHODS}, got {prior!r}")
         self.prior = prior
         self._prior_on_device = prior != "skimage" and self.device.type == "cuda"
         self.times = StageTimes()
@@ -265,13 +286,16 @@ class Predictor:
             yield window, np.concatenate([pred, batch.valid[i].astype(np.float32)[None]])
 
     def iter_strips(
-        self, source: WindowSource, first_strip: int = 0, last_strip: int | None = None, bar: tqdm | None = None
+        self, source: WindowSource, first_strip: int = 0, last_strip: int | None = None,
+        tick: Callable[[], None] | None = None,
     ) -> Iterator[Strip]:
-        """Finished strips ``first_strip .. last_strip`` of the scene (default: to the end), nodata as NaN.
+        """Finished strips ``first_strip .. last_strip`` of the scene (default: to the end), nodata as NaN;
+        ``tick`` is called after every tile.
 
         Only the tile rows these strips need are read and run, so a block of
         strips can be computed on its own (by a dask task, or a resumed run)
-        and equals, bit for bit, the same strips of a whole-scene run.
+        and equals the same strips of a whole-scene run, bit for bit on the CPU
+        with the same torch thread count (tested with ``np.array_equal``).
 
         Yields:
             :class:`~hprn_geo.tiles.Strip` with ``data`` (B, rows, W) float32.
@@ -286,8 +310,8 @@ class Predictor:
                 start = time.perf_counter()
                 strips = mosaic.add(window, pred)
                 self.times.blend += time.perf_counter() - start
-                if bar is not None:
-                    bar.update(1)
+                if tick is not None:
+                    tick()
                 for strip in strips:
                     if strip.index >= first_strip:
                         yield _masked(strip)
@@ -300,6 +324,7 @@ class Predictor:
             wavelengths=self.checkpoint.wavelengths,
             crs=scene.crs,
             transform=scene.transform,
+            gcps=scene.gcps,
             dtype=dtype,
             scale=UINT16_SCALE if dtype == "uint16" else 1.0,
             fwhm=None if self.card.fwhm is None else np.asarray(self.card.fwhm),
@@ -337,6 +362,7 @@ class Predictor:
         cog: bool = False,
         overwrite: bool = False,
         resume: bool = False,
+        on_tile: TileCallback | None = None,
     ) -> PredictionReport:
         """Reconstruct a raster file into a GeoTIFF/COG or Zarr cube.
 
@@ -348,6 +374,9 @@ class Predictor:
         Strips are written in order on a background thread while the next
         strip is computed (at most :data:`WRITE_AHEAD` waiting: one strip's
         memory more); a failed write stops the run at the next strip.
+        ``on_tile(done, total)`` is called after every tile (a host's progress
+        bar); an exception it raises (e.g. :class:`~hprn_geo.errors.CancelledError`)
+        stops the run, and the partial output stays unpublished, as after a kill.
         """
         started = time.perf_counter()
         self.times = StageTimes()
@@ -364,9 +393,17 @@ class Predictor:
                     notes.append(f"resumed: strips 0..{first - 1} of {grid.n_rows} were already written")
                 remaining = 0 if first == grid.n_rows else (grid.n_rows - grid.resume_row(first)) * grid.n_cols
                 bar = tqdm(total=remaining, unit="tile", disable=not self.progress, desc="hprn", dynamic_ncols=True)
+
+                done = iter(range(1, remaining + 1))  # a disabled tqdm does not count
+
+                def tick() -> None:
+                    bar.update(1)
+                    if on_tile is not None:
+                        on_tile(next(done), remaining)
+
                 with bar, ThreadPoolExecutor(1, thread_name_prefix="hprn-write") as write_thread:
                     pending: deque[Future] = deque()
-                    for strip in self.iter_strips(scene, first, bar=bar) if remaining else ():
+                    for strip in self.iter_strips(scene, first, tick=tick) if remaining else ():
                         pending.append(write_thread.submit(self._write, writer, strip))
                         while len(pending) > WRITE_AHEAD:
                             pending.popleft().result()
@@ -376,7 +413,8 @@ class Predictor:
                 start = time.perf_counter()
             self.times.write += time.perf_counter() - start
         return PredictionReport(
-            Path(dst), grid, str(self.device), remaining, time.perf_counter() - started, self.times, notes
+            Path(dst), grid, str(self.device), remaining, time.perf_counter() - started, self.times, notes,
+            self.card.name,
         )
 
     def _write(self, writer: CubeWriter, strip: Strip) -> None:

@@ -3,8 +3,10 @@
 A checkpoint is data, not code: a ``torch.save`` of plain containers
 (``{"format", "config", "card", "state_dict"}``) loaded with
 ``torch.load(weights_only=True)``. Bundled checkpoints live in
-``hprn_geo/weights/`` and are listed in ``weights/index.json`` with their
-sha256; a file whose digest differs is refused.
+``hprn_geo/weights/`` and are listed in ``weights/index.json`` with the sha256
+of the checkpoint and of its JSON card; a checkpoint or card whose digest
+differs is refused. A string naming a bundled model is that model, whatever
+files the working directory holds.
 """
 
 from __future__ import annotations
@@ -14,13 +16,32 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from hprn_geo.errors import CheckpointError
-from hprn_geo.model import HPRN, HPRNConfig
+
+if TYPE_CHECKING:  # torch is imported where a checkpoint is saved or loaded: listing cards needs none
+    from hprn_geo.model import HPRN
+
+__all__ = [
+    "Checkpoint",
+    "DEFAULT_MODEL",
+    "FORMAT",
+    "ModelCard",
+    "WEIGHTS",
+    "available_models",
+    "checkpoint_path",
+    "load_bundled",
+    "load_checkpoint",
+    "resolve",
+    "save_checkpoint",
+    "sha256",
+]
 
 FORMAT = "hprn-geo/1"
 WEIGHTS = resources.files("hprn_geo") / "weights"
@@ -132,6 +153,8 @@ def save_checkpoint(path: str | Path, model: HPRN, card: ModelCard) -> str:
     card_data = json.loads(json.dumps(card.to_dict(), default=float))  # plain types only
     payload = {"format": FORMAT, "config": model.config.to_dict(), "card": card_data, "state_dict": state}
     partial = Path(f"{path}.partial")
+    import torch
+
     torch.save(payload, partial)
     os.replace(partial, path)
     return sha256(path)
@@ -159,6 +182,10 @@ def load_checkpoint(path: str | Path, expected_sha256: str | None = None) -> Che
         raise CheckpointError(f"checkpoint {path} does not exist")
     if expected_sha256 is not None and sha256(path) != expected_sha256:
         raise CheckpointError(f"checkpoint {path} does not match its registered sha256; it was modified")
+    import torch
+
+    from hprn_geo.model import HPRN, HPRNConfig
+
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for non-checkpoints
@@ -176,39 +203,71 @@ def load_checkpoint(path: str | Path, expected_sha256: str | None = None) -> Che
     return Checkpoint(model.eval(), card)
 
 
-def checkpoint_path(model: str | Path) -> Path | None:
-    """``model`` as a checkpoint file (a path ending in ``.pt`` or an existing file), or None for a bundled name."""
+def checkpoint_path(model: str | os.PathLike[str]) -> Path | None:
+    """``model`` as a checkpoint file, or None for a bundled name.
+
+    A string naming a bundled model is that model (a file of the same name in the working directory
+    does not shadow it); anything else is a file when it ends in ``.pt`` or names an existing file.
+    """
+    if isinstance(model, str) and model in _index(WEIGHTS):
+        return None
     path = Path(model)
     return path if path.suffix == ".pt" or path.is_file() else None
 
 
 def _reason(exc: Exception) -> str:
-    """The informative line of torch.load's (long, multi-line) error."""
+    """The informative line of torch.load's (long, multi-line) error: the global it refused or the unpickler's
+    complaint, not its advice to load without ``weights_only``."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    unpickler = [line for line in lines if "Unpickler error" in line]
+    unpickler = [line for line in lines if "Unpickler error" in line or "GLOBAL" in line]
     return (unpickler or lines or [type(exc).__name__])[0][:200]
 
 
-def _index() -> dict[str, dict]:
-    index = WEIGHTS / "index.json"
+def _index(folder: Traversable) -> dict[str, dict]:
+    """``folder``'s ``index.json``: bundled name -> ``{"file", "card", "sha256", "card_sha256"}`` ({} if none)."""
+    index = folder / "index.json"
     return json.loads(index.read_text()) if index.is_file() else {}
 
 
-def available_models() -> dict[str, ModelCard]:
-    """Bundled model name -> card (read from the JSON card beside each checkpoint)."""
-    return {
-        name: ModelCard.from_dict(json.loads((WEIGHTS / entry["card"]).read_text()))
-        for name, entry in sorted(_index().items())
-    }
-
-
-def load_bundled(name: str) -> Checkpoint:
-    """Load a bundled checkpoint by name, verifying its sha256."""
-    index = _index()
+def _entry(name: str, folder: Traversable) -> dict:
+    """The index entry of bundled model ``name`` in ``folder``."""
+    index = _index(folder)
     if name not in index:
         raise CheckpointError(f"no bundled model {name!r}; available: {', '.join(sorted(index)) or 'none'}")
-    entry = index[name]
-    with resources.as_file(WEIGHTS / entry["file"]) as path:
+    return index[name]
+
+
+def _bundled_card(name: str, entry: dict, folder: Traversable) -> ModelCard:
+    """The JSON card of bundled model ``name``, verified against the sha256 its index ``entry`` registers."""
+    try:
+        text = (folder / entry["card"]).read_bytes()
+    except OSError as exc:
+        raise CheckpointError(f"bundled model {name!r}: cannot read its card {entry['card']} ({exc})") from exc
+    if hashlib.sha256(text).hexdigest() != entry.get("card_sha256"):
+        raise CheckpointError(f"card {entry['card']} of bundled model {name!r} does not match its registered "
+                              "sha256; it was modified")
+    return ModelCard.from_dict(json.loads(text))
+
+
+def available_models(folder: Traversable = WEIGHTS) -> dict[str, ModelCard]:
+    """Bundled model name -> card (the verified JSON card beside each checkpoint).
+
+    Args:
+        folder: where the bundled models and their ``index.json`` are (the package's ``weights/``).
+    """
+    return {name: _bundled_card(name, entry, folder) for name, entry in sorted(_index(folder).items())}
+
+
+def load_bundled(name: str, folder: Traversable = WEIGHTS) -> Checkpoint:
+    """Load a bundled checkpoint by name, verifying the sha256 of its file and of its JSON card.
+
+    Args:
+        name: bundled model name.
+        folder: where the bundled models and their ``index.json`` are (the package's ``weights/``).
+    """
+    entry = _entry(name, folder)
+    _bundled_card(name, entry, folder)
+    with resources.as_file(folder / entry["file"]) as path:
         return load_checkpoint(path, entry["sha256"])
 
 

@@ -3,8 +3,8 @@
 Registered through the ``rasterio.rio_plugins`` entry point
 (``hprn = "hprn_geo.rio:hprn"``). Input, output and ``--overwrite`` come from
 :mod:`rasterio.rio.options`, as in rio-cogeo; every other option is the very
-option object of ``hprn-geo predict``, so the two commands cannot drift apart,
-and the work is done by invoking that command.
+option object of ``hprn-geo predict`` (:data:`hprn_geo.cli.options.PREDICT_OPTIONS`), so the two
+commands cannot drift apart, and both run :func:`hprn_geo.cli.options.run_predict`.
 """
 
 from __future__ import annotations
@@ -15,25 +15,22 @@ from typing import Any
 import click
 from rasterio.rio import options
 
-from hprn_geo.cli import predict
+from hprn_geo.cli.options import PREDICT_OPTIONS, friendly_errors, run_predict, with_options
 
 __all__ = ["hprn"]
-
-_FROM_RASTERIO = ("src", "dst", "overwrite")
 
 
 @click.command("hprn", short_help="Reconstruct a hyperspectral cube from an RGB raster.")
 @options.file_in_arg
 @options.file_out_arg
 @options.overwrite_opt
+@with_options(PREDICT_OPTIONS)
 @click.pass_context
+@friendly_errors
 def hprn(ctx: click.Context, input: str, output: str, overwrite: bool, **predict_options: Any) -> None:
     """Reconstruct INPUT (any GDAL RGB raster) into a hyperspectral cube OUTPUT (.tif/.tiff or .zarr).
 
     The options are those of 'hprn-geo predict'.
     """
     with (ctx.obj or {}).get("env") or nullcontext():  # rio's GDAL/AWS environment, when run under rio
-        ctx.invoke(predict, src=input, dst=output, overwrite=overwrite, **predict_options)
-
-
-hprn.params.extend(param for param in predict.params if param.name not in _FROM_RASTERIO)
+        run_predict(input, output, overwrite=overwrite, **predict_options)

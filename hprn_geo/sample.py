@@ -27,6 +27,8 @@ import numpy as np
 from affine import Affine
 from scipy.spatial import cKDTree
 
+from hprn_geo.colour_science import import_colour
+from hprn_geo.errors import OptionError
 from hprn_geo.io.rgb import write_rgb
 from hprn_geo.spectral import render_rgb, response_on_grid
 
@@ -88,7 +90,7 @@ class SampleScene:
 def sample_scene(size: int = 512, seed: int = 0) -> SampleScene:
     """Paint a ``size`` x ``size`` scene; the same ``seed`` gives the same scene."""
     if size < 16:
-        raise ValueError(f"size must be at least 16 pixels, got {size}")
+        raise OptionError(f"size must be at least 16 pixels, got {size}")
     rng = np.random.default_rng(seed)
     labels = _layout(rng, size)
     cube = np.clip(_paint(rng, labels), 0.0, 1.0)
@@ -172,7 +174,7 @@ def _paint(rng: np.random.Generator, labels: np.ndarray) -> np.ndarray:
 
 def _spectrum(source: str, sample: str) -> np.ndarray:
     """A real reflectance spectrum from colour-science on :data:`WAVELENGTHS`, ``(31,)``."""
-    import colour
+    colour = import_colour()
 
     if source == "checker":
         distribution = colour.characterisation.SDS_COLOURCHECKERS["BabelColor Average"][sample]
@@ -183,7 +185,7 @@ def _spectrum(source: str, sample: str) -> np.ndarray:
 
 def camera_response() -> np.ndarray:
     """The measured Nikon D5100 response on :data:`WAVELENGTHS`, ``(31, 3)``."""
-    import colour
+    colour = import_colour()
 
     camera = colour.MSDS_CAMERA_SENSITIVITIES[CAMERA]
     return response_on_grid(camera.wavelengths, camera.values, WAVELENGTHS)

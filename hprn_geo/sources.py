@@ -21,6 +21,8 @@ import torch
 
 from hprn_geo.tiles import TileGrid, Window
 
+__all__ = ["ArraySource", "TileBatch", "WindowSource", "fill_nodata", "prepare_batch", "prepared_batches"]
+
 
 class WindowSource(Protocol):
     """Anything that reads RGB windows: a raster scene, an array in memory."""

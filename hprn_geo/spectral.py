@@ -23,9 +23,12 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import sparse
 
+from hprn_geo.colour_science import import_colour
+
 __all__ = [
     "cie_response",
     "colour_consistent",
+    "micrometres",
     "normalised_response",
     "render_rgb",
     "resample",
@@ -227,7 +230,7 @@ def cie_response(
     Returns:
         ``(B, 3)`` float64, columns R, G, B.
     """
-    import colour
+    colour = import_colour()
 
     cmfs = colour.MSDS_CMFS[observer]
     light = colour.SDS_ILLUMINANTS[illuminant].copy().align(cmfs.shape)
@@ -314,3 +317,8 @@ def _gaussian_weights(source: np.ndarray, centres: np.ndarray, sigmas: np.ndarra
     weights = np.asarray((_interpolation_matrix(source, fine).T @ kernel.T).T)
     weights[narrow] = _linear_weights(source, centres[narrow])
     return weights / weights.sum(axis=1, keepdims=True)
+
+
+def micrometres(nm: float) -> float:
+    """nm -> micrometres, as STAC and openEO want wavelengths (rounded to 1 pm: ``450.0 -> 0.45``)."""
+    return round(float(nm) / 1000.0, 6)

@@ -1,4 +1,5 @@
-"""STAC front door: reconstruct the RGB asset of STAC Items into derived hyperspectral Items.
+"""STAC: reconstruct the RGB asset of STAC Items into derived hyperspectral Items (the library behind
+``hprn-geo stac``, :mod:`hprn_geo.cli.stac_commands`).
 
 :func:`read_stac` reads a STAC Item, an ItemCollection (GeoJSON
 FeatureCollection) or a stac-task payload (a FeatureCollection with a
@@ -39,43 +40,37 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import click
 import numpy as np
 import pystac
 from pystac.extensions.projection import ProjectionExtension
 from pystac.utils import datetime_to_str, make_absolute_href
 from rasterio.enums import WktVersion
 
-from hprn_geo import __version__
-from hprn_geo.cli import friendly_errors, model_options, predict, with_options
-from hprn_geo.errors import HPRNGeoError, MissingCRSWarning, OutputError, StacError
+from hprn_geo._version import __version__
+from hprn_geo.errors import HPRNGeoError, MissingCRSWarning, OptionError, OutputError, StacError
 from hprn_geo.io import open_scene
 from hprn_geo.io.cubewriter import format_wavelength
+from hprn_geo.io.formats import FORMATS, format_for
+from hprn_geo.io.remote import is_url, read_url
 from hprn_geo.predict import Predictor
 from hprn_geo.registry import ModelCard
+from hprn_geo.spectral import micrometres
 
 __all__ = [
     "ASSET_KEY",
-    "MEDIA_TYPES",
     "PixelGrid",
     "StacDocument",
     "StacError",
     "band_objects",
     "derive_item",
     "feature_collection",
-    "micrometres",
     "read_stac",
     "reconstruct_items",
-    "stac",
 ]
 
 EO_SCHEMA = "https://stac-extensions.github.io/eo/v2.0.0/schema.json"
 PROCESSING_SCHEMA = "https://stac-extensions.github.io/processing/v1.2.0/schema.json"
 ASSET_KEY = "reflectance"
-MEDIA_TYPES = {
-    "tif": "image/tiff; application=geotiff; profile=cloud-optimized",
-    "zarr": "application/vnd+zarr",
-}
 _RASTER_MEDIA_TYPES = {pystac.MediaType.HDF, pystac.MediaType.HDF5, pystac.MediaType.NETCDF, "application/vnd+zarr"}
 _ITEM_MEDIA_TYPE = "application/geo+json"
 
@@ -95,7 +90,8 @@ class StacDocument:
 
 @dataclass(frozen=True)
 class PixelGrid:
-    """Where a raster's pixels lie: CRS (rasterio ``CRS`` or None), affine transform, size."""
+    """Where a raster's pixels lie: CRS (rasterio ``CRS`` or None), affine transform (None for a raster
+    georeferenced by GCPs: the projection extension cannot say where its pixels lie), size."""
 
     crs: Any
     transform: Any
@@ -143,7 +139,10 @@ def read_stac(source: str) -> StacDocument:
 
 
 def _read_text(href: str) -> str:
+    """A document at a path or URL; URLs are retried as rasters are (:func:`hprn_geo.io.remote.read_url`)."""
     try:
+        if is_url(href):
+            return read_url(href).decode("utf-8")
         return pystac.StacIO.default().read_text(href)
     except Exception as exc:  # noqa: BLE001 - pystac raises bare Exception (and urllib3's) for URLs
         reason = exc.__cause__ or exc
@@ -179,7 +178,7 @@ def band_objects(wavelengths: np.ndarray, fwhm: np.ndarray | None = None) -> lis
     """STAC 1.1 ``bands`` for band centres (and widths) in nm; EO fields in micrometres.
 
     >>> band_objects(np.array([450.0]), np.array([10.0]))
-    [{'name': '450.0 nm', 'eo:center_wavelength': 0.45, 'eo:full_width_half_max': 0.01}]
+    [{'name': '450 nm', 'eo:center_wavelength': 0.45, 'eo:full_width_half_max': 0.01}]
     """
     bands = []
     for i, nm in enumerate(wavelengths):
@@ -188,11 +187,6 @@ def band_objects(wavelengths: np.ndarray, fwhm: np.ndarray | None = None) -> lis
             band["eo:full_width_half_max"] = micrometres(fwhm[i])
         bands.append(band)
     return bands
-
-
-def micrometres(nm: float) -> float:
-    """nm -> micrometres, as STAC and openEO want wavelengths (rounded to 1 pm: ``450.0 -> 0.45``)."""
-    return round(float(nm) / 1000.0, 6)
 
 
 def derive_item(
@@ -210,7 +204,7 @@ def derive_item(
     Args:
         source: the source Item.
         source_asset: key of the RGB asset that was reconstructed.
-        cube: the cube's path (``.tif`` COG or ``.zarr``).
+        cube: the cube's path, in a format of :data:`hprn_geo.io.formats.FORMATS` (``.tif`` COG, ``.zarr``).
         card: the model card (wavelengths, fwhm, name).
         grid: the cube's pixel grid (that of the source raster).
         suffix: appended to the source id.
@@ -223,12 +217,14 @@ def derive_item(
     item = pystac.Item(f"{source.id}{suffix}", source.geometry, source.bbox, source.datetime, properties,
                        stac_extensions=[EO_SCHEMA, PROCESSING_SCHEMA])
     item.properties.update(_processing_fields(source, source_asset, card, scaling))
-    fmt = "zarr" if Path(cube).suffix.lower() == ".zarr" else "tif"
+    output = format_for(cube)
+    if output is None:
+        raise OptionError(f"{cube}: not a cube format hprn-geo writes ({', '.join(FORMATS)})")
     wavelengths = np.asarray(card.wavelengths)
     asset = pystac.Asset(
         str(cube),
         title=f"Reflectance, {card.bands} bands {wavelengths[0]:.0f}-{wavelengths[-1]:.0f} nm (hprn-geo)",
-        media_type=MEDIA_TYPES[fmt],
+        media_type=output.media_type,
         roles=["data"],
         extra_fields={"data_type": "float32", "nodata": "nan",
                       "bands": band_objects(wavelengths, None if card.fwhm is None else np.asarray(card.fwhm))},
@@ -252,14 +248,16 @@ def _processing_fields(source: pystac.Item, source_asset: str, card: ModelCard, 
 
 
 def _set_projection(asset: pystac.Asset, grid: PixelGrid) -> None:
-    """``proj:code`` (``"EPSG:32618"``; WKT2 when the CRS has no code), ``proj:shape``, ``proj:transform``."""
+    """``proj:code`` (``"EPSG:32618"``; WKT2 when the CRS has no code), ``proj:shape``, ``proj:transform``
+    (none for a raster georeferenced by GCPs)."""
     proj = ProjectionExtension.ext(asset, add_if_missing=True)
     authority = None if grid.crs is None else grid.crs.to_authority()
     proj.code = ":".join(authority) if authority else None
     if grid.crs is not None and authority is None:
         proj.wkt2 = grid.crs.to_wkt(version=WktVersion.WKT2_2019)
     proj.shape = [grid.height, grid.width]
-    proj.transform = [float(v) for v in tuple(grid.transform)[:6]]
+    if grid.transform is not None:
+        proj.transform = [float(v) for v in tuple(grid.transform)[:6]]
 
 
 def reconstruct_items(
@@ -284,15 +282,15 @@ def reconstruct_items(
         OutputError: an output exists without ``overwrite``; ``out_dir`` cannot be created.
         RasterReadError, BandCountError, UnsupportedDtypeError: the asset cannot be read as RGB.
     """
-    if fmt not in MEDIA_TYPES:
-        raise ValueError(f"fmt must be one of {sorted(MEDIA_TYPES)}, got {fmt!r}")
+    if fmt not in FORMATS:
+        raise OptionError(f"fmt must be one of {list(FORMATS)}, got {fmt!r}")
     out = Path(out_dir).absolute()
     plans = [_plan(item, asset, out, fmt, suffix, rgb_bands, scale) for item in document.items]
     _check_outputs(plans, overwrite)
     _make_dir(out)
     derived = []
     for plan in plans:
-        predictor.predict_file(plan.rgb_href, plan.cube, rgb_bands=rgb_bands, scale=scale, cog=fmt == "tif",
+        predictor.predict_file(plan.rgb_href, plan.cube, rgb_bands=rgb_bands, scale=scale, cog=FORMATS[fmt].cog,
                                overwrite=overwrite)
         item = derive_item(plan.source, asset, plan.cube, predictor.card, plan.grid, suffix=suffix,
                            scaling=plan.scaling)
@@ -311,7 +309,7 @@ def _plan(item: pystac.Item, key: str, out: Path, fmt: str, suffix: str,
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MissingCRSWarning)  # predict_file warns when it runs
             with open_scene(href, rgb_bands=rgb_bands, scale=scale) as scene:
-                grid = PixelGrid(scene.crs, scene.transform, scene.height, scene.width)
+                grid = PixelGrid(scene.crs, None if scene.gcps else scene.transform, scene.height, scene.width)
                 scaling = scene.scaling.reason
     except HPRNGeoError as exc:
         raise type(exc)(f"item {item.id!r}, asset {key!r}: {exc}") from None
@@ -388,42 +386,3 @@ def feature_collection(document: StacDocument, items: list[pystac.Item]) -> dict
     if "process" in document.document:
         return {**document.document, "type": "FeatureCollection", "features": features}
     return {"type": "FeatureCollection", "features": features}
-
-
-_PREDICT_OPTIONS = ("batch", "device", "precision", "overwrite", "quiet")  # taken from `hprn-geo predict`
-
-
-@click.command()
-@click.argument("source")
-@click.option("--asset", default="visual", show_default=True, help="Key of the RGB asset to reconstruct.")
-@click.option("-o", "--output-dir", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Folder for the cubes and the derived Item JSON files.")
-@click.option("--format", "fmt", default="tif", show_default=True, type=click.Choice(sorted(MEDIA_TYPES)),
-              help="Cube format: Cloud Optimized GeoTIFF or Zarr.")
-@click.option("--suffix", default="-hprn", show_default=True, help="Appended to each source Item id.")
-@with_options(model_options)
-@friendly_errors
-def stac(source: str, asset: str, out_dir: str, fmt: str, suffix: str, bands: int | None, model_name: str | None,
-         weights: str | None, tile: int | None, overlap: int | None, rgb_bands: tuple[int, int, int] | None,
-         scale: float | str, batch: int | str, device: str, precision: str, overwrite: bool, quiet: bool) -> None:
-    """Reconstruct the RGB asset of STAC Items into hyperspectral cubes and derived Items.
-
-    SOURCE is a STAC Item, an ItemCollection or a stac-task payload: a file, a
-    URL, or - for stdin. The derived Items go to OUTPUT_DIR (one JSON each,
-    beside its cube) and, as a FeatureCollection, to stdout, so the command
-    chains with other STAC tools.
-    """
-    from hprn_geo.registry import resolve
-
-    document = read_stac(source)
-    predictor = Predictor(resolve(model_name, weights, bands), tile, overlap, batch=batch, device=device,
-                          precision=precision, progress=not quiet)
-    items = reconstruct_items(document, asset, out_dir, predictor, fmt=fmt, suffix=suffix, rgb_bands=rgb_bands,
-                              scale=scale, overwrite=overwrite)
-    if not quiet:
-        for item in items:
-            click.echo(f"hprn-geo: wrote {item.get_self_href()} and its {fmt} cube", err=True)
-    click.echo(json.dumps(feature_collection(document, items), indent=2))
-
-
-stac.params.extend(param for param in predict.params if param.name in _PREDICT_OPTIONS)

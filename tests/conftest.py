@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import importlib.util
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def file_module() -> Callable[[Path], ModuleType]:
+    """Import a Python file that is not in a package (a plugin file, a docs script) as a module."""
+
+    def load(path: Path) -> ModuleType:
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
 
 
 @pytest.fixture(scope="session")
@@ -84,11 +100,26 @@ def vnir31_scene(shared_data: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return cube, rgb, response
 
 
+def _stac_item(href: str, item_id: str = "crop") -> dict:
+    return {
+        "type": "Feature", "stac_version": "1.0.0", "id": item_id, "stac_extensions": [],
+        "geometry": {"type": "Point", "coordinates": [-77.5, 24.5]}, "bbox": [-77.5, 24.5, -77.5, 24.5],
+        "properties": {"datetime": "2021-06-01T15:30:00Z"}, "links": [],
+        "assets": {"visual": {"href": href, "type": "image/tiff; application=geotiff"}},
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def stac_item():
+    """``stac_item(href, item_id="crop") -> dict``: a minimal STAC Item whose RGB asset ``visual`` is at ``href``."""
+    return _stac_item
+
+
 @pytest.fixture(scope="session")
 def jasper(shared_data: Path) -> tuple:
     """Jasper Ridge (AVIRIS, 100 x 100, 198 bands) as (Cube, (100, 100) labels 1 tree, 2 water, 3 soil, 4 road),
     the classes being the argmax of its abundances."""
-    from hprn_geo.io.cubes import load_shared
+    from hprn_geo.io.shared import load_shared
 
     cube = load_shared("jasper_ridge", shared_data)
     return cube, cube.extras["abundances"].argmax(axis=0) + 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import resource
 import signal
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+import torch
 from click.testing import CliRunner
 from rasterio.transform import from_origin
 
@@ -86,7 +88,7 @@ def test_missing_crs_warns_and_writes_without_crs(tmp_path: Path, real_rgb: np.n
     src = _write(tmp_path / "nocrs.tif", real_rgb, crs=None)
     result = _run("predict", str(src), "-o", str(tmp_path / "cube.tif"), "--weights", str(tiny_checkpoint), "-q")
     assert result.returncode == 0, result.stderr
-    assert "no CRS" in result.stderr or "CRS" in result.stderr
+    assert f"hprn-geo: warning: {src} has no CRS; the output will be written without one" in result.stderr.splitlines()
     with rasterio.open(tmp_path / "cube.tif") as cube:
         assert cube.crs is None
 
@@ -113,12 +115,30 @@ def test_checkpoint_with_other_band_count(shared_data: Path, tiny_checkpoint: Pa
     assert _untouched(existing)
 
 
-def test_tampered_checkpoint_file(tmp_path: Path, shared_data: Path, existing: Path) -> None:
-    fake = tmp_path / "evil.pt"
-    fake.write_bytes(b"\x80\x04\x95not a checkpoint")
+class _Payload:
+    """Unpickled in full, it creates ``marker``: the code a pickled checkpoint can carry."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple:
+        return os.mkdir, (str(self.marker),)
+
+
+def _code_checkpoint(path: Path, marker: Path) -> Path:
+    torch.save({"format": "hprn-geo/1", "card": _Payload(marker)}, path)
+    return path
+
+
+def test_a_checkpoint_that_would_run_code_is_refused_and_runs_none(tmp_path: Path, shared_data: Path,
+                                                                   existing: Path) -> None:
+    torch.load(_code_checkpoint(tmp_path / "live.pt", tmp_path / "ran"), weights_only=False)
+    assert (tmp_path / "ran").is_dir()  # the payload is live: a full unpickle runs it
+    evil = _code_checkpoint(tmp_path / "evil.pt", tmp_path / "marker")
     line = _error_line(_run("predict", str(shared_data / "geo" / "rgb1.tif"), "-o", str(existing),
-                            "--weights", str(fake), "--overwrite"))
-    assert "evil.pt" in line
+                            "--weights", str(evil), "--overwrite"))
+    assert not (tmp_path / "marker").exists()
+    assert line.startswith(f"Error: {evil} is not a weights-only hprn-geo checkpoint (") and "posix.mkdir" in line
     assert _untouched(existing)
 
 

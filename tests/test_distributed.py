@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from reference_crop import OVERLAP, TILE  # tests/ is on sys.path (rootdir conft
 import hprn_geo  # noqa: F401  (registers .hprn)
 from hprn_geo.cli import main
 from hprn_geo.distributed import PredictorSpec, model_loads, predict_on_cluster
+from hprn_geo.errors import OutputLockedError
+from hprn_geo.io.lock import OutputLock
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")]
 
@@ -110,3 +113,13 @@ def test_predictor_spec_carries_colour_consistency() -> None:
     assert not PredictorSpec(model="vnir31", device="cpu").predictor().colour_consistent  # this card's: off
     assert PredictorSpec(model="vnir31", device="cpu", colour_consistent=True).predictor().colour_consistent
     assert not PredictorSpec(model="rosis103", device="cpu", colour_consistent=False).predictor().colour_consistent
+
+
+@pytest.mark.parametrize("suffix", [".zarr", ".tif"])
+def test_predict_on_cluster_refuses_an_output_another_run_is_writing(
+    client: Client, crop: Path, tiny_checkpoint: Path, tmp_path: Path, suffix: str
+) -> None:
+    dst = tmp_path / f"cube{suffix}"
+    with OutputLock(dst), pytest.raises(OutputLockedError, match=f"another run \\(pid {os.getpid()} "):
+        predict_on_cluster(crop, dst, client.scheduler.address, weights=tiny_checkpoint, tile=TILE, overlap=OVERLAP)
+    assert list(tmp_path.iterdir()) == []

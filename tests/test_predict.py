@@ -44,7 +44,7 @@ def test_geotiff_keeps_geometry_nodata_and_wavelengths(
     with rasterio.open(src) as a, rasterio.open(dst) as b:
         assert b.crs == a.crs and b.transform == a.transform
         assert (b.height, b.width, b.count) == (a.height, a.width, 8)
-        assert b.descriptions[0] == "450.0 nm" and b.tags()["wavelength_units"] == "nm"
+        assert b.descriptions[0] == "450 nm" and b.tags()["wavelength_units"] == "nm"
         assert len(b.tags()["wavelength"].split(",")) == 8
         cube = b.read()
     assert np.array_equal(np.isnan(cube).any(axis=0), ~_valid_mask(src))

@@ -12,7 +12,8 @@ import rasterio
 from click.testing import CliRunner
 from rasterio.windows import Window
 
-from hprn_geo.cli import main, predict
+from hprn_geo.cli import main
+from hprn_geo.cli.predict_commands import predict
 from hprn_geo.io.rgb import write_rgb
 from hprn_geo.rio import hprn
 

@@ -21,7 +21,8 @@ from rasterio.windows import Window
 from hprn_geo import __version__
 from hprn_geo.io.rgb import write_rgb
 from hprn_geo.registry import ModelCard
-from hprn_geo.stac import PixelGrid, band_objects, derive_item, stac
+from hprn_geo.cli.stac_commands import stac
+from hprn_geo.stac import PixelGrid, band_objects, derive_item
 
 pytestmark = pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")
 
@@ -121,7 +122,7 @@ def test_derived_asset_is_the_cube_with_bands_in_micrometres(run: Run) -> None:
     assert asset["data_type"] == "float32" and asset["nodata"] == "nan"
     centres = [band["eo:center_wavelength"] for band in asset["bands"]]
     assert centres == pytest.approx(np.linspace(0.45, 0.8, 8), abs=1e-9)  # the card's 450-800 nm, in micrometres
-    assert asset["bands"][0]["name"] == "450.0 nm"
+    assert asset["bands"][0]["name"] == "450 nm"
     assert all("eo:full_width_half_max" not in band for band in asset["bands"])  # the card gives no FWHM
     with rasterio.open(run.out / "landsat-crop-hprn.tif") as cube:
         assert cube.count == 8 and cube.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
@@ -178,7 +179,7 @@ def test_run_options_are_those_of_predict() -> None:
 def test_band_objects_give_widths_in_micrometres() -> None:
     bands = band_objects(np.array([450.0, 401.13]), np.array([10.0, 12.5]))
     assert bands == [
-        {"name": "450.0 nm", "eo:center_wavelength": 0.45, "eo:full_width_half_max": 0.01},
+        {"name": "450 nm", "eo:center_wavelength": 0.45, "eo:full_width_half_max": 0.01},
         {"name": "401.13 nm", "eo:center_wavelength": 0.40113, "eo:full_width_half_max": 0.0125},
     ]
 
@@ -215,7 +216,7 @@ def test_item_collection_through_a_pipe(scene: Path, tiny_checkpoint: Path, tmp_
     reader = ("import json, sys, pystac; c = pystac.ItemCollection.from_dict(json.load(sys.stdin)); "
               "print(*(f\"{i.id} {i.assets['reflectance'].href}\" for i in c), sep='\\n')")
     producer = subprocess.Popen(["cat", "items.json"], cwd=scene, stdout=subprocess.PIPE)
-    hprn = subprocess.Popen([sys.executable, "-c", "from hprn_geo.stac import stac; stac()", "-", "-o", str(out),
+    hprn = subprocess.Popen([sys.executable, "-c", "from hprn_geo.cli.stac_commands import stac; stac()", "-", "-o", str(out),
                              "--weights", str(tiny_checkpoint), "-q"],
                             cwd=scene, stdin=producer.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     consumer = subprocess.run([sys.executable, "-c", reader], stdin=hprn.stdout, capture_output=True, text=True)

@@ -5,15 +5,8 @@ metadata, atomically and resumably. See ``docs/formats.md``.
 
 from __future__ import annotations
 
-from hprn_geo.io.read import RasterScene, open_scene
-from hprn_geo.io.scaling import InputScaling, infer_scaling
-from hprn_geo.io.write import (
-    CubeSpec,
-    CubeWriter,
-    GeoTIFFWriter,
-    ZarrWriter,
-    open_writer,
-)
+import importlib
+from typing import Any
 
 __all__ = [
     "CubeSpec",
@@ -26,3 +19,16 @@ __all__ = [
     "open_scene",
     "open_writer",
 ]
+
+_MODULE = {"RasterScene": "read", "open_scene": "read", "InputScaling": "scaling", "infer_scaling": "scaling",
+           "CubeSpec": "write", "CubeWriter": "write", "GeoTIFFWriter": "write", "ZarrWriter": "write",
+           "open_writer": "write"}
+
+
+def __getattr__(name: str) -> Any:
+    """The names of ``__all__``, imported from their module on first use, so that importing one
+    light module of the package (``hprn_geo.io.photo``, for the command line's choices) does not
+    import rasterio, xarray and zarr."""
+    if name not in _MODULE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"hprn_geo.io.{_MODULE[name]}"), name)

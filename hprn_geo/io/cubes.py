@@ -1,4 +1,4 @@
-"""Readers of hyperspectral cubes in the formats the field uses, and the shared cubes.
+"""Readers of hyperspectral cubes in the formats the field uses.
 
 Every reader returns a :class:`Cube`: ``data`` ``(B, H, W)`` float32 with the
 spectral axis first, ``wavelengths`` ``(B,)`` nm when known.
@@ -10,7 +10,7 @@ reader                           formats                     wavelengths from
                                  v7.3 (HDF5, h5py)           ``wavlength`` array, or ``wavelength_key``
 :func:`read_envi`                ENVI ``.hdr`` + raw data    header ``wavelength``, ``fwhm``
                                  (BSQ, BIL, BIP)
-:func:`read_raster`              any GDAL raster (rasterio)  band descriptions (``"550.0 nm"``), band
+:func:`read_raster`              any GDAL raster (rasterio)  band descriptions (``"550 nm"``), band
                                                              tags ``wavelength``, or the ENVI domain
 :func:`read_xarray`              Zarr, NetCDF (xarray)       the ``wavelength`` coordinate
 :func:`read_band_stack`          one PNG/TIFF per band       the ``wavelengths`` argument
@@ -24,17 +24,15 @@ type's maximum); nodata values (ENVI ``data ignore value``, GDAL nodata, NetCDF
 ``_FillValue``) become NaN. Wavelength arrays whose values are all below 30
 are taken to be micrometres and converted to nm.
 
-:data:`SHARED_CUBES` describes the real cubes of the shared data folder (file,
-key, layout, scale, wavelengths, source); :func:`load_shared` loads one as
-reflectance (or radiance, for ``kind="radiance"``).
+The real cubes of the shared data folder are described in a data file and
+loaded by :mod:`hprn_geo.io.shared`.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,11 +48,9 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from hprn_geo.errors import DataFileError, RasterReadError
 
 __all__ = [
-    "SHARED_CUBES",
     "Cube",
-    "SharedCube",
     "envi_map_info",
-    "load_shared",
+    "north_up",
     "parse_envi_header",
     "read_band_stack",
     "read_cube",
@@ -282,7 +278,7 @@ def envi_map_info(map_info: list[str]) -> dict[str, Any]:
     """
     projection = map_info[0].strip().lower()
     ref_x, ref_y, easting, northing, size_x, size_y = (float(v) for v in map_info[1:7])
-    transform = _north_up(easting - (ref_x - 1) * size_x, northing + (ref_y - 1) * size_y, size_x, size_y)
+    transform = north_up(easting - (ref_x - 1) * size_x, northing + (ref_y - 1) * size_y, size_x, size_y)
     if projection == "utm" and len(map_info) > 9 and "wgs" in map_info[9].lower():
         zone, north = int(map_info[7]), map_info[8].strip().lower().startswith("n")
         return {"crs": CRS.from_epsg((32600 if north else 32700) + zone), "transform": transform}
@@ -291,7 +287,8 @@ def envi_map_info(map_info: list[str]) -> dict[str, Any]:
     return {}
 
 
-def _north_up(west: float, north: float, size_x: float, size_y: float) -> Affine:
+def north_up(west: float, north: float, size_x: float, size_y: float) -> Affine:
+    """The transform of a north-up grid: upper-left corner (west, north), pixel size (size_x, size_y)."""
     return Affine(size_x, 0.0, west, 0.0, -size_y, north)
 
 
@@ -364,7 +361,7 @@ def read_raster(path: str | Path) -> Cube:
     """Read every band of a GDAL raster (GeoTIFF, ENVI, netCDF, ...) with rasterio.
 
     GDAL band scale/offset are applied, nodata becomes NaN, and wavelengths
-    come from band descriptions such as ``"550.0 nm"``, band tags
+    come from band descriptions such as ``"550 nm"``, band tags
     ``wavelength`` (+ ``wavelength_units``), or the ENVI metadata domain; band
     widths likewise from band tags ``fwhm`` or the ENVI domain's ``fwhm``.
     ``extras`` holds ``crs`` (None when absent: lab cubes often have none, so
@@ -582,253 +579,3 @@ def read_cube(path: str | Path, **kwargs: Any) -> Cube:
     if suffix == ".hdr" or (suffix in _ENVI_DATA_SUFFIXES and has_header):
         return read_envi(path, **kwargs)
     return read_raster(path, **kwargs)
-
-
-# -------------------------------------------------------------- shared cubes
-
-WavelengthRule = Callable[[Mapping[str, np.ndarray], Path], "np.ndarray | None"]
-
-
-@dataclass(frozen=True)
-class SharedCube:
-    """How to load one real cube of the shared data folder.
-
-    Attributes:
-        file: path relative to the data folder.
-        key: the cube's variable in the ``.mat`` file ('' for a band stack).
-        layout: ``"rows_cols_bands"`` (H, W, B); ``"bands_by_pixels"``
-            (B, H*W) with pixels in MATLAB's column-major order and ``nRow``/
-            ``nCol`` in the file; ``"tiles"`` (N, H, W, B), one tile taken;
-            ``"band_stack"`` a folder of band images.
-        wavelengths: ``(arrays, data_dir) -> (B,) nm`` or None.
-        scale: multiplies the stored values.
-        fwhm_key: the band-width variable, or None.
-        kind: ``"reflectance"`` or ``"radiance"``.
-        tile: the tile index for ``layout="tiles"``.
-        extras: ``{name: (key, layout)}``; layout ``"image"`` (H, W) as
-            stored, ``"pixels"`` (K, H*W) like ``bands_by_pixels``,
-            ``"rows_cols_k"`` (H, W, K) -> (K, H, W).
-        source: where the data comes from, to cite.
-    """
-
-    file: str
-    key: str
-    layout: str
-    wavelengths: WavelengthRule
-    scale: float = 1.0
-    fwhm_key: str | None = None
-    kind: str = "reflectance"
-    tile: int | None = None
-    extras: Mapping[str, tuple[str, str]] = field(default_factory=dict)
-    source: str = ""
-
-
-def _key_wavelengths(key: str, arrays: Mapping[str, np.ndarray], data_dir: Path) -> np.ndarray:
-    return np.asarray(arrays[key], dtype=np.float64).ravel()
-
-
-def _fixed_wavelengths(values: tuple[float, ...], arrays: Mapping[str, np.ndarray], data_dir: Path) -> np.ndarray:
-    return np.asarray(values, dtype=np.float64)
-
-
-def _linspace_channels(key: str, arrays: Mapping[str, np.ndarray], data_dir: Path) -> np.ndarray:
-    """README approximation: 224 AVIRIS channels spread evenly over 380-2500 nm, 1-based ``key``."""
-    return np.linspace(380.0, 2500.0, 224)[np.asarray(arrays[key]).ravel().astype(int) - 1]
-
-
-def _usgs_aviris_grid(data_dir: Path) -> np.ndarray:
-    """The 224 AVIRIS channel centres (nm) of the USGS 1995 library (not monotonic near 670 nm)."""
-    library = read_mat_arrays(data_dir / "spectra" / "usgs1995_aviris224.mat")
-    return library["datalib"][:, 0] * 1000.0
-
-
-def _usgs_channels(key: str, arrays: Mapping[str, np.ndarray], data_dir: Path) -> np.ndarray:
-    return _usgs_aviris_grid(data_dir)[np.asarray(arrays[key]).ravel().astype(int) - 1]
-
-
-def _usgs_kept(channels: tuple[int, ...], arrays: Mapping[str, np.ndarray], data_dir: Path) -> np.ndarray:
-    return _usgs_aviris_grid(data_dir)[np.asarray(channels) - 1]
-
-
-#: 1-based AVIRIS channels kept in the San Diego airport scene (224 minus 1-6,
-#: 33-35, 97, 107-113, 153-166, 221-224; the list quoted in the literature).
-SANDIEGO_CHANNELS = tuple(
-    int(c) for c in np.setdiff1d(np.arange(1, 225), np.r_[1:7, 33:36, 97, 107:114, 153:167, 221:225])
-)
-_ENMAP_TILE_OFFSETS = (
-    (64, 0), (64, 32), (96, 0), (96, 32), (96, 96), (96, 128), (128, 0), (128, 32), (128, 96),
-    (128, 128), (160, 64), (160, 96), (160, 128), (160, 160), (192, 64), (192, 96), (192, 128), (192, 160),
-)  # fmt: skip
-_ENMAP_SOURCE = (
-    "EnMAP L2A, Potsdam 2022-07-24 (scene ENMAP01-____L2A-DT0000001867_20220724T104526Z_008_V010302); "
-    "EnMAP-Box test data (github.com/EnMAP-Box/enmap-box @ f9e8f486). Data (c) DLR (EnMAP)."
-)
-
-
-def _shared_registry() -> dict[str, SharedCube]:
-    rule = functools.partial
-    registry = {
-        "samson": SharedCube(
-            file="cubes/samson.mat",
-            key="V",
-            layout="bands_by_pixels",
-            wavelengths=rule(_fixed_wavelengths, tuple(np.linspace(401.0, 889.0, 156))),
-            source="Samson (SAMSON sensor), 156 bands 401-889 nm; Zhu et al. hyperspectral unmixing datasets.",
-        ),
-        "jasper_ridge": SharedCube(
-            file="cubes/jasper_ridge.mat",
-            key="Y",
-            layout="bands_by_pixels",
-            wavelengths=rule(_linspace_channels, "SlectBands"),
-            scale=1e-4,
-            extras={"abundances": ("A", "pixels")},
-            source="AVIRIS, Jasper Ridge; Zhu et al. hyperspectral unmixing datasets.",
-        ),
-        "moffett": SharedCube(
-            file="cubes/moffett.mat",
-            key="data",
-            layout="rows_cols_bands",
-            wavelengths=rule(_usgs_channels, "selected_bands"),
-            extras={"abundances": ("A_VCA", "rows_cols_k")},
-            source="AVIRIS, Moffett Field (Dobigeon et al. unmixing subscene).",
-        ),
-        "muufl_sub": SharedCube(
-            file="cubes/muufl_sub.mat",
-            key="hsi_img_sub",
-            layout="rows_cols_bands",
-            wavelengths=rule(_key_wavelengths, "wavelengths"),
-            extras={"mask": ("mask_sub", "image")},
-            source="CASI-1500, MUUFL Gulfport (Gader et al. 2013; Du et al.), subset.",
-        ),
-        "muufl_class_sub": SharedCube(
-            file="cubes/muufl_class_sub.mat",
-            key="hsi_sub",
-            layout="rows_cols_bands",
-            wavelengths=rule(_key_wavelengths, "wavlength"),
-            source="CASI-1500, MUUFL Gulfport (Gader et al. 2013), classification subset.",
-        ),
-        "aviris_ng_la_county_2016": SharedCube(
-            file="cubes/ang20160910t185702_2rdn_img.mat",
-            key="radiance",
-            layout="rows_cols_bands",
-            wavelengths=rule(_key_wavelengths, "wavelengths"),
-            kind="radiance",
-            source="AVIRIS-NG L1B radiance ang20160910t185702 (NASA/JPL), from github.com/isofit/isofit @ 8b2b303e.",
-        ),
-        "aviris_ng_yuma_2017": SharedCube(
-            file="cubes/ang20170323t202244_rdn_7000-7010.mat",
-            key="radiance",
-            layout="rows_cols_bands",
-            wavelengths=rule(_key_wavelengths, "wavelengths"),
-            fwhm_key="fwhm",
-            kind="radiance",
-            extras={"lon": ("lon", "image"), "lat": ("lat", "image"), "elevation_m": ("elevation_m", "image")},
-            source="AVIRIS-NG L1B radiance ang20170323t202244 (NASA/JPL), from github.com/isofit/isofit @ 4a556f70.",
-        ),
-        "sandiego_plane": SharedCube(
-            file="cubes/sandiego_plane.mat",
-            key="data",
-            layout="rows_cols_bands",
-            wavelengths=rule(_usgs_kept, SANDIEGO_CHANNELS),
-            scale=1e-4,
-            extras={"anomaly_mask": ("map", "image")},
-            source="AVIRIS, San Diego airport (Kang et al., TGRS 2017), via github.com/xdjiangkai/LREN @ 6d35f0f9.",
-        ),
-        "cave_balloons": SharedCube(
-            file="cave/balloons",
-            key="",
-            layout="band_stack",
-            wavelengths=rule(_fixed_wavelengths, tuple(np.arange(400.0, 591.0, 10.0))),
-            source="CAVE multispectral database (Yasuma et al. 2010), balloons bands 1-20, resampled to 512x640.",
-        ),
-    }
-    for index, (column, row) in enumerate(_ENMAP_TILE_OFFSETS):
-        registry[f"enmap_potsdam_tile_{column}_{row}"] = SharedCube(
-            file="cubes/enmap_potsdam_vnir_tiles.mat",
-            key="tiles",
-            layout="tiles",
-            wavelengths=rule(_key_wavelengths, "wavelengths"),
-            scale=1e-4,
-            fwhm_key="fwhm",
-            tile=index,
-            source=_ENMAP_SOURCE,
-        )
-    return registry
-
-
-#: The real cubes of the shared data folder by name (see docs/spectral.md).
-SHARED_CUBES: dict[str, SharedCube] = _shared_registry()
-
-
-def load_shared(name: str, data_dir: str | Path) -> Cube:
-    """Load a cube of :data:`SHARED_CUBES` from the shared data folder.
-
-    Args:
-        name: a key of :data:`SHARED_CUBES`.
-        data_dir: the shared data folder (holding ``cubes/``, ``spectra/``, ...).
-
-    Returns:
-        The cube, scaled to reflectance (radiance for ``kind="radiance"``, in
-        the file's units, ``extras["units"]``), with the registry's wavelengths.
-
-    Raises:
-        DataFileError: unknown name, or the file's layout is not the expected one.
-        RasterReadError: the file is missing.
-    """
-    if name not in SHARED_CUBES:
-        raise DataFileError(f"unknown shared cube {name!r}; known: {', '.join(SHARED_CUBES)}")
-    spec, data_dir = SHARED_CUBES[name], Path(data_dir)
-    path = data_dir / spec.file
-    if spec.layout == "band_stack":
-        cube = read_band_stack(path, wavelengths=spec.wavelengths({}, data_dir))
-        return Cube(cube.data, cube.wavelengths, name=name, extras=cube.extras)
-    arrays = read_mat_arrays(path)
-    data = _arrange(require_array(arrays, spec.key, path), spec, arrays, path)
-    extras = {
-        label: _arrange(require_array(arrays, stored, path), spec, arrays, path, how)
-        for label, (stored, how) in spec.extras.items()
-    }
-    extras.update(_shared_metadata(spec, arrays))
-    fwhm = None if spec.fwhm_key is None else _key_wavelengths(spec.fwhm_key, arrays, data_dir)
-    return Cube(data, spec.wavelengths(arrays, data_dir), fwhm=fwhm, name=name, extras=extras, kind=spec.kind)
-
-
-def _arrange(
-    values: np.ndarray, spec: SharedCube, arrays: Mapping[str, np.ndarray], path: Path, how: str | None = None
-) -> np.ndarray:
-    """Stored array -> ``(B, H, W)`` float32 (cube, scaled) or the extra's own layout."""
-    how = how or spec.layout
-    if how == "image":
-        return values
-    if how == "rows_cols_k":
-        return np.moveaxis(values, -1, 0)
-    if how in ("bands_by_pixels", "pixels"):
-        rows, cols = int(require_array(arrays, "nRow", path).item()), int(require_array(arrays, "nCol", path).item())
-        if values.ndim != 2 or values.shape[1] != rows * cols:
-            raise DataFileError(f"{path.name}: {values.shape} is not (K, {rows}*{cols})")
-        arranged = values.reshape(values.shape[0], cols, rows).transpose(0, 2, 1)
-    elif how == "tiles":
-        arranged = np.moveaxis(values[spec.tile], -1, 0)
-    else:
-        arranged = np.moveaxis(values, -1, 0)
-    if how == "pixels":
-        return arranged
-    data = arranged.astype(np.float32)
-    if "nodata" in arrays:
-        data[arranged == arrays["nodata"].item()] = np.nan
-    return data * np.float32(spec.scale)
-
-
-def _shared_metadata(spec: SharedCube, arrays: Mapping[str, np.ndarray]) -> dict[str, Any]:
-    """CRS and transform where the file has them (EnMAP tiles; AVIRIS-NG map info), radiance units."""
-    geo: dict[str, Any] = {}
-    if "map_info" in arrays:
-        geo.update(envi_map_info(str(arrays["map_info"].ravel()[0]).split(",")))
-    if "units" in arrays:
-        geo["units"] = str(arrays["units"].ravel()[0])
-    if spec.layout == "tiles":
-        column, row = (int(v) for v in arrays["tile_xy_offset"][spec.tile])
-        x, y = arrays["tile_ul_utm33n"][spec.tile]
-        geo.update(crs=CRS.from_epsg(32633), transform=_north_up(x, y, 30.0, 30.0))
-        geo["tile_name"], geo["tile_xy_offset"] = f"enmap_potsdam_tile_{column}_{row}", (column, row)
-    return geo

@@ -24,12 +24,14 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import numpy as np
+from rasterio.control import GroundControlPoint
 from rasterio.crs import CRS
 from rasterio.errors import RasterioError
 from rasterio.transform import Affine
 
-from hprn_geo.errors import HPRNGeoError, OutputError
+from hprn_geo.errors import HPRNGeoError, OutputError, one_line_reason
 from hprn_geo.io.journal import Journal, fsync_dir
+from hprn_geo.io.lock import OutputLock
 
 __all__ = ["CubeSpec", "CubeWriter", "format_wavelength"]
 
@@ -39,9 +41,8 @@ _T = TypeVar("_T")
 
 
 def format_wavelength(nm: float) -> str:
-    """Band description for a wavelength: ``550 -> "550.0 nm"``, ``401.13 -> "401.13 nm"``."""
-    text = f"{nm:.1f}" if abs(nm - round(nm, 1)) < 1e-9 else repr(float(nm))
-    return f"{text} nm"
+    """Band description for a wavelength: ``550 -> "550 nm"``, ``401.13 -> "401.13 nm"``."""
+    return f"{np.format_float_positional(float(nm), trim='-')} nm"
 
 
 @dataclass
@@ -62,6 +63,8 @@ class CubeSpec:
         fwhm: ``(B,)`` band widths in nm, or None.
         tags: extra string metadata (model name, card, ...); the keys
             ``wavelength``, ``wavelength_units`` and ``fwhm`` are reserved.
+        gcps: ground control points (pixel row/col -> ``crs`` x/y) of a cube
+            georeferenced by them alone; ``transform`` must then be the identity.
     """
 
     height: int
@@ -74,6 +77,7 @@ class CubeSpec:
     nodata: float | int | None = None
     fwhm: np.ndarray | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    gcps: tuple[GroundControlPoint, ...] = ()
 
     def __post_init__(self) -> None:
         if int(self.height) < 1 or int(self.width) < 1:
@@ -91,6 +95,9 @@ class CubeSpec:
             if len(values) not in (6, 9):
                 raise ValueError(f"transform must be an affine.Affine or its 6 coefficients, got {values!r}")
             self.transform = Affine(*values[:6])
+        self.gcps = tuple(self.gcps)
+        if self.gcps and not self.transform.is_identity:
+            raise ValueError("a cube georeferenced by GCPs has the identity transform")
         self.dtype = np.dtype(self.dtype).name
         if self.dtype not in ("float32", "uint16"):
             raise ValueError(f"dtype must be 'float32' or 'uint16', got {self.dtype!r}")
@@ -119,6 +126,7 @@ class CubeSpec:
             "nodata": "nan" if isinstance(nodata, float) and math.isnan(nodata) else nodata,
             "transform": [float(v) for v in tuple(self.transform)[:6]],
             "crs": self.crs.to_wkt() if self.crs is not None else None,
+            "gcps": [[g.row, g.col, g.x, g.y, g.z] for g in self.gcps],
             "block_rows": block_rows,
         }
 
@@ -178,18 +186,7 @@ def guarded(target: Path, action: str, fn: Callable[[], _T]) -> _T:
     except HPRNGeoError:
         raise
     except (OSError, RasterioError) as e:
-        raise OutputError(f"cannot {action} {target}: {_reason(e)}") from None
-
-
-def _reason(error: BaseException) -> str:
-    """One line: the error's message plus GDAL's underlying one when rasterio chains it."""
-    texts = []
-    while error is not None and len(texts) < 3:
-        text = " ".join(str(error).split())
-        if text and "see previous exception" not in text.lower():
-            texts.append(text)
-        error = error.__cause__ or error.__context__
-    return "; ".join(dict.fromkeys(texts)) or "write failed"
+        raise OutputError(f"cannot {action} {target}: {one_line_reason(e) or 'write failed'}") from None
 
 
 class CubeWriter:
@@ -214,6 +211,7 @@ class CubeWriter:
         self._journal = Journal(path.with_name(path.name + ".journal.json"), fingerprint)
         self._pending: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._written: dict[int, tuple[int, int]] = {}
+        self._lock = OutputLock(path)
         self._state = "new"
 
     # -- format hooks ----------------------------------------------------
@@ -237,7 +235,22 @@ class CubeWriter:
 
     # -- lifecycle -------------------------------------------------------
     def start(self, resume: bool) -> CubeWriter:
-        """Create the partial (or reopen it when resuming); called by ``open_writer``."""
+        """Lock the target, then create the partial (or reopen it when resuming); called by ``open_writer``.
+
+        Raises:
+            OutputLockedError: another live run is writing the target (:mod:`hprn_geo.io.lock`).
+        """
+        self._lock.acquire()
+        try:
+            self._prepare(resume)
+        except BaseException:
+            self._lock.release()
+            raise
+        self._state = "open"
+        return self
+
+    def _prepare(self, resume: bool) -> None:
+        """Drop stale temporaries; reopen the partial and journal (resume) or create them afresh."""
         for tmp in self._temporaries():
             remove_path(tmp)
         if resume and self.partial.exists() and self._journal.path.exists():
@@ -249,8 +262,6 @@ class CubeWriter:
             self._journal.remove()
             guarded(self.path, "create", self._create)
             guarded(self.path, "write journal for", self._journal.save)
-        self._state = "open"
-        return self
 
     def done_strips(self) -> set[int]:
         """Indices of strips already on disk and journaled (skip them when resuming)."""
@@ -398,6 +409,7 @@ class CubeWriter:
         if not keep_partial:
             remove_path(self.partial)
             self._journal.remove()
+        self._lock.release()
 
 
 def _round_up(n: int, multiple: int) -> int:

@@ -4,9 +4,9 @@ The partial (``cube.tif.partial``, driver forced to GTiff) is a tiled
 (512x512, or the image size rounded up to 16 when smaller), band-interleaved,
 ZSTD- (else DEFLATE-) compressed GeoTIFF with PREDICTOR=3 (float32) or 2
 (uint16), BIGTIFF=IF_SAFER and SPARSE_OK (blocks not yet written take no
-space). All metadata — band descriptions ``"550.0 nm"``, ``wavelength`` /
+space). All metadata — band descriptions ``"550 nm"``, ``wavelength`` /
 ``wavelength_units`` / ``fwhm`` tags on the dataset and on each band, nodata,
-uint16 scales, user tags — is written when the partial is created, before any
+uint16 scales, user tags, the GCPs of a raster georeferenced by them — is written when the partial is created, before any
 data and before any COG conversion.
 
 Each complete row block is written by reopening the partial in ``r+`` mode
@@ -101,6 +101,8 @@ class GeoTIFFWriter(CubeWriter):
                     ds.set_band_description(i + 1, format_wavelength(spec.wavelengths[i]))
                     ds.update_tags(i + 1, **_band_tags(spec, i))
                 ds.update_tags(**_dataset_tags(spec))
+                if spec.gcps:
+                    ds.gcps = (list(spec.gcps), spec.crs)
                 if spec.dtype == "uint16":
                     ds.scales = [1.0 / spec.scale] * spec.bands
                     ds.offsets = [0.0] * spec.bands

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hprn_geo.errors import OptionError
 from hprn_geo.io.scaling import InputScaling
 
 __all__ = [
@@ -139,7 +140,7 @@ def infer_encoding(
         ValueError: ``encoding`` is not one of :data:`ENCODINGS`.
     """
     if encoding not in ENCODINGS:
-        raise ValueError(f"encoding must be one of {', '.join(ENCODINGS)}, got {encoding!r}")
+        raise OptionError(f"encoding must be one of {', '.join(ENCODINGS)}, got {encoding!r}")
     if encoding != "auto":
         return InputEncoding(encoding, f"{encoding}: given")
     declared = any(s not in (None, 1.0) for s in declared_scales or ()) or any(
@@ -231,4 +232,4 @@ def sample_white_balance(
 
 def _check_method(method: str) -> None:
     if method not in WHITE_BALANCES:
-        raise ValueError(f"white_balance must be one of {', '.join(WHITE_BALANCES)}, got {method!r}")
+        raise OptionError(f"white_balance must be one of {', '.join(WHITE_BALANCES)}, got {method!r}")

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import rasterio
+from rasterio.control import GroundControlPoint
 from rasterio.enums import ColorInterp, Resampling
 from rasterio.errors import NodataShadowWarning, NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
@@ -28,6 +29,7 @@ from hprn_geo.errors import (
     MissingCRSWarning,
     RasterReadError,
     UnsupportedDtypeError,
+    one_line_reason,
 )
 from hprn_geo.io.photo import (
     BALANCE_SAMPLE,
@@ -37,13 +39,10 @@ from hprn_geo.io.photo import (
     infer_encoding,
     sample_white_balance,
 )
+from hprn_geo.io.remote import gdal_name
 from hprn_geo.io.scaling import InputScaling, infer_scaling
 
 __all__ = ["RasterScene", "open_scene"]
-
-
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split()) or type(error).__name__
 
 
 class RasterScene:
@@ -54,8 +53,10 @@ class RasterScene:
     Attributes:
         path: the path or GDAL dataset name as given.
         height, width: raster size in pixels.
-        crs: rasterio ``CRS`` or None when the raster has none.
-        transform: affine pixel -> CRS transform.
+        crs: rasterio ``CRS`` (that of the GCPs for a raster georeferenced by them) or None when
+            the raster has none.
+        transform: affine pixel -> CRS transform (the identity for a raster georeferenced by GCPs).
+        gcps: the ground control points of a raster georeferenced by them alone, else empty.
         nodata: nodata value of the first chosen band (float) or None.
         dtype: numpy name of the raw data type, e.g. ``"uint8"``.
         count: number of bands in the raster.
@@ -72,7 +73,10 @@ class RasterScene:
         self.path = path
         self.height: int = dataset.height
         self.width: int = dataset.width
-        self.crs = dataset.crs if dataset.crs else None
+        gcps, gcp_crs = dataset.gcps
+        self.gcps: tuple[GroundControlPoint, ...] = tuple(gcps) if dataset.transform.is_identity else ()
+        crs = dataset.crs or (gcp_crs if self.gcps else None)
+        self.crs = crs if crs else None
         self.transform = dataset.transform
         self.count: int = dataset.count
         self.rgb_bands = rgb_bands
@@ -125,8 +129,7 @@ class RasterScene:
         try:
             raw, masks = self._read(window=window)
         except RasterioError as e:
-            raise RasterReadError(f"cannot read {self.path} at rows {row_off}+{height}, "
-                                  f"cols {col_off}+{width}: {_one_line(e)}") from None
+            raise self._read_error(f" at rows {row_off}+{height}, cols {col_off}+{width}", e) from None
         return self._to_reflectance(raw, masks)
 
     def valid_fraction(self, sample: int = 64) -> float:
@@ -154,7 +157,7 @@ class RasterScene:
         try:
             raw, masks = self._read(out_shape=shape, resampling=Resampling.nearest)
         except RasterioError as e:
-            raise RasterReadError(f"cannot read {self.path}: {_one_line(e)}") from None
+            raise self._read_error("", e) from None
         return raw, self._valid(raw, masks)
 
     def describe(self) -> dict[str, Any]:
@@ -185,6 +188,10 @@ class RasterScene:
     # -- helpers ---------------------------------------------------------
     def _crs_text(self) -> str | None:
         return None if self.crs is None else self.crs.to_string()
+
+    def _read_error(self, where: str, error: BaseException) -> RasterReadError:
+        """One line saying what failed, naming the raster as the user did (not as opened, e.g. ``/vsicurl?...``)."""
+        return RasterReadError(f"cannot read {self.path}{where}: {_reason(error, self._ds.name, self.path)}")
 
     def _check_window(self, row_off: int, col_off: int, height: int, width: int) -> None:
         ok = (height >= 1 and width >= 1 and row_off >= 0 and col_off >= 0
@@ -219,6 +226,12 @@ class RasterScene:
         return rgb, valid
 
 
+def _reason(error: BaseException, opened: str, name: str) -> str:
+    """:func:`~hprn_geo.errors.one_line_reason`, the raster called ``name`` where GDAL says ``opened``."""
+    text = one_line_reason(error) or type(error).__name__
+    return text.replace(opened, name).replace(opened.lstrip("/"), name)
+
+
 def data_mask(raw: np.ndarray, nodata: Sequence[float | None]) -> np.ndarray:
     """Where every band holds data: (B, h, w) raw values -> (h, w) bool.
 
@@ -244,9 +257,10 @@ def open_scene(
     """Open any GDAL raster for reading RGB reflectance windows.
 
     Args:
-        path: file path or GDAL dataset name (``/vsicurl/...``, ``ZARR:...``).
+        path: file path, http(s) URL or GDAL dataset name (``/vsicurl/...``, ``ZARR:...``); URLs are
+            read through ``/vsicurl/`` with retries (:func:`hprn_geo.io.remote.gdal_name`).
         rgb_bands: three 1-based band indices (R, G, B); required unless the
-            raster has exactly 3 bands.
+            raster has exactly 3 bands. An alpha band not among them masks pixels.
         scale: ``"auto"`` or a factor; see :func:`hprn_geo.io.infer_scaling`.
         encoding: ``"auto"``, ``"linear"`` or ``"srgb"``; see :func:`hprn_geo.io.photo.infer_encoding`.
         white_balance: one of :data:`hprn_geo.io.photo.WHITE_BALANCES`; the gains
@@ -265,9 +279,9 @@ def open_scene(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            dataset = rasterio.open(name)
+            dataset = rasterio.open(opened := gdal_name(name))
     except RasterioError as e:
-        raise RasterReadError(f"cannot open {name}: {_one_line(e)}") from None
+        raise RasterReadError(f"cannot open {name}: {_reason(e, opened, name)}") from None
     try:
         scene = _scene_from(dataset, name, rgb_bands, scale, encoding)
         scene.balance = scene.white_balance(white_balance)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hprn_geo.errors import UnsupportedDtypeError
+from hprn_geo.errors import OptionError, UnsupportedDtypeError
 
 __all__ = ["InputScaling", "infer_scaling"]
 
@@ -91,7 +91,7 @@ def infer_scaling(
         try:
             return _explicit(name, float(scale))
         except ValueError:
-            raise ValueError(f"scale must be 'auto' or a positive number, got {scale!r}") from None
+            raise OptionError(f"scale must be 'auto' or a positive number, got {scale!r}") from None
     if name not in _AUTO_DTYPES:
         raise UnsupportedDtypeError(
             f"{name} rasters have no standard reflectance scaling; "
@@ -132,7 +132,7 @@ def _explicit(name: str, scale: float) -> InputScaling:
     if not isinstance(scale, (int, float, np.number)) or isinstance(scale, bool):
         raise TypeError(f"scale must be 'auto' or a positive number, got {scale!r}")
     if not (math.isfinite(scale) and scale > 0):
-        raise ValueError(f"scale must be a positive finite number, got {scale!r}")
+        raise OptionError(f"scale must be a positive finite number, got {scale!r}")
     kind = np.dtype(name).kind
     if kind not in "uif":
         raise UnsupportedDtypeError(f"{name} rasters cannot be scaled to reflectance")

@@ -6,6 +6,8 @@
 - nothing is written until the target is known to be writable, and an
   existing target is refused unless ``overwrite`` (then it stays untouched
   until the final ``os.replace``);
+- ``<target>.lock`` keeps a second run off the target while one writes; a
+  lock left by a killed run is taken over (:mod:`hprn_geo.io.lock`);
 - data goes to ``<target>.partial`` and a journal ``<target>.journal.json``
   lists the strips safely on disk; ``commit()`` moves the result onto the
   target, ``abort()`` removes the temporaries (or keeps them for resume);
@@ -29,12 +31,11 @@ from pathlib import Path
 
 from hprn_geo.errors import OutputError
 from hprn_geo.io.cubewriter import CubeSpec, CubeWriter
+from hprn_geo.io.formats import FORMATS, OutputFormat, format_for
 from hprn_geo.io.geotiff import GeoTIFFWriter
 from hprn_geo.io.zarr_store import ZarrWriter
 
-__all__ = ["SUFFIXES", "CubeSpec", "CubeWriter", "GeoTIFFWriter", "ZarrWriter", "open_writer"]
-
-SUFFIXES = {".tif": "GeoTIFF", ".tiff": "GeoTIFF", ".zarr": "Zarr"}
+__all__ = ["CubeSpec", "CubeWriter", "GeoTIFFWriter", "ZarrWriter", "open_writer"]
 
 
 def open_writer(
@@ -58,26 +59,24 @@ def open_writer(
     Raises:
         OutputError: unsupported suffix, target exists without ``overwrite``,
             parent directory missing or not writable, ``cog`` with Zarr,
-            a journal written for a different spec, or any write failure.
+            a journal written for a different spec, or any write failure;
+            :class:`~hprn_geo.errors.OutputLockedError` when another run is writing the target.
     """
     target = Path(os.path.abspath(os.fspath(path)))
-    kind = SUFFIXES.get(target.suffix.lower())
-    if kind is None:
-        raise OutputError(
-            f"cannot write {path}: unsupported suffix {target.suffix or '(none)'!r}; "
-            f"use {', '.join(SUFFIXES)}"
-        )
-    if cog and kind != "GeoTIFF":
-        raise OutputError(f"cannot write {path}: COG output needs a .tif or .tiff suffix")
-    _check_target(target, str(path), overwrite, kind)
-    if kind == "GeoTIFF":
-        writer: CubeWriter = GeoTIFFWriter(target, spec, overwrite=overwrite, cog=cog)
-    else:
-        writer = ZarrWriter(target, spec, overwrite=overwrite)
+    output = format_for(target)
+    if output is None:
+        suffixes = ", ".join(suffix for f in FORMATS.values() for suffix in f.suffixes)
+        raise OutputError(f"cannot write {path}: unsupported suffix {target.suffix or '(none)'!r}; use {suffixes}")
+    if cog and not output.cog:
+        cog_suffixes = " or ".join(suffix for f in FORMATS.values() if f.cog for suffix in f.suffixes)
+        raise OutputError(f"cannot write {path}: COG output needs a {cog_suffixes} suffix")
+    _check_target(target, str(path), overwrite, output)
+    options = {"cog": cog} if output.cog else {}
+    writer: CubeWriter = output.writer_class()(target, spec, overwrite=overwrite, **options)
     return writer.start(resume)
 
 
-def _check_target(target: Path, shown: str, overwrite: bool, kind: str) -> None:
+def _check_target(target: Path, shown: str, overwrite: bool, output: OutputFormat) -> None:
     """Refuse before writing anything: existing target, missing/unwritable parent."""
     parent = target.parent
     if not parent.exists():
@@ -89,5 +88,5 @@ def _check_target(target: Path, shown: str, overwrite: bool, kind: str) -> None:
     if target.exists() or target.is_symlink():
         if not overwrite:
             raise OutputError(f"{shown} exists; pass --overwrite to replace it")
-        if kind == "GeoTIFF" and target.is_dir():
+        if not output.directory and target.is_dir():
             raise OutputError(f"cannot write {shown}: it is a directory")

@@ -4,7 +4,8 @@ Layout of ``cube.zarr``: one data variable ``reflectance`` with dims
 ``(wavelength, y, x)``, chunks ``(min(B, 16), 512, 512)``; coordinates
 ``wavelength`` (nm), ``fwhm`` (nm, when given), ``x``/``y`` at pixel centres
 (for north-up transforms) and ``spatial_ref`` (CF ``grid_mapping``, written by
-rioxarray, with ``crs_wkt`` and ``GeoTransform``). ``reflectance`` also carries
+rioxarray, with ``crs_wkt`` and ``GeoTransform``, or, for a cube georeferenced by
+GCPs, rioxarray's ``gcps``). ``reflectance`` also carries
 GDAL's ``_CRS`` attribute so GDAL's Zarr driver finds the CRS. float32 stores
 NaN as nodata; uint16 stores ``round(reflectance * scale)`` with CF
 ``scale_factor = 1/scale`` and ``_FillValue`` (65535).
@@ -23,7 +24,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 import zarr
 
@@ -45,7 +45,7 @@ def _template(spec: CubeSpec, chunks: tuple[int, int, int]) -> xr.Dataset:
     coords: dict = {"wavelength": ("wavelength", spec.wavelengths, {"units": "nm", "long_name": "wavelength"})}
     if spec.fwhm is not None:
         coords["fwhm"] = ("wavelength", spec.fwhm, {"units": "nm", "long_name": "full width at half maximum"})
-    if t.b == 0 and t.d == 0:
+    if t.b == 0 and t.d == 0 and not spec.gcps:
         coords["x"] = ("x", t.c + t.a * (np.arange(spec.width) + 0.5))
         coords["y"] = ("y", t.f + t.e * (np.arange(spec.height) + 0.5))
     empty = np.broadcast_to(np.float32(np.nan), (spec.bands, spec.height, spec.width))
@@ -57,10 +57,14 @@ def _template(spec: CubeSpec, chunks: tuple[int, int, int]) -> xr.Dataset:
     ds.attrs.update(spec.tags)
     ds[VARIABLE] = ds[VARIABLE].chunk(dict(zip(("wavelength", "y", "x"), chunks)))
     ds = ds.assign_coords({name: ds[name].compute() for name in ds.coords if ds[name].chunks})
+    import rioxarray  # noqa: F401  (registers .rio; here, not at import: its pyproj wheel crashes QGIS at exit)
+
     if spec.crs is not None:
         ds = ds.rio.write_crs(spec.crs)
         if "x" in ds.coords:
             ds = ds.rio.write_coordinate_system()
+    if spec.gcps:
+        return ds.rio.write_gcps(list(spec.gcps), spec.crs)
     return ds.rio.write_transform(t)
 
 

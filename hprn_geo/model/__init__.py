@@ -6,12 +6,8 @@ prior); anyone can use :class:`HPRN` on a tensor.
 
 from __future__ import annotations
 
-from hprn_geo.model.hprn import HPRN, PRESETS, HPRNConfig, build_model
-from hprn_geo.model.loss import band_covariance, relative_l1, sopc_loss
-from hprn_geo.model.mrb import MRB
-from hprn_geo.model.prior import PAPER_SCALES, semantic_prior, slic_labels
-from hprn_geo.model.ssrm import SSRM, offset_labels, segment_order
-from hprn_geo.model.tcrm import TCRM
+import importlib
+from typing import Any
 
 __all__ = [
     "HPRN",
@@ -30,3 +26,16 @@ __all__ = [
     "slic_labels",
     "sopc_loss",
 ]
+
+_MODULE = {"HPRN": "hprn", "HPRNConfig": "hprn", "build_model": "hprn", "PRESETS": "presets",
+           "band_covariance": "loss", "relative_l1": "loss", "sopc_loss": "loss", "MRB": "mrb",
+           "PAPER_SCALES": "prior", "semantic_prior": "prior", "slic_labels": "prior", "SSRM": "ssrm",
+           "offset_labels": "ssrm", "segment_order": "ssrm", "TCRM": "tcrm"}
+
+
+def __getattr__(name: str) -> Any:
+    """The names of ``__all__``, imported from their module on first use (``hprn_geo.model.presets``
+    alone imports no torch)."""
+    if name not in _MODULE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"hprn_geo.model.{_MODULE[name]}"), name)

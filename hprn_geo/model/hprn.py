@@ -9,8 +9,11 @@ from torch import nn
 
 from hprn_geo.model.layers import ReflectConv
 from hprn_geo.model.mrb import MRB
+from hprn_geo.model.presets import PRESETS
 from hprn_geo.model.prior import PAPER_SCALES, semantic_prior
 from hprn_geo.model.ssrm import SSRM
+
+__all__ = ["HPRN", "HPRNConfig", "MAX_SEGMENTS", "PRESETS", "build_model"]
 
 
 @dataclass(frozen=True)
@@ -58,14 +61,6 @@ class HPRNConfig:
 
 MAX_SEGMENTS = 256
 """Most SLIC segments asked at one scale when the counts scale with the tile (:meth:`HPRN.segment_counts`)."""
-
-PRESETS: dict[str, dict] = {
-    "paper": {"channels": 200, "blocks": 10},
-    "compact": {"channels": 64, "blocks": 4},
-    "small": {"channels": 32, "blocks": 2},
-}
-"""Preset name -> overrides of :class:`HPRNConfig` defaults."""
-
 
 class HPRN(nn.Module):
     """HPRN: RGB (N, 3, H, W) in [0, 1] -> spectra (N, B, H, W).

@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+__all__ = ["ReflectConv", "reflect_pad"]
+
 
 def reflect_pad(x: torch.Tensor, pad: int) -> torch.Tensor:
     """Reflection-pad the two spatial axes of ``x`` by ``pad`` pixels.

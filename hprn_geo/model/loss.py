@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+__all__ = ["band_covariance", "relative_l1", "sopc_loss"]
+
 
 def band_covariance(cube: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
     """Sample covariance between bands, eq. (14): X = I Sigma I^T, Sigma = (Id - 1/n) / n.

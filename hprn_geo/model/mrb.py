@@ -8,6 +8,8 @@ from torch import nn
 from hprn_geo.model.layers import ReflectConv
 from hprn_geo.model.tcrm import TCRM
 
+__all__ = ["MRB"]
+
 
 class MRB(nn.Module):
     """Four reflection-padded 3x3 convolutions with the authors' residual sums.

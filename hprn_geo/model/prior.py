@@ -15,6 +15,8 @@ from skimage.segmentation import slic
 
 from hprn_geo.model.fastslic import torch_semantic_prior
 
+__all__ = ["PAPER_SCALES", "PRIOR_METHODS", "semantic_prior", "slic_labels"]
+
 PAPER_SCALES: tuple[int, ...] = (8, 12, 16, 20)
 PRIOR_METHODS: tuple[str, ...] = ("skimage", "torch", "torch-connected")
 """``semantic_prior`` methods: scikit-image on the CPU (the reference), or

@@ -10,6 +10,8 @@ from torch import nn
 
 from hprn_geo.model.layers import ReflectConv
 
+__all__ = ["SSRM", "offset_labels", "segment_order"]
+
 
 def offset_labels(labels: torch.Tensor) -> torch.Tensor:
     """Shift each scale's labels past the previous scales' so no two scales share a value.

@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+__all__ = ["ChannelSelfAttention", "TCRM"]
+
 
 class ChannelSelfAttention(nn.Module):
     """Single-head self-attention across channels, as in the authors' ``MSAModule``.

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from hprn_geo.errors import HPRNGeoError
+from hprn_geo.errors import ConfigError
 
 try:
     import tomllib
@@ -34,10 +34,6 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
 __all__ = ["ConfigError", "TrainConfig", "load_config"]
-
-
-class ConfigError(HPRNGeoError, ValueError):
-    """A training configuration is incomplete or inconsistent."""
 
 
 _PATH_FIELDS = ("data_dir", "srf_dir")

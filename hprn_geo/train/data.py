@@ -21,7 +21,8 @@ import numpy as np
 
 from hprn_geo.cameras import Camera, PhotoDegradation, augment_rgb, load_cameras
 from hprn_geo.errors import DataFileError
-from hprn_geo.io.cubes import SHARED_CUBES, Cube, load_shared, read_cube
+from hprn_geo.io.cubes import Cube, read_cube
+from hprn_geo.io.shared import SHARED_CUBES, load_shared
 from hprn_geo.model import slic_labels
 from hprn_geo.spectral import normalised_response, render_rgb, resample
 from hprn_geo.train.config import TrainConfig
@@ -73,7 +74,7 @@ def load_scene(
     """Read a reflectance cube and resample it to ``wavelengths``.
 
     Args:
-        source: a cube file; a name of :data:`hprn_geo.io.cubes.SHARED_CUBES`;
+        source: a cube file; a name of :data:`hprn_geo.io.shared.SHARED_CUBES`;
             or a glob over those names (``"enmap_potsdam_tile_*"``), whose
             tiles are mosaicked by their ``tile_xy_offset`` into one scene.
         wavelengths: (B,) target band centres, nm.

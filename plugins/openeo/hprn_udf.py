@@ -3,7 +3,7 @@
 Run it under ``apply_neighborhood`` (the model needs spatial context; the
 back-end drops the overlap afterwards); see README.md beside this file.
 The UDF maps a cube ``(t?, bands=3, y, x)`` to ``(t?, bands=N, y, x)``, the
-new band labels being the wavelengths (``"450.0 nm"``); ``apply_metadata``
+new band labels being the wavelengths (``"450 nm"``); ``apply_metadata``
 tells the back-end so.
 
 Context keys (all optional):
@@ -32,7 +32,7 @@ from hprn_geo.io import InputScaling, infer_scaling
 from hprn_geo.io.cubewriter import format_wavelength
 from hprn_geo.predict import SpectralModel
 from hprn_geo.registry import resolve
-from hprn_geo.stac import micrometres
+from hprn_geo.spectral import micrometres
 
 BAND_DIM = "bands"
 
@@ -50,7 +50,7 @@ def _model(context: dict) -> SpectralModel:
 
 
 def band_labels(wavelengths: np.ndarray) -> "list[str]":
-    """Output band labels: ``[450.0, 500.0] -> ["450.0 nm", "500.0 nm"]``."""
+    """Output band labels: ``[450.0, 500.0] -> ["450 nm", "500 nm"]``."""
     return [format_wavelength(w) for w in wavelengths]
 
 

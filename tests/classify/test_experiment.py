@@ -11,7 +11,7 @@ import pytest
 import scipy.io
 from click.testing import CliRunner
 
-from hprn_geo.classify import INPUTS, ClassifierConfig, SceneFitConfig, classify_scene, random_split
+from hprn_geo.classify import INPUTS, ClassifierConfig, SceneFitConfig, class_scores, classify_scene, random_split
 from hprn_geo.cli import main
 from hprn_geo.errors import DataFileError
 from hprn_geo.io.cubes import Cube
@@ -42,6 +42,14 @@ def _classify(*args: str) -> object:
     return CliRunner().invoke(main, ["classify", *args])
 
 
+def _scores_of(confusion: np.ndarray) -> dict:
+    """The JSON scores of the truth and predictions (classes 1-4) that ``confusion`` counts."""
+    truth, predicted = np.nonzero(confusion)
+    counts = confusion[truth, predicted]
+    classes = np.arange(1, 5)
+    return class_scores(np.repeat(truth + 1, counts), np.repeat(predicted + 1, counts), classes).to_dict()
+
+
 def test_cli_writes_all_three_inputs_plots_and_is_reproducible(files: dict[str, Path]) -> None:
     out = files["folder"]
     base = ["--cube", str(files["cube"]), "--gt", str(files["gt"]), *FAST, "--seed", "4"]
@@ -51,11 +59,14 @@ def test_cli_writes_all_three_inputs_plots_and_is_reproducible(files: dict[str, 
     assert second.exit_code == 0, second.output
     report = json.loads((out / "a.json").read_text())
     assert json.loads((out / "b.json").read_text()) == report
+    test_per_class = [report["split"]["test_per_class"][c] for c in ("1", "2", "3", "4")]
     for name in INPUTS:
         scores = report[name]
-        assert all(0.0 <= scores[key] <= 1.0 for key in ("oa", "aa")) and -1.0 <= scores["kappa"] <= 1.0
-        assert set(scores["per_class"]) == {"1", "2", "3", "4"}
-        assert np.sum(scores["confusion"]) == 10000 - 40
+        confusion = np.array(scores["confusion"])
+        assert confusion.sum(axis=1).tolist() == test_per_class  # scored on the test pixels' true classes
+        assert scores == _scores_of(confusion)  # OA, AA, kappa, per class: of these very predictions
+        assert scores["kappa"] > 0.05  # above chance: predictions independent of the truth give 0 +- 0.01
+    assert report["hsi"]["oa"] > max(test_per_class) / sum(test_per_class)  # beats always guessing the majority
     assert report["split"]["train"] == 40 and report["split"]["test"] == 9960 and report["seed"] == 4
     assert report["reconstruction"]["bands"] == 198 and report["reconstruction"]["mrae"] > 0
     assert report["fit"]["steps"] == 2 and report["classifier"]["epochs"] == 3

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from hprn_geo.commands import evaluate as evaluate_command
+from hprn_geo.cli.train_commands import evaluate as evaluate_command
 from hprn_geo.evaluate import EvalScene, evaluate, evaluate_checkpoint, scene_metrics
 from hprn_geo.metrics import mrae
+from hprn_geo.predict import Predictor
 from hprn_geo.registry import load_checkpoint
 
 pytestmark = pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")
@@ -30,15 +31,22 @@ def test_a_perfect_method_scores_perfectly_and_means_are_over_scenes() -> None:
     assert result.mean()["half"]["sam"] == pytest.approx(0, abs=1e-6)
 
 
-def test_checkpoint_and_baselines_are_scored_on_the_same_scenes(shared_data: Path, tiny_checkpoint: Path) -> None:
+def test_checkpoint_and_baselines_are_scored_on_the_same_scene_and_truth(shared_data: Path, tiny_checkpoint: Path) -> None:
     evaluation = evaluate_checkpoint(
         load_checkpoint(tiny_checkpoint), ["moffett"], shared_data, camera="ntire2020_cie1964", baseline_data=["samson"]
     )
     assert evaluation.methods == ["hprn", "ridge", "knn", "flat"]
     report = json.loads(json.dumps(evaluation.to_dict()))
+    scene = evaluation.scenes[0]
+    model = Predictor(load_checkpoint(tiny_checkpoint), device="cpu", prior="skimage", precision="fp32")
+    assert np.array_equal(evaluation.predictions["hprn"]["moffett"], model.predict_array(scene.rgb), equal_nan=True)
     for method in evaluation.methods:
-        assert set(report["scenes"]["moffett"][method]) == METRICS
-        assert set(report["mean"][method]) == METRICS
+        scores = report["scenes"]["moffett"][method]
+        assert scores == scene_metrics(evaluation.predictions[method]["moffett"], scene)  # against the same truth
+        assert report["mean"][method] == scores and set(scores) == METRICS  # one scene: its mean is itself
+    scores = report["scenes"]["moffett"]
+    assert len({scores[m]["mrae"] for m in evaluation.methods}) == 4  # four methods, four predictions
+    assert scores["ridge"]["mrae"] < scores["hprn"]["mrae"]  # fitted on samson, against an untrained model
     assert report["baselines_fitted_on"] == ["samson"] and len(report["wavelengths"]) == 8
 
 

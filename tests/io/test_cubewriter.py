@@ -44,7 +44,7 @@ def test_uint16_encoding_rounds_clips_and_avoids_nodata():
 
 
 def test_format_wavelength():
-    assert format_wavelength(550) == "550.0 nm"
+    assert format_wavelength(550) == "550 nm"
     assert format_wavelength(401.13) == "401.13 nm"
 
 

@@ -34,7 +34,7 @@ def test_float32_round_trip(source, cog, request, tmp_path, make_cube, write_str
         assert (ds.count, ds.height, ds.width, ds.dtypes[0]) == (4, 718, 791, "float32")
         np.testing.assert_array_equal(ds.read(), cube)  # NaN where the cube is NaN
         assert np.isnan(ds.nodata)
-        assert ds.descriptions == ("450.0 nm", "550.0 nm", "650.0 nm", "701.25 nm")
+        assert ds.descriptions == ("450 nm", "550 nm", "650 nm", "701.25 nm")
         tags = ds.tags()
         assert tags["wavelength"] == "450.0,550.0,650.0,701.25" and tags["wavelength_units"] == "nm"
         assert tags["fwhm"] == "10.0,10.0,10.0,10.0"

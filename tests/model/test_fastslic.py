@@ -61,9 +61,9 @@ def _prior(rgb: np.ndarray, **kwargs) -> np.ndarray:
 def test_lab_equals_skimage_rgb2lab(pavia_rgb: np.ndarray) -> None:
     rgb = np.concatenate([_crop(pavia_rgb, 0, 0, 64), np.random.default_rng(0).random((3, 64, 64), np.float32)], 1)
     expected = rgb2lab(np.moveaxis(rgb.astype(np.float64), 0, -1))
-    for dtype in (torch.float32, torch.float64):
+    for dtype, tolerance in ((torch.float32, 1e-4), (torch.float64, 1e-12)):  # measured: 5e-5 and 1.1e-13
         lab = rgb_to_lab(torch.from_numpy(rgb)[None].to(dtype))[0].permute(1, 2, 0).double().numpy()
-        assert np.abs(lab - expected).max() < 1e-3
+        assert np.abs(lab - expected).max() < tolerance, dtype
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (2, 3), (3, 2), (5, 7), (7, 300), (64, 48), (100, 128)])
@@ -101,9 +101,9 @@ def test_deterministic_and_independent_of_the_batch(pavia_rgb: np.ndarray) -> No
     assert torch.equal(batch[1:], torch_semantic_prior(rgb[1:]))
 
 
-def test_values_outside_unit_range_are_clipped(pavia_rgb: np.ndarray) -> None:
-    rgb = _crop(pavia_rgb, 0, 0, 48)
-    assert np.array_equal(_prior(rgb), _prior(np.where(rgb > 0.99, 5.0, rgb).astype(np.float32)))
+def test_values_outside_unit_range_are_clipped(out_of_range_rgb: np.ndarray) -> None:
+    clipped = np.clip(out_of_range_rgb, 0.0, 1.0)
+    assert np.array_equal(_prior(out_of_range_rgb), _prior(clipped))
 
 
 def test_number_of_segments_is_near_what_was_asked(pavia_rgb: np.ndarray) -> None:
@@ -113,16 +113,25 @@ def test_number_of_segments_is_near_what_was_asked(pavia_rgb: np.ndarray) -> Non
             assert 0.5 * k <= m.max() + 1 <= 1.5 * k
 
 
-@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
-def test_equals_skimage_slic_without_its_connectivity_step(pavia_rgb: np.ndarray, dtype: torch.dtype) -> None:
-    for row, col, side in CROPS[:2] + CROPS[-1:]:
-        rgb = _crop(pavia_rgb, row, col, side)
+EXACT_CROPS = [(0, 0, 1, 2), (7, 3, 2, 1), (20, 30, 5, 3), (33, 44, 3, 40), (200, 200, 40, 3), (100, 50, 17, 31),
+               (300, 20, 64, 64), (540, 270, 64, 64), (350, 80, 99, 101), (0, 0, 128, 128), (160, 106, 128, 128),
+               (320, 212, 128, 128), (480, 0, 128, 128), (300, 20, 256, 257)]
+"""(row, column, height, width) of the 14 Pavia crops compared with scikit-image pixel for pixel."""
+
+
+@pytest.mark.parametrize(("dtype", "share"), [(torch.float64, 0.0), (torch.float32, 1e-4)])
+def test_equals_skimage_slic_without_its_connectivity_step(pavia_rgb: np.ndarray, dtype: torch.dtype,
+                                                           share: float) -> None:
+    """Every label of every scale in float64; in float32, near-ties of the distance decided in float32 move
+    17 of the 256 x 257 crop's 263,168 label pixels (0 on the other 13 crops)."""
+    for row, col, height, width in EXACT_CROPS:
+        rgb = np.ascontiguousarray(pavia_rgb[:, row : row + height, col : col + width])
         image = np.clip(np.moveaxis(rgb.astype(np.float64), 0, -1), 0, 1)
         labels = _prior(rgb, dtype=dtype)
-        for m, k in zip(labels, PAPER_SCALES):
-            ref = skimage_slic(image, k, compactness=10.0, start_label=0, channel_axis=-1, enforce_connectivity=False)
-            ref = np.unique(ref, return_inverse=True)[1].reshape(ref.shape)  # consecutive, same order
-            assert (m != ref).mean() <= 0.005  # 0 pixels on these crops when measured
+        refs = [skimage_slic(image, k, compactness=10.0, start_label=0, channel_axis=-1, enforce_connectivity=False)
+                for k in PAPER_SCALES]
+        refs = [np.unique(ref, return_inverse=True)[1].reshape(ref.shape) for ref in refs]  # consecutive, same order
+        assert (labels != np.stack(refs)).mean() <= share, (row, col, height, width)
 
 
 def test_agreement_with_skimage_labels(pavia_rgb: np.ndarray) -> None:

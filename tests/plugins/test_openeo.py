@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -20,15 +20,12 @@ from hprn_geo.registry import load_checkpoint
 pytestmark = pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")
 
 UDF_PATH = Path(__file__).resolve().parents[2] / "plugins" / "openeo" / "hprn_udf.py"
-LABELS = ["450.0 nm", "500.0 nm", "550.0 nm", "600.0 nm", "650.0 nm", "700.0 nm", "750.0 nm", "800.0 nm"]
+LABELS = ["450 nm", "500 nm", "550 nm", "600 nm", "650 nm", "700 nm", "750 nm", "800 nm"]
 
 
 @pytest.fixture(scope="module")
-def udf() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("hprn_udf", UDF_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def udf(file_module: Callable[[Path], ModuleType]) -> ModuleType:
+    return file_module(UDF_PATH)
 
 
 @pytest.fixture(scope="module")
@@ -101,4 +98,6 @@ def test_execute_local_udf(cube: xr.DataArray, context: dict, udf: ModuleType) -
     result = execute_local_udf(openeo.UDF(UDF_PATH.read_text(), context=context), series)
     out = result.get_datacube_list()[0].get_array()
     assert out.dims == ("t", "bands", "y", "x") and list(out["bands"].values) == LABELS
+    nodata = cube.isnull().any("bands").values
+    assert nodata.any() and np.isnan(out.isel(t=0).values[:, nodata]).all()
     np.testing.assert_allclose(out.isel(t=0).values, udf.apply_datacube(cube, context).values, rtol=1e-5, atol=1e-6)

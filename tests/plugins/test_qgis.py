@@ -5,7 +5,10 @@ from __future__ import annotations
 import ast
 import configparser
 import importlib
+import os
+import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from types import ModuleType
 
@@ -15,7 +18,9 @@ import rasterio
 from rasterio.windows import Window
 
 from hprn_geo import __version__
+from hprn_geo.errors import CancelledError, DeviceError, OutputError, RasterReadError
 from hprn_geo.io.rgb import write_rgb
+from hprn_geo.plugin_zip import build_plugin_zip
 
 pytestmark = pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")
 
@@ -54,7 +59,7 @@ def test_runner_writes_a_cog_with_the_input_geometry(runner: ModuleType, crop: P
     with rasterio.open(crop) as src, rasterio.open(out) as cube:
         assert (cube.count, cube.crs, cube.transform, cube.shape) == (8, src.crs, src.transform, src.shape)
         assert cube.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
-        assert cube.descriptions[0] == "450.0 nm"
+        assert cube.descriptions[0] == "450 nm"
         nodata = (src.read_masks() == 0).any(axis=0)
         data = cube.read()
     assert np.isnan(data[:, nodata]).all() and np.isfinite(data[:, ~nodata]).all()
@@ -98,18 +103,6 @@ def test_only_the_qgis_side_imports_qgis() -> None:
     assert importers == {"provider.py", "algorithm.py"}
 
 
-def test_algorithm_parameters_under_qgis(monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("qgis.core", reason="QGIS (PyQGIS) is not installed")
-    monkeypatch.syspath_prepend(str(PLUGINS))
-    from hprn_geo_qgis.algorithm import ReconstructAlgorithm
-
-    algorithm = ReconstructAlgorithm()
-    algorithm.initAlgorithm()
-    names = [p.name() for p in algorithm.parameterDefinitions()]
-    assert names == ["INPUT", "RED", "GREEN", "BLUE", "MODEL", "WEIGHTS", "SCALE", "TILE", "OVERLAP", "DEVICE", "COG",
-                     "OUTPUT"]
-
-
 def test_runner_passes_encoding_white_balance_and_colour_consistency(runner: ModuleType, crop: Path,
                                                                     tiny_checkpoint: Path, tmp_path: Path) -> None:
     from hprn_geo.errors import CheckpointError
@@ -122,3 +115,66 @@ def test_runner_passes_encoding_white_balance_and_colour_consistency(runner: Mod
     with pytest.raises(CheckpointError, match="no input_response"):
         runner.reconstruct_raster(str(crop), str(tmp_path / "cube.tif"), weights=str(tiny_checkpoint),
                                   colour_consistent=True, log=lambda _: None)
+
+
+def test_runner_reports_progress_and_forwards_warnings(runner: ModuleType, crop: Path, tiny_checkpoint: Path,
+                                                       tmp_path: Path) -> None:
+    percents: list[float] = []
+    warned: list[str] = []
+    runner.reconstruct_raster(str(crop), str(tmp_path / "cube.tif"), weights=str(tiny_checkpoint), tile=48, overlap=8,
+                              log=lambda _: None, warn=warned.append, progress=percents.append)
+    assert len(percents) > 2 and percents == sorted(percents) and percents[-1] == pytest.approx(100.0)
+    assert warned == ["model 'tiny8' is UNTRAINED (random weights): its spectra are meaningless"]
+
+
+def test_runner_cancelled_after_the_first_tile_publishes_nothing(runner: ModuleType, crop: Path,
+                                                                 tiny_checkpoint: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cube.tif"
+    percents: list[float] = []
+    with pytest.raises(CancelledError, match="cancelled"):
+        runner.reconstruct_raster(str(crop), str(out), weights=str(tiny_checkpoint), tile=48, overlap=8,
+                                  log=lambda _: None, progress=percents.append, cancelled=lambda: bool(percents))
+    assert len(percents) == 1 and not out.exists()
+
+
+@pytest.mark.parametrize(("exc", "line"), [
+    (RasterReadError("a.tif has 1 band; pass --rgb-bands R,G,B (1-based) to choose three"),
+     "a.tif has 1 band; the Red/Green/Blue band parameters (1-based) to choose three"),
+    (RasterReadError("unreadable; pass --scale FACTOR"), "unreadable; set 'Input scale to reflectance'"),
+    (DeviceError("no CUDA device"), "no CUDA device"),
+    (RuntimeError("CUDA out of memory.\nTried to allocate"), "RuntimeError: CUDA out of memory."),
+])
+def test_host_message_is_one_line_in_the_dialog_s_words(runner: ModuleType, exc: Exception, line: str) -> None:
+    assert runner.host_message(exc) == line
+
+
+def test_plugin_zip_holds_the_plugin_folder(tmp_path: Path) -> None:
+    path = build_plugin_zip(tmp_path)
+    with zipfile.ZipFile(path) as archive:
+        names = sorted(archive.namelist())
+        assert archive.read("hprn_geo_qgis/metadata.txt") == (PLUGIN / "metadata.txt").read_bytes()
+    assert names == sorted(f"hprn_geo_qgis/{p.name}" for p in PLUGIN.iterdir() if p.suffix in (".py", ".txt"))
+    with pytest.raises(OutputError, match="exists; pass --overwrite"):
+        build_plugin_zip(path)
+
+
+@pytest.mark.slow
+def test_the_plugin_in_real_qgis(qgis_venv: Path) -> None:
+    """qgis_host.py in Debian's Python with PyQGIS and hprn-geo installed into a venv as docs/qgis.md says."""
+    root = PLUGINS.parents[1]
+    done = subprocess.run(
+        [str(qgis_venv / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs",
+         str(root / "tests" / "plugins" / "qgis_host.py")],
+        cwd=root, capture_output=True, text=True, timeout=1200, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+    assert done.returncode == 0 and "skipped" not in summary, done.stdout[-6000:] + done.stderr[-3000:]
+
+
+def test_ci_installs_the_packages_the_qgis_tests_ask_for() -> None:
+    from tests.plugins.conftest import QGIS_PACKAGES
+
+    ci = (PLUGINS.parents[1] / ".ci" / "run").read_text()
+    assert f'QGIS_PACKAGES="{QGIS_PACKAGES}"' in ci
+    readme = (PLUGINS.parents[1] / "README.md").read_text()
+    assert f"apt-get install -y {QGIS_PACKAGES}" in readme

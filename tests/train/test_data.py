@@ -9,7 +9,7 @@ import pytest
 
 from hprn_geo.cameras import load_cameras
 from hprn_geo.errors import DataFileError
-from hprn_geo.io.cubes import load_shared
+from hprn_geo.io.shared import load_shared
 from hprn_geo.model import slic_labels
 from hprn_geo.spectral import render_rgb
 from hprn_geo.train.data import (

@@ -11,7 +11,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from hprn_geo.commands import train as train_command
+from hprn_geo.cli.train_commands import train as train_command
 from hprn_geo.errors import CheckpointError
 from hprn_geo.model import build_model, relative_l1
 from hprn_geo.registry import load_checkpoint

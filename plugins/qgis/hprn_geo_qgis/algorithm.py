@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from typing import Any
 
 from qgis.core import (
@@ -19,14 +20,22 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from hprn_geo.errors import HPRNGeoError
-
-from .runner import COLOUR_CONSISTENCY, DEVICES, ENCODINGS, WHITE_BALANCES, model_names, reconstruct_raster
+from .runner import (
+    COLOUR_CONSISTENCY,
+    DEVICES,
+    ENCODINGS,
+    LABELS,
+    WHITE_BALANCES,
+    host_message,
+    layer_name,
+    model_names,
+    reconstruct_raster,
+)
 
 _HELP = (
     "Reconstructs a hyperspectral reflectance cube from an RGB raster with HPRN (hprn-geo). "
     "The output has the input's CRS, transform and nodata, one band per wavelength "
-    "(band descriptions like '550.0 nm'). Leave tile and overlap empty to use the model card's. "
+    "(band descriptions like '550 nm'). Leave tile and overlap empty to use the model card's. "
     "Scale: 'auto' (uint8 /255, uint16 by bit depth or declared scale, floats as is) or a factor. "
     "Encoding: 'auto' decodes 8-bit rasters without a declared scale as sRGB photos. "
     "White balance: per-scene channel gains (gray-world, white-patch, exposure). "
@@ -35,7 +44,12 @@ _HELP = (
 
 
 class ReconstructAlgorithm(QgsProcessingAlgorithm):
-    """RGB raster -> hyperspectral cube."""
+    """RGB raster -> hyperspectral cube.
+
+    Every parameter with a default is optional: QGIS 3.22 refuses a missing non-optional value
+    before it looks at the default ("Incorrect parameter value for RED") in ``processing.run``
+    and ``qgis_process``.
+    """
 
     INPUT, RED, GREEN, BLUE = "INPUT", "RED", "GREEN", "BLUE"
     MODEL, WEIGHTS, SCALE, TILE, OVERLAP = "MODEL", "WEIGHTS", "SCALE", "TILE", "OVERLAP"
@@ -56,25 +70,24 @@ class ReconstructAlgorithm(QgsProcessingAlgorithm):
 
     def initAlgorithm(self, config: dict | None = None) -> None:
         self.models = model_names()
-        self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, "RGB raster"))
-        for default, (name, colour) in enumerate(((self.RED, "Red"), (self.GREEN, "Green"), (self.BLUE, "Blue")), 1):
-            self.addParameter(QgsProcessingParameterBand(name, f"{colour} band", default, self.INPUT))
-        self.addParameter(QgsProcessingParameterEnum(self.MODEL, "Bundled model (empty: the default)",
-                                                     self.models, optional=True))
-        self.addParameter(QgsProcessingParameterFile(self.WEIGHTS, "Checkpoint file instead of a bundled model",
-                                                     extension="pt", optional=True))
-        self.addParameter(QgsProcessingParameterString(self.SCALE, "Input scale to reflectance", "auto"))
-        self.addParameter(QgsProcessingParameterEnum(self.ENCODING, "Input encoding", list(ENCODINGS), defaultValue=0))
-        self.addParameter(QgsProcessingParameterEnum(self.WHITE_BALANCE, "White balance", list(WHITE_BALANCES),
-                                                     defaultValue=0))
-        self.addParameter(QgsProcessingParameterEnum(self.COLOUR_CONSISTENT, "Colour-consistent output",
-                                                     list(COLOUR_CONSISTENCY), defaultValue=0))
-        for name, label, minimum in ((self.TILE, "Tile size (px)", 1), (self.OVERLAP, "Tile overlap (px)", 0)):
-            self.addParameter(QgsProcessingParameterNumber(name, label, QgsProcessingParameterNumber.Integer,
+        self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, LABELS[self.INPUT]))
+        for default, name in enumerate((self.RED, self.GREEN, self.BLUE), 1):
+            self.addParameter(QgsProcessingParameterBand(name, LABELS[name], default, self.INPUT, optional=True))
+        self.addParameter(QgsProcessingParameterEnum(self.MODEL, LABELS[self.MODEL], self.models, optional=True))
+        self.addParameter(QgsProcessingParameterFile(self.WEIGHTS, LABELS[self.WEIGHTS], extension="pt",
+                                                     optional=True))
+        self.addParameter(QgsProcessingParameterString(self.SCALE, LABELS[self.SCALE], "auto", optional=True))
+        for name, choices in ((self.ENCODING, ENCODINGS), (self.WHITE_BALANCE, WHITE_BALANCES),
+                              (self.COLOUR_CONSISTENT, COLOUR_CONSISTENCY)):
+            self.addParameter(QgsProcessingParameterEnum(name, LABELS[name], list(choices), defaultValue=0,
+                                                         optional=True))
+        for name, minimum in ((self.TILE, 1), (self.OVERLAP, 0)):
+            self.addParameter(QgsProcessingParameterNumber(name, LABELS[name], QgsProcessingParameterNumber.Integer,
                                                            optional=True, minValue=minimum))
-        self.addParameter(QgsProcessingParameterEnum(self.DEVICE, "Device", list(DEVICES), defaultValue=0))
-        self.addParameter(QgsProcessingParameterBoolean(self.COG, "Cloud Optimized GeoTIFF", True))
-        self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, "Hyperspectral cube"))
+        self.addParameter(QgsProcessingParameterEnum(self.DEVICE, LABELS[self.DEVICE], list(DEVICES), defaultValue=0,
+                                                     optional=True))
+        self.addParameter(QgsProcessingParameterBoolean(self.COG, LABELS[self.COG], True, optional=True))
+        self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, LABELS[self.OUTPUT]))
 
     def processAlgorithm(
         self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
@@ -82,12 +95,12 @@ class ReconstructAlgorithm(QgsProcessingAlgorithm):
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         try:
-            reconstruct_raster(
+            report = reconstruct_raster(
                 layer.source(), output,
                 model=self._model(parameters, context),
                 weights=self.parameterAsFile(parameters, self.WEIGHTS, context) or None,
                 rgb_bands=tuple(self.parameterAsInt(parameters, b, context) for b in (self.RED, self.GREEN, self.BLUE)),
-                scale=self.parameterAsString(parameters, self.SCALE, context),
+                scale=self.parameterAsString(parameters, self.SCALE, context) or "auto",
                 encoding=ENCODINGS[self.parameterAsEnum(parameters, self.ENCODING, context)],
                 white_balance=WHITE_BALANCES[self.parameterAsEnum(parameters, self.WHITE_BALANCE, context)],
                 colour_consistent=list(COLOUR_CONSISTENCY.values())[
@@ -97,9 +110,15 @@ class ReconstructAlgorithm(QgsProcessingAlgorithm):
                 device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)],
                 cog=self.parameterAsBoolean(parameters, self.COG, context),
                 log=feedback.pushInfo,
+                warn=feedback.pushWarning,
+                progress=feedback.setProgress,
+                cancelled=feedback.isCanceled,
             )
-        except (HPRNGeoError, ValueError) as exc:
-            raise QgsProcessingException(str(exc)) from exc
+        except Exception as exc:  # every failure is one line in QGIS's log; the traceback goes to debug info
+            feedback.pushDebugInfo(traceback.format_exc())
+            raise QgsProcessingException(host_message(exc)) from exc
+        if context.willLoadLayerOnCompletion(output):
+            context.layerToLoadOnCompletionDetails(output).name = layer_name(layer.name(), report.model)
         return {self.OUTPUT: output}
 
     def _model(self, parameters: dict[str, Any], context: QgsProcessingContext) -> str | None:

@@ -15,9 +15,7 @@ from rasterio.errors import NotGeoreferencedWarning
 
 from hprn_geo.errors import DataFileError, RasterReadError
 from hprn_geo.io.cubes import (
-    SHARED_CUBES,
     Cube,
-    load_shared,
     read_band_stack,
     read_cube,
     read_envi,
@@ -25,6 +23,7 @@ from hprn_geo.io.cubes import (
     read_raster,
     read_xarray,
 )
+from hprn_geo.io.shared import SHARED_CUBES, load_shared
 
 # name -> (bands, rows, cols) as found in the files.
 SHAPES = {

@@ -1,0 +1,103 @@
+"""Remote inputs: http(s) URLs read through GDAL's ``/vsicurl/``, retrying what fails for a moment.
+
+A raster at ``https://host/scene.tif`` (or ``/vsicurl/https://host/scene.tif``)
+is opened as ``/vsicurl?max_retry=N&retry_delay=S&url=https%3A...``: GDAL then
+reads only the byte ranges it needs and retries a request that gets HTTP 429,
+500, 502, 503 or 504, waiting ``S`` seconds and about twice as long before each
+further try. ``N`` and ``S`` are the user's ``GDAL_HTTP_MAX_RETRY`` and
+``GDAL_HTTP_RETRY_DELAY`` (environment or GDAL config) where set, else
+:data:`MAX_RETRY` and :data:`RETRY_DELAY` (GDAL's own default is not to retry).
+Putting them in the name, rather than in a ``rasterio.Env``, keeps them in force
+in every thread and every dask worker that opens the name. Documents (STAC
+Items) are fetched with the same policy by :func:`read_url`.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.error
+import urllib.request
+from urllib.parse import quote
+
+from rasterio.env import get_gdal_config
+
+from hprn_geo.errors import OptionError
+
+__all__ = ["MAX_RETRY", "RETRY_CODES", "RETRY_DELAY", "gdal_name", "is_url", "read_url", "retry_policy"]
+
+MAX_RETRY = 3
+"""Retries of a failed HTTP request when the user has not set ``GDAL_HTTP_MAX_RETRY``."""
+RETRY_DELAY = 1.0
+"""Seconds before the first retry when the user has not set ``GDAL_HTTP_RETRY_DELAY`` (then about doubling)."""
+RETRY_CODES = (429, 500, 502, 503, 504)
+"""HTTP statuses worth retrying (GDAL's default list)."""
+TIMEOUT = 30.0
+"""Seconds :func:`read_url` waits for a server to answer."""
+
+_SCHEMES = ("http://", "https://")
+_VSICURL = "/vsicurl/"
+
+
+def is_url(name: str) -> bool:
+    """Whether ``name`` is an http(s) URL, bare or behind ``/vsicurl/``."""
+    return name.lower().startswith(_SCHEMES) or name.startswith(_VSICURL)
+
+
+def retry_policy() -> tuple[int, float]:
+    """``(retries, first delay in seconds)``: the user's GDAL settings, else ours.
+
+    Raises:
+        OptionError: a setting that is not a number.
+    """
+    return int(_setting("GDAL_HTTP_MAX_RETRY", MAX_RETRY)), _setting("GDAL_HTTP_RETRY_DELAY", RETRY_DELAY)
+
+
+def _setting(key: str, default: float) -> float:
+    value = get_gdal_config(key)
+    if value is None:
+        return default
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise OptionError(f"{key}={value!r} is not a number") from None
+
+
+def gdal_name(name: str) -> str:
+    """The GDAL name to open: URLs as ``/vsicurl?max_retry=..&retry_delay=..&url=..``, anything else unchanged.
+
+    >>> gdal_name("scene.tif")
+    'scene.tif'
+    """
+    if not is_url(name):
+        return name
+    retries, delay = retry_policy()
+    return f"/vsicurl?max_retry={retries}&retry_delay={delay:g}&url={quote(_plain(name), safe='')}"
+
+
+def _plain(url: str) -> str:
+    """``/vsicurl/https://h/x`` -> ``https://h/x``."""
+    return url[len(_VSICURL):] if url.startswith(_VSICURL) else url
+
+
+def read_url(url: str) -> bytes:
+    """The body at ``url`` (bare or behind ``/vsicurl/``), retried as :func:`retry_policy` says on :data:`RETRY_CODES` and network errors.
+
+    Raises:
+        urllib.error.URLError: the last try failed (``HTTPError`` for an HTTP status).
+    """
+    retries, delay = retry_policy()
+    for attempt in range(retries):
+        try:
+            return _fetch(url)
+        except urllib.error.HTTPError as e:
+            if e.code not in RETRY_CODES:
+                raise
+        except urllib.error.URLError:
+            pass
+        time.sleep(delay * 2**attempt)
+    return _fetch(url)
+
+
+def _fetch(url: str) -> bytes:
+    with urllib.request.urlopen(_plain(url), timeout=TIMEOUT) as response:
+        return response.read()

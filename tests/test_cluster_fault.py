@@ -1,0 +1,131 @@
+"""A worker process killed mid-run on a real dask.distributed LocalCluster (``predict --dask-scheduler``).
+
+The scheduler runs the lost blocks again on the other worker (and on the one
+its nanny restarts): the cube equals the uninterrupted run's. When the
+scheduler allows no failure, the run stops with one line and leaves nothing; so
+does a scheduler address where nothing answers.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import dask
+import numpy as np
+import pytest
+import rasterio
+from click.testing import CliRunner
+from distributed import Client, LocalCluster
+from reference_crop import OVERLAP, TILE
+
+from hprn_geo.cli import main
+from hprn_geo.distributed import predict_on_cluster
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300),
+              pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")]
+
+CHUNK_ROWS = 56  # 4 blocks of the 200-row crop on 2 one-thread workers
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Client]:
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    with cluster, Client(cluster) as client:
+        yield client
+
+
+def _read(path: Path) -> np.ndarray:
+    name = f'ZARR:"{path}":/reflectance' if path.suffix == ".zarr" else path
+    with rasterio.open(name) as cube:
+        return cube.read()
+
+
+def _kill_a_busy_worker(client: Client, run: Future) -> int:
+    """SIGKILL the process of a worker while it holds one of the run's blocks; its pid."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not run.done():
+        busy = [address for address, keys in client.processing().items() if any("file_block" in str(k) for k in keys)]
+        if busy:
+            pid = client.run(os.getpid, workers=busy[:1])[busy[0]]
+            os.kill(pid, signal.SIGKILL)
+            return pid
+        time.sleep(0.005)
+    raise AssertionError("no block was running on a worker to kill")
+
+
+def _run_and_kill(client: Client, run) -> tuple[object, int]:
+    """``run()`` in a thread, one busy worker killed meanwhile; (what it returned, the killed pid)."""
+    with ThreadPoolExecutor(1) as pool:
+        future = pool.submit(run)
+        pid = _kill_a_busy_worker(client, future)
+        result = future.result(timeout=240)
+    client.wait_for_workers(2, timeout=60)  # the nanny's restarted worker, for the next test
+    return result, pid
+
+
+@pytest.mark.parametrize("suffix", [".zarr", ".tif"])
+def test_a_worker_killed_mid_run_leaves_the_cube_unchanged(
+    client: Client, crop: Path, tiny_checkpoint: Path, reference: np.ndarray, tmp_path: Path, suffix: str
+) -> None:
+    def run(dst: Path):
+        return predict_on_cluster(crop, dst, client.scheduler.address, weights=tiny_checkpoint, tile=TILE,
+                                  overlap=OVERLAP, chunk_rows=CHUNK_ROWS)
+
+    run(tmp_path / f"uninterrupted{suffix}")
+    workers = set(client.scheduler_info()["workers"])
+    report, pid = _run_and_kill(client, lambda: run(tmp_path / f"cube{suffix}"))
+    assert report.path == tmp_path / f"cube{suffix}"
+    assert set(client.scheduler_info()["workers"]) != workers  # the killed one is gone
+    np.testing.assert_array_equal(_read(tmp_path / f"cube{suffix}"), _read(tmp_path / f"uninterrupted{suffix}"))
+    assert np.allclose(_read(tmp_path / f"cube{suffix}"), reference, atol=1e-5, equal_nan=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([f"cube{suffix}", f"uninterrupted{suffix}"])
+
+
+@pytest.fixture
+def no_failures_allowed(client: Client) -> Iterator[None]:
+    """The scheduler gives up on a block the first time a worker dies running it."""
+    before = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.allowed_failures)
+
+    def allow(n: int) -> None:
+        client.run_on_scheduler(lambda dask_scheduler: setattr(dask_scheduler, "allowed_failures", n))
+
+    allow(0)
+    yield
+    allow(before)
+
+
+@pytest.mark.parametrize("suffix", [".zarr", ".tif"])
+def test_a_run_the_cluster_gives_up_on_fails_with_one_line_and_no_output(
+    client: Client, no_failures_allowed: None, crop: Path, tiny_checkpoint: Path, tmp_path: Path, suffix: str
+) -> None:
+    dst = tmp_path / f"cube{suffix}"
+    args = ["predict", str(crop), "-o", str(dst), "--weights", str(tiny_checkpoint), "--tile", str(TILE),
+            "--overlap", str(OVERLAP), "-q", "--dask-scheduler", client.scheduler.address]
+    result, _ = _run_and_kill(client, lambda: CliRunner().invoke(main, args))
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.output.splitlines() if "UNTRAINED" not in line]
+    assert len(lines) == 1 and lines[0].startswith(f"Error: cannot write {dst}: every worker of "), result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("address", ["closed port", "nonsense"])
+def test_a_scheduler_that_cannot_be_reached_is_one_line(
+    crop: Path, tiny_checkpoint: Path, tmp_path: Path, address: str
+) -> None:
+    with socket.socket() as closed:  # bound, never listening: connections are refused
+        closed.bind(("127.0.0.1", 0))
+        if address == "closed port":
+            address = f"tcp://127.0.0.1:{closed.getsockname()[1]}"
+        with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+            result = CliRunner().invoke(main, ["predict", str(crop), "-o", str(tmp_path / "cube.zarr"), "--weights",
+                                               str(tiny_checkpoint), "-q", "--dask-scheduler", address])
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.output.splitlines() if "UNTRAINED" not in line]
+    assert len(lines) == 1 and lines[0].startswith(f"Error: cannot reach the dask scheduler at {address}: "), lines
+    assert list(tmp_path.iterdir()) == []
