@@ -41,21 +41,14 @@ def fit(rgb_path: str, cube_path: str, output: str, wavelengths: str, band_list:
         patch: int | None, batch_size: int | None, seed: int, min_pixels: int, device: str, resume: bool, overwrite: bool, plot_path: str | None,
         quiet: bool) -> None:
     """Fit HPRN to a photo and a co-registered hyperspectral raster of part of it; score it on a blocked holdout."""
-    import rasterio
-
     from hprn_geo.fit.holdout import format_holdout, plot_holdout_spectra
-    from hprn_geo.fit.pair import parse_bands
     from hprn_geo.fit.pipeline import FIT_RECIPE, fit_pair
 
     if Path(output).exists() and not overwrite:
         raise OutputError(f"{output} exists; pass --overwrite to replace it")
     asked = {"preset": preset, "steps": steps, "patch": patch, "batch_size": batch_size}
-    bands = None
-    if band_list is not None:
-        with rasterio.open(cube_path) as dataset:
-            bands = parse_bands(band_list, dataset.count)
     report = fit_pair(
-        rgb_path, cube_path, output, wavelengths=wavelengths, bands=bands, holdout=0.0 if holdout_mask else holdout,
+        rgb_path, cube_path, output, wavelengths=wavelengths, bands=band_list, holdout=0.0 if holdout_mask else holdout,
         holdout_mask=holdout_mask, holdout_block=holdout_block, align=align, min_pixels=min_pixels, device=device,
         config=replace(FIT_RECIPE, seed=seed, **{k: v for k, v in asked.items() if v is not None}),
         resume=resume, progress=not quiet,

@@ -127,7 +127,7 @@ def read_pair(
     rgb: str | Path,
     cube: str | Path,
     wavelengths: Sequence[float] | str | Path | None = None,
-    bands: Sequence[int] | None = None,
+    bands: Sequence[int] | str | None = None,
     shift: tuple[float, float] = (0.0, 0.0),
     rgb_bands: tuple[int, int, int] | None = None,
 ) -> ScenePair:
@@ -137,7 +137,7 @@ def read_pair(
         rgb: any GDAL RGB raster (an orthophoto), read as ``predict`` reads it.
         cube: any GDAL raster of B bands (GeoTIFF, ENVI, ...).
         wavelengths: (B,) nm, a text file of them, or None / ``"auto"``: from the cube's metadata.
-        bands: 1-based cube bands to keep (default: all).
+        bands: 1-based cube bands to keep, or their list as text (``"1-50,60"``, :func:`parse_bands`); default all.
         shift: (rows, cols) in cube pixels by which the RGB's content lies displaced against the cube
             (as :func:`hprn_geo.fit.coregister.check_registration` measures it); the RGB is moved back.
         rgb_bands: three 1-based bands of a multiband RGB raster.
@@ -177,7 +177,9 @@ def read_pair(
     )  # fmt: skip
 
 
-def _read_cube(path: str | Path, wavelengths: Sequence[float] | str | Path | None, bands: Sequence[int] | None) -> Cube:
+def _read_cube(
+    path: str | Path, wavelengths: Sequence[float] | str | Path | None, bands: Sequence[int] | str | None
+) -> Cube:
     """The cube with its wavelengths (given or from the metadata) and only ``bands``."""
     cube = read_raster(path)
     if cube.extras["crs"] is None:
@@ -194,7 +196,8 @@ def _read_cube(path: str | Path, wavelengths: Sequence[float] | str | Path | Non
             f"{path} has no wavelengths in its metadata (band descriptions, 'wavelength' tags or ENVI header); "
             "pass --wavelengths FILE"
         )
-    kept = tuple(bands) if bands is not None else tuple(range(1, cube.data.shape[0] + 1))
+    count = cube.data.shape[0]
+    kept = parse_bands(bands, count) if isinstance(bands, str) else tuple(bands or range(1, count + 1))
     index = [b - 1 for b in kept]
     fwhm = None if cube.fwhm is None else cube.fwhm[index]
     top = float(np.nanpercentile(cube.data[index], 99)) if np.isfinite(cube.data[index]).any() else 0.0

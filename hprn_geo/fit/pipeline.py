@@ -92,7 +92,7 @@ def fit_pair(
     output: str | Path,
     *,
     wavelengths: Sequence[float] | str | Path | None = None,
-    bands: Sequence[int] | None = None,
+    bands: Sequence[int] | str | None = None,
     holdout: float = 0.2,
     holdout_mask: str | Path | None = None,
     holdout_block: int = 8,
@@ -110,7 +110,7 @@ def fit_pair(
         cube: the hyperspectral raster (B bands, nm wavelengths in its metadata or ``wavelengths``).
         output: the checkpoint to write (``.pt``); the card is also written beside it as JSON.
         wavelengths: (B,) nm or a text file of them, overriding the metadata; None or ``"auto"``: the metadata's.
-        bands: 1-based cube bands to fit (default: all).
+        bands: 1-based cube bands to fit, or their list as text (``"1-50,60"``); default all.
         holdout: share of the cube's valid pixels held out in whole blocks (0: none, no scores).
         holdout_mask: a raster or array file on the cube's grid, non-zero = held out (instead of ``holdout``).
         holdout_block: side of the held-out blocks, cube pixels.

@@ -87,7 +87,7 @@ def test_bad_pairs_get_clear_errors(enmap_pair: SimulatedPair, tmp_path: Path) -
 
 def test_bands_pick_and_parse(enmap_pair: SimulatedPair) -> None:
     assert parse_bands("1-3,10", 91) == (1, 2, 3, 10)
-    pair = read_pair(enmap_pair.rgb_path, enmap_pair.cube_path, bands=parse_bands("1-3,10", 91))
+    pair = read_pair(enmap_pair.rgb_path, enmap_pair.cube_path, bands="1-3,10")
     assert pair.cube.shape[0] == 4 and pair.fwhm is not None and pair.fwhm.shape == (4,)
     with pytest.raises(ValueError, match="bands 1-91"):
         parse_bands("90-92", 91)
