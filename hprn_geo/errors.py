@@ -20,7 +20,12 @@ __all__ = [
     "HPRNGeoError",
     "HPRNGeoWarning",
     "MetricInputError",
+    "MisregistrationWarning",
+    "MissingCRSError",
     "MissingCRSWarning",
+    "MissingWavelengthsError",
+    "NoOverlapError",
+    "NotReflectanceWarning",
     "OptionError",
     "OutputError",
     "OutputLockedError",
@@ -28,6 +33,7 @@ __all__ = [
     "StacError",
     "StaleLockWarning",
     "TileSizeError",
+    "TooFewPixelsError",
     "UnsupportedDtypeError",
     "UntrainedModelWarning",
     "one_line_reason",
@@ -97,6 +103,22 @@ class MetricInputError(HPRNGeoError, ValueError):
     """Arrays given to a metric cannot be compared (shape, layout, range, nothing valid)."""
 
 
+class NoOverlapError(HPRNGeoError, ValueError):
+    """Two rasters that must cover the same ground (an RGB and a hyperspectral cube) do not overlap."""
+
+
+class MissingCRSError(HPRNGeoError, ValueError):
+    """A raster has no CRS where one is needed (to bring two rasters onto one grid)."""
+
+
+class MissingWavelengthsError(DataFileError):
+    """A cube has no wavelengths in its metadata and none were given."""
+
+
+class TooFewPixelsError(HPRNGeoError, ValueError):
+    """Fewer pixels with data than an operation needs (e.g. training targets of a scene fit)."""
+
+
 class DeviceError(HPRNGeoError, RuntimeError):
     """The requested compute device is not available."""
 
@@ -127,3 +149,11 @@ class AllNodataWarning(HPRNGeoWarning):
 
 class UntrainedModelWarning(HPRNGeoWarning):
     """The model has random weights: its spectra are meaningless."""
+
+
+class NotReflectanceWarning(HPRNGeoWarning):
+    """A cube's values look like radiance or unscaled integers, not reflectance in [0, 1]."""
+
+
+class MisregistrationWarning(HPRNGeoWarning):
+    """Two rasters that should be co-registered are shifted by more than half a pixel."""

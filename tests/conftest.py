@@ -113,3 +113,13 @@ def _stac_item(href: str, item_id: str = "crop") -> dict:
 def stac_item():
     """``stac_item(href, item_id="crop") -> dict``: a minimal STAC Item whose RGB asset ``visual`` is at ``href``."""
     return _stac_item
+
+
+@pytest.fixture(scope="session")
+def jasper(shared_data: Path) -> tuple:
+    """Jasper Ridge (AVIRIS, 100 x 100, 198 bands) as (Cube, (100, 100) labels 1 tree, 2 water, 3 soil, 4 road),
+    the classes being the argmax of its abundances."""
+    from hprn_geo.io.shared import load_shared
+
+    cube = load_shared("jasper_ridge", shared_data)
+    return cube, cube.extras["abundances"].argmax(axis=0) + 1

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from hprn_geo.classify.cnn import ClassifierConfig, PatchCNN, PixelClassifier
 from hprn_geo.classify.experiment import INPUTS, ClassificationResult, classify_scene, simulate_rgb
-from hprn_geo.classify.scenefit import SceneFitConfig, fit_scene_model
+from hprn_geo.fit.scenefit import SceneFitConfig, fit_scene_model
 from hprn_geo.classify.scores import ClassScores, class_scores, confusion_matrix
 from hprn_geo.classify.split import Split, fixed_split, random_split
 

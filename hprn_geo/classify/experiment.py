@@ -6,7 +6,7 @@
    response, or, by default, the bands nearest 650/550/450 nm).
 2. The reconstruction comes from HPRN fitted on the scene itself with the
    test split's spectra removed from the targets
-   (:func:`hprn_geo.classify.scenefit.fit_scene_model`), or from a trained
+   (:func:`hprn_geo.fit.scenefit.fit_scene_model`, the code behind ``hprn-geo fit``), or from a trained
    checkpoint, in which case the cube is resampled to the model's grid and
    RGB follows the model's card.
 3. The same :class:`hprn_geo.classify.cnn.PixelClassifier` (same seed, same
@@ -24,7 +24,7 @@ import torch
 
 from hprn_geo.cameras import Camera
 from hprn_geo.classify.cnn import ClassifierConfig, PixelClassifier
-from hprn_geo.classify.scenefit import SceneFitConfig, fit_scene_model
+from hprn_geo.fit.scenefit import SceneFitConfig, fit_scene_model
 from hprn_geo.classify.scores import ClassScores, class_scores
 from hprn_geo.classify.split import Split
 from hprn_geo.errors import DataFileError

@@ -11,6 +11,7 @@ import click
 
 from hprn_geo._version import __version__
 from hprn_geo.cli.classify_commands import classify
+from hprn_geo.cli.fit_commands import fit
 from hprn_geo.cli.plugin_commands import qgis_plugin
 from hprn_geo.cli.predict_commands import info, models, predict, sample
 from hprn_geo.cli.stac_commands import stac
@@ -25,5 +26,5 @@ def main() -> None:
     """Reconstruct hyperspectral cubes from RGB rasters with HPRN."""
 
 
-for _command in (predict, info, sample, models, train, evaluate, classify, stac, qgis_plugin):
+for _command in (predict, info, sample, models, train, evaluate, classify, fit, stac, qgis_plugin):
     main.add_command(_command)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -77,6 +76,7 @@ def classify(cube_path: str, cube_key: str | None, gt_path: str, gt_key: str | N
 
 
 def _read_labelled_cube(path: str, key: str | None, wavelengths: str | None) -> Cube:
+    from hprn_geo.fit.pair import read_wavelengths
     from hprn_geo.io.cubes import Cube, read_cube
 
     if key is not None and Path(path).suffix.lower() != ".mat":
@@ -85,12 +85,7 @@ def _read_labelled_cube(path: str, key: str | None, wavelengths: str | None) -> 
     if wavelengths is None:
         return cube
     if Path(wavelengths).is_file():
-        try:
-            grid = np.array([float(v) for v in re.split(r"[\s,;]+", Path(wavelengths).read_text().strip())])
-        except (ValueError, OSError, UnicodeDecodeError) as exc:
-            raise DataFileError(f"--wavelengths {wavelengths}: not a list of numbers ({exc})") from exc
-        if not np.isfinite(grid).all():
-            raise DataFileError(f"--wavelengths {wavelengths}: holds values that are not finite numbers")
+        grid = read_wavelengths(wavelengths)
     else:
         grid = np.linspace(*parse_grid(wavelengths))
     if grid.size != cube.data.shape[0]:

@@ -363,7 +363,8 @@ def read_raster(path: str | Path) -> Cube:
 
     GDAL band scale/offset are applied, nodata becomes NaN, and wavelengths
     come from band descriptions such as ``"550 nm"``, band tags
-    ``wavelength`` (+ ``wavelength_units``), or the ENVI metadata domain.
+    ``wavelength`` (+ ``wavelength_units``), or the ENVI metadata domain; band
+    widths likewise from band tags ``fwhm`` or the ENVI domain's ``fwhm``.
     ``extras`` holds ``crs`` (None when absent: lab cubes often have none, so
     rasterio's NotGeoreferencedWarning is silenced), ``transform`` and ``nodata``.
 
@@ -377,10 +378,11 @@ def read_raster(path: str | Path) -> Cube:
         with dataset:
             data = _scaled_bands(dataset)
             wavelengths = _raster_wavelengths(dataset)
+            fwhm = _raster_fwhm(dataset) if wavelengths is not None else None
             extras = {"crs": dataset.crs or None, "transform": dataset.transform, "nodata": dataset.nodata}
     except RasterioError as error:
         raise RasterReadError(f"cannot read {path}: {error}") from error
-    return Cube(data=data, wavelengths=wavelengths, name=Path(str(path)).stem, extras=extras)
+    return Cube(data=data, wavelengths=wavelengths, fwhm=fwhm, name=Path(str(path)).stem, extras=extras)
 
 
 def _scaled_bands(dataset: Any) -> np.ndarray:
@@ -405,6 +407,26 @@ def _raster_wavelengths(dataset: Any) -> np.ndarray | None:
         if values.size == dataset.count:
             return _to_nanometres(values, envi.get("wavelength_units"))
     return None
+
+
+def _raster_fwhm(dataset: Any) -> np.ndarray | None:
+    """Band widths (nm) from band tags ``fwhm`` (as our writer writes them) or the ENVI domain, else None."""
+    tags = [dataset.tags(band) for band in range(1, dataset.count + 1)]
+    if all("fwhm" in tag for tag in tags):
+        return _width_nanometres(np.array([float(tag["fwhm"]) for tag in tags]), tags[0].get("wavelength_units"))
+    envi = dataset.tags(ns="ENVI")
+    if "fwhm" in envi:
+        values = np.array([float(v) for v in envi["fwhm"].strip("{} ").split(",")])
+        if values.size == dataset.count:
+            return _width_nanometres(values, envi.get("wavelength_units"))
+    return None
+
+
+def _width_nanometres(values: np.ndarray, units: str | None) -> np.ndarray:
+    """Band widths in nm: as the units say, else micrometres only below 0.5 (no real band is that narrow in nm)."""
+    if units or np.nanmax(values) >= 0.5:
+        return _to_nanometres(values, units or "nm")
+    return values * 1000.0
 
 
 def _description_wavelength(text: str | None) -> float | None:

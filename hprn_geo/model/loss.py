@@ -59,7 +59,9 @@ def sopc_loss(
     return l1 + tau * second
 
 
-def relative_l1(pred: torch.Tensor, target: torch.Tensor, floor: float = 0.01) -> torch.Tensor:
+def relative_l1(
+    pred: torch.Tensor, target: torch.Tensor, floor: float = 0.01, weight: torch.Tensor | None = None
+) -> torch.Tensor:
     """Mean relative absolute error ``|pred - target| / max(|target|, floor)``: an MRAE-like term.
 
     The metric MRAE divides by ``|target|``; dark elements (water in the
@@ -70,9 +72,14 @@ def relative_l1(pred: torch.Tensor, target: torch.Tensor, floor: float = 0.01) -
     Args:
         pred, target: (N, B, H, W).
         floor: smallest divisor.
+        weight: (N, 1, H, W) pixel weights in [0, 1], or None: the weighted mean then (a pixel of
+            weight 0 is no target at all, as in :func:`sopc_loss`).
 
     Returns:
         Scalar tensor.
     """
     target = target.float()
-    return ((pred.float() - target).abs() / target.abs().clamp(min=floor)).mean()
+    relative = (pred.float() - target).abs() / target.abs().clamp(min=floor)
+    if weight is None:
+        return relative.mean()
+    return (relative * weight).sum() / (weight.sum() * pred.shape[1]).clamp(min=1e-12)

@@ -28,6 +28,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -134,7 +135,15 @@ def protocol(config: TrainConfig) -> dict:
     }
 
 
-def lr_factor(config: TrainConfig, step: int) -> float:
+class Schedule(Protocol):
+    """What :func:`lr_factor` reads of a training configuration (:class:`TrainConfig`, a scene fit's)."""
+
+    steps: int
+    warmup: int
+    power: float
+
+
+def lr_factor(config: Schedule, step: int) -> float:
     """The learning rate at ``step`` over ``config.lr``: a linear warm-up over ``config.warmup`` steps,
     times the polynomial decay ``(1 - step / steps) ** power``."""
     warm = min(1.0, (step + 1) / config.warmup) if config.warmup else 1.0

@@ -311,9 +311,22 @@ def test_read_raster_wavelengths_from_band_tags_in_micrometres(tmp_path: Path, m
     assert cube.extras["crs"] is None
 
 
+def test_read_raster_reads_back_what_our_writer_writes_fwhm_included(tmp_path: Path, shared_data: Path) -> None:
+    from hprn_geo.io import CubeSpec, open_writer
+
+    enmap = load_shared("enmap_potsdam_tile_96_96", shared_data)
+    spec = CubeSpec(32, 32, enmap.wavelengths, "EPSG:32633", north_up(370000, 5810000, 30, 30), fwhm=enmap.fwhm)
+    with open_writer(tmp_path / "enmap.tif", spec) as writer:
+        writer.write_strip(0, 0, enmap.data)
+    cube = read_raster(tmp_path / "enmap.tif")
+    np.testing.assert_allclose(cube.wavelengths, enmap.wavelengths)
+    assert 5 < enmap.fwhm.min() and cube.fwhm is not None
+    np.testing.assert_allclose(cube.fwhm, enmap.fwhm)
+
+
 def test_read_raster_without_wavelengths_and_on_junk(tmp_path: Path, shared_data: Path) -> None:
     cube = read_raster(shared_data / "geo" / "RGB.byte.tif")
-    assert cube.wavelengths is None and cube.data.shape == (3, 718, 791)
+    assert cube.wavelengths is None and cube.fwhm is None and cube.data.shape == (3, 718, 791)
     assert np.isnan(cube.data).any()  # nodata 0 around the scene
     (tmp_path / "junk.tif").write_bytes(b"II*\x00 not really a tiff")
     with pytest.raises(RasterReadError):

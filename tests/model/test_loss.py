@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +71,8 @@ def test_weighted_covariance_is_the_covariance_of_the_weighted_pixels(samson: to
     assert np.allclose(band_covariance(cube, weight)[0].double().numpy(), expected, rtol=1e-4, atol=1e-8)
 
 
-def test_zero_weight_pixels_are_no_target(samson: torch.Tensor) -> None:
+@pytest.mark.parametrize("loss_fn", [sopc_loss, relative_l1])
+def test_zero_weight_pixels_are_no_target(samson: torch.Tensor, loss_fn: Callable[..., torch.Tensor]) -> None:
     """What the target holds where the weight is 0 changes neither the loss nor its gradient."""
     weight = torch.ones(1, 1, 95, 95)
     weight[..., 30:60, 30:60] = 0
@@ -79,7 +81,7 @@ def test_zero_weight_pixels_are_no_target(samson: torch.Tensor) -> None:
     grads = []
     for target in (samson, garbage):
         pred = (samson * 0.9).requires_grad_()
-        loss = sopc_loss(pred, target, weight=weight)
+        loss = loss_fn(pred, target, weight=weight)
         loss.backward()
         grads.append((loss.detach(), pred.grad))
     assert torch.equal(grads[0][0], grads[1][0])
@@ -92,6 +94,8 @@ def test_relative_l1_divides_by_the_target_with_a_floor() -> None:
     expected = np.mean([0.1 / 0.5, 0.01 / 0.02, 0.002 / 0.01, 0.1 / 0.2])
     assert relative_l1(pred, target).item() == pytest.approx(expected, rel=1e-6)
     assert relative_l1(target, target.clone()).item() == 0.0
+    weight = torch.ones(1, 1, 1, 1)
+    assert relative_l1(pred, target, weight=weight).item() == pytest.approx(expected, rel=1e-6)
 
 
 def test_relative_l1_weighs_dark_bands_more_than_sopc(samson: torch.Tensor) -> None:

@@ -1,0 +1,71 @@
+"""HPRN fitted on a scene never sees a held-out pixel's spectrum as a target, on the cube's grid or a finer one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from hprn_geo.classify import random_split
+from hprn_geo.errors import DataFileError
+from hprn_geo.fit import SceneFitConfig, block_mean, fit_scene_model
+from hprn_geo.io.cubes import Cube
+
+TINY = SceneFitConfig(patch=32, batch_size=2, steps=3, pool=4)
+
+
+def _inputs(jasper: tuple[Cube, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    cube, labels = jasper
+    hsi = cube.data[::4, :48, :48] / np.float32(0.4)  # 50 of the 198 bands, for speed
+    return hsi[[6, 4, 1]].copy(), hsi, random_split(labels[:48, :48], 5, seed=0).test
+
+
+def _finer(rgb: np.ndarray, hsi: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The RGB kept at 48 x 48, the cube averaged to 24 x 24 (k = 2), test pixels where all four are."""
+    return rgb, block_mean(hsi, 2), block_mean(test[None].astype(np.float32), 2)[0] == 1
+
+
+@pytest.mark.parametrize("factor", [1, 2])
+def test_test_spectra_do_not_change_the_fitted_model(jasper: tuple[Cube, np.ndarray], factor: int) -> None:
+    rgb, hsi, test = _inputs(jasper) if factor == 1 else _finer(*_inputs(jasper))
+    garbage = hsi.copy()
+    garbage[:, test] = np.random.default_rng(0).uniform(0, 5, size=(hsi.shape[0], int(test.sum())))
+    fits = [fit_scene_model(rgb, cube, ~test, np.arange(50.0), "bands:7,5,2", TINY) for cube in (hsi, garbage)]
+    states = [fit.model.state_dict() for fit in fits]
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+    # ... while a change outside the test split does change it
+    moved = hsi.copy()
+    moved[:, ~test] *= 1.5
+    other = fit_scene_model(rgb, moved, ~test, np.arange(50.0), "bands:7,5,2", TINY).model.state_dict()
+    assert not all(torch.equal(states[0][k], other[k]) for k in states[0])
+    assert fits[0].card.training_data == ("this scene, test split excluded",) and fits[0].card.bands == 50
+
+
+def test_nothing_to_train_on_is_an_error(jasper: tuple[Cube, np.ndarray]) -> None:
+    rgb, hsi, _ = _inputs(jasper)
+    with pytest.raises(DataFileError, match="no pixel outside the test split"):
+        fit_scene_model(rgb, hsi, np.zeros(hsi.shape[1:], bool), np.arange(50.0), "bands:7,5,2", TINY)
+
+
+def test_block_mean_and_grids_that_do_not_divide(jasper: tuple[Cube, np.ndarray]) -> None:
+    rgb, hsi, _ = _inputs(jasper)
+    assert np.allclose(block_mean(rgb, 2)[:, 3, 5], rgb[:, 6:8, 10:12].mean(axis=(1, 2)), atol=1e-6)
+    with pytest.raises(ValueError, match="not a whole multiple"):
+        fit_scene_model(rgb, hsi[:, :20, :20], np.ones((20, 20), bool), np.arange(50.0), "bands:7,5,2", TINY)
+
+
+def test_nodata_is_no_target(jasper: tuple[Cube, np.ndarray]) -> None:
+    """A cube pixel without data, or whose photo pixels are not all data, trains like a pixel that is no target."""
+    rgb, hsi, _ = _finer(*_inputs(jasper))
+    rgb[:, 13, 20] = np.nan  # one photo pixel of cube pixel (6, 10)
+    holes = hsi.copy()
+    holes[:, 2:6, 3:9] = np.nan
+    holes[:, 6, 10] = 7.0  # a value no model should learn, in a cube pixel the photo does not fully see
+    everything, excluded = np.ones(hsi.shape[1:], bool), np.ones(hsi.shape[1:], bool)
+    excluded[2:6, 3:9] = excluded[6, 10] = False
+    fits = [fit_scene_model(rgb, holes, everything, np.arange(50.0), "bands:7,5,2", TINY),
+            fit_scene_model(rgb, hsi, excluded, np.arange(50.0), "bands:7,5,2", TINY)]  # fmt: skip
+    states = [fit.model.state_dict() for fit in fits]
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+    trained = fit_scene_model(rgb, hsi, everything, np.arange(50.0), "bands:7,5,2", TINY).model.state_dict()
+    assert not all(torch.equal(states[0][k], trained[k]) for k in states[0])  # those pixels do count when they hold data
