@@ -126,8 +126,9 @@ class Predictor:
             1 % of the reference's, docs/gpu.md), ``"skimage"`` on the CPU (where
             it is the faster of the two).
         block: width in pixels of the block columns the scene is run in, rounded up to a
-            multiple of :data:`BLOCK_ALIGN`. Wider blocks run fewer tiles twice (those on a block
-            column's edge) and batch more tiles per tile row; memory grows with it.
+            multiple of :data:`BLOCK_ALIGN`; None: :data:`BLOCK`, or wider where a tile row of
+            the block column would not fill a batch (a large CUDA batch). Wider blocks run fewer
+            tiles twice (those on a block column's edge); memory grows with the width.
         channels_last: run the model in the channels-last memory layout (what
             cuDNN's fastest convolutions use); None: on CUDA only. The output
             does not change (a test checks it on the CPU).
@@ -158,7 +159,7 @@ class Predictor:
         prior: str = "auto",
         channels_last: bool | None = None,
         colour_consistent: bool | None = None,
-        block: int = BLOCK,
+        block: int | None = None,
     ) -> None:
         self.checkpoint = checkpoint
         self.card = checkpoint.card
@@ -170,7 +171,6 @@ class Predictor:
             )
         self.tile = int(tile or self.card.tile)
         self.overlap = int(self.card.overlap if overlap is None else overlap)
-        self.block = -(-max(1, int(block)) // BLOCK_ALIGN) * BLOCK_ALIGN
         self.device = pick_device(device)
         self.channels_last = self.device.type == "cuda" if channels_last is None else channels_last
         self.memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
@@ -189,6 +189,8 @@ class Predictor:
         self._prior_on_device = prior != "skimage" and self.device.type == "cuda"
         self.times = StageTimes()
         self.batch = self._auto_batch() if batch == "auto" else max(1, int(batch))
+        block = max(BLOCK, self.batch * (self.tile - self.overlap)) if block is None else max(1, int(block))
+        self.block = -(-block // BLOCK_ALIGN) * BLOCK_ALIGN
         if not self.card.trained:
             warnings.warn(
                 f"model {self.card.name!r} is UNTRAINED (random weights): its spectra are meaningless",
