@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import resource
 import sys
 import time
 from pathlib import Path
@@ -70,8 +69,8 @@ def memory_parts(predictor: Predictor, dtype: str = "float32", per_pixel: float 
       plus its ``(n, B + 1, t, t)`` float32 output and the per-tile copies with validity;
     - ``mosaic``: the block column's running sum ``(B + 1, t, b)`` float32 and weights ``(t, b)`` float64;
     - ``strips``: ``WRITE_AHEAD + 2`` strips ``(B + 1, s, b)`` float32 (being emitted, queued, written);
-    - ``writer``: two rows of 512 x 512 blocks under the block column, ``(B, 1024, b)`` stored, plus
-      the encoding's temporaries of one strip (a NaN mask; float64 copies for uint16).
+    - ``writer``: two rows of 512 x 512 blocks under the block column, ``(B, 1024, b)`` stored;
+    - ``encoding``: the temporaries of encoding one strip (a NaN mask; float64 copies for uint16).
     """
     config = predictor.checkpoint.model.config
     t, b, n, bands = predictor.tile, predictor.block, predictor.batch, predictor.card.bands
@@ -84,7 +83,8 @@ def memory_parts(predictor: Predictor, dtype: str = "float32", per_pixel: float 
         "activations": int(n * t * t * (per_pixel + 2 * (bands + 1) * 4)),
         "mosaic": (bands + 1) * t * b * 4 + t * b * 8,
         "strips": (WRITE_AHEAD + 2) * (bands + 1) * stride * b * 4,
-        "writer": bands * 2 * BLOCK_ALIGN * b * stored + encode,
+        "writer": bands * 2 * BLOCK_ALIGN * b * stored,
+        "encoding": encode,
     }
 
 
@@ -96,13 +96,18 @@ def peak_memory_bytes(predictor: Predictor, dtype: str = "float32", per_pixel: f
 
 
 def _resident_bytes() -> int:
-    """This process's resident memory now (Linux ``/proc``; elsewhere its peak so far)."""
+    """This process's resident memory now (Linux ``/proc``; elsewhere its peak so far, or 0 where unknown)."""
     try:
         pages = int(Path("/proc/self/statm").read_text().split()[1])
         return pages * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return peak if sys.platform == "darwin" else peak * 1024
+    except (OSError, ValueError, IndexError, AttributeError):
+        pass
+    try:
+        import resource  # POSIX only
+    except ImportError:
+        return 0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
 
 
 def _colour_consistency(checkpoint: Checkpoint, photo: bool) -> str:
