@@ -6,8 +6,8 @@ runs the CLI's tiles, batches and blending, so a computed cube equals
 float32 rounding where torch runs with another number of threads (dask workers);
 on a GPU bit equality is not tested. Its blocks are groups of whole strips
 (``grid.strip(i)``: the rows that tile row ``i`` finishes), full width, all bands. The task of a block runs
-:meth:`Predictor.iter_strips <hprn_geo.predict.Predictor.iter_strips>` from
-``grid.resume_row(first strip)`` -- the CLI's own ``--resume`` path, which
+:meth:`Predictor.predict_strips <hprn_geo.predict.Predictor.predict_strips>`: the CLI's block columns,
+each from ``grid.resume_row(first strip)`` -- the CLI's own ``--resume`` path, which
 yields those strips exactly as an uninterrupted run does -- over the input
 rows those tiles read (the block plus its halo), and stops after the block's
 last strip. The price is the tile row(s) above each block, run by both
