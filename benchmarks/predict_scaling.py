@@ -4,7 +4,7 @@ Builds mosaics of ``../shared/data/geo/RGB.byte.tif`` (tiled with mirroring,
 window by window, so building them needs no memory) at the asked shapes, then
 runs ``Predictor.predict_file`` on each in a fresh child process and reports
 wall time, Mpx/s, the child's peak RSS (``wait4`` rusage), the estimate of
-:func:`hprn_geo.estimate.peak_memory_bytes` made in that child before the run,
+:func:`hprn_geo.estimate.peak_memory_bytes` (made in a child of its own, as ``hprn-geo info`` would),
 and the share of time in read / SLIC prior / model / blend / write. Memory is
 designed to depend on block, tile, batch and bands, never on the scene's width
 or height: compare wide (1024 x N) and tall (N x 1024) scenes with a square one.
@@ -45,7 +45,7 @@ from hprn_geo import estimate
 from hprn_geo.model import build_model
 from hprn_geo.predict import Predictor
 from hprn_geo.registry import Checkpoint, ModelCard, resolve
-src, dst, model, tile, overlap = sys.argv[1:6]
+src, dst, model, tile, overlap, mode = sys.argv[1:7]
 if model == "tiny":
     torch.manual_seed(0)
     net = build_model("compact", 31, channels=8, blocks=1).eval()
@@ -54,15 +54,17 @@ if model == "tiny":
 else:
     checkpoint = resolve(model=model)
 predictor = Predictor(checkpoint, int(tile), int(overlap), device="cpu")
-try:
-    est = estimate.peak_memory_bytes(predictor)
-except TypeError:  # a checkout before block streaming: peak_memory_bytes(predictor, width)
-    import rasterio
-    with rasterio.open(src) as scene:
-        est = estimate.peak_memory_bytes(predictor, scene.width)
-report = predictor.predict_file(src, dst, overwrite=True)
-print(json.dumps({"seconds": report.seconds, "times": report.times.as_dict(), "tiles": report.tiles_run,
-                  "estimate": est}))
+if mode == "estimate":  # in a process of its own: the profiler's probe stays resident (~100 MiB)
+    try:
+        est = estimate.peak_memory_bytes(predictor)
+    except TypeError:  # a checkout before block streaming: peak_memory_bytes(predictor, width)
+        import rasterio
+        with rasterio.open(src) as scene:
+            est = estimate.peak_memory_bytes(predictor, scene.width)
+    print(json.dumps({"estimate": est}))
+else:
+    report = predictor.predict_file(src, dst, overwrite=True)
+    print(json.dumps({"seconds": report.seconds, "times": report.times.as_dict(), "tiles": report.tiles_run}))
 """
 
 
@@ -84,21 +86,27 @@ def build_mosaic(path: Path, height: int, width: int) -> Path:
     return path
 
 
-def run_child(src: Path, dst: Path, model: str, tile: int, overlap: int, checkout: Path = ROOT) -> dict:
-    """Predict in a fresh process importing ``checkout``; its report plus wall time and peak RSS (MiB)."""
-    start = time.perf_counter()
+def child(src: Path, dst: Path, model: str, tile: int, overlap: int, mode: str, checkout: Path) -> tuple[dict, float]:
+    """Run CHILD (``mode`` "predict" or "estimate") in a fresh process importing ``checkout``:
+    its JSON report and its peak RSS in MiB (``wait4``)."""
     env = os.environ | {"PYTHONPATH": str(checkout)}
-    process = subprocess.Popen([sys.executable, "-c", CHILD, str(src), str(dst), model, str(tile), str(overlap)],
+    process = subprocess.Popen([sys.executable, "-c", CHILD, str(src), str(dst), model, str(tile), str(overlap), mode],
                                stdout=subprocess.PIPE, text=True, cwd=checkout, env=env)
     out = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
     if status != 0:
         raise SystemExit(f"child failed on {src} (status {status})")
-    report = json.loads(out.strip().splitlines()[-1])
-    report["wall"] = time.perf_counter() - start
-    report["rss_mib"] = usage.ru_maxrss / 1024
-    report["estimate_mib"] = report["estimate"] / 2**20
-    return report
+    return json.loads(out.strip().splitlines()[-1]), usage.ru_maxrss / 1024
+
+
+def run_child(src: Path, dst: Path, model: str, tile: int, overlap: int, checkout: Path = ROOT) -> dict:
+    """Predict in a fresh process importing ``checkout``, and estimate in another: the prediction's
+    report plus wall time, peak RSS (MiB) and the estimate (MiB)."""
+    start = time.perf_counter()
+    report, rss = child(src, dst, model, tile, overlap, "predict", checkout)
+    wall = time.perf_counter() - start
+    estimate, _ = child(src, dst, model, tile, overlap, "estimate", checkout)
+    return report | {"wall": wall, "rss_mib": rss, "estimate_mib": estimate["estimate"] / 2**20}
 
 
 def shape(text: str) -> tuple[int, int]:
@@ -140,8 +148,8 @@ def main(argv: list[str] | None = None) -> None:
     base = rss.get((1024, 1024))
     if base:
         print("peak RSS over 1024x1024: " + ", ".join(f"{h}x{w} {r / base:.2f}" for (h, w), r in rss.items()))
-    print("est = hprn_geo.estimate.peak_memory_bytes in the child before the run; stage times overlap "
-          "(the prior runs in a worker thread).")
+    print("est = hprn_geo.estimate.peak_memory_bytes, made in a child of its own (as `hprn-geo info` does); "
+          "stage times overlap (the prior runs in a worker thread).")
 
 
 if __name__ == "__main__":
