@@ -15,6 +15,7 @@ import pytest
 import rasterio
 import xarray as xr
 
+from hprn_geo import predict
 from hprn_geo.predict import Predictor
 from hprn_geo.registry import load_checkpoint
 
@@ -24,6 +25,7 @@ TILE, OVERLAP = 64, 8
 CHILD = """
 import sys, warnings
 warnings.simplefilter("ignore")
+from hprn_geo import predict
 from hprn_geo.predict import Predictor
 from hprn_geo.registry import load_checkpoint
 weights, src, dst, block, resume = sys.argv[1:6]
@@ -60,6 +62,17 @@ def test_block_columns_equal_one_block_column_without_seams(shared_data: Path, t
     step_blocked = np.abs(b[:, rows, 512] - b[:, rows, 511]).mean()
     step_whole = np.abs(a[:, rows, 512] - a[:, rows, 511]).mean()
     assert abs(step_blocked - step_whole) <= 1e-6 * max(step_whole, 1.0)
+
+
+def test_float32_sums_stay_within_1e6_of_float64(pavia_rgb: np.ndarray, tiny_checkpoint: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    rgb = pavia_rgb[:, :200, :300]
+    predictor = Predictor(load_checkpoint(tiny_checkpoint), TILE, OVERLAP, device="cpu")
+    single = predictor.predict_array(rgb)
+    monkeypatch.setattr(predict, "MOSAIC_DTYPE", np.float64)
+    double = predictor.predict_array(rgb)
+    assert not np.array_equal(single, double)  # the sums did change precision
+    np.testing.assert_allclose(single, double, rtol=0, atol=1e-6)
 
 
 def _run(args: list[str]) -> list[str]:
