@@ -70,7 +70,9 @@ def memory_parts(predictor: Predictor, dtype: str = "float32", per_pixel: float 
     - ``mosaic``: the block column's running sum ``(B + 1, t, b)`` float32 and weights ``(t, b)`` float64;
     - ``strips``: ``WRITE_AHEAD + 2`` strips ``(B + 1, s, b)`` float32 (being emitted, queued, written);
     - ``writer``: two rows of 512 x 512 blocks under the block column, ``(B, 1024, b)`` stored;
-    - ``encoding``: the temporaries of encoding one strip (a NaN mask; float64 copies for uint16).
+    - ``encoding``: the temporaries of encoding one strip (a NaN mask; float64 copies for uint16);
+    - ``writing``: the row of blocks one strip completes, copied into GDAL's block cache while
+      they are compressed and written (GeoTIFF; a Zarr chunk is smaller).
     """
     config = predictor.checkpoint.model.config
     t, b, n, bands = predictor.tile, predictor.block, predictor.batch, predictor.card.bands
@@ -85,6 +87,7 @@ def memory_parts(predictor: Predictor, dtype: str = "float32", per_pixel: float 
         "strips": (WRITE_AHEAD + 2) * (bands + 1) * stride * b * 4,
         "writer": bands * 2 * BLOCK_ALIGN * b * stored,
         "encoding": encode,
+        "writing": bands * BLOCK_ALIGN * b * stored,
     }
 
 
