@@ -234,7 +234,7 @@ def main() -> None:
     parser.add_argument("--write-weights", action="store_true", help="bundle out/runs/<name>/model.pt with its CV table")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "cv", help="folder of the folds")
     parser.add_argument("--runs", type=Path, default=ROOT / "out" / "runs", help="folder of the final runs <name>/")
-    parser.add_argument("--device", default="cpu", help="where the folds are scored: cpu, cuda, auto")
+    parser.add_argument("--device", default="auto", help="where the folds are scored: auto (CUDA when present), cpu, cuda")
     args = parser.parse_args()
     for name in args.models:
         config = load_config(ROOT / "configs" / f"{name}.toml")

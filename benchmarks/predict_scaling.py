@@ -1,12 +1,15 @@
-"""End-to-end `predict` on mosaics of the real Landsat scene: time, throughput, peak memory, stage shares.
+"""End-to-end `predict` on mosaics of the real Landsat scene: time, throughput, peak memory against its estimate.
 
 Builds mosaics of ``../shared/data/geo/RGB.byte.tif`` (tiled with mirroring,
-window by window, so building them needs no memory) at the asked sizes, then
+window by window, so building them needs no memory) at the asked shapes, then
 runs ``Predictor.predict_file`` on each in a fresh child process and reports
-wall time, Mpx/s, the child's peak RSS (``wait4`` rusage) and the share of
-time in read / SLIC prior / model / blend / write. Squares (N x N) and strips
-of fixed width (1024 x N) are both run: memory is designed to grow with the
-scene width (one row of tiles, all bands) and never with its height.
+wall time, Mpx/s, the child's peak RSS (``wait4`` rusage), the estimate of
+:func:`hprn_geo.estimate.peak_memory_bytes` (made in a child of its own, as ``hprn-geo info`` would),
+and the share of time in read / SLIC prior / model / blend / write. Memory is
+designed to depend on block, tile, batch and bands, never on the scene's width
+or height: compare wide (1024 x N) and tall (N x 1024) scenes with a square one.
+``--compare DIR`` runs the same children on another checkout (e.g. the main
+branch, before block streaming) and prints its peak RSS and estimate beside.
 
 On 2 CPU cores the real models take minutes per megapixel, so the default
 model for the scaling runs is ``--model tiny`` (an untrained 8-channel,
@@ -14,8 +17,8 @@ model for the scaling runs is ``--model tiny`` (an untrained 8-channel,
 ``--model NAME`` uses a bundled model.
 
 Run:
-    python benchmarks/predict_scaling.py [--sizes 1024 2048 4096] [--model tiny|NAME]
-        [--tile 256] [--overlap 32] [--workdir DIR]
+    python benchmarks/predict_scaling.py [--shapes 1024x1024 1024x8192 8192x1024] [--model tiny|NAME]
+        [--tile 256] [--overlap 32] [--compare ../main] [--workdir DIR]
 """
 
 from __future__ import annotations
@@ -31,7 +34,6 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
-from rasterio.transform import Affine
 
 ROOT = Path(__file__).resolve().parents[1]
 LANDSAT = ROOT.parent / "shared" / "data" / "geo" / "RGB.byte.tif"
@@ -39,10 +41,11 @@ CHILD = """
 import json, sys, warnings
 warnings.simplefilter("ignore")
 import numpy as np, torch
+from hprn_geo import estimate
 from hprn_geo.model import build_model
 from hprn_geo.predict import Predictor
 from hprn_geo.registry import Checkpoint, ModelCard, resolve
-src, dst, model, tile, overlap = sys.argv[1:6]
+src, dst, model, tile, overlap, mode = sys.argv[1:7]
 if model == "tiny":
     torch.manual_seed(0)
     net = build_model("compact", 31, channels=8, blocks=1).eval()
@@ -50,8 +53,18 @@ if model == "tiny":
     checkpoint = Checkpoint(net, card)
 else:
     checkpoint = resolve(model=model)
-report = Predictor(checkpoint, int(tile), int(overlap), device="cpu").predict_file(src, dst, overwrite=True)
-print(json.dumps({"seconds": report.seconds, "times": report.times.as_dict(), "tiles": report.tiles_run}))
+predictor = Predictor(checkpoint, int(tile), int(overlap), device="cpu")
+if mode == "estimate":  # in a process of its own: the profiler's probe stays resident (~100 MiB)
+    try:
+        est = estimate.peak_memory_bytes(predictor)
+    except TypeError:  # a checkout before block streaming: peak_memory_bytes(predictor, width)
+        import rasterio
+        with rasterio.open(src) as scene:
+            est = estimate.peak_memory_bytes(predictor, scene.width)
+    print(json.dumps({"estimate": est}))
+else:
+    report = predictor.predict_file(src, dst, overwrite=True)
+    print(json.dumps({"seconds": report.seconds, "times": report.times.as_dict(), "tiles": report.tiles_run}))
 """
 
 
@@ -73,55 +86,70 @@ def build_mosaic(path: Path, height: int, width: int) -> Path:
     return path
 
 
-def run_child(src: Path, dst: Path, model: str, tile: int, overlap: int) -> dict:
-    """Predict in a fresh process; returns its report plus wall time and peak RSS (MiB)."""
-    start = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-c", CHILD, str(src), str(dst), model, str(tile), str(overlap)],
-                               stdout=subprocess.PIPE, text=True, cwd=ROOT)
+def child(src: Path, dst: Path, model: str, tile: int, overlap: int, mode: str, checkout: Path) -> tuple[dict, float]:
+    """Run CHILD (``mode`` "predict" or "estimate") in a fresh process importing ``checkout``:
+    its JSON report and its peak RSS in MiB (``wait4``)."""
+    env = os.environ | {"PYTHONPATH": str(checkout)}
+    process = subprocess.Popen([sys.executable, "-c", CHILD, str(src), str(dst), model, str(tile), str(overlap), mode],
+                               stdout=subprocess.PIPE, text=True, cwd=checkout, env=env)
     out = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
     if status != 0:
         raise SystemExit(f"child failed on {src} (status {status})")
-    report = json.loads(out.strip().splitlines()[-1])
-    report["wall"] = time.perf_counter() - start
-    report["rss_mib"] = usage.ru_maxrss / 1024
-    return report
+    return json.loads(out.strip().splitlines()[-1]), usage.ru_maxrss / 1024
+
+
+def run_child(src: Path, dst: Path, model: str, tile: int, overlap: int, checkout: Path = ROOT) -> dict:
+    """Predict in a fresh process importing ``checkout``, and estimate in another: the prediction's
+    report plus wall time, peak RSS (MiB) and the estimate (MiB)."""
+    start = time.perf_counter()
+    report, rss = child(src, dst, model, tile, overlap, "predict", checkout)
+    wall = time.perf_counter() - start
+    estimate, _ = child(src, dst, model, tile, overlap, "estimate", checkout)
+    return report | {"wall": wall, "rss_mib": rss, "estimate_mib": estimate["estimate"] / 2**20}
+
+
+def shape(text: str) -> tuple[int, int]:
+    """``"1024x8192"`` -> (1024, 8192): height x width."""
+    height, width = text.lower().split("x")
+    return int(height), int(width)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1024, 2048, 4096])
+    parser.add_argument("--shapes", type=shape, nargs="+", default=[(1024, 1024), (1024, 8192), (8192, 1024)])
     parser.add_argument("--model", default="tiny")
     parser.add_argument("--tile", type=int, default=256)
     parser.add_argument("--overlap", type=int, default=32)
+    parser.add_argument("--compare", type=Path, help="another checkout to run beside this one (e.g. ../main)")
     parser.add_argument("--workdir", type=Path)
     args = parser.parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="hprn-bench-"))
     print(f"model {args.model}, tile {args.tile}, overlap {args.overlap}, CPU threads {os.cpu_count()}, "
           f"load average {os.getloadavg()[0]:.2f}")
-    header = f"{'scene':>12} {'Mpx':>6} {'wall s':>8} {'Mpx/s':>7} {'RSS MiB':>8}  " + " ".join(
-        f"{s:>6}" for s in ("read", "prior", "model", "blend", "write")) + f" {'overhead':>9}"
-    print(header)
-    rows = []
-    for height, width in [(s, s) for s in args.sizes] + [(s, 1024) for s in args.sizes]:
+    old = f" {'old RSS':>8} {'old est':>8}" if args.compare else ""
+    print(f"{'scene':>13} {'Mpx':>6} {'wall s':>7} {'Mpx/s':>6} {'RSS MiB':>8} {'est MiB':>8} {'est/RSS':>7}{old}  "
+          + " ".join(f"{s:>6}" for s in ("read", "prior", "model", "blend", "write")))
+    rss = {}
+    for height, width in args.shapes:
         src = build_mosaic(workdir / f"mosaic_{height}x{width}.tif", height, width)
         report = run_child(src, workdir / "cube.tif", args.model, args.tile, args.overlap)
+        rss[height, width] = report["rss_mib"]
+        line = (f"{height:>6}x{width:<6} {height * width / 1e6:>6.1f} {report['wall']:>7.1f} "
+                f"{height * width / 1e6 / report['wall']:>6.3f} {report['rss_mib']:>8.0f} {report['estimate_mib']:>8.0f} "
+                f"{report['estimate_mib'] / report['rss_mib']:>7.2f}")
+        if args.compare:
+            before = run_child(src, workdir / "cube.tif", args.model, args.tile, args.overlap, args.compare.resolve())
+            line += f" {before['rss_mib']:>8.0f} {before['estimate_mib']:>8.0f}"
         times = report["times"]
         total = sum(times.values())
-        mpx = height * width / 1e6
-        overhead = (total - times["model"]) / times["model"]
-        rows.append((height, width, report["rss_mib"]))
-        print(f"{height:>5} x {width:<5} {mpx:>6.1f} {report['wall']:>8.1f} {mpx / report['wall']:>7.3f} "
-              f"{report['rss_mib']:>8.0f}  " + " ".join(f"{100 * times[s] / total:>5.1f}%" for s in times)
-              + f" {100 * overhead:>8.1f}%")
+        print(line + "  " + " ".join(f"{100 * times[s] / total:>5.1f}%" for s in times), flush=True)
         (workdir / "cube.tif").unlink(missing_ok=True)
-    square = {h: r for h, w, r in rows if h == w}
-    tall = {h: r for h, w, r in rows if w == 1024}
-    small, big = min(args.sizes), max(args.sizes)
-    print(f"peak RSS ratio, squares {big}²/{small}²: {square[big] / square[small]:.2f}; "
-          f"fixed width 1024, height {big}/{small}: {tall[big] / tall[small]:.2f}")
-    print("overhead = (read + prior + blend + write) / model; the prior runs in a worker thread, "
-          "so stage times overlap and can exceed wall time.")
+    base = rss.get((1024, 1024))
+    if base:
+        print("peak RSS over 1024x1024: " + ", ".join(f"{h}x{w} {r / base:.2f}" for (h, w), r in rss.items()))
+    print("est = hprn_geo.estimate.peak_memory_bytes, made in a child of its own (as `hprn-geo info` does); "
+          "stage times overlap (the prior runs in a worker thread).")
 
 
 if __name__ == "__main__":

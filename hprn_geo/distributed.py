@@ -6,8 +6,8 @@ runs the CLI's tiles, batches and blending, so a computed cube equals
 float32 rounding where torch runs with another number of threads (dask workers);
 on a GPU bit equality is not tested. Its blocks are groups of whole strips
 (``grid.strip(i)``: the rows that tile row ``i`` finishes), full width, all bands. The task of a block runs
-:meth:`Predictor.iter_strips <hprn_geo.predict.Predictor.iter_strips>` from
-``grid.resume_row(first strip)`` -- the CLI's own ``--resume`` path, which
+:meth:`Predictor.predict_strips <hprn_geo.predict.Predictor.predict_strips>`: the CLI's block columns,
+each from ``grid.resume_row(first strip)`` -- the CLI's own ``--resume`` path, which
 yields those strips exactly as an uninterrupted run does -- over the input
 rows those tiles read (the block plus its halo), and stops after the block's
 last strip. The price is the tile row(s) above each block, run by both
@@ -221,28 +221,18 @@ def _input_rows(grid: TileGrid, strips: range) -> tuple[int, int]:
     return grid.row_offsets[grid.resume_row(strips.start)], grid.row_offsets[strips[-1]] + grid.tile_shape[0]
 
 
-def predict_strips(predictor: Predictor, source: WindowSource, strips: range) -> np.ndarray:
-    """Strips ``strips`` of the scene, exactly as a whole-scene run makes them.
-
-    Returns:
-        (B, rows, W) float32, NaN where the input is not valid.
-    """
-    found = predictor.iter_strips(source, strips.start, strips[-1])
-    return np.concatenate([strip.data for strip in found], axis=1)
-
-
 def _array_block(raw: np.ndarray, decode: RawDecoder, spec: PredictorSpec, top: int, height: int,
                  strips: range) -> np.ndarray:
     """Task: (3, rows, W) raw input rows ``top ..`` -> (B, block rows, W) spectra."""
     rows = _Rows(decode(raw), top, top + raw.shape[1], height, origin=top)
-    return predict_strips(spec.predictor(), rows, strips)
+    return spec.predictor().predict_strips(rows, strips)
 
 
 def _file_block(path: str, reading: dict[str, Any], spec: PredictorSpec, strips: range, top: int,
                 bottom: int) -> np.ndarray:
     """Task: read rows ``top .. bottom - 1`` of a raster file (``open_scene(path, **reading)``) -> (B, block rows, W)."""
     with open_scene(path, **reading) as scene:
-        return predict_strips(spec.predictor(), _Rows(scene, top, bottom, scene.height), strips)
+        return spec.predictor().predict_strips(_Rows(scene, top, bottom, scene.height), strips)
 
 
 def _assemble(grid: TileGrid, bands: int, chunk_rows: int, block: Callable[[range], Delayed]) -> da.Array:

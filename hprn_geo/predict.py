@@ -1,4 +1,4 @@
-"""The prediction pipeline: scene -> tiles -> batches -> model -> mosaic -> writer.
+"""The prediction pipeline: scene -> block columns -> tiles -> batches -> model -> mosaic -> writer.
 
 :class:`Predictor` is the one core behind every front door (CLI, xarray
 accessor, STAC, plugins). It reads overlapping tiles from a
@@ -8,8 +8,13 @@ computes the semantic prior per tile, runs the model in batches, makes each
 output spectrum render back to its input RGB where the model card gives the
 input's response (:func:`~hprn_geo.spectral.colour_consistent`), blends the
 tiles with :class:`~hprn_geo.tiles.MosaicAccumulator` and hands finished
-full-width strips to a writer. Memory depends on tile, batch, bands and scene
-width, never on scene height.
+windows to a writer. The scene is run one *block column* (``block`` pixels wide,
+:data:`BLOCK` by default) at a time, top to bottom: the tiles that touch the
+block column, tile row by tile row, through a mosaic of the block column's
+width; the tiles that touch two block columns are run by both. Each strip of a
+block column is a window the writer stores as its 512 x 512 blocks complete.
+Memory depends on block, tile, batch and bands, never on the scene's width or
+height (:mod:`hprn_geo.estimate` models it).
 """
 
 from __future__ import annotations
@@ -99,6 +104,15 @@ AUTO_BATCH_MAX = 64
 WRITE_AHEAD = 1
 """Strips handed to the write thread and not yet written, at most, while the next one is computed."""
 
+BLOCK = 1024
+"""Default width in pixels of the block columns a scene is run in."""
+MOSAIC_DTYPE = np.float32
+"""The mosaic's running sums: float32 takes half of float64's memory and stays within 1e-6 of it
+on real scenes (tests/test_blocks.py)."""
+BLOCK_ALIGN = 512
+"""The writers' block width (GeoTIFF tile, Zarr chunk): block columns are multiples of it, so no
+written block straddles two block columns (it would wait, half filled, for the next one)."""
+
 TileCallback = Callable[[int, int], None]
 """``on_tile(done, total)`` of :meth:`Predictor.predict_file`: tiles done so far and tiles to do."""
 
@@ -130,6 +144,10 @@ class Predictor:
             ``"auto"``: ``"torch-connected"`` on CUDA (its held-out MRAE is within
             1 % of the reference's, docs/gpu.md), ``"skimage"`` on the CPU (where
             it is the faster of the two).
+        block: width in pixels of the block columns the scene is run in, rounded up to a
+            multiple of :data:`BLOCK_ALIGN`; None: :data:`BLOCK`, or wider where a tile row of
+            the block column would not fill a batch (a large CUDA batch). Wider blocks run fewer
+            tiles twice (those on a block column's edge); memory grows with the width.
         channels_last: run the model in the channels-last memory layout (what
             cuDNN's fastest convolutions use); None: on CUDA only. The output
             does not change (a test checks it on the CPU).
@@ -160,6 +178,7 @@ class Predictor:
         prior: str = "auto",
         channels_last: bool | None = None,
         colour_consistent: bool | None = None,
+        block: int | None = None,
     ) -> None:
         self.checkpoint = checkpoint
         self.card = checkpoint.card
@@ -189,6 +208,8 @@ class Predictor:
         self._prior_on_device = prior != "skimage" and self.device.type == "cuda"
         self.times = StageTimes()
         self.batch = self._auto_batch() if batch == "auto" else max(1, int(batch))
+        block = max(BLOCK, self.batch * (self.tile - self.overlap)) if block is None else max(1, int(block))
+        self.block = -(-block // BLOCK_ALIGN) * BLOCK_ALIGN
         if not self.card.trained:
             warnings.warn(
                 f"model {self.card.name!r} is UNTRAINED (random weights): its spectra are meaningless",
@@ -214,6 +235,10 @@ class Predictor:
     def grid(self, height: int, width: int) -> TileGrid:
         """The tile grid this predictor runs over a ``height x width`` scene."""
         return TileGrid(height, width, self.tile, self.overlap)
+
+    def block_columns(self, grid: TileGrid) -> list[tuple[int, int]]:
+        """``(start, stop)`` scene columns of the block columns this predictor runs ``grid`` in."""
+        return grid.block_columns(self.block)
 
     @torch.inference_mode()
     def _run(self, batch: TileBatch) -> np.ndarray:
@@ -287,24 +312,27 @@ class Predictor:
 
     def iter_strips(
         self, source: WindowSource, first_strip: int = 0, last_strip: int | None = None,
-        tick: Callable[[], None] | None = None,
+        tick: Callable[[], None] | None = None, columns: tuple[int, int] | None = None,
     ) -> Iterator[Strip]:
-        """Finished strips ``first_strip .. last_strip`` of the scene (default: to the end), nodata as NaN;
-        ``tick`` is called after every tile.
+        """Finished strips ``first_strip .. last_strip`` of the scene (default: to the end), nodata as NaN,
+        over scene ``columns`` ``(start, stop)`` (default: the full width); ``tick`` is called after every tile.
 
-        Only the tile rows these strips need are read and run, so a block of
-        strips can be computed on its own (by a dask task, or a resumed run)
-        and equals the same strips of a whole-scene run, bit for bit on the CPU
-        with the same torch thread count (tested with ``np.array_equal``).
+        Only the tile rows these strips need, and the tiles that touch ``columns``, are read
+        and run, so a block of strips can be computed on its own (by a dask task, or a
+        resumed run) and equals the same strips of a whole-scene run over the same columns,
+        bit for bit on the CPU with the same torch thread count (tested with
+        ``np.array_equal``). The mosaic sums in :data:`MOSAIC_DTYPE`.
 
         Yields:
-            :class:`~hprn_geo.tiles.Strip` with ``data`` (B, rows, W) float32.
+            :class:`~hprn_geo.tiles.Strip` with ``data`` (B, rows, cols) float32.
         """
         grid = self.grid(source.height, source.width)
         last = grid.n_rows - 1 if last_strip is None else last_strip
         start_row = grid.resume_row(first_strip)
-        mosaic = MosaicAccumulator(grid, self.card.bands + 1, start_row=start_row)
-        batches = prepared_batches(source, grid, start_row, last + 1, self.batch, self._worker_prior, self.workers)
+        columns = (0, grid.width) if columns is None else columns
+        mosaic = MosaicAccumulator(grid, self.card.bands + 1, MOSAIC_DTYPE, start_row, columns)
+        batches = prepared_batches(source, grid, start_row, last + 1, self.batch, self._worker_prior, self.workers,
+                                   grid.cols_touching(*columns))
         for _, batch in batches:
             for window, pred in self._tile_predictions(batch):
                 start = time.perf_counter()
@@ -333,6 +361,20 @@ class Predictor:
                   "hprn_colour_consistent": str(self.colour_consistent).lower()},
         )
 
+    def predict_strips(self, source: WindowSource, strips: range | None = None) -> np.ndarray:
+        """Strips ``strips`` of the scene (default: all), run block column by block column as
+        :meth:`predict_file` runs them, so the values equal the file's bit for bit.
+
+        Returns:
+            (B, rows, W) float32, NaN where the input is not valid.
+        """
+        grid = self.grid(source.height, source.width)
+        strips = range(grid.n_rows) if strips is None else strips
+        return np.concatenate([
+            np.concatenate([s.data for s in self.iter_strips(source, strips.start, strips[-1], columns=columns)], axis=1)
+            for columns in self.block_columns(grid)
+        ], axis=2)
+
     def predict_array(self, rgb: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
         """Reconstruct an in-memory RGB image.
 
@@ -343,11 +385,7 @@ class Predictor:
         Returns:
             (B, H, W) float32, NaN where the input is not valid.
         """
-        source = ArraySource(np.asarray(rgb, np.float32), valid)
-        out = np.empty((self.card.bands, source.height, source.width), np.float32)
-        for strip in self.iter_strips(source):
-            out[:, strip.row_off : strip.row_off + strip.data.shape[1]] = strip.data
-        return out
+        return self.predict_strips(ArraySource(np.asarray(rgb, np.float32), valid))
 
     def predict_file(
         self,
@@ -370,10 +408,12 @@ class Predictor:
         input becomes linear RGB (:func:`hprn_geo.io.open_scene`).
 
         The output is written under a temporary name and renamed on success;
-        with ``resume`` a run killed earlier continues from its journal.
-        Strips are written in order on a background thread while the next
-        strip is computed (at most :data:`WRITE_AHEAD` waiting: one strip's
-        memory more); a failed write stops the run at the next strip.
+        with ``resume`` a run killed earlier continues from its journal, each
+        block column from its first strip not wholly on disk.
+        The strips of each block column are written in order on a background
+        thread while the next strip is computed (at most :data:`WRITE_AHEAD`
+        waiting: one strip's memory more); a failed write stops the run at the
+        next strip.
         ``on_tile(done, total)`` is called after every tile (a host's progress
         bar); an exception it raises (e.g. :class:`~hprn_geo.errors.CancelledError`)
         stops the run, and the partial output stays unpublished, as after a kill.
@@ -388,26 +428,34 @@ class Predictor:
                 warnings.warn(f"{src}: every pixel is nodata; writing an all-nodata cube", AllNodataWarning, stacklevel=2)
             spec = self.cube_spec(scene, dtype)
             with open_writer(dst, spec, cog=cog, overwrite=overwrite, resume=resume) as writer:
-                first = _first_missing(writer.done_strips(), grid.n_rows)
-                if first:
-                    notes.append(f"resumed: strips 0..{first - 1} of {grid.n_rows} were already written")
-                remaining = 0 if first == grid.n_rows else (grid.n_rows - grid.resume_row(first)) * grid.n_cols
+                blocks = self.block_columns(grid)
+                firsts = [_first_missing(writer, grid, columns) for columns in blocks]
+                plan = [(columns, first) for columns, first in zip(blocks, firsts) if first < grid.n_rows]
+                if any(firsts):
+                    notes.append(f"resumed: {sum(firsts)} of {grid.n_rows * len(blocks)} strips "
+                                 f"({len(blocks)} block columns of {grid.n_rows}) were already written")
+                remaining = sum((grid.n_rows - grid.resume_row(first)) * len(grid.cols_touching(*columns))
+                                for columns, first in plan)
                 bar = tqdm(total=remaining, unit="tile", disable=not self.progress, desc="hprn", dynamic_ncols=True)
 
-                done = iter(range(1, remaining + 1))  # a disabled tqdm does not count
+                counter = iter(range(1, remaining + 1))  # a disabled tqdm does not count
 
                 def tick() -> None:
                     bar.update(1)
                     if on_tile is not None:
-                        on_tile(next(done), remaining)
+                        on_tile(next(counter), remaining)
 
+                strips = (strip for columns, first in plan
+                          for strip in self.iter_strips(scene, first, tick=tick, columns=columns))
+                pixels = 0
                 with bar, ThreadPoolExecutor(1, thread_name_prefix="hprn-write") as write_thread:
                     pending: deque[Future] = deque()
-                    for strip in self.iter_strips(scene, first, tick=tick) if remaining else ():
+                    for strip in strips:
                         pending.append(write_thread.submit(self._write, writer, strip))
                         while len(pending) > WRITE_AHEAD:
                             pending.popleft().result()
-                        bar.set_postfix_str(_rate(grid, strip, started))
+                        pixels += strip.data[0].size
+                        bar.set_postfix_str(f"{pixels / 1e6 / max(time.perf_counter() - started, 1e-9):.3f} Mpx/s")
                     while pending:
                         pending.popleft().result()
                 start = time.perf_counter()
@@ -418,9 +466,9 @@ class Predictor:
         )
 
     def _write(self, writer: CubeWriter, strip: Strip) -> None:
-        """Write one strip (on the write thread) and time it."""
+        """Write one strip of a block column (on the write thread) and time it."""
         start = time.perf_counter()
-        writer.write_strip(strip.index, strip.row_off, strip.data)
+        writer.write_window(strip.row_off, strip.col_off, strip.data)
         self.times.write += time.perf_counter() - start
 
 
@@ -447,21 +495,17 @@ def _synchronize(device: torch.device) -> None:
 def _masked(strip: Strip) -> Strip:
     """Drop the validity band of a (B + 1)-band strip, setting invalid pixels to NaN."""
     data = strip.data[:-1]
-    data[:, strip.data[-1] < 1] = np.nan
-    return Strip(strip.index, strip.row_off, data)
+    data[:, strip.data[-1] < 0.5] = np.nan  # every tile sees a pixel's validity alike: its mean is 0 or 1
+    return Strip(strip.index, strip.row_off, data, strip.col_off)
 
 
-def _first_missing(done: set[int], n: int) -> int:
-    """Index of the first strip not yet written (strips are written in order)."""
+def _first_missing(writer: CubeWriter, grid: TileGrid, columns: tuple[int, int]) -> int:
+    """Index of the first strip of a block column not wholly on disk (its strips are written in order)."""
     first = 0
-    while first < n and first in done:
+    while first < grid.n_rows and writer.written(grid.strip(first)[0], columns[0],
+                                                 grid.strip(first)[1] - grid.strip(first)[0], columns[1] - columns[0]):
         first += 1
     return first
-
-
-def _rate(grid: TileGrid, strip: Strip, started: float) -> str:
-    rows = strip.row_off + strip.data.shape[1]
-    return f"{rows * grid.width / 1e6 / max(time.perf_counter() - started, 1e-9):.3f} Mpx/s"
 
 
 class SpectralModel:

@@ -113,16 +113,19 @@ def prepared_batches(
     batch: int,
     prior: Callable[[torch.Tensor], torch.Tensor | None],
     workers: int = 1,
+    columns: range | None = None,
 ) -> Iterator[tuple[int, TileBatch]]:
-    """(tile row, batch) pairs for tile rows ``start_row .. stop_row - 1``, prepared up to ``2 * workers`` ahead.
+    """(tile row, batch) pairs for tile rows ``start_row .. stop_row - 1``, prepared up to ``2 * workers`` ahead;
+    only the tiles of tile ``columns`` (default: all) are read.
 
     Batches never span two tile rows, so a resumed run forms exactly the same
     batches as an uninterrupted one.
     """
+    columns = range(grid.n_cols) if columns is None else columns
     jobs = (
-        (i, grid.row(i)[first : first + batch])
+        (i, grid.row(i)[first : min(first + batch, columns.stop)])
         for i in range(start_row, stop_row)
-        for first in range(0, grid.n_cols, batch)
+        for first in range(columns.start, columns.stop, batch)
     )
     pending: deque[tuple[int, Future[TileBatch]]] = deque()
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="hprn-prepare") as pool:

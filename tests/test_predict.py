@@ -113,11 +113,21 @@ def test_untrained_model_warns_loudly(tiny_checkpoint: Path) -> None:
 
 
 def _journaled(journal: Path) -> int:
-    """Number of strips a journal lists as written (0 while it is absent or being replaced)."""
+    """Number of blocks a journal lists as written (0 while it is absent or being replaced)."""
     try:
-        return len(json.loads(journal.read_text())["strips"])
+        return len(json.loads(journal.read_text())["blocks"])
     except (OSError, ValueError, KeyError):
         return 0
+
+
+def _kill_after_one_block(command: list[str], journal: Path) -> None:
+    """Start ``command``, SIGKILL it once its journal lists a block, and wait for it."""
+    process = subprocess.Popen(command)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and _journaled(journal) < 1:
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 @pytest.mark.slow
@@ -134,12 +144,7 @@ def test_resume_after_sigkill_gives_identical_values(shared_data: Path, tiny_che
     subprocess.run([*command, "-o", str(tmp_path / "whole.tif")], check=True)
     target = tmp_path / "killed.tif"
     journal = Path(f"{target}.journal.json")
-    process = subprocess.Popen([*command, "-o", str(target)])
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and _journaled(journal) < 1:
-        time.sleep(0.05)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    _kill_after_one_block([*command, "-o", str(target)], journal)
     assert not target.exists() and 1 <= _journaled(journal)
     subprocess.run([*command, "-o", str(target), "--resume"], check=True)
     with rasterio.open(tmp_path / "whole.tif") as a, rasterio.open(target) as b:

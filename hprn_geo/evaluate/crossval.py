@@ -70,7 +70,7 @@ def load_fold(config: TrainConfig, path: Path) -> Checkpoint:
 
 
 def score_fold(
-    config: TrainConfig, scene: str, run_dir: Path, device: str = "cpu", camera: str | None = None, **predict: Any
+    config: TrainConfig, scene: str, run_dir: Path, device: str = "auto", camera: str | None = None, **predict: Any
 ) -> dict[str, dict[str, float]]:
     """Scores of a trained fold on its held-out scene: ``method -> metric -> value``.
 
@@ -83,7 +83,7 @@ def score_fold(
         config: the recipe.
         scene: the held-out scene (its fold must be trained in ``run_dir``).
         run_dir: the fold's run folder.
-        device: where the model runs.
+        device: where the model runs (``"auto"``: CUDA when present).
         camera: render the held-out scene's RGB (and the baselines' training RGB) through
             this camera instead of the model's convention: a camera the model never saw
             (``holdout_cameras``) measures what a real photo does to it. The baselines are
@@ -169,7 +169,7 @@ def cross_validate(
     config: TrainConfig,
     runs: str | Path,
     scenes: Sequence[str] | None = None,
-    device: str = "cpu",
+    device: str = "auto",
     progress: bool = True,
     camera: str | None = None,
     **predict: Any,
@@ -180,7 +180,7 @@ def cross_validate(
         config: the recipe; ``config.train`` lists every scene of the cross-validation.
         runs: folder of the fold run folders.
         scenes: the folds to run (default: every scene).
-        device: where the model is scored (training runs on the CPU).
+        device: where the model is scored, ``"auto"``: CUDA when present (training runs on the CPU).
         progress: a progress bar per fold.
         camera: score through this camera instead of the model's convention (:func:`score_fold`).
         **predict: further options of :func:`score_fold`.

@@ -21,7 +21,7 @@ import numpy as np
 from hprn_geo.cameras import load_cameras
 from hprn_geo.evaluate.baselines import fit_baselines
 from hprn_geo.metrics import mrae, psnr, rmse, sam, ssim
-from hprn_geo.predict import Predictor
+from hprn_geo.predict import Predictor, pick_device
 from hprn_geo.registry import Checkpoint
 from hprn_geo.scenes import InputConvention, RGBRenderer, camera_folder, load_scene, training_pairs
 
@@ -146,13 +146,13 @@ def model_method(
     overlap: int | None = None,
     prior: str = "skimage",
     precision: str = "fp32",
-    device: str = "cpu",
+    device: str = "auto",
     colour_consistent: bool | None = None,
 ) -> Method:
     """The model as a method: tiled prediction with ``predict``'s defaults (the card's tile and
     overlap), the semantic ``prior`` method, ``precision`` (``"fp32"`` or ``"bf16"`` autocast),
-    ``device`` (``"cpu"``, ``"cuda"``, ``"auto"``) and ``colour_consistent`` (None: the card's) of
-    :class:`hprn_geo.predict.Predictor`."""
+    ``device`` (``"auto"``: CUDA when present, else the CPU; ``"cpu"``, ``"cuda"``) and
+    ``colour_consistent`` (None: the card's) of :class:`hprn_geo.predict.Predictor`."""
     predictor = Predictor(
         checkpoint, tile, overlap, device=device, precision=precision, prior=prior, colour_consistent=colour_consistent
     )
@@ -185,7 +185,7 @@ def evaluate_checkpoint(
     edge_clamp_nm: float | None = None,
     prior: str = "skimage",
     precision: str = "fp32",
-    device: str = "cpu",
+    device: str = "auto",
     baselines_see_card: bool = False,
     colour_consistent: bool | None = None,
 ) -> Evaluation:
@@ -237,7 +237,7 @@ def evaluate_checkpoint(
         "edge_clamp_nm": clamp,
         "prior": prior,
         "precision": precision,
-        "device": device,
+        "device": str(pick_device(device)),
         "colour_consistent": checkpoint.card.colour_consistent if colour_consistent is None else colour_consistent,
     }
     return evaluation

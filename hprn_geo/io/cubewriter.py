@@ -1,14 +1,15 @@
-"""What every cube writer shares: the spec, strip buffering, journal, commit and abort.
+"""What every cube writer shares: the spec, window buffering, journal, commit and abort.
 
-A cube ``(B, H, W)`` arrives strip by strip (full-width bands of rows, any
-height). The writer keeps the rows of each *row block* (the file's tile or
-chunk height, 512 by default) in memory until the block is complete, then
-writes the block once, makes it durable, and only then records it (and every
-strip it completes) in the journal. A block on disk is never rewritten, so a
-SIGKILL at any moment leaves every journaled strip intact; a resumed writer
-skips rows already on disk. Memory: the row blocks touched by strips not yet
-complete, ``(B, block_rows, W)`` each in the stored dtype — one or two when
-strips arrive in order.
+A cube ``(B, H, W)`` arrives window by window (:meth:`CubeWriter.write_window`,
+any rectangle, in any order) or strip by strip (full-width windows). The
+writer keeps each *block* (the file's tile or chunk: ``block_rows x block_cols``,
+512 x 512 by default) in memory until it is complete, then writes it once,
+makes it durable, and only then records it (and every strip it completes) in
+the journal. A block on disk is never rewritten, so a SIGKILL at any moment
+leaves every journaled block intact; a resumed writer skips blocks already on
+disk. Memory: the blocks touched by windows not yet complete, ``(B, block_rows,
+block_cols)`` each in the stored dtype -- the width of a window (rounded out to
+blocks) times two block rows when windows of a block column arrive top to bottom.
 """
 
 from __future__ import annotations
@@ -207,7 +208,8 @@ class CubeWriter:
         self.overwrite = overwrite
         self.partial = path.with_name(path.name + ".partial")
         self.block_rows = min(512, _round_up(spec.height, 16))
-        fingerprint = spec.fingerprint(self.format_name, self.block_rows)
+        self.block_cols = min(512, _round_up(spec.width, 16))
+        fingerprint = spec.fingerprint(self.format_name, self.block_rows) | {"block_cols": self.block_cols}
         self._journal = Journal(path.with_name(path.name + ".journal.json"), fingerprint)
         self._pending: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._written: dict[int, tuple[int, int]] = {}
@@ -221,8 +223,8 @@ class CubeWriter:
     def _reopen(self) -> None:
         raise NotImplementedError
 
-    def _write_blocks(self, blocks: list[tuple[int, np.ndarray]]) -> None:
-        """Write ``(row_off, stored (B, rows, W))`` blocks and make them durable."""
+    def _write_blocks(self, blocks: list[tuple[int, int, np.ndarray]]) -> None:
+        """Write ``(row_off, col_off, stored (B, rows, cols))`` blocks and make them durable."""
         raise NotImplementedError
 
     def _finish(self) -> Path:
@@ -267,6 +269,21 @@ class CubeWriter:
         """Indices of strips already on disk and journaled (skip them when resuming)."""
         return set(self._journal.strips)
 
+    def written(self, row_off: int, col_off: int, rows: int, cols: int) -> bool:
+        """True when every block under the window is on disk and journaled (skip it when resuming)."""
+        return all(b in self._journal.blocks for b in self._blocks_under(row_off, col_off, rows, cols))
+
+    def write_window(self, row_off: int, col_off: int, data: np.ndarray) -> None:
+        """Write one window: ``data`` float32 ``(B, rows, cols)`` reflectance, NaN = nodata.
+
+        Blocks already on disk (from a resumed run) are skipped. Windows must not overlap.
+        """
+        self._require_open()
+        self._check_window(int(row_off), int(col_off), data)
+        complete = self._buffer(int(row_off), int(col_off), self.spec.encode(data))
+        if complete:
+            self._flush(complete)
+
     def write_strip(self, index: int, row_off: int, data: np.ndarray) -> None:
         """Write one strip: ``data`` float32 ``(B, rows, W)`` reflectance, NaN = nodata.
 
@@ -281,11 +298,8 @@ class CubeWriter:
                 raise ValueError(f"strip {index} was journaled as rows {self._journal.strips[index]}, "
                                  f"not ({row_off}, {rows})")
             return
-        stored = self.spec.encode(data)
-        complete = self._buffer(row_off, stored)
         self._written[index] = (row_off, rows)
-        if complete:
-            self._flush(complete)
+        self.write_window(row_off, 0, data)
 
     def commit(self) -> None:
         """Finish: check every row was written, then atomically move the result onto the target.
@@ -297,12 +311,13 @@ class CubeWriter:
         if self._state == "committed":
             return
         self._require_open()
-        missing = [b for b in range(self._n_blocks) if b not in self._journal.blocks]
+        n_blocks = self._n_block_rows * self._n_block_cols
+        missing = [b for b in range(n_blocks) if b not in self._journal.blocks]
         if missing:
-            r0 = missing[0] * self.block_rows
+            r0 = missing[0] // self._n_block_cols * self.block_rows
             raise OutputError(
                 f"cannot finish {self.path}: rows from {r0} on were never written "
-                f"({len(missing)} of {self._n_blocks} row blocks); the partial is kept for --resume"
+                f"({len(missing)} of {n_blocks} blocks); the partial is kept for --resume"
             )
         if self.path.exists() and not self.overwrite:
             raise OutputError(f"{self.path} exists; pass --overwrite to replace it")
@@ -336,58 +351,78 @@ class CubeWriter:
 
     # -- internals -------------------------------------------------------
     @property
-    def _n_blocks(self) -> int:
+    def _n_block_rows(self) -> int:
         return -(-self.spec.height // self.block_rows)
+
+    @property
+    def _n_block_cols(self) -> int:
+        return -(-self.spec.width // self.block_cols)
 
     def _require_open(self) -> None:
         if self._state != "open":
             raise ValueError(f"the writer for {self.path} is {self._state}, not open")
 
     def _check_strip(self, index: int, row_off: int, data: np.ndarray) -> int:
-        spec = self.spec
         shape = getattr(data, "shape", None)
-        if shape is None or len(shape) != 3 or shape[0] != spec.bands or shape[2] != spec.width or shape[1] < 1:
-            raise ValueError(f"strip data must be (B={spec.bands}, rows, W={spec.width}), got {shape}")
+        if shape is None or len(shape) != 3 or (shape[0], shape[2]) != (self.spec.bands, self.spec.width):
+            raise ValueError(f"strip data must be (B={self.spec.bands}, rows, W={self.spec.width}), got {shape}")
         if int(index) != index or index < 0:
             raise ValueError(f"strip index must be a non-negative integer, got {index!r}")
-        rows = int(shape[1])
-        if row_off < 0 or row_off + rows > spec.height:
-            raise ValueError(f"strip rows {row_off}..{row_off + rows} outside the cube's {spec.height} rows")
-        return rows
+        self._check_window(row_off, 0, data)
+        return int(shape[1])
 
-    def _block_height(self, block: int) -> int:
-        return min(self.block_rows, self.spec.height - block * self.block_rows)
+    def _check_window(self, row_off: int, col_off: int, data: np.ndarray) -> None:
+        spec = self.spec
+        shape = getattr(data, "shape", None)
+        if shape is None or len(shape) != 3 or shape[0] != spec.bands or min(shape[1:]) < 1:
+            raise ValueError(f"window data must be (B={spec.bands}, rows, cols), got {shape}")
+        if row_off < 0 or row_off + shape[1] > spec.height:
+            raise ValueError(f"window rows {row_off}..{row_off + shape[1]} outside the cube's {spec.height} rows")
+        if col_off < 0 or col_off + shape[2] > spec.width:
+            raise ValueError(f"window columns {col_off}..{col_off + shape[2]} outside the cube's {spec.width} columns")
 
-    def _buffer(self, row_off: int, stored: np.ndarray) -> list[int]:
-        """Copy a strip into its row blocks; return the blocks it completed."""
+    def _blocks_under(self, row_off: int, col_off: int, rows: int, cols: int) -> list[int]:
+        """Ids ``block_row * n_block_cols + block_col`` of the blocks a window touches, row-major."""
+        return [r * self._n_block_cols + c
+                for r in range(row_off // self.block_rows, (row_off + rows - 1) // self.block_rows + 1)
+                for c in range(col_off // self.block_cols, (col_off + cols - 1) // self.block_cols + 1)]
+
+    def _block_window(self, block: int) -> tuple[int, int, int, int]:
+        """``(row_off, col_off, rows, cols)`` of a block in the cube."""
+        r0 = block // self._n_block_cols * self.block_rows
+        c0 = block % self._n_block_cols * self.block_cols
+        return r0, c0, min(self.block_rows, self.spec.height - r0), min(self.block_cols, self.spec.width - c0)
+
+    def _buffer(self, row_off: int, col_off: int, stored: np.ndarray) -> list[int]:
+        """Copy a window into its blocks; return the blocks it completed."""
         complete = []
-        end = row_off + stored.shape[1]
-        for block in range(row_off // self.block_rows, (end - 1) // self.block_rows + 1):
+        rows, cols = stored.shape[1:]
+        for block in self._blocks_under(row_off, col_off, rows, cols):
             if block in self._journal.blocks:
                 continue
-            b0 = block * self.block_rows
-            lo, hi = max(row_off, b0), min(end, b0 + self._block_height(block))
+            r0, c0, height, width = self._block_window(block)
             if block not in self._pending:
-                shape = (self.spec.bands, self._block_height(block), self.spec.width)
-                fill = np.full(shape, self.spec.nodata, dtype=stored.dtype)
-                self._pending[block] = (fill, np.zeros(shape[1], dtype=bool))
+                fill = np.full((self.spec.bands, height, width), self.spec.nodata, dtype=stored.dtype)
+                self._pending[block] = (fill, np.zeros((height, width), dtype=bool))
             buf, filled = self._pending[block]
-            buf[:, lo - b0:hi - b0] = stored[:, lo - row_off:hi - row_off]
-            filled[lo - b0:hi - b0] = True
+            top, bottom = max(row_off, r0), min(row_off + rows, r0 + height)
+            left, right = max(col_off, c0), min(col_off + cols, c0 + width)
+            buf[:, top - r0:bottom - r0, left - c0:right - c0] = \
+                stored[:, top - row_off:bottom - row_off, left - col_off:right - col_off]
+            filled[top - r0:bottom - r0, left - c0:right - c0] = True
             if filled.all():
                 complete.append(block)
         return complete
 
     def _flush(self, blocks: list[int]) -> None:
         """Write complete blocks durably, then journal them and the strips they finish."""
-        work = [(b * self.block_rows, self._pending[b][0]) for b in blocks]
+        work = [(*self._block_window(b)[:2], self._pending[b][0]) for b in blocks]
         guarded(self.path, "write", lambda: self._write_blocks(work))
         for b in blocks:
             del self._pending[b]
             self._journal.blocks.add(b)
         for index, (r0, rows) in self._written.items():
-            first, last = r0 // self.block_rows, (r0 + rows - 1) // self.block_rows
-            if all(b in self._journal.blocks for b in range(first, last + 1)):
+            if self.written(r0, 0, rows, self.spec.width):
                 self._journal.strips[index] = (r0, rows)
         guarded(self.path, "write journal for", self._journal.save)
 

@@ -9,8 +9,8 @@ space). All metadata — band descriptions ``"550 nm"``, ``wavelength`` /
 uint16 scales, user tags, the GCPs of a raster georeferenced by them — is written when the partial is created, before any
 data and before any COG conversion.
 
-Each complete row block is written by reopening the partial in ``r+`` mode
-and closing it (GDAL rewrites the tile index on close), then fsync'd; only
+Each complete block (one 512 x 512 tile of every band) is written by
+reopening the partial in ``r+`` mode and closing it (GDAL rewrites the tile index on close), then fsync'd; only
 then does the journal list it. With ``cog=True`` the finished partial is
 copied with GDAL's COG driver (overviews with AVERAGE resampling) at commit.
 """
@@ -119,12 +119,12 @@ class GeoTIFFWriter(CubeWriter):
             raise OutputError(f"cannot resume {self.path}: {self.partial.name} holds {found}, "
                               "not the cube asked for; drop --resume to start over")
 
-    def _write_blocks(self, blocks: list[tuple[int, np.ndarray]]) -> None:
+    def _write_blocks(self, blocks: list[tuple[int, int, np.ndarray]]) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             with rasterio.open(self.partial, "r+") as ds:
-                for row_off, stored in blocks:
-                    ds.write(stored, window=Window(0, row_off, self.spec.width, stored.shape[1]))
+                for row_off, col_off, stored in blocks:
+                    ds.write(stored, window=Window(col_off, row_off, stored.shape[2], stored.shape[1]))
         fsync_path(self.partial)
 
     def _finish(self) -> Path:

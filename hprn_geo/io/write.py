@@ -1,4 +1,4 @@
-"""Writing ``(B, H, W)`` reflectance cubes: GeoTIFF, COG or Zarr, strip by strip.
+"""Writing ``(B, H, W)`` reflectance cubes: GeoTIFF, COG or Zarr, window by window or strip by strip.
 
 :func:`open_writer` picks the format from the suffix and returns a
 :class:`CubeWriter`. Every writer is atomic and resumable:
@@ -12,7 +12,7 @@
   lists the strips safely on disk; ``commit()`` moves the result onto the
   target, ``abort()`` removes the temporaries (or keeps them for resume);
 - ``resume=True`` reopens an existing partial whose journal matches the spec
-  and ``done_strips()`` tells which strips to skip.
+  and ``done_strips()`` tells which strips to skip (``written(...)``: which windows).
 
 Example::
 

@@ -11,7 +11,7 @@ NaN as nodata; uint16 stores ``round(reflectance * scale)`` with CF
 ``scale_factor = 1/scale`` and ``_FillValue`` (65535).
 
 Metadata and coordinates are written first (``to_zarr(compute=False)`` on a
-lazy template), then each complete block of rows is written with zarr into
+lazy template), then each complete block is written with zarr into
 its chunks (each chunk written once, whole) and fsync'd before the journal
 lists it (one chunk at a time, so a failed write leaves nothing in flight).
 Everything goes to ``cube.zarr.partial``, renamed at commit.
@@ -134,26 +134,25 @@ class ZarrWriter(CubeWriter):
                               f"{tuple(array.shape)} {array.dtype}, not the cube asked for; "
                               "drop --resume to start over")
 
-    def _write_blocks(self, blocks: list[tuple[int, np.ndarray]]) -> None:
+    def _write_blocks(self, blocks: list[tuple[int, int, np.ndarray]]) -> None:
         # One chunk per call: zarr writes the chunks of one call concurrently and, when one
         # fails (disk full), returns while the others may still be writing; one at a time,
         # nothing is left in flight when an error reaches abort().
         array = self._open()
-        band_step, _, col_step = self.chunks
-        for row_off, stored in blocks:
+        band_step, row_step, col_step = self.chunks
+        for row_off, col_off, stored in blocks:
             rows = slice(row_off, row_off + stored.shape[1])
             for b0 in range(0, self.spec.bands, band_step):
-                for c0 in range(0, self.spec.width, col_step):
+                for c0 in range(0, stored.shape[2], col_step):
                     bands, cols = slice(b0, b0 + band_step), slice(c0, c0 + col_step)
-                    array[bands, rows, cols] = stored[bands, :, cols]
-        self._fsync_rows({row_off // self.block_rows for row_off, _ in blocks})
+                    array[bands, rows, col_off + c0:col_off + c0 + col_step] = stored[bands, :, cols]
+        self._fsync_chunks({(row_off // row_step, (col_off + c0) // col_step)
+                            for row_off, col_off, stored in blocks for c0 in range(0, stored.shape[2], col_step)})
 
-    def _fsync_rows(self, chunk_rows: set[int]) -> None:
-        """fsync the chunk files ``<band>.<row>.<col>`` of the given chunk rows."""
-        wanted = {str(r) for r in chunk_rows}
-        with os.scandir(self._array_dir) as entries:
-            for entry in entries:
-                parts = entry.name.split(".")
-                if len(parts) == 3 and parts[1] in wanted:
-                    fsync_path(entry.path)
+    def _fsync_chunks(self, chunks: set[tuple[int, int]]) -> None:
+        """fsync the chunk files ``<band>.<row>.<col>`` of the given ``(row, col)`` chunk indices, all bands."""
+        band_chunks = -(-self.spec.bands // self.chunks[0])
+        for row, col in chunks:
+            for band in range(band_chunks):
+                fsync_path(self._array_dir / f"{band}.{row}.{col}")
         fsync_dir(self._array_dir)

@@ -3,7 +3,7 @@
 - :class:`TileGrid` / :class:`Window`: overlapping tiles of a scene (``grid``).
 - :func:`blend_weights`: tapered weights that blend overlaps without seams (``blend``).
 - :class:`MosaicAccumulator` / :class:`Strip`: streaming weighted mosaic that
-  holds one row of tiles, never the whole scene (``mosaic``).
+  holds one row of tiles (of one block column, if asked), never the whole scene (``mosaic``).
 """
 
 from __future__ import annotations

@@ -170,6 +170,24 @@ class TileGrid:
             raise ValueError(f"{window} is not a tile of {self!r}.")
         return i, j
 
+    def cols_touching(self, start: int, stop: int) -> range:
+        """Tile columns whose tiles overlap scene columns ``start .. stop - 1`` (``0 <= start < stop <= width``)."""
+        if not 0 <= start < stop <= self.width:
+            raise ValueError(f"Columns {start}..{stop} are not a non-empty range inside 0..{self.width}.")
+        width = self.tile_shape[1]
+        touching = [j for j, off in enumerate(self.col_offsets) if off < stop and off + width > start]
+        return range(touching[0], touching[-1] + 1)
+
+    def block_columns(self, block: int) -> list[tuple[int, int]]:
+        """``(start, stop)`` of the scene's block columns: ``block`` columns each, the last one narrower.
+
+        The pipeline runs the scene one block column at a time, so what it holds
+        depends on ``block`` and the tile, never on the scene's width.
+        """
+        if block < 1:
+            raise ValueError(f"The block width must be at least 1 pixel, got {block}.")
+        return [(c, min(c + block, self.width)) for c in range(0, self.width, block)]
+
     def strip(self, i: int) -> tuple[int, int]:
         """``(row_start, row_stop)``: the scene rows final once tile rows ``0..i`` are in.
 

@@ -3,8 +3,11 @@
 :class:`MosaicAccumulator` takes the predictions of a :class:`TileGrid`'s tiles,
 tile row by tile row, and hands back each horizontal :class:`Strip` of the scene
 as soon as no later tile can touch it. It holds one tile row's height of the
-scene (all bands, full width) and one weight plane, never the whole scene, so
-its memory depends on tile size, bands and width, not on scene height.
+scene (all bands) and one weight plane, never the whole scene, so its memory
+depends on tile size, bands and width, not on scene height. Given a column range
+(a *block column* of the scene) it takes only the tiles that touch those columns
+and holds only their width, so a scene run block column by block column needs
+memory that depends on neither its width nor its height.
 """
 
 from __future__ import annotations
@@ -24,14 +27,17 @@ __all__ = ["Strip", "MosaicAccumulator"]
 class Strip:
     """Finished rows of the mosaic.
 
-    ``data`` has shape ``(bands, rows, width)`` float32 and covers scene rows
-    ``row_off .. row_off + rows - 1``; ``index`` is the tile row whose completion
-    finished it (the rows are ``grid.strip(index)``).
+    ``data`` has shape ``(bands, rows, cols)`` float32 and covers scene rows
+    ``row_off .. row_off + rows - 1`` and columns ``col_off .. col_off + cols - 1``
+    (the accumulator's column range: the full width unless it was given one);
+    ``index`` is the tile row whose completion finished it (the rows are
+    ``grid.strip(index)``).
     """
 
     index: int
     row_off: int
     data: np.ndarray
+    col_off: int = 0
 
 
 class MosaicAccumulator:
@@ -52,13 +58,21 @@ class MosaicAccumulator:
         ``start_row`` on are emitted. To get strip ``k`` and later exactly as an
         uninterrupted run would, pass ``start_row=grid.resume_row(k)`` and discard
         the strips before ``k``: they lack earlier tile rows' contributions.
+    columns:
+        ``(start, stop)``: the scene columns to accumulate (default: all). Only the
+        tiles of ``grid.cols_touching(start, stop)`` are taken, each clipped to the
+        range, and strips are ``stop - start`` columns wide. Every pixel of the
+        range gets the same tiles and weights as in a full-width accumulator, so
+        the strips equal the same columns of full-width strips, bit for bit when
+        the tiles arrive in the same order.
 
     Tiles must be added tile row by tile row, in any order within a row. Pixels
     whose summed weight is 0 (only possible with caller-supplied weights) are NaN.
     """
 
     def __init__(
-        self, grid: TileGrid, bands: int, dtype: DTypeLike = np.float64, start_row: int = 0
+        self, grid: TileGrid, bands: int, dtype: DTypeLike = np.float64, start_row: int = 0,
+        columns: tuple[int, int] | None = None,
     ) -> None:
         self.grid = grid
         self.bands = int(bands)
@@ -69,9 +83,11 @@ class MosaicAccumulator:
             raise ValueError(f"dtype must be a floating type, got {self.dtype}.")
         if not 0 <= start_row < grid.n_rows:
             raise ValueError(f"start_row must be in 0..{grid.n_rows - 1}, got {start_row}.")
-        rows = grid.tile_shape[0]
-        self._sum = np.zeros((self.bands, rows, grid.width), dtype=self.dtype)
-        self._weight = np.zeros((rows, grid.width), dtype=np.float64)
+        self.columns = (0, grid.width) if columns is None else (int(columns[0]), int(columns[1]))
+        self._tile_cols = grid.cols_touching(*self.columns)
+        rows, cols = grid.tile_shape[0], self.columns[1] - self.columns[0]
+        self._sum = np.zeros((self.bands, rows, cols), dtype=self.dtype)
+        self._weight = np.zeros((rows, cols), dtype=np.float64)
         self._row = start_row
         self._seen: set[int] = set()
 
@@ -121,7 +137,7 @@ class MosaicAccumulator:
         weights = self._check_weights(window, weights)
         self._accumulate(window, prediction, weights)
         self._seen.add(col)
-        if len(self._seen) < self.grid.n_cols:
+        if len(self._seen) < len(self._tile_cols):
             return []
         return [self._emit()]
 
@@ -135,8 +151,10 @@ class MosaicAccumulator:
                 f"{window} is in tile row {i}, which is already emitted; "
                 f"tiles must arrive tile row by tile row (open row: {self._row})."
             )
+        if j not in self._tile_cols:
+            raise ValueError(f"{window} does not touch columns {self.columns[0]}..{self.columns[1] - 1}.")
         if i > self._row:
-            missing = self.grid.n_cols - len(self._seen)
+            missing = len(self._tile_cols) - len(self._seen)
             raise ValueError(
                 f"{window} is in tile row {i}, but tile row {self._row} still lacks "
                 f"{missing} tile(s); tiles must arrive tile row by tile row."
@@ -166,22 +184,26 @@ class MosaicAccumulator:
     def _accumulate(self, window: Window, prediction: np.ndarray, weights: np.ndarray) -> None:
         """Add ``weights * prediction`` and ``weights`` into the buffers, band by band.
 
-        The open tile row starts at buffer row 0. One band at a time keeps the
-        temporary small (``(height, width)``), which is 2-3x faster than one
-        ``(bands, height, width)`` product for large tiles.
+        The open tile row starts at buffer row 0 and the column range at buffer
+        column 0; the tile's columns outside the range are dropped. One band at a
+        time keeps the temporary small (``(height, width)``), which is 2-3x faster
+        than one ``(bands, height, width)`` product for large tiles.
         """
-        rows, cols = slice(0, window.height), window.slices[1]
-        scaled = weights.astype(self.dtype, copy=False)
+        start, stop = self.columns
+        lo, hi = max(window.col_off, start), min(window.col_off + window.width, stop)
+        rows, cols = slice(0, window.height), slice(lo - start, hi - start)
+        inside = slice(lo - window.col_off, hi - window.col_off)
+        scaled = weights[:, inside].astype(self.dtype, copy=False)
         for band in range(self.bands):
-            self._sum[band, rows, cols] += scaled * prediction[band]
-        self._weight[rows, cols] += weights
+            self._sum[band, rows, cols] += scaled * prediction[band, :, inside]
+        self._weight[rows, cols] += weights[:, inside]
 
     def _emit(self) -> Strip:
         """Divide out the finished rows of the open tile row, then shift the buffers up."""
         index = self._row
         start, stop = self.grid.strip(index)
         rows = stop - start
-        data = np.empty((self.bands, rows, self.grid.width), dtype=np.float32)
+        data = np.empty((self.bands, rows, self._weight.shape[1]), dtype=np.float32)
         weight = self._weight[:rows]
         with np.errstate(invalid="ignore", divide="ignore"):
             for band in range(self.bands):
@@ -189,7 +211,7 @@ class MosaicAccumulator:
         self._shift(rows)
         self._row += 1
         self._seen.clear()
-        return Strip(index=index, row_off=start, data=data)
+        return Strip(index=index, row_off=start, data=data, col_off=self.columns[0])
 
     def _shift(self, rows: int) -> None:
         """Drop the first ``rows`` buffer rows and zero the freed rows at the bottom."""

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from hprn_geo.cli.train_commands import evaluate as evaluate_command
 from hprn_geo.evaluate import EvalScene, evaluate, evaluate_checkpoint, scene_metrics
 from hprn_geo.metrics import mrae
-from hprn_geo.predict import Predictor
+from hprn_geo.predict import Predictor, pick_device
 from hprn_geo.registry import load_checkpoint
 
 pytestmark = pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")
@@ -38,7 +38,7 @@ def test_checkpoint_and_baselines_are_scored_on_the_same_scene_and_truth(shared_
     assert evaluation.methods == ["hprn", "ridge", "knn", "flat"]
     report = json.loads(json.dumps(evaluation.to_dict()))
     scene = evaluation.scenes[0]
-    model = Predictor(load_checkpoint(tiny_checkpoint), device="cpu", prior="skimage", precision="fp32")
+    model = Predictor(load_checkpoint(tiny_checkpoint), device="auto", prior="skimage", precision="fp32")
     assert np.array_equal(evaluation.predictions["hprn"]["moffett"], model.predict_array(scene.rgb), equal_nan=True)
     for method in evaluation.methods:
         scores = report["scenes"]["moffett"][method]
@@ -48,6 +48,7 @@ def test_checkpoint_and_baselines_are_scored_on_the_same_scene_and_truth(shared_
     assert len({scores[m]["mrae"] for m in evaluation.methods}) == 4  # four methods, four predictions
     assert scores["ridge"]["mrae"] < scores["hprn"]["mrae"]  # fitted on samson, against an untrained model
     assert report["baselines_fitted_on"] == ["samson"] and len(report["wavelengths"]) == 8
+    assert report["device"] == str(pick_device("auto"))  # CUDA when present, the CPU here
 
 
 @pytest.mark.slow

@@ -322,3 +322,57 @@ def test_io_does_not_import_torch(child_python):
     python, env = child_python
     code = "import sys, hprn_geo.io; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([python, "-c", code], env=env, check=True, timeout=120)
+
+
+# -- windows: block columns top to bottom, then resume ------------------------------------
+
+def _block_column_windows(height: int, width: int, cols: int, rows: int) -> list[tuple[int, int, int, int]]:
+    """``(row_off, col_off, rows, cols)`` of a scene cut into block columns, each top to bottom."""
+    return [(r, c, min(rows, height - r), min(cols, width - c))
+            for c in range(0, width, cols) for r in range(0, height, rows)]
+
+
+@pytest.mark.parametrize("name", ["cube.tif", "cube.zarr"])
+def test_windows_written_by_block_columns_hold_only_their_blocks(rgb_byte, tmp_path, make_cube, name):
+    with rasterio.open(rgb_byte) as scene:  # 718 x 791, EPSG:32618
+        spec = CubeSpec(scene.height, scene.width, [450.0, 550.0, 650.0], scene.crs, scene.transform)
+    cube = make_cube(spec.height, spec.width, bands=3)
+    target = tmp_path / name
+    with open_writer(target, spec) as writer:
+        assert (writer.block_rows, writer.block_cols) == (512, 512)
+        for r, c, rows, cols in _block_column_windows(spec.height, spec.width, 512, 200):
+            writer.write_window(r, c, cube[:, r:r + rows, c:c + cols])
+            # never more than the blocks of this block column: two 512 x 512 blocks
+            assert sum(buf[0].size for buf, _ in writer._pending.values()) <= 2 * 512 * 512
+            bottom_block_ends = min(512 * ((r + rows - 1) // 512 + 1), spec.height)
+            assert writer.written(r, c, rows, cols) == (bottom_block_ends <= r + rows)
+    np.testing.assert_array_equal(_read(target), cube)
+    if name.endswith(".tif"):
+        with rasterio.open(target) as ds:
+            assert (ds.crs, ds.transform, ds.block_shapes[0]) == (spec.crs, spec.transform, (512, 512))
+
+
+@pytest.mark.parametrize("name", ["cube.tif", "cube.zarr"])
+def test_resume_skips_the_blocks_of_windows_already_written(tmp_path, make_cube, name):
+    spec = _spec(height=700, width=1100)
+    cube = make_cube(700, 1100, bands=3)
+    target = tmp_path / name
+    windows = _block_column_windows(700, 1100, 512, 350)
+    with pytest.raises(KeyboardInterrupt), open_writer(target, spec) as writer:
+        for r, c, rows, cols in windows[:3]:  # block column 0, then the top of block column 1
+            writer.write_window(r, c, cube[:, r:r + rows, c:c + cols])
+        raise KeyboardInterrupt
+    writer = open_writer(target, spec, resume=True)
+    assert [writer.written(*w) for w in windows] == [True, True, False, False, False, False]
+    for r, c, rows, cols in windows:
+        if not writer.written(r, c, rows, cols):
+            writer.write_window(r, c, cube[:, r:r + rows, c:c + cols])
+    writer.commit()
+    np.testing.assert_array_equal(_read(target), cube)
+
+
+def test_a_window_outside_the_cube_is_refused(tmp_path):
+    with open_writer(tmp_path / "c.tif", _spec(height=20, width=10)) as writer:
+        with pytest.raises(ValueError, match="window columns 5..15 outside"):
+            writer.write_window(0, 5, np.zeros((3, 20, 10), np.float32))
+        writer.write_window(0, 0, np.zeros((3, 20, 10), np.float32))

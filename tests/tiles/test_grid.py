@@ -186,3 +186,24 @@ def test_tiles_imports_only_numpy_the_stdlib_and_hprn_geo_errors() -> None:
             assert top not in FORBIDDEN, f"{path.name} imports {name}"
             if top == "hprn_geo":
                 assert name == "hprn_geo.errors" or name.startswith("hprn_geo.tiles"), name
+
+
+@pytest.mark.parametrize("shape", AWKWARD)
+def test_block_columns_partition_the_width_and_their_tiles_cover_them(shape: tuple[int, int, int, int]) -> None:
+    grid = TileGrid(*shape)
+    blocks = grid.block_columns(5)
+    assert blocks[0][0] == 0 and blocks[-1][1] == grid.width
+    assert all(a[1] == b[0] for a, b in zip(blocks, blocks[1:]))
+    for start, stop in blocks:
+        touching = grid.cols_touching(start, stop)
+        spans = [(grid.col_offsets[j], grid.col_offsets[j] + grid.tile_shape[1]) for j in range(grid.n_cols)]
+        assert [j for j, (a, b) in enumerate(spans) if a < stop and b > start] == list(touching)
+        assert spans[touching.start][0] <= start and spans[touching.stop - 1][1] >= stop
+
+
+def test_block_columns_refuse_bad_ranges() -> None:
+    grid = TileGrid(10, 10, 4, 1)
+    with pytest.raises(ValueError):
+        grid.block_columns(0)
+    with pytest.raises(ValueError):
+        grid.cols_touching(5, 5)

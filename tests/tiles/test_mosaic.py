@@ -22,13 +22,15 @@ def run(
     start_row: int = 0,
     dtype: type = np.float64,
     seed: int | None = None,
+    columns: tuple[int, int] | None = None,
 ) -> list[Strip]:
-    """Feed every tile row from ``start_row`` on; shuffle within rows if ``seed`` is set."""
+    """Feed every tile row from ``start_row`` on (the tiles touching ``columns``); shuffle within rows if ``seed``."""
     rng = np.random.default_rng(seed)
-    acc = MosaicAccumulator(grid, bands, dtype=dtype, start_row=start_row)
+    acc = MosaicAccumulator(grid, bands, dtype=dtype, start_row=start_row, columns=columns)
+    touching = grid.cols_touching(*acc.columns)
     strips: list[Strip] = []
     for i in range(start_row, grid.n_rows):
-        row = grid.row(i)
+        row = grid.row(i)[touching.start : touching.stop]
         if seed is not None:
             row = [row[k] for k in rng.permutation(len(row))]
         for window in row[:-1]:
@@ -117,6 +119,34 @@ def test_strips_tile_the_scene_rows_without_gaps_or_overlaps(
         next_row += strip.data.shape[1]
     assert next_row == grid.height
     assert sum(s.data.shape[1] for s in strips) == grid.height
+
+
+@pytest.mark.parametrize("shape", AWKWARD)
+def test_block_columns_equal_the_same_columns_of_full_width_strips(shape: tuple[int, int, int, int]) -> None:
+    grid = TileGrid(*shape)
+
+    def predict(w: Window) -> np.ndarray:
+        return np.random.default_rng((w.row_off, w.col_off)).random((2, w.height, w.width), dtype=np.float32)
+
+    whole = stitch(run(grid, 2, predict, dtype=np.float32))
+    for start, stop in grid.block_columns(max(1, grid.width // 3)):
+        strips = run(grid, 2, predict, dtype=np.float32, columns=(start, stop))
+        assert {s.col_off for s in strips} == {start}
+        np.testing.assert_array_equal(stitch(strips), whole[:, :, start:stop])
+
+
+def test_a_tile_outside_the_block_column_is_refused() -> None:
+    grid = TileGrid(64, 200, 32, 8)  # tile columns at 0, 24, 48, ... 168
+    acc = MosaicAccumulator(grid, 1, columns=(100, 150))
+    assert list(grid.cols_touching(100, 150)) == [3, 4, 5, 6]  # 72..103, 96..127, 120..151, 144..175
+    with pytest.raises(ValueError, match="does not touch columns 100..149"):
+        acc.add(grid.row(0)[2], np.zeros((1, 32, 32), np.float32))
+
+
+def test_block_column_buffer_does_not_depend_on_scene_width() -> None:
+    narrow = MosaicAccumulator(TileGrid(1_000, 3_000, 64, 8), bands=31, dtype=np.float32, columns=(1024, 2048))
+    wide = MosaicAccumulator(TileGrid(1_000, 300_000, 64, 8), bands=31, dtype=np.float32, columns=(1024, 2048))
+    assert narrow.nbytes == wide.nbytes == 31 * 64 * 1024 * 4 + 64 * 1024 * 8
 
 
 def test_buffer_size_does_not_depend_on_scene_height() -> None:
