@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
-import xarray as xr
+from cube_files import read_values
 
 from hprn_geo import predict
 from hprn_geo.predict import Predictor
@@ -34,14 +34,6 @@ predictor.predict_file(src, dst, resume=resume == "resume")
 """
 
 
-def _read(path: Path) -> np.ndarray:
-    if path.suffix == ".zarr":
-        with xr.open_dataset(path, engine="zarr") as ds:
-            return ds["reflectance"].values
-    with rasterio.open(path) as ds:
-        return ds.read()
-
-
 def test_block_columns_equal_one_block_column_without_seams(shared_data: Path, tiny_checkpoint: Path,
                                                              tmp_path: Path) -> None:
     src = shared_data / "geo" / "RGB.byte.tif"  # 718 x 791: block columns 0..511 and 512..790
@@ -54,7 +46,7 @@ def test_block_columns_equal_one_block_column_without_seams(shared_data: Path, t
     assert two.tiles_run > one.tiles_run  # the tile columns across column 512 run twice
     with rasterio.open(src) as scene, rasterio.open(tmp_path / "blocked.tif") as cube:
         assert (cube.crs, cube.transform, cube.shape) == (scene.crs, scene.transform, scene.shape)
-    a, b = _read(tmp_path / "whole.tif"), _read(tmp_path / "blocked.tif")
+    a, b = read_values(tmp_path / "whole.tif"), read_values(tmp_path / "blocked.tif")
     assert np.array_equal(np.isnan(a), np.isnan(b))
     np.testing.assert_allclose(b, a, rtol=0, atol=1e-6, equal_nan=True)
     # No seam: the step from column 511 to 512 is the one the unblocked run has there.
@@ -103,7 +95,7 @@ def test_kill_and_resume_across_block_columns_gives_identical_values(
     done = _blocks(journal)
     assert not target.exists() and 1 <= len(done) < 4  # killed part-way: 2 x 2 blocks of 512
     subprocess.run(_run([weights, str(src), str(target), "512", "resume"]), check=True)
-    assert np.array_equal(_read(whole), _read(target), equal_nan=True)
+    assert np.array_equal(read_values(whole), read_values(target), equal_nan=True)
     assert not journal.exists()
 
 

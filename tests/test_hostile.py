@@ -26,6 +26,8 @@ from rasterio.enums import ColorInterp
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.transform import Affine
 
+from cube_files import read_values
+
 from hprn_geo.cli import main
 
 pytestmark = pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")
@@ -144,14 +146,6 @@ def _geometry(path: Path) -> tuple:
             return ds.crs or gcp_crs, ds.transform, [(g.row, g.col, g.x, g.y) for g in gcps], ds.shape
 
 
-def _read(path: Path) -> np.ndarray:
-    if path.suffix == ".zarr":
-        with xr.open_dataset(path, engine="zarr") as ds:
-            return ds["reflectance"].values
-    with rasterio.open(path) as ds:
-        return ds.read()
-
-
 def _predict(src: Path, dst: Path, checkpoint: Path, *options: str) -> Result:
     return CliRunner().invoke(main, ["predict", str(src), "-o", str(dst), "--weights", str(checkpoint),
                                      "--overlap", "8", "-q", *options])
@@ -170,7 +164,7 @@ def test_a_hostile_raster_is_reconstructed_with_its_geometry(
     assert result.exit_code == 0, result.output
     assert [line for line in result.output.splitlines() if "UNTRAINED" not in line] == []  # e.g. no "has no CRS"
     assert _geometry(dst) == _geometry(src) and _geometry(dst)[0] is not None
-    cube = _read(dst)
+    cube = read_values(dst)
     assert np.array_equal(np.isnan(cube), np.broadcast_to(invalid, cube.shape))
     assert np.isfinite(cube[:, ~invalid]).all()
 

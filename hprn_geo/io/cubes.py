@@ -397,28 +397,27 @@ def _raster_wavelengths(dataset: Any) -> np.ndarray | None:
     found = [_description_wavelength(text) for text in dataset.descriptions]
     if all(value is not None for value in found):
         return np.array(found)
-    tags = [dataset.tags(band) for band in range(1, dataset.count + 1)]
-    if all("wavelength" in tag for tag in tags):
-        values = np.array([float(tag["wavelength"]) for tag in tags])
-        return _to_nanometres(values, tags[0].get("wavelength_units"))
-    envi = dataset.tags(ns="ENVI")
-    if "wavelength" in envi:
-        values = np.array([float(v) for v in envi["wavelength"].strip("{} ").split(",")])
-        if values.size == dataset.count:
-            return _to_nanometres(values, envi.get("wavelength_units"))
-    return None
+    stored = _band_values(dataset, "wavelength")
+    return None if stored is None else _to_nanometres(*stored)
 
 
 def _raster_fwhm(dataset: Any) -> np.ndarray | None:
     """Band widths (nm) from band tags ``fwhm`` (as our writer writes them) or the ENVI domain, else None."""
+    stored = _band_values(dataset, "fwhm")
+    return None if stored is None else _width_nanometres(*stored)
+
+
+def _band_values(dataset: Any, key: str) -> tuple[np.ndarray, str | None] | None:
+    """(B,) values of ``key`` from every band's tags, else from the ENVI domain, with the
+    ``wavelength_units`` they were stored in; None when neither has one per band."""
     tags = [dataset.tags(band) for band in range(1, dataset.count + 1)]
-    if all("fwhm" in tag for tag in tags):
-        return _width_nanometres(np.array([float(tag["fwhm"]) for tag in tags]), tags[0].get("wavelength_units"))
+    if all(key in tag for tag in tags):
+        return np.array([float(tag[key]) for tag in tags]), tags[0].get("wavelength_units")
     envi = dataset.tags(ns="ENVI")
-    if "fwhm" in envi:
-        values = np.array([float(v) for v in envi["fwhm"].strip("{} ").split(",")])
+    if key in envi:
+        values = np.array([float(v) for v in envi[key].strip("{} ").split(",")])
         if values.size == dataset.count:
-            return _width_nanometres(values, envi.get("wavelength_units"))
+            return values, envi.get("wavelength_units")
     return None
 
 
