@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -44,13 +46,28 @@ def activation_bytes_per_pixel(checkpoint: Checkpoint) -> float:
     rgb = torch.rand(1, 3, PROBE, PROBE, generator=torch.Generator().manual_seed(0))
     with torch.inference_mode():
         labels = checkpoint.model.prior(rgb)
-        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        with _native_stderr_muted(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
             checkpoint.model(rgb, labels)
     running = peak = 0
     for event in sorted(prof.events(), key=lambda e: e.time_range.start):
         running += event.self_cpu_memory_usage
         peak = max(peak, running)
     return peak / (PROBE * PROBE)
+
+
+@contextmanager
+def _native_stderr_muted() -> Iterator[None]:
+    """Send the process's stderr (file descriptor 2) to /dev/null: torch's profiler (Kineto) writes
+    ``profiler_start``/``profiler_stop`` lines there from C++, and ``hprn-geo info`` is no place for them."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def memory_parts(predictor: Predictor, dtype: str = "float32", per_pixel: float | None = None) -> dict[str, int]:
