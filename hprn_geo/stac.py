@@ -71,7 +71,7 @@ __all__ = [
 EO_SCHEMA = "https://stac-extensions.github.io/eo/v2.0.0/schema.json"
 PROCESSING_SCHEMA = "https://stac-extensions.github.io/processing/v1.2.0/schema.json"
 ASSET_KEY = "reflectance"
-_RASTER_MEDIA_TYPES = {pystac.MediaType.HDF, pystac.MediaType.HDF5, pystac.MediaType.NETCDF, "application/vnd+zarr"}
+_RASTER_MEDIA_TYPES = {pystac.MediaType.HDF, pystac.MediaType.HDF5, pystac.MediaType.NETCDF, FORMATS["zarr"].media_type}
 _ITEM_MEDIA_TYPE = "application/geo+json"
 
 
