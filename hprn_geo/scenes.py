@@ -22,6 +22,7 @@ from hprn_geo.cameras import Camera, PhotoDegradation, augment_rgb
 from hprn_geo.errors import DataFileError
 from hprn_geo.io.cubes import Cube, read_cube
 from hprn_geo.io.shared import SHARED_CUBES, load_shared
+from hprn_geo.sensors import SENSORS
 from hprn_geo.spectral import normalised_response, render_rgb, resample
 
 __all__ = [
@@ -192,7 +193,7 @@ class InputConvention:
     """How a model's RGB input is made from reflectance; exactly one field is set.
 
     Attributes:
-        camera: a camera of :func:`hprn_geo.cameras.load_cameras`; RGB =
+        camera: a camera or satellite sensor of :func:`hprn_geo.sensors.load_responses`; RGB =
             :func:`hprn_geo.spectral.render_rgb` through it (white -> 1).
         rgb_bands: 1-based (R, G, B) bands of the output grid used as RGB.
 
@@ -236,7 +237,8 @@ class RGBRenderer:
         convention: the fixed input convention (validation, test, baselines).
         wavelengths: (B,) the cubes' grid, nm.
         cameras: available cameras by name (needed for a camera convention or augmentation).
-        augment: camera names drawn at random for training (``("all",)`` for every one).
+        augment: camera names drawn at random for training (``("all",)`` for every real camera,
+            no satellite sensor).
         fixed_fraction: share of training renders through the fixed convention.
         noise_std: Gaussian noise added to training RGB, reflectance units.
         degradation: what real photos do to training RGB (after the noise).
@@ -257,7 +259,8 @@ class RGBRenderer:
         self.convention = convention
         self.wavelengths = np.asarray(wavelengths, dtype=np.float64)
         cameras = dict(cameras or {})
-        names = [n for n in (list(cameras) if tuple(augment) == ("all",) else augment) if n not in holdout]
+        every_camera = [n for n in cameras if n not in SENSORS]
+        names = [n for n in (every_camera if tuple(augment) == ("all",) else augment) if n not in holdout]
         missing = [n for n in names + [convention.camera or ""] if n and n not in cameras]
         if missing:
             raise DataFileError(f"unknown camera(s) {missing}; known: {', '.join(cameras) or 'none loaded'}")

@@ -51,7 +51,7 @@ def classify(cube_path: str, cube_key: str | None, gt_path: str, gt_key: str | N
              model_name: str | None, weights: str | None, preset: str, fit_steps: int, epochs: int, device: str,
              json_path: str | None, plot_dir: str | None, quiet: bool) -> None:
     """Classify RGB, HPRN-reconstructed HSI and the real HSI of a labelled cube with one CNN and one split."""
-    from hprn_geo.cameras import load_cameras
+    from hprn_geo.sensors import load_responses
     from hprn_geo.classify import ClassifierConfig, SceneFitConfig, classify_scene
     from hprn_geo.classify.plots import plot_classification
     from hprn_geo.io.labels import read_label_map
@@ -65,7 +65,7 @@ def classify(cube_path: str, cube_key: str | None, gt_path: str, gt_key: str | N
     split = _split(read_label_map(gt_path, gt_key), train_mask, test_mask, train_per_class, seed, usable)
     checkpoint = resolve(model_name, weights) if model_name or weights else None
     needs_camera = camera is not None or (checkpoint is not None and checkpoint.card.input.startswith("camera:"))
-    cameras = load_cameras(camera_folder(None, data_dir)) if needs_camera else None
+    cameras = load_responses(camera_folder(None, data_dir)) if needs_camera else None
     result = classify_scene(
         cube, split, rgb_bands=rgb_bands, camera=camera, cameras=cameras, checkpoint=checkpoint, scale=scale,
         fit=SceneFitConfig(preset=preset, steps=fit_steps, seed=seed), classifier=ClassifierConfig(epochs=epochs, seed=seed),

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from hprn_geo.cameras import load_cameras
+from hprn_geo.sensors import load_responses
 from hprn_geo.evaluate.baselines import fit_baselines
 from hprn_geo.metrics import mrae, psnr, rmse, sam, ssim
 from hprn_geo.predict import Predictor, pick_device
@@ -214,7 +214,7 @@ def evaluate_checkpoint(
     own = InputConvention.from_card(card.input) if baselines_see_card or not (camera or rgb_bands) else None
     convention = InputConvention(camera, rgb_bands) if camera or rgb_bands else own
     needs_cameras = convention.camera or (own is not None and own.camera)  # type: ignore[union-attr]
-    cameras = load_cameras(camera_folder(srf_dir, data_dir)) if needs_cameras else None
+    cameras = load_responses(camera_folder(srf_dir, data_dir)) if needs_cameras else None
     renderer = RGBRenderer(convention, card.wavelengths, cameras)
     protocol = card.scores.get("protocol", {})
     clamp = protocol.get("edge_clamp_nm", 2.0) if edge_clamp_nm is None else edge_clamp_nm

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from hprn_geo.cameras import PhotoDegradation, load_cameras
+from hprn_geo.cameras import PhotoDegradation
 from hprn_geo.model import slic_labels
+from hprn_geo.sensors import load_responses
 from hprn_geo.scenes import InputConvention, RGBRenderer, Scene, camera_folder, patch_positions, random_dihedral
 from hprn_geo.train.config import TrainConfig
 
@@ -22,7 +23,7 @@ def renderer_for(config: TrainConfig) -> RGBRenderer:
     """The renderer (fixed convention and training augmentation) a config asks for."""
     convention = InputConvention(config.camera, config.rgb_bands)
     needs_cameras = convention.camera is not None or bool(config.augment_cameras)
-    cameras = load_cameras(camera_folder(config.srf_dir, config.data_dir)) if needs_cameras else None
+    cameras = load_responses(camera_folder(config.srf_dir, config.data_dir)) if needs_cameras else None
     return RGBRenderer(
         convention,
         config.wavelengths,

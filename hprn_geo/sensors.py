@@ -1,0 +1,184 @@
+"""Satellite sensors as RGB inputs: their band responses, band names and digital-number conventions.
+
+A satellite "RGB" is three multispectral bands of surface reflectance. A band's reflectance is the
+reflectance spectrum weighted by the band's relative spectral response (SRF) and divided by the
+response's integral, which is exactly what :func:`hprn_geo.spectral.render_rgb` does with a camera
+(white -> 1). So a sensor is a :class:`~hprn_geo.cameras.Camera` whose R, G, B columns are its red,
+green and blue bands, and a model trained on that rendering (``camera = "sentinel2"`` in its config)
+takes the sensor's reflectance directly.
+
+================ ======================= ============ ============= ===================================
+sensor           platforms (mean SRF)    R, G, B, NIR  DN -> refl.   notes
+================ ======================= ============ ============= ===================================
+``sentinel2``    Sentinel-2A/2B/2C MSI   B04 B03 B02   x 1e-4 - 0.1  L2A; offset -1000 DN from processing
+                                         B08                         baseline 04.00 (25 Jan 2022) on
+``landsat``      Landsat 8 OLI, 9 OLI-2  B4 B3 B2 B5   x 2.75e-5     Collection 2 Level-2 surface
+                                                       - 0.2         reflectance
+``pleiades``     Pléiades 1A/1B          B2 B1 B0 B3   x 1e-4        reflectance products (x 10000)
+``spot67``       SPOT 6/7                B2 B1 B0 B3   x 1e-4        reflectance products (x 10000)
+================ ======================= ============ ============= ===================================
+
+``landsat8``/``landsat9``, ``sentinel2a``/``2b``/``2c``, ``pleiades1a``/``1b``, ``spot6``/``spot7``
+name the same sensors (:func:`get_sensor`). The platforms of one sensor differ by under 1 % of
+rendered reflectance, so each sensor's response is the mean of its platforms' (each column
+normalised to sum 1 first).
+
+Files read (the shared ``srf/`` folder; tab-separated, ``Wavelength`` in nm at 1 nm, one column
+per band, peak 1): ``sentinel_2{a,b,c}_srf.tsv``, ``landsat_{8,9}_srf.tsv``,
+``pleiades_1{a,b}_srf.tsv``, ``spot_6_7_srf.tsv``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hprn_geo.cameras import Camera, load_cameras
+from hprn_geo.errors import DataFileError, OptionError, RasterReadError
+
+__all__ = ["SENSORS", "Sensor", "get_sensor", "load_responses", "load_sensor_cameras", "sensor_for_platform"]
+
+
+@dataclass(frozen=True)
+class Sensor:
+    """A satellite sensor family as an RGB(+NIR) input.
+
+    Attributes:
+        name: ``"sentinel2"``, ``"landsat"``, ``"pleiades"`` or ``"spot67"``.
+        title: human name, e.g. ``"Sentinel-2 MSI"``.
+        aliases: other names accepted for it (``"landsat8"``).
+        platforms: STAC ``platform`` values (lower case) that mean this sensor.
+        files: SRF files of its platforms in the ``srf/`` folder.
+        columns: the files' columns for red, green, blue and NIR.
+        band_names: per channel (R, G, B, NIR) the band names and STAC common names that identify
+            it in a raster's band descriptions or an Item's assets, lower case.
+        scale: integer digital number -> reflectance factor of its usual product.
+        offset: added after scaling (reflectance units).
+        convention: one sentence naming that product convention.
+    """
+
+    name: str
+    title: str
+    aliases: tuple[str, ...]
+    platforms: tuple[str, ...]
+    files: tuple[str, ...]
+    columns: tuple[str, str, str, str]
+    band_names: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+    scale: float
+    offset: float
+    convention: str
+
+
+SENSORS: dict[str, Sensor] = {
+    "sentinel2": Sensor(
+        "sentinel2", "Sentinel-2 MSI", ("sentinel2a", "sentinel2b", "sentinel2c", "s2"),
+        ("sentinel-2a", "sentinel-2b", "sentinel-2c"),
+        ("sentinel_2a_srf.tsv", "sentinel_2b_srf.tsv", "sentinel_2c_srf.tsv"), ("B4", "B3", "B2", "B8"),
+        (("b04", "b4", "red"), ("b03", "b3", "green"), ("b02", "b2", "blue"), ("b08", "b8", "nir")),
+        1e-4, -0.1,
+        "Level-2A uint16 = reflectance x 10000 + 1000 (the -1000 DN offset of processing baseline 04.00, "
+        "every product since 25 January 2022)",
+    ),
+    "landsat": Sensor(
+        "landsat", "Landsat 8 OLI / 9 OLI-2", ("landsat8", "landsat9", "landsat-8", "landsat-9"),
+        ("landsat-8", "landsat-9", "landsat_8", "landsat_9"),
+        ("landsat_8_srf.tsv", "landsat_9_srf.tsv"), ("Red", "Green", "Blue", "NIR"),
+        (("sr_b4", "b4", "red"), ("sr_b3", "b3", "green"), ("sr_b2", "b2", "blue"), ("sr_b5", "b5", "nir", "nir08")),
+        2.75e-5, -0.2,
+        "Collection 2 Level-2 uint16 surface reflectance = DN x 2.75e-5 - 0.2",
+    ),
+    "pleiades": Sensor(
+        "pleiades", "Pléiades 1A/1B", ("pleiades1a", "pleiades1b", "phr"),
+        ("pleiades-1a", "pleiades-1b", "pleiades 1a", "pleiades 1b", "phr1a", "phr1b"),
+        ("pleiades_1a_srf.tsv", "pleiades_1b_srf.tsv"), ("red", "green", "blue", "NIR"),
+        (("b2", "red"), ("b1", "green"), ("b0", "blue"), ("b3", "nir")),
+        1e-4, 0.0,
+        "reflectance products, uint16 = reflectance x 10000",
+    ),
+    "spot67": Sensor(
+        "spot67", "SPOT 6/7", ("spot6", "spot7", "spot-6", "spot-7"),
+        ("spot-6", "spot-7", "spot 6", "spot 7", "spot6", "spot7"),
+        ("spot_6_7_srf.tsv",), ("Red", "Green", "Blue", "NIR"),
+        (("b2", "red"), ("b1", "green"), ("b0", "blue"), ("b3", "nir")),
+        1e-4, 0.0,
+        "reflectance products, uint16 = reflectance x 10000",
+    ),
+}
+"""The satellite sensors hprn-geo knows, by name (see the module table)."""
+
+
+def get_sensor(name: str) -> Sensor:
+    """The sensor called ``name`` or one of its aliases (case and ``-``/``_`` insensitive).
+
+    Raises:
+        OptionError: an unknown name (the message lists the known ones).
+    """
+    key = name.strip().lower().replace("_", "").replace("-", "")
+    for sensor in SENSORS.values():
+        names = (sensor.name, *sensor.aliases)
+        if key in {n.replace("_", "").replace("-", "") for n in names}:
+            return sensor
+    raise OptionError(f"unknown sensor {name!r}; known: {', '.join(SENSORS)} (or camera:NAME for a camera)")
+
+
+def sensor_for_platform(platform: str | None) -> Sensor | None:
+    """The sensor of a STAC ``platform`` value (``"sentinel-2b"`` -> ``sentinel2``), or None."""
+    if not platform:
+        return None
+    key = platform.strip().lower()
+    return next((s for s in SENSORS.values() if key in s.platforms), None)
+
+
+def load_sensor_cameras(srf_dir: str | Path, nir: bool = False) -> dict[str, Camera]:
+    """Every sensor of :data:`SENSORS` as a camera, its platforms' mean response.
+
+    Args:
+        srf_dir: the shared ``srf/`` folder.
+        nir: also return ``"<name>_nir"`` cameras whose three columns are the NIR band
+            (for rendering the fourth input channel).
+
+    Returns:
+        ``{name: Camera}``, response ``(K, 3)`` columns R, G, B on the files' 1 nm grid.
+
+    Raises:
+        RasterReadError: a file is missing.
+        DataFileError: a file lacks a column or its grids differ.
+    """
+    cameras: dict[str, Camera] = {}
+    for sensor in SENSORS.values():
+        grid, table = _mean_response(Path(srf_dir), sensor)
+        cameras[sensor.name] = Camera(sensor.name, grid, table[:, :3])
+        if nir:
+            cameras[f"{sensor.name}_nir"] = Camera(f"{sensor.name}_nir", grid, np.repeat(table[:, 3:], 3, axis=1))
+    return cameras
+
+
+def load_responses(srf_dir: str | Path) -> dict[str, Camera]:
+    """The real cameras of :func:`hprn_geo.cameras.load_cameras` and the sensors of
+    :func:`load_sensor_cameras`, by name: every response an input convention can name."""
+    return {**load_cameras(Path(srf_dir)), **load_sensor_cameras(srf_dir)}
+
+
+def _mean_response(srf_dir: Path, sensor: Sensor) -> tuple[np.ndarray, np.ndarray]:
+    """(K,) nm and (K, 4) R, G, B, NIR: the mean over the platforms' files, each column summing to 1."""
+    grids, tables = [], []
+    for filename in sensor.files:
+        grid, table = _read_srf(srf_dir / filename, sensor.columns)
+        grids.append(grid)
+        tables.append(table / table.sum(axis=0))
+    if any(not np.array_equal(grid, grids[0]) for grid in grids):
+        raise DataFileError(f"the {sensor.name} response files {', '.join(sensor.files)} are on different grids")
+    return grids[0], np.mean(tables, axis=0)
+
+
+def _read_srf(path: Path, columns: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    if not path.is_file():
+        raise RasterReadError(f"sensor response file not found: {path}")
+    header = path.read_text().splitlines()[0].split("\t")
+    missing = [c for c in ("Wavelength", *columns) if c not in header]
+    if missing:
+        raise DataFileError(f"{path.name} lacks the column(s) {', '.join(missing)}; has {', '.join(header)}")
+    table = np.loadtxt(path, delimiter="\t", skiprows=1)
+    return table[:, header.index("Wavelength")], np.clip(table[:, [header.index(c) for c in columns]], 0.0, None)
