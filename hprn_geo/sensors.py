@@ -30,6 +30,7 @@ per band, peak 1): ``sentinel_2{a,b,c}_srf.tsv``, ``landsat_{8,9}_srf.tsv``,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +39,7 @@ import numpy as np
 from hprn_geo.cameras import Camera, load_cameras
 from hprn_geo.errors import DataFileError, OptionError, RasterReadError
 
-__all__ = ["SENSORS", "Sensor", "get_sensor", "load_responses", "load_sensor_cameras", "sensor_for_platform"]
+__all__ = ["SENSORS", "Sensor", "band_responses", "get_sensor", "load_responses", "load_sensor_cameras", "sensor_for_platform"]
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,7 @@ def load_sensor_cameras(srf_dir: str | Path, nir: bool = False) -> dict[str, Cam
     """
     cameras: dict[str, Camera] = {}
     for sensor in SENSORS.values():
-        grid, table = _mean_response(Path(srf_dir), sensor)
+        grid, table = band_responses(srf_dir, sensor, sensor.columns)
         cameras[sensor.name] = Camera(sensor.name, grid, table[:, :3])
         if nir:
             cameras[f"{sensor.name}_nir"] = Camera(f"{sensor.name}_nir", grid, np.repeat(table[:, 3:], 3, axis=1))
@@ -161,11 +162,20 @@ def load_responses(srf_dir: str | Path) -> dict[str, Camera]:
     return {**load_cameras(Path(srf_dir)), **load_sensor_cameras(srf_dir)}
 
 
-def _mean_response(srf_dir: Path, sensor: Sensor) -> tuple[np.ndarray, np.ndarray]:
-    """(K,) nm and (K, 4) R, G, B, NIR: the mean over the platforms' files, each column summing to 1."""
+def band_responses(srf_dir: str | Path, sensor: Sensor, columns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Any bands of a sensor, the mean over its platforms' files, each column summing to 1.
+
+    Args:
+        srf_dir: the shared ``srf/`` folder.
+        sensor: one of :data:`SENSORS`.
+        columns: the files' band columns, e.g. ``("B5", "B6", "B7", "B8", "B8A")``.
+
+    Returns:
+        (K,) nm and (K, len(columns)) responses on the files' 1 nm grid.
+    """
     grids, tables = [], []
     for filename in sensor.files:
-        grid, table = _read_srf(srf_dir / filename, sensor.columns)
+        grid, table = _read_srf(Path(srf_dir) / filename, tuple(columns))
         grids.append(grid)
         tables.append(table / table.sum(axis=0))
     if any(not np.array_equal(grid, grids[0]) for grid in grids):

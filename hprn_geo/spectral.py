@@ -124,10 +124,11 @@ def normalised_response(response: ArrayLike) -> np.ndarray:
     """A camera response as the ``(3, B)`` matrix ``R`` that :func:`render_rgb` applies: ``rgb = R @ spectrum``.
 
     Args:
-        response: ``(B, 3)`` non-negative weights on a cube's grid, columns R, G, B.
+        response: ``(B, C)`` non-negative weights on a cube's grid, columns R, G, B for a camera
+            (any C band responses work the same).
 
     Returns:
-        ``(3, B)`` float64, rows R, G, B, each summing to 1 (a white reflector gives 1).
+        ``(C, B)`` float64, one row per channel, each summing to 1 (a white reflector gives 1).
 
     Raises:
         ValueError: a channel has no sensitivity over the grid (its column sums to 0 or less).
@@ -135,7 +136,8 @@ def normalised_response(response: ArrayLike) -> np.ndarray:
     response = np.asarray(response, dtype=np.float64)
     totals = response.sum(axis=0)
     if np.any(totals <= 0):
-        dead = [name for name, total in zip("RGB", totals, strict=True) if total <= 0]
+        names = "RGB" if totals.size == 3 else [str(i + 1) for i in range(totals.size)]
+        dead = [name for name, total in zip(names, totals, strict=True) if total <= 0]
         raise ValueError(f"channel(s) {', '.join(dead)} have no sensitivity over the cube's bands")
     return (response / totals).T
 
@@ -188,23 +190,23 @@ def colour_consistent(spectra: np.ndarray, rgb: np.ndarray, response: ArrayLike,
 
 
 def response_on_grid(wavelengths_src: ArrayLike, response_src: ArrayLike, target: ArrayLike) -> np.ndarray:
-    """Linearly interpolate a camera response onto another wavelength grid.
+    """Linearly interpolate a camera (or any band) response onto another wavelength grid.
 
     Args:
         wavelengths_src: ``(K,)`` wavelengths of the response, nm.
-        response_src: ``(K, 3)`` response, columns R, G, B.
+        response_src: ``(K, C)`` response, one column per channel (R, G, B for a camera).
         target: ``(B,)`` wavelengths to sample at (a cube's grid), nm.
 
     Returns:
-        ``(B, 3)`` float64; zero outside the response's wavelength range.
+        ``(B, C)`` float64; zero outside the response's wavelength range.
     """
     source = _as_grid(wavelengths_src, "wavelengths_src")
     values = np.asarray(response_src, dtype=np.float64)
-    if values.shape != (source.size, 3):
-        raise ValueError(f"response must be ({source.size}, 3), got {values.shape}")
+    if values.ndim != 2 or values.shape[0] != source.size:
+        raise ValueError(f"response must be ({source.size}, channels), got {values.shape}")
     order = np.argsort(source, kind="stable")
     grid = _as_grid(target, "target")
-    columns = [np.interp(grid, source[order], values[order, i], left=0.0, right=0.0) for i in range(3)]
+    columns = [np.interp(grid, source[order], values[order, i], left=0.0, right=0.0) for i in range(values.shape[1])]
     return np.stack(columns, axis=1)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from hprn_geo.cli.options import DEVICE, OVERWRITE, QUIET, friendly_errors
+from hprn_geo.cli.options import DEVICE, INPUT_RGB_BANDS, OVERWRITE, QUIET, friendly_errors
 from hprn_geo.errors import OutputError
 from hprn_geo.model.presets import PRESETS
 
@@ -19,6 +19,7 @@ __all__ = ["fit"]
 @click.option("--cube", "cube_path", required=True, type=click.Path(exists=True), help="The hyperspectral raster of part of it (GeoTIFF, ENVI, ...) with a CRS.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The checkpoint to write (.pt); its card goes beside it as .json.")
 @click.option("--wavelengths", default="auto", show_default=True, help="A text file of the cube's band centres (nm), or 'auto': from its metadata.")
+@INPUT_RGB_BANDS
 @click.option("--bands", "band_list", help="1-based cube bands to fit, e.g. 1-50,60 [default: all].")
 @click.option("--holdout", default=0.2, show_default=True, type=click.FloatRange(0, 0.9), help="Share of the cube's pixels held out in whole blocks and scored.")
 @click.option("--holdout-mask", type=click.Path(exists=True, dir_okay=False), help="Held-out pixels instead: a raster or array on the cube's grid, non-zero = held out.")
@@ -36,7 +37,8 @@ __all__ = ["fit"]
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="Draw held-out spectra (truth, ours, baselines) into this PNG.")
 @QUIET
 @friendly_errors
-def fit(rgb_path: str, cube_path: str, output: str, wavelengths: str, band_list: str | None, holdout: float,
+def fit(rgb_path: str, cube_path: str, output: str, wavelengths: str, rgb_bands: tuple[int, int, int] | None,
+        band_list: str | None, holdout: float,
         holdout_mask: str | None, holdout_block: int, align: bool, preset: str | None, steps: int | None,
         patch: int | None, batch_size: int | None, seed: int, min_pixels: int, device: str, resume: bool, overwrite: bool, plot_path: str | None,
         quiet: bool) -> None:
@@ -48,7 +50,7 @@ def fit(rgb_path: str, cube_path: str, output: str, wavelengths: str, band_list:
         raise OutputError(f"{output} exists; pass --overwrite to replace it")
     asked = {"preset": preset, "steps": steps, "patch": patch, "batch_size": batch_size}
     report = fit_pair(
-        rgb_path, cube_path, output, wavelengths=wavelengths, bands=band_list, holdout=0.0 if holdout_mask else holdout,
+        rgb_path, cube_path, output, wavelengths=wavelengths, bands=band_list, rgb_bands=rgb_bands, holdout=0.0 if holdout_mask else holdout,
         holdout_mask=holdout_mask, holdout_block=holdout_block, align=align, min_pixels=min_pixels, device=device,
         config=replace(FIT_RECIPE, seed=seed, **{k: v for k, v in asked.items() if v is not None}),
         resume=resume, progress=not quiet,

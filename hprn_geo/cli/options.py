@@ -22,7 +22,7 @@ from hprn_geo.errors import DataFileError, HPRNGeoError, OutputError
 from hprn_geo.io.photo import ENCODINGS, WHITE_BALANCES
 
 __all__ = [
-    "CAMERA", "COLOUR_CONSISTENT", "DATA_DIR", "OVERWRITE", "PREDICT_OPTIONS", "RGB_BANDS", "friendly_errors",
+    "CAMERA", "COLOUR_CONSISTENT", "DATA_DIR", "INPUT_RGB_BANDS", "OVERWRITE", "PREDICT_OPTIONS", "RGB_BANDS", "friendly_errors",
     "model_options", "parse_batch", "parse_grid", "parse_rgb_bands", "parse_scale", "photo_options", "publish",
     "run_options", "run_predict", "with_options",
 ]
@@ -94,13 +94,17 @@ def parse_scale(ctx: click.Context, param: click.Parameter, value: str) -> float
     return _auto_or(value, float, lambda x: x > 0, "a positive number")
 
 
+INPUT_RGB_BANDS = click.option("--rgb-bands", callback=parse_rgb_bands,
+                               help="1-based R,G,B band numbers of a multiband input, e.g. 4,3,2.")
+"""The R, G, B bands of an input raster with more than three (``predict``, ``info``, ``fit``)."""
+
 model_options = [
     click.option("--bands", type=click.IntRange(min=1), help="Pick the bundled model with this many bands."),
     click.option("--model", "model_name", help="Bundled model name (see `hprn-geo models`)."),
     click.option("--weights", type=click.Path(dir_okay=False), help="A checkpoint file instead of a bundled model."),
     click.option("--tile", type=click.IntRange(min=1), help="Tile side in pixels [default: the model card's]."),
     click.option("--overlap", type=click.IntRange(min=0), help="Tile overlap in pixels [default: the model card's]."),
-    click.option("--rgb-bands", callback=parse_rgb_bands, help="1-based R,G,B band numbers of a multiband input, e.g. 4,3,2."),
+    INPUT_RGB_BANDS,
     click.option("--scale", default="auto", show_default=True, callback=parse_scale,
                  help="Input -> reflectance: 'auto' (uint8 /255, uint16 by bit depth or declared scale, floats as is) or a factor."),
 ]

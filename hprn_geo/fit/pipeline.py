@@ -93,6 +93,7 @@ def fit_pair(
     *,
     wavelengths: Sequence[float] | str | Path | None = None,
     bands: Sequence[int] | str | None = None,
+    rgb_bands: tuple[int, int, int] | None = None,
     holdout: float = 0.2,
     holdout_mask: str | Path | None = None,
     holdout_block: int = 8,
@@ -111,6 +112,8 @@ def fit_pair(
         output: the checkpoint to write (``.pt``); the card is also written beside it as JSON.
         wavelengths: (B,) nm or a text file of them, overriding the metadata; None or ``"auto"``: the metadata's.
         bands: 1-based cube bands to fit, or their list as text (``"1-50,60"``); default all.
+        rgb_bands: the photo's 1-based R, G, B bands when it has more than three (``predict`` then
+            needs the same ``rgb_bands``); default: as ``predict`` picks them.
         holdout: share of the cube's valid pixels held out in whole blocks (0: none, no scores).
         holdout_mask: a raster or array file on the cube's grid, non-zero = held out (instead of ``holdout``).
         holdout_block: side of the held-out blocks, cube pixels.
@@ -136,7 +139,7 @@ def fit_pair(
     """
     started = time.perf_counter()
     _check_output(Path(output))
-    pair, registration, aligned, moved = _read(functools.partial(read_pair, rgb, cube, wavelengths, bands), align,
+    pair, registration, aligned, moved = _read(functools.partial(read_pair, rgb, cube, wavelengths, bands, rgb_bands=rgb_bands), align,
                                                min_pixels)  # fmt: skip
     held = _holdout(pair, holdout, holdout_mask, holdout_block, config.seed) & pair.valid
     train = pair.valid & ~held

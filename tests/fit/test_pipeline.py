@@ -147,3 +147,20 @@ def test_a_holdout_mask_on_the_cube_grid(enmap_pair: SimulatedPair, tmp_path: Pa
     with pytest.raises(DataFileError, match="holdout mask"):
         fit_pair(enmap_pair.rgb_path, enmap_pair.cube_path, tmp_path / "m.pt", holdout_mask=tmp_path / "small.npy",
                  config=config, device="cpu")  # fmt: skip
+
+
+def test_a_photo_with_more_bands_is_read_through_its_rgb_bands(enmap_pair: SimulatedPair, tmp_path: Path) -> None:
+    """A 4-band photo (an extra band first, then R, G, B) with ``--rgb-bands 2,3,4`` fits exactly as the RGB photo."""
+    with rasterio.open(enmap_pair.rgb_path) as src:
+        profile, rgb = src.profile, src.read()
+    four = tmp_path / "four.tif"
+    with rasterio.open(four, "w", **{**profile, "count": 4}) as dst:
+        dst.write(np.concatenate([np.full_like(rgb[:1], 200), rgb]))
+    quick = ["--cube", str(enmap_pair.cube_path), "--preset", "small", "--patch", "32", "--steps", "2", "--device", "cpu", "-q"]
+    tables = []
+    for photo, extra in [(enmap_pair.rgb_path, []), (four, ["--rgb-bands", "2,3,4"])]:
+        out = tmp_path / f"{Path(photo).stem}.pt"
+        result = CliRunner().invoke(main, ["fit", "--rgb", str(photo), "-o", str(out), *extra, *quick])
+        assert result.exit_code == 0, result.output
+        tables.append(load_checkpoint(out).card.scores["holdout"])
+    assert tables[0] == tables[1]
