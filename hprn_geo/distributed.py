@@ -35,18 +35,18 @@ import dask.array as da
 import numpy as np
 import zarr
 from dask.delayed import Delayed
-from distributed import Client, KilledWorker
+from distributed import Client, KilledWorker, as_completed
 
 from hprn_geo.errors import ClusterError, DeviceError, OutputError, one_line_reason
 from hprn_geo.io import (
     CubeSpec,
+    CubeWriter,
     InputScaling,
     ZarrWriter,
     open_scene,
     open_writer,
 )
-from hprn_geo.io.cubewriter import remove_path
-from hprn_geo.io.lock import OutputLock
+from hprn_geo.io.formats import format_for
 from hprn_geo.io.photo import InputEncoding, WhiteBalance, decode
 from hprn_geo.io.read import data_mask
 from hprn_geo.io.zarr_store import VARIABLE, create_store
@@ -107,6 +107,7 @@ class PredictorSpec:
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``, resolved in the process that runs.
         precision: ``"auto"``, ``"fp32"`` or ``"bf16"``, as :class:`Predictor` takes it.
         colour_consistent: as :class:`Predictor` takes it (None: the card's).
+        block: width of the block columns, as :class:`Predictor` takes it (None: its default).
     """
 
     model: str | None = None
@@ -118,6 +119,7 @@ class PredictorSpec:
     device: str = "auto"
     precision: str = "auto"
     colour_consistent: bool | None = None
+    block: int | None = None
 
     @classmethod
     def from_model(cls, model: str | os.PathLike[str], **options: Any) -> PredictorSpec:
@@ -150,7 +152,7 @@ class PredictorSpec:
     def _build(self, device: str) -> Predictor:
         checkpoint = cached_checkpoint(self.model, self.weights, self.bands, device)
         return Predictor(checkpoint, self.tile, self.overlap, self.batch, device, self.precision,
-                         colour_consistent=self.colour_consistent)
+                         colour_consistent=self.colour_consistent, block=self.block)
 
     def pinned(self, predictor: Predictor) -> PredictorSpec:
         """This recipe with the tile and overlap ``predictor`` chose, so every process uses one grid."""
@@ -345,15 +347,6 @@ def _in_order(client: Client, parts: list[da.Array], ahead: int) -> Iterator[np.
         yield queue.popleft().result()
 
 
-def _install(partial: Path, target: Path) -> None:
-    """Move a finished store onto ``target``, replacing an old one only once the new one is complete."""
-    old = target.with_name(target.name + ".replaced.partial")
-    if target.exists():
-        os.replace(target, old)
-    os.replace(partial, target)
-    remove_path(old)
-
-
 def predict_on_cluster(
     src: str | os.PathLike[str],
     dst: str | os.PathLike[str],
@@ -376,13 +369,19 @@ def predict_on_cluster(
     cog: bool = False,
     overwrite: bool = False,
     chunk_rows: int = 512,
+    resume: bool = False,
+    block: int | None = None,
 ) -> PredictionReport:
     """Reconstruct a raster file on a running dask.distributed cluster; same result as ``hprn-geo predict``.
 
-    ``.zarr``: the workers write the chunks of one store in parallel (under
-    ``dst.partial``, moved onto ``dst`` when complete). ``.tif``/``.tiff``: blocks
-    are computed on the cluster, a few ahead, and written here in order by the
-    CLI's atomic GeoTIFF/COG writer. ``src`` and ``dst`` must be paths every
+    The output goes through the CLI's writer (:func:`hprn_geo.io.open_writer`): under
+    ``dst.partial``, its journal ``dst.journal.json`` and its lock, moved onto ``dst`` when
+    complete. A format whose blocks many processes may write at once (``parallel`` in
+    :data:`~hprn_geo.io.formats.FORMATS`: Zarr) is written by the workers, one row of the
+    writer's blocks per task, each journaled here as it arrives; the others (GeoTIFF/COG)
+    are computed on the cluster, a few blocks ahead, and written here in order. Either way
+    ``resume`` continues an interrupted run (its client killed, say) from the journal,
+    computing only the rows not yet on disk. ``src`` and ``dst`` must be paths every
     worker (and this process) can see; a ``weights`` file too.
 
     Args:
@@ -390,9 +389,9 @@ def predict_on_cluster(
         dst: the output cube (``.zarr``, ``.tif``, ``.tiff``).
         scheduler_address: e.g. ``"tcp://10.0.0.5:8786"``.
         model, weights, bands: which checkpoint, as :func:`hprn_geo.registry.resolve` takes them.
-        tile, overlap, batch, device, precision, colour_consistent: as :class:`~hprn_geo.predict.Predictor`
+        tile, overlap, batch, device, precision, colour_consistent, block: as :class:`~hprn_geo.predict.Predictor`
             takes them.
-        rgb_bands, scale, encoding, white_balance, dtype, cog, overwrite: as :meth:`Predictor.predict_file
+        rgb_bands, scale, encoding, white_balance, dtype, cog, overwrite, resume: as :meth:`Predictor.predict_file
             <hprn_geo.predict.Predictor.predict_file>` takes them.
         chunk_rows: the least number of rows one task makes (more: fewer recomputed tile rows, more memory).
 
@@ -401,8 +400,9 @@ def predict_on_cluster(
     whole, so the cube equals an uninterrupted run's.
 
     Raises:
-        OutputError: ``dst`` exists without ``overwrite``, an unsupported suffix, ``cog`` with Zarr;
-            :class:`~hprn_geo.errors.OutputLockedError` when another run is writing ``dst``.
+        OutputError: ``dst`` exists without ``overwrite``, an unsupported suffix, ``cog`` with Zarr,
+            a journal written with other options; :class:`~hprn_geo.errors.OutputLockedError` when
+            another run is writing ``dst``.
         ClusterError: no scheduler answers at ``scheduler_address``; workers kept dying on one block
             (more than the scheduler's ``allowed-failures``): nothing is left at ``dst``.
     """
@@ -412,27 +412,33 @@ def predict_on_cluster(
     with open_scene(src, **reading) as scene:
         spec = PredictorSpec(model=model, weights=None if weights is None else str(Path(weights).resolve()),
                              bands=bands, tile=tile, overlap=overlap, batch=batch, device=device, precision=precision,
-                             colour_consistent=colour_request(colour_consistent, scene.encoding.name))
+                             colour_consistent=colour_request(colour_consistent, scene.encoding.name), block=block)
         predictor = spec.plan()
         grid = predictor.grid(scene.height, scene.width)
         cube_spec = predictor.cube_spec(scene, dtype)
         notes = [*input_notes(scene), f"colour-consistent output: {'on' if predictor.colour_consistent else 'off'}"]
     cube = file_cube(src, grid, spec.pinned(predictor), predictor.card.bands, chunk_rows, **reading)
+    output = format_for(dst)
     with _connect(scheduler_address) as client:
         try:
-            if dst.suffix.lower() == ".zarr":
-                if cog:
-                    raise OutputError(f"cannot write {dst}: COG output needs a .tif or .tiff suffix")
-                _cluster_zarr(client, cube, cube_spec, dst, overwrite)
-            else:
-                _cluster_file(client, cube, cube_spec, dst, cog, overwrite)
+            with open_writer(dst, cube_spec, cog=cog, overwrite=overwrite, resume=resume) as writer:
+                rows = writer.block_rows_to_write()
+                everything = -(-grid.height // writer.block_rows)
+                if len(rows) < everything:
+                    notes.append(f"resumed: {everything - len(rows)} of {everything} rows of "
+                                 f"{writer.block_rows}-row blocks were already written")
+                if output is not None and output.parallel:
+                    tasks = _write_on_workers(client, cube, writer, rows)
+                else:
+                    tasks = _write_here(client, cube, writer)
         except KilledWorker as e:
             raise ClusterError(f"cannot write {dst}: every worker of {scheduler_address} that ran one block died "
                                f"({e.allowed_failures + 1} tries, the last on {e.last_worker.address}); "
                                "see the workers' logs") from None
-    tiles = sum(s[-1] - grid.resume_row(s.start) + 1 for s in strip_groups(grid, chunk_rows)) * grid.n_cols
-    notes.append(f"{len(cube.chunks[1])} tasks on {scheduler_address}; "
-                 f"{tiles - len(grid)} tiles run twice at block edges")
+    groups = [g for k, g in enumerate(strip_groups(grid, chunk_rows)) if k in tasks]
+    tiles = sum(s[-1] - grid.resume_row(s.start) + 1 for s in groups) * grid.n_cols
+    notes.append(f"{len(groups)} tasks on {scheduler_address}; "
+                 f"{tiles - sum(len(s) for s in groups) * grid.n_cols} tiles run twice at block edges")
     return PredictionReport(dst, grid, device, tiles, time.perf_counter() - started, notes=notes,
                             model=predictor.card.name)
 
@@ -450,24 +456,42 @@ def _connect(address: str) -> Client:
         raise ClusterError(f"cannot reach the dask scheduler at {address}: {one_line_reason(e)}") from None
 
 
-def _cluster_zarr(client: Client, cube: da.Array, spec: CubeSpec, dst: Path, overwrite: bool) -> None:
-    if dst.exists() and not overwrite:
-        raise OutputError(f"{dst} exists; pass --overwrite to replace it")
-    partial = dst.with_name(dst.name + ".partial")
-    with OutputLock(dst):
-        try:
-            create_zarr(partial, spec, overwrite=True)
-            client.compute(write_zarr_rows(cube, spec, partial, compute=False)).result()
-        except BaseException:
-            remove_path(partial)
-            raise
-        _install(partial, dst)
-
-
-def _cluster_file(client: Client, cube: da.Array, spec: CubeSpec, dst: Path, cog: bool, overwrite: bool) -> None:
-    workers = len(client.scheduler_info()["workers"])
-    parts = [cube.blocks[0, k, 0] for k in range(len(cube.chunks[1]))]
+def _row_spans(cube: da.Array) -> list[tuple[int, int]]:
+    """``(start, stop)`` rows of each block (task) of a lazy cube."""
     offsets = np.cumsum((0,) + cube.chunks[1])
-    with open_writer(dst, spec, cog=cog, overwrite=overwrite) as writer:
-        for k, data in enumerate(_in_order(client, parts, ahead=2 * max(workers, 1))):
-            writer.write_strip(k, int(offsets[k]), data)
+    return [(int(a), int(b)) for a, b in zip(offsets[:-1], offsets[1:])]
+
+
+def _write_rows(target: str, spec: CubeSpec, row_off: int, data: np.ndarray) -> None:
+    """Task: write one row of the writer's blocks into the partial of ``target``, durably."""
+    writer: CubeWriter = format_for(target).writer_class()(Path(target), spec)
+    writer.write_rows_elsewhere(row_off, data)
+
+
+def _write_on_workers(client: Client, cube: da.Array, writer: CubeWriter, rows: list[tuple[int, int]]) -> set[int]:
+    """The workers write ``rows`` (rows of the writer's blocks) of ``cube``; each is journaled here once
+    written. Returns the indices of the cube's blocks (tasks) computed."""
+    writes = [dask.delayed(_write_rows, pure=False)(str(writer.path), writer.spec, row_off, cube[:, row_off:row_off + n])
+              for row_off, n in rows]
+    futures = client.compute(writes)
+    which = {future.key: span for future, span in zip(futures, rows)}
+    try:
+        for future in as_completed(futures):
+            future.result()
+            writer.journal_rows(*which[future.key])
+    except BaseException:
+        client.cancel(futures)
+        raise
+    return {k for k, (a, b) in enumerate(_row_spans(cube)) if any(a < r + n and r < b for r, n in rows)}
+
+
+def _write_here(client: Client, cube: da.Array, writer: CubeWriter) -> set[int]:
+    """The cube's blocks not yet on disk, computed on the cluster a few ahead and written here in order;
+    returns their indices."""
+    workers = len(client.scheduler_info()["workers"])
+    spans = _row_spans(cube)
+    todo = [k for k, (a, b) in enumerate(spans) if not writer.written(a, 0, b - a, cube.shape[2])]
+    parts = [cube.blocks[0, k, 0] for k in todo]
+    for k, data in zip(todo, _in_order(client, parts, ahead=2 * max(workers, 1))):
+        writer.write_window(spans[k][0], 0, data)
+    return set(todo)

@@ -182,15 +182,13 @@ def run_predict(src: str, dst: str, bands: int | None, model_name: str | None, w
     from hprn_geo.registry import resolve
 
     if dask_scheduler:
-        if resume:
-            raise click.UsageError("--resume cannot be combined with --dask-scheduler")
         from hprn_geo.distributed import predict_on_cluster
 
         report = predict_on_cluster(src, dst, dask_scheduler, model=model_name, weights=weights, bands=bands,
                                     tile=tile, overlap=overlap, batch=batch, device=device, precision=precision,
                                     colour_consistent=colour_consistent, rgb_bands=rgb_bands, scale=scale,
                                     encoding=encoding, white_balance=white_balance, dtype=dtype, cog=cog,
-                                    overwrite=overwrite)
+                                    overwrite=overwrite, resume=resume)
     else:
         checkpoint = resolve(model_name, weights, bands)
         predictor = Predictor(checkpoint, tile, overlap, batch, device, precision, progress=not quiet, prior=prior,

@@ -273,6 +273,41 @@ class CubeWriter:
         """True when every block under the window is on disk and journaled (skip it when resuming)."""
         return all(b in self._journal.blocks for b in self._blocks_under(row_off, col_off, rows, cols))
 
+    def block_rows_to_write(self) -> list[tuple[int, int]]:
+        """``(row_off, rows)`` of each row of blocks not wholly on disk and journaled, top to bottom."""
+        return [(r * self.block_rows, min(self.block_rows, self.spec.height - r * self.block_rows))
+                for r in range(self._n_block_rows)
+                if not self.written(r * self.block_rows, 0, min(self.block_rows, self.spec.height - r * self.block_rows),
+                                    self.spec.width)]
+
+    def write_rows_elsewhere(self, row_off: int, data: np.ndarray) -> None:
+        """Write one whole row of blocks into the partial of a run another process started, durably.
+
+        For formats whose blocks many processes may write at once (``parallel`` in
+        :data:`~hprn_geo.io.formats.FORMATS`): a dask worker builds a writer for the same
+        target and spec, writes its rows, and the process that started the run (and holds
+        the lock and the journal) records them with :meth:`journal_rows` once this returned.
+
+        Args:
+            row_off: the first row, on a block boundary (a multiple of ``block_rows``).
+            data: float32 ``(B, rows, W)`` reflectance, NaN = nodata: ``block_rows`` rows (fewer at the bottom).
+        """
+        self._check_block_row(int(row_off), data.shape[1])
+        self._check_strip(0, int(row_off), data)
+        guarded(self.path, "write", lambda: self._write_blocks([(int(row_off), 0, self.spec.encode(data))]))
+
+    def journal_rows(self, row_off: int, rows: int) -> None:
+        """Journal a row of blocks :meth:`write_rows_elsewhere` put on disk (in this or another process)."""
+        self._require_open()
+        self._check_block_row(int(row_off), int(rows))
+        self._journal.blocks.update(self._blocks_under(int(row_off), 0, int(rows), self.spec.width))
+        guarded(self.path, "write journal for", self._journal.save)
+
+    def _check_block_row(self, row_off: int, rows: int) -> None:
+        if row_off % self.block_rows or rows != min(self.block_rows, self.spec.height - row_off) or rows < 1:
+            raise ValueError(f"rows {row_off}..{row_off + rows} are not one row of the writer's "
+                             f"{self.block_rows}-row blocks")
+
     def write_window(self, row_off: int, col_off: int, data: np.ndarray) -> None:
         """Write one window: ``data`` float32 ``(B, rows, cols)`` reflectance, NaN = nodata.
 
