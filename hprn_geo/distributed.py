@@ -205,17 +205,26 @@ class _Rows:
         return self.source.read_window(row_off - self.origin, col_off, height, width)
 
 
-def strip_groups(grid: TileGrid, rows: int) -> list[range]:
-    """The grid's strips in consecutive groups of at least ``rows`` rows (the last group may have fewer).
+def strip_groups(grid: TileGrid, rows: int, strips: range | None = None) -> list[range]:
+    """The grid's strips (or ``strips`` of them) in consecutive groups of at least ``rows`` rows (the last
+    group may have fewer).
 
     Each group runs the tile row(s) above it once more, so fewer, taller groups waste less.
     """
-    groups, first = [], 0
-    for i in range(grid.n_rows):
-        if grid.strip(i)[1] - grid.strip(first)[0] >= rows or i == grid.n_rows - 1:
+    strips = range(grid.n_rows) if strips is None else strips
+    groups, first = [], strips.start
+    for i in strips:
+        if grid.strip(i)[1] - grid.strip(first)[0] >= rows or i == strips[-1]:
             groups.append(range(first, i + 1))
             first = i + 1
     return groups
+
+
+def strips_over(grid: TileGrid, start: int, stop: int) -> range:
+    """The strips that hold scene rows ``start .. stop - 1``."""
+    first = next(i for i in range(grid.n_rows) if grid.strip(i)[1] > start)
+    last = next(i for i in range(first, grid.n_rows) if grid.strip(i)[1] >= stop)
+    return range(first, last + 1)
 
 
 def _input_rows(grid: TileGrid, strips: range) -> tuple[int, int]:
@@ -237,10 +246,11 @@ def _file_block(path: str, reading: dict[str, Any], spec: PredictorSpec, strips:
         return spec.predictor().predict_strips(_Rows(scene, top, bottom, scene.height), strips)
 
 
-def _assemble(grid: TileGrid, bands: int, chunk_rows: int, block: Callable[[range], Delayed]) -> da.Array:
-    """Concatenate one delayed ``block(strips)`` per strip group into a (B, H, W) array."""
+def _assemble(grid: TileGrid, bands: int, chunk_rows: int, block: Callable[[range], Delayed],
+              strips: range | None = None) -> da.Array:
+    """Concatenate one delayed ``block(group)`` per strip group (of ``strips``, default all) into a (B, rows, W) array."""
     parts = []
-    for strips in strip_groups(grid, chunk_rows):
+    for strips in strip_groups(grid, chunk_rows, strips):
         start, stop = grid.strip(strips.start)[0], grid.strip(strips[-1])[1]
         parts.append(da.from_delayed(block(strips), (bands, stop - start, grid.width), np.float32))
     return da.concatenate(parts, axis=1)
@@ -271,14 +281,16 @@ def lazy_cube(raw: da.Array, decode: RawDecoder, spec: PredictorSpec, bands: int
 
 def file_cube(path: str | os.PathLike[str], grid: TileGrid, spec: PredictorSpec, bands: int, chunk_rows: int, *,
               rgb_bands: tuple[int, int, int] | None = None, scale: float | str = "auto", encoding: str = "auto",
-              white_balance: str = "none") -> da.Array:
+              white_balance: str = "none", strips: range | None = None) -> da.Array:
     """Lazy spectra of a raster file whose tasks read it themselves (the file must be visible to the workers).
 
     ``rgb_bands``, ``scale``, ``encoding`` and ``white_balance`` go to :func:`hprn_geo.io.open_scene`
     in every task (the white balance comes from the whole scene's decimated read, the same in each).
+    ``strips``: only these strips of ``grid`` (default all), e.g. those a resumed run still needs.
 
     Returns:
-        (B, H, W) float32 dask array over ``grid``, chunked as :func:`lazy_cube`'s.
+        (B, H, W) float32 dask array over ``grid`` (with ``strips``: their rows only), chunked as
+        :func:`lazy_cube`'s.
     """
     name = os.path.abspath(path) if os.path.exists(path) else os.fspath(path)  # keep GDAL names as they are
 
@@ -287,7 +299,7 @@ def file_cube(path: str | os.PathLike[str], grid: TileGrid, spec: PredictorSpec,
     def block(strips: range) -> Delayed:
         return dask.delayed(_file_block, pure=True)(name, reading, spec, strips, *_input_rows(grid, strips))
 
-    return _assemble(grid, bands, chunk_rows, block)
+    return _assemble(grid, bands, chunk_rows, block, strips)
 
 
 def create_zarr(path: str | os.PathLike[str], spec: CubeSpec, chunks: tuple[int, int, int] | None = None,
@@ -417,7 +429,6 @@ def predict_on_cluster(
         grid = predictor.grid(scene.height, scene.width)
         cube_spec = predictor.cube_spec(scene, dtype)
         notes = [*input_notes(scene), f"colour-consistent output: {'on' if predictor.colour_consistent else 'off'}"]
-    cube = file_cube(src, grid, spec.pinned(predictor), predictor.card.bands, chunk_rows, **reading)
     output = format_for(dst)
     with _connect(scheduler_address) as client:
         try:
@@ -427,20 +438,37 @@ def predict_on_cluster(
                 if len(rows) < everything:
                     notes.append(f"resumed: {everything - len(rows)} of {everything} rows of "
                                  f"{writer.block_rows}-row blocks were already written")
-                if output is not None and output.parallel:
-                    tasks = _write_on_workers(client, cube, writer, rows)
-                else:
-                    tasks = _write_here(client, cube, writer)
+                groups = []
+                for start, stop in _runs(rows):  # each run of missing rows: the strips over it, in tasks
+                    strips = strips_over(grid, start, stop)
+                    cube = file_cube(src, grid, spec.pinned(predictor), predictor.card.bands, chunk_rows,
+                                     strips=strips, **reading)
+                    offset = grid.strip(strips.start)[0]
+                    if output is not None and output.parallel:
+                        _write_on_workers(client, cube, offset, writer, [r for r in rows if start <= r[0] < stop])
+                    else:
+                        _write_here(client, cube, offset, writer)
+                    groups += strip_groups(grid, chunk_rows, strips)
         except KilledWorker as e:
             raise ClusterError(f"cannot write {dst}: every worker of {scheduler_address} that ran one block died "
                                f"({e.allowed_failures + 1} tries, the last on {e.last_worker.address}); "
                                "see the workers' logs") from None
-    groups = [g for k, g in enumerate(strip_groups(grid, chunk_rows)) if k in tasks]
     tiles = sum(s[-1] - grid.resume_row(s.start) + 1 for s in groups) * grid.n_cols
     notes.append(f"{len(groups)} tasks on {scheduler_address}; "
                  f"{tiles - sum(len(s) for s in groups) * grid.n_cols} tiles run twice at block edges")
     return PredictionReport(dst, grid, device, tiles, time.perf_counter() - started, notes=notes,
                             model=predictor.card.name)
+
+
+def _runs(rows: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``(start, stop)`` of each run of consecutive ``(row_off, rows)`` spans."""
+    runs: list[tuple[int, int]] = []
+    for row_off, n in rows:
+        if runs and runs[-1][1] == row_off:
+            runs[-1] = (runs[-1][0], row_off + n)
+        else:
+            runs.append((row_off, row_off + n))
+    return runs
 
 
 def _connect(address: str) -> Client:
@@ -456,42 +484,35 @@ def _connect(address: str) -> Client:
         raise ClusterError(f"cannot reach the dask scheduler at {address}: {one_line_reason(e)}") from None
 
 
-def _row_spans(cube: da.Array) -> list[tuple[int, int]]:
-    """``(start, stop)`` rows of each block (task) of a lazy cube."""
-    offsets = np.cumsum((0,) + cube.chunks[1])
-    return [(int(a), int(b)) for a, b in zip(offsets[:-1], offsets[1:])]
-
-
 def _write_rows(target: str, spec: CubeSpec, row_off: int, data: np.ndarray) -> None:
     """Task: write one row of the writer's blocks into the partial of ``target``, durably."""
     writer: CubeWriter = format_for(target).writer_class()(Path(target), spec)
     writer.write_rows_elsewhere(row_off, data)
 
 
-def _write_on_workers(client: Client, cube: da.Array, writer: CubeWriter, rows: list[tuple[int, int]]) -> set[int]:
-    """The workers write ``rows`` (rows of the writer's blocks) of ``cube``; each is journaled here once
-    written. Returns the indices of the cube's blocks (tasks) computed."""
-    writes = [dask.delayed(_write_rows, pure=False)(str(writer.path), writer.spec, row_off, cube[:, row_off:row_off + n])
+def _write_on_workers(client: Client, cube: da.Array, offset: int, writer: CubeWriter,
+                      rows: list[tuple[int, int]]) -> None:
+    """The workers write ``rows`` (rows of the writer's blocks) of ``cube`` (whose row 0 is scene row
+    ``offset``); each is journaled here once written."""
+    writes = [dask.delayed(_write_rows, pure=False)(str(writer.path), writer.spec, row_off,
+                                                     cube[:, row_off - offset:row_off - offset + n])
               for row_off, n in rows]
     futures = client.compute(writes)
     which = {future.key: span for future, span in zip(futures, rows)}
     try:
-        for future in as_completed(futures):
+        for future in as_completed(futures, loop=client.loop):
             future.result()
             writer.journal_rows(*which[future.key])
     except BaseException:
         client.cancel(futures)
         raise
-    return {k for k, (a, b) in enumerate(_row_spans(cube)) if any(a < r + n and r < b for r, n in rows)}
 
 
-def _write_here(client: Client, cube: da.Array, writer: CubeWriter) -> set[int]:
-    """The cube's blocks not yet on disk, computed on the cluster a few ahead and written here in order;
-    returns their indices."""
+def _write_here(client: Client, cube: da.Array, offset: int, writer: CubeWriter) -> None:
+    """The blocks of ``cube`` (whose row 0 is scene row ``offset``), computed on the cluster a few ahead and
+    written here in order (rows already on disk are skipped by the writer)."""
     workers = len(client.scheduler_info()["workers"])
-    spans = _row_spans(cube)
-    todo = [k for k, (a, b) in enumerate(spans) if not writer.written(a, 0, b - a, cube.shape[2])]
-    parts = [cube.blocks[0, k, 0] for k in todo]
-    for k, data in zip(todo, _in_order(client, parts, ahead=2 * max(workers, 1))):
-        writer.write_window(spans[k][0], 0, data)
-    return set(todo)
+    starts = offset + np.cumsum((0,) + cube.chunks[1])
+    parts = [cube.blocks[0, k, 0] for k in range(len(cube.chunks[1]))]
+    for k, data in enumerate(_in_order(client, parts, ahead=2 * max(workers, 1))):
+        writer.write_window(int(starts[k]), 0, data)
