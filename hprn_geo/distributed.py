@@ -37,7 +37,7 @@ import zarr
 from dask.delayed import Delayed
 from distributed import Client, KilledWorker, as_completed
 
-from hprn_geo.errors import ClusterError, DeviceError, OutputError, one_line_reason
+from hprn_geo.errors import ClusterError, DeviceError, one_line_reason
 from hprn_geo.io import (
     CubeSpec,
     CubeWriter,
@@ -48,9 +48,16 @@ from hprn_geo.io import (
 )
 from hprn_geo.io.formats import format_for
 from hprn_geo.io.photo import InputEncoding, WhiteBalance, decode
+from hprn_geo.io.publish import check_overwrite
 from hprn_geo.io.read import data_mask
 from hprn_geo.io.zarr_store import VARIABLE, create_store
-from hprn_geo.predict import PredictionReport, Predictor, colour_request, input_notes, pick_device
+from hprn_geo.predict import (
+    PredictionReport,
+    Predictor,
+    colour_request,
+    input_notes,
+    pick_device,
+)
 from hprn_geo.registry import Checkpoint, checkpoint_path, resolve
 from hprn_geo.sources import ArraySource, WindowSource
 from hprn_geo.tiles import TileGrid
@@ -313,8 +320,7 @@ def create_zarr(path: str | os.PathLike[str], spec: CubeSpec, chunks: tuple[int,
         overwrite: replace an existing store (else :class:`~hprn_geo.errors.OutputError`).
     """
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise OutputError(f"{path} exists; pass overwrite=True to replace it")
+    check_overwrite(path, overwrite)
     create_store(path, spec, chunks or ZarrWriter(path, spec).chunks)
 
 
