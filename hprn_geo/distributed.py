@@ -418,6 +418,7 @@ def predict_on_cluster(
     whole, so the cube equals an uninterrupted run's.
 
     Raises:
+        OptionError: ``block`` is narrower than the tile.
         OutputError: ``dst`` exists without ``overwrite``, an unsupported suffix, ``cog`` with Zarr,
             a journal written with other options; :class:`~hprn_geo.errors.OutputLockedError` when
             another run is writing ``dst``.
@@ -432,6 +433,7 @@ def predict_on_cluster(
                              bands=bands, tile=tile, overlap=overlap, batch=batch, device=device, precision=precision,
                              colour_consistent=colour_request(colour_consistent, scene.encoding.name), block=block)
         predictor = spec.plan()
+        check_block(block, predictor.tile)
         grid = predictor.grid(scene.height, scene.width)
         cube_spec = predictor.cube_spec(scene, dtype)
         notes = [*input_notes(scene), f"colour-consistent output: {'on' if predictor.colour_consistent else 'off'}"]
