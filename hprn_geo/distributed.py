@@ -54,6 +54,7 @@ from hprn_geo.io.zarr_store import VARIABLE, create_store
 from hprn_geo.predict import (
     PredictionReport,
     Predictor,
+    check_block,
     colour_request,
     input_notes,
     pick_device,
@@ -257,9 +258,9 @@ def _assemble(grid: TileGrid, bands: int, chunk_rows: int, block: Callable[[rang
               strips: range | None = None) -> da.Array:
     """Concatenate one delayed ``block(group)`` per strip group (of ``strips``, default all) into a (B, rows, W) array."""
     parts = []
-    for strips in strip_groups(grid, chunk_rows, strips):
-        start, stop = grid.strip(strips.start)[0], grid.strip(strips[-1])[1]
-        parts.append(da.from_delayed(block(strips), (bands, stop - start, grid.width), np.float32))
+    for group in strip_groups(grid, chunk_rows, strips):
+        start, stop = grid.strip(group.start)[0], grid.strip(group[-1])[1]
+        parts.append(da.from_delayed(block(group), (bands, stop - start, grid.width), np.float32))
     return da.concatenate(parts, axis=1)
 
 
