@@ -447,17 +447,18 @@ def predict_on_cluster(
                 if len(rows) < everything:
                     notes.append(f"resumed: {everything - len(rows)} of {everything} rows of "
                                  f"{writer.block_rows}-row blocks were already written")
-                groups = []
+                groups, parts = [], []
                 for start, stop in _runs(rows):  # each run of missing rows: the strips over it, in tasks
                     strips = strips_over(grid, start, stop)
                     cube = file_cube(src, grid, spec.pinned(predictor), predictor.card.bands, chunk_rows,
                                      strips=strips, **reading)
-                    offset = grid.strip(strips.start)[0]
-                    if output is not None and output.parallel:
-                        _write_on_workers(client, cube, offset, writer, [r for r in rows if start <= r[0] < stop])
-                    else:
-                        _write_here(client, cube, offset, writer)
+                    parts.append((cube, grid.strip(strips.start)[0], [r for r in rows if start <= r[0] < stop]))
                     groups += strip_groups(grid, chunk_rows, strips)
+                if output is not None and output.parallel:
+                    _write_on_workers(client, writer, parts)
+                else:
+                    for cube, offset, _ in parts:
+                        _write_here(client, cube, offset, writer)
         except KilledWorker as e:
             raise ClusterError(f"cannot write {dst}: every worker of {scheduler_address} that ran one block died "
                                f"({e.allowed_failures + 1} tries, the last on {e.last_worker.address}); "
@@ -499,15 +500,19 @@ def _write_rows(target: str, spec: CubeSpec, row_off: int, data: np.ndarray) -> 
     writer.write_rows_elsewhere(row_off, data)
 
 
-def _write_on_workers(client: Client, cube: da.Array, offset: int, writer: CubeWriter,
-                      rows: list[tuple[int, int]]) -> None:
-    """The workers write ``rows`` (rows of the writer's blocks) of ``cube`` (whose row 0 is scene row
-    ``offset``); each is journaled here once written."""
+def _write_on_workers(client: Client, writer: CubeWriter,
+                      parts: list[tuple[da.Array, int, list[tuple[int, int]]]]) -> None:
+    """The workers write rows of the writer's blocks, all at once; each is journaled here once written.
+
+    ``parts``: ``(cube, offset, rows)``: a lazy cube whose row 0 is scene row ``offset``, and the
+    ``(row_off, rows)`` of the writer's block rows it holds.
+    """
+    spans = [span for _, _, rows in parts for span in rows]
     writes = [dask.delayed(_write_rows, pure=False)(str(writer.path), writer.spec, row_off,
                                                      cube[:, row_off - offset:row_off - offset + n])
-              for row_off, n in rows]
+              for cube, offset, rows in parts for row_off, n in rows]
     futures = client.compute(writes)
-    which = {future.key: span for future, span in zip(futures, rows)}
+    which = {future.key: span for future, span in zip(futures, spans)}
     try:
         for future in as_completed(futures, loop=client.loop):
             future.result()

@@ -30,7 +30,9 @@ from distributed import Client, LocalCluster
 from reference_crop import OVERLAP, TILE
 
 from hprn_geo.cli import main
-from hprn_geo.distributed import predict_on_cluster
+from hprn_geo.distributed import PredictorSpec, predict_on_cluster
+from hprn_geo.io import open_scene, open_writer
+from hprn_geo.predict import colour_request
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300),
               pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")]
@@ -217,3 +219,29 @@ def _chunk_times(store: Path, rows: set[int]) -> dict[str, int]:
 def _tiles(output: str) -> int:
     """The number of tiles a run reports (``hprn-geo: wrote cube.zarr (H x W, N tiles on ...)``)."""
     return int(_note(output, "hprn-geo: wrote ").split(", ")[-1].split()[0])
+
+
+def test_a_journal_with_holes_is_resumed_on_the_cluster(
+    client: Client, tall: Path, tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    """Rows 0 and 2 of five on disk (as a local run's writer journals them): the cluster writes the other three."""
+    def run(dst: Path, resume: bool = False):
+        return predict_on_cluster(tall, dst, client.scheduler.address, weights=tiny_checkpoint, tile=TILE,
+                                  overlap=OVERLAP, resume=resume)
+
+    whole = _read(run(tmp_path / "uninterrupted.zarr").path)
+    with open_scene(tall) as scene:
+        spec = PredictorSpec(weights=str(tiny_checkpoint), tile=TILE, overlap=OVERLAP,
+                             colour_consistent=colour_request(None, scene.encoding.name)).plan().cube_spec(scene)
+    dst = tmp_path / "cube.zarr"
+    writer = open_writer(dst, spec)
+    for row in (0, 1024):
+        writer.write_window(row, 0, whole[:, row:row + 512])
+    writer.abort(keep_partial=True)
+    stamps = _chunk_times(dst.with_name(dst.name + ".partial"), {0, 2})
+
+    report = run(dst, resume=True)
+    np.testing.assert_array_equal(_read(dst), whole)
+    assert "resumed: 2 of 5 rows of 512-row blocks were already written" in report.notes
+    assert len(stamps) == 2 and _chunk_times(dst, {0, 2}) == stamps
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cube.zarr", "uninterrupted.zarr"]
