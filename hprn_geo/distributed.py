@@ -35,22 +35,30 @@ import dask.array as da
 import numpy as np
 import zarr
 from dask.delayed import Delayed
-from distributed import Client, KilledWorker
+from distributed import Client, KilledWorker, as_completed
 
-from hprn_geo.errors import ClusterError, DeviceError, OutputError, one_line_reason
+from hprn_geo.errors import ClusterError, DeviceError, one_line_reason
 from hprn_geo.io import (
     CubeSpec,
+    CubeWriter,
     InputScaling,
     ZarrWriter,
     open_scene,
     open_writer,
 )
-from hprn_geo.io.cubewriter import remove_path
-from hprn_geo.io.lock import OutputLock
+from hprn_geo.io.formats import format_for
 from hprn_geo.io.photo import InputEncoding, WhiteBalance, decode
+from hprn_geo.io.publish import check_overwrite
 from hprn_geo.io.read import data_mask
 from hprn_geo.io.zarr_store import VARIABLE, create_store
-from hprn_geo.predict import PredictionReport, Predictor, colour_request, input_notes, pick_device
+from hprn_geo.predict import (
+    PredictionReport,
+    Predictor,
+    check_block,
+    colour_request,
+    input_notes,
+    pick_device,
+)
 from hprn_geo.registry import Checkpoint, checkpoint_path, resolve
 from hprn_geo.sources import ArraySource, WindowSource
 from hprn_geo.tiles import TileGrid
@@ -107,6 +115,7 @@ class PredictorSpec:
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``, resolved in the process that runs.
         precision: ``"auto"``, ``"fp32"`` or ``"bf16"``, as :class:`Predictor` takes it.
         colour_consistent: as :class:`Predictor` takes it (None: the card's).
+        block: width of the block columns, as :class:`Predictor` takes it (None: its default).
     """
 
     model: str | None = None
@@ -118,6 +127,7 @@ class PredictorSpec:
     device: str = "auto"
     precision: str = "auto"
     colour_consistent: bool | None = None
+    block: int | None = None
 
     @classmethod
     def from_model(cls, model: str | os.PathLike[str], **options: Any) -> PredictorSpec:
@@ -150,7 +160,7 @@ class PredictorSpec:
     def _build(self, device: str) -> Predictor:
         checkpoint = cached_checkpoint(self.model, self.weights, self.bands, device)
         return Predictor(checkpoint, self.tile, self.overlap, self.batch, device, self.precision,
-                         colour_consistent=self.colour_consistent)
+                         colour_consistent=self.colour_consistent, block=self.block)
 
     def pinned(self, predictor: Predictor) -> PredictorSpec:
         """This recipe with the tile and overlap ``predictor`` chose, so every process uses one grid."""
@@ -203,17 +213,26 @@ class _Rows:
         return self.source.read_window(row_off - self.origin, col_off, height, width)
 
 
-def strip_groups(grid: TileGrid, rows: int) -> list[range]:
-    """The grid's strips in consecutive groups of at least ``rows`` rows (the last group may have fewer).
+def strip_groups(grid: TileGrid, rows: int, strips: range | None = None) -> list[range]:
+    """The grid's strips (or ``strips`` of them) in consecutive groups of at least ``rows`` rows (the last
+    group may have fewer).
 
     Each group runs the tile row(s) above it once more, so fewer, taller groups waste less.
     """
-    groups, first = [], 0
-    for i in range(grid.n_rows):
-        if grid.strip(i)[1] - grid.strip(first)[0] >= rows or i == grid.n_rows - 1:
+    strips = range(grid.n_rows) if strips is None else strips
+    groups, first = [], strips.start
+    for i in strips:
+        if grid.strip(i)[1] - grid.strip(first)[0] >= rows or i == strips[-1]:
             groups.append(range(first, i + 1))
             first = i + 1
     return groups
+
+
+def strips_over(grid: TileGrid, start: int, stop: int) -> range:
+    """The strips that hold scene rows ``start .. stop - 1``."""
+    first = next(i for i in range(grid.n_rows) if grid.strip(i)[1] > start)
+    last = next(i for i in range(first, grid.n_rows) if grid.strip(i)[1] >= stop)
+    return range(first, last + 1)
 
 
 def _input_rows(grid: TileGrid, strips: range) -> tuple[int, int]:
@@ -235,12 +254,13 @@ def _file_block(path: str, reading: dict[str, Any], spec: PredictorSpec, strips:
         return spec.predictor().predict_strips(_Rows(scene, top, bottom, scene.height), strips)
 
 
-def _assemble(grid: TileGrid, bands: int, chunk_rows: int, block: Callable[[range], Delayed]) -> da.Array:
-    """Concatenate one delayed ``block(strips)`` per strip group into a (B, H, W) array."""
+def _assemble(grid: TileGrid, bands: int, chunk_rows: int, block: Callable[[range], Delayed],
+              strips: range | None = None) -> da.Array:
+    """Concatenate one delayed ``block(group)`` per strip group (of ``strips``, default all) into a (B, rows, W) array."""
     parts = []
-    for strips in strip_groups(grid, chunk_rows):
-        start, stop = grid.strip(strips.start)[0], grid.strip(strips[-1])[1]
-        parts.append(da.from_delayed(block(strips), (bands, stop - start, grid.width), np.float32))
+    for group in strip_groups(grid, chunk_rows, strips):
+        start, stop = grid.strip(group.start)[0], grid.strip(group[-1])[1]
+        parts.append(da.from_delayed(block(group), (bands, stop - start, grid.width), np.float32))
     return da.concatenate(parts, axis=1)
 
 
@@ -269,14 +289,16 @@ def lazy_cube(raw: da.Array, decode: RawDecoder, spec: PredictorSpec, bands: int
 
 def file_cube(path: str | os.PathLike[str], grid: TileGrid, spec: PredictorSpec, bands: int, chunk_rows: int, *,
               rgb_bands: tuple[int, int, int] | None = None, scale: float | str = "auto", encoding: str = "auto",
-              white_balance: str = "none") -> da.Array:
+              white_balance: str = "none", strips: range | None = None) -> da.Array:
     """Lazy spectra of a raster file whose tasks read it themselves (the file must be visible to the workers).
 
     ``rgb_bands``, ``scale``, ``encoding`` and ``white_balance`` go to :func:`hprn_geo.io.open_scene`
     in every task (the white balance comes from the whole scene's decimated read, the same in each).
+    ``strips``: only these strips of ``grid`` (default all), e.g. those a resumed run still needs.
 
     Returns:
-        (B, H, W) float32 dask array over ``grid``, chunked as :func:`lazy_cube`'s.
+        (B, H, W) float32 dask array over ``grid`` (with ``strips``: their rows only), chunked as
+        :func:`lazy_cube`'s.
     """
     name = os.path.abspath(path) if os.path.exists(path) else os.fspath(path)  # keep GDAL names as they are
 
@@ -285,7 +307,7 @@ def file_cube(path: str | os.PathLike[str], grid: TileGrid, spec: PredictorSpec,
     def block(strips: range) -> Delayed:
         return dask.delayed(_file_block, pure=True)(name, reading, spec, strips, *_input_rows(grid, strips))
 
-    return _assemble(grid, bands, chunk_rows, block)
+    return _assemble(grid, bands, chunk_rows, block, strips)
 
 
 def create_zarr(path: str | os.PathLike[str], spec: CubeSpec, chunks: tuple[int, int, int] | None = None,
@@ -299,8 +321,7 @@ def create_zarr(path: str | os.PathLike[str], spec: CubeSpec, chunks: tuple[int,
         overwrite: replace an existing store (else :class:`~hprn_geo.errors.OutputError`).
     """
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise OutputError(f"{path} exists; pass overwrite=True to replace it")
+    check_overwrite(path, overwrite)
     create_store(path, spec, chunks or ZarrWriter(path, spec).chunks)
 
 
@@ -345,15 +366,6 @@ def _in_order(client: Client, parts: list[da.Array], ahead: int) -> Iterator[np.
         yield queue.popleft().result()
 
 
-def _install(partial: Path, target: Path) -> None:
-    """Move a finished store onto ``target``, replacing an old one only once the new one is complete."""
-    old = target.with_name(target.name + ".replaced.partial")
-    if target.exists():
-        os.replace(target, old)
-    os.replace(partial, target)
-    remove_path(old)
-
-
 def predict_on_cluster(
     src: str | os.PathLike[str],
     dst: str | os.PathLike[str],
@@ -376,13 +388,19 @@ def predict_on_cluster(
     cog: bool = False,
     overwrite: bool = False,
     chunk_rows: int = 512,
+    resume: bool = False,
+    block: int | None = None,
 ) -> PredictionReport:
     """Reconstruct a raster file on a running dask.distributed cluster; same result as ``hprn-geo predict``.
 
-    ``.zarr``: the workers write the chunks of one store in parallel (under
-    ``dst.partial``, moved onto ``dst`` when complete). ``.tif``/``.tiff``: blocks
-    are computed on the cluster, a few ahead, and written here in order by the
-    CLI's atomic GeoTIFF/COG writer. ``src`` and ``dst`` must be paths every
+    The output goes through the CLI's writer (:func:`hprn_geo.io.open_writer`): under
+    ``dst.partial``, its journal ``dst.journal.json`` and its lock, moved onto ``dst`` when
+    complete. A format whose blocks many processes may write at once (``parallel`` in
+    :data:`~hprn_geo.io.formats.FORMATS`: Zarr) is written by the workers, one row of the
+    writer's blocks per task, each journaled here as it arrives; the others (GeoTIFF/COG)
+    are computed on the cluster, a few blocks ahead, and written here in order. Either way
+    ``resume`` continues an interrupted run (its client killed, say) from the journal,
+    computing only the rows not yet on disk. ``src`` and ``dst`` must be paths every
     worker (and this process) can see; a ``weights`` file too.
 
     Args:
@@ -390,9 +408,9 @@ def predict_on_cluster(
         dst: the output cube (``.zarr``, ``.tif``, ``.tiff``).
         scheduler_address: e.g. ``"tcp://10.0.0.5:8786"``.
         model, weights, bands: which checkpoint, as :func:`hprn_geo.registry.resolve` takes them.
-        tile, overlap, batch, device, precision, colour_consistent: as :class:`~hprn_geo.predict.Predictor`
+        tile, overlap, batch, device, precision, colour_consistent, block: as :class:`~hprn_geo.predict.Predictor`
             takes them.
-        rgb_bands, scale, encoding, white_balance, dtype, cog, overwrite: as :meth:`Predictor.predict_file
+        rgb_bands, scale, encoding, white_balance, dtype, cog, overwrite, resume: as :meth:`Predictor.predict_file
             <hprn_geo.predict.Predictor.predict_file>` takes them.
         chunk_rows: the least number of rows one task makes (more: fewer recomputed tile rows, more memory).
 
@@ -401,8 +419,10 @@ def predict_on_cluster(
     whole, so the cube equals an uninterrupted run's.
 
     Raises:
-        OutputError: ``dst`` exists without ``overwrite``, an unsupported suffix, ``cog`` with Zarr;
-            :class:`~hprn_geo.errors.OutputLockedError` when another run is writing ``dst``.
+        OptionError: ``block`` is narrower than the tile.
+        OutputError: ``dst`` exists without ``overwrite``, an unsupported suffix, ``cog`` with Zarr,
+            a journal written with other options; :class:`~hprn_geo.errors.OutputLockedError` when
+            another run is writing ``dst``.
         ClusterError: no scheduler answers at ``scheduler_address``; workers kept dying on one block
             (more than the scheduler's ``allowed-failures``): nothing is left at ``dst``.
     """
@@ -412,29 +432,53 @@ def predict_on_cluster(
     with open_scene(src, **reading) as scene:
         spec = PredictorSpec(model=model, weights=None if weights is None else str(Path(weights).resolve()),
                              bands=bands, tile=tile, overlap=overlap, batch=batch, device=device, precision=precision,
-                             colour_consistent=colour_request(colour_consistent, scene.encoding.name))
+                             colour_consistent=colour_request(colour_consistent, scene.encoding.name), block=block)
         predictor = spec.plan()
+        check_block(block, predictor.tile)
         grid = predictor.grid(scene.height, scene.width)
         cube_spec = predictor.cube_spec(scene, dtype)
         notes = [*input_notes(scene), f"colour-consistent output: {'on' if predictor.colour_consistent else 'off'}"]
-    cube = file_cube(src, grid, spec.pinned(predictor), predictor.card.bands, chunk_rows, **reading)
+    output = format_for(dst)
     with _connect(scheduler_address) as client:
         try:
-            if dst.suffix.lower() == ".zarr":
-                if cog:
-                    raise OutputError(f"cannot write {dst}: COG output needs a .tif or .tiff suffix")
-                _cluster_zarr(client, cube, cube_spec, dst, overwrite)
-            else:
-                _cluster_file(client, cube, cube_spec, dst, cog, overwrite)
+            with open_writer(dst, cube_spec, cog=cog, overwrite=overwrite, resume=resume) as writer:
+                rows = writer.block_rows_to_write()
+                everything = -(-grid.height // writer.block_rows)
+                if len(rows) < everything:
+                    notes.append(f"resumed: {everything - len(rows)} of {everything} rows of "
+                                 f"{writer.block_rows}-row blocks were already written")
+                groups, parts = [], []
+                for start, stop in _runs(rows):  # each run of missing rows: the strips over it, in tasks
+                    strips = strips_over(grid, start, stop)
+                    cube = file_cube(src, grid, spec.pinned(predictor), predictor.card.bands, chunk_rows,
+                                     strips=strips, **reading)
+                    parts.append((cube, grid.strip(strips.start)[0], [r for r in rows if start <= r[0] < stop]))
+                    groups += strip_groups(grid, chunk_rows, strips)
+                if output is not None and output.parallel:
+                    _write_on_workers(client, writer, parts)
+                else:
+                    for cube, offset, _ in parts:
+                        _write_here(client, cube, offset, writer)
         except KilledWorker as e:
             raise ClusterError(f"cannot write {dst}: every worker of {scheduler_address} that ran one block died "
                                f"({e.allowed_failures + 1} tries, the last on {e.last_worker.address}); "
                                "see the workers' logs") from None
-    tiles = sum(s[-1] - grid.resume_row(s.start) + 1 for s in strip_groups(grid, chunk_rows)) * grid.n_cols
-    notes.append(f"{len(cube.chunks[1])} tasks on {scheduler_address}; "
-                 f"{tiles - len(grid)} tiles run twice at block edges")
+    tiles = sum(s[-1] - grid.resume_row(s.start) + 1 for s in groups) * grid.n_cols
+    notes.append(f"{len(groups)} tasks on {scheduler_address}; "
+                 f"{tiles - sum(len(s) for s in groups) * grid.n_cols} tiles run twice at block edges")
     return PredictionReport(dst, grid, device, tiles, time.perf_counter() - started, notes=notes,
                             model=predictor.card.name)
+
+
+def _runs(rows: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``(start, stop)`` of each run of consecutive ``(row_off, rows)`` spans."""
+    runs: list[tuple[int, int]] = []
+    for row_off, n in rows:
+        if runs and runs[-1][1] == row_off:
+            runs[-1] = (runs[-1][0], row_off + n)
+        else:
+            runs.append((row_off, row_off + n))
+    return runs
 
 
 def _connect(address: str) -> Client:
@@ -450,24 +494,39 @@ def _connect(address: str) -> Client:
         raise ClusterError(f"cannot reach the dask scheduler at {address}: {one_line_reason(e)}") from None
 
 
-def _cluster_zarr(client: Client, cube: da.Array, spec: CubeSpec, dst: Path, overwrite: bool) -> None:
-    if dst.exists() and not overwrite:
-        raise OutputError(f"{dst} exists; pass --overwrite to replace it")
-    partial = dst.with_name(dst.name + ".partial")
-    with OutputLock(dst):
-        try:
-            create_zarr(partial, spec, overwrite=True)
-            client.compute(write_zarr_rows(cube, spec, partial, compute=False)).result()
-        except BaseException:
-            remove_path(partial)
-            raise
-        _install(partial, dst)
+def _write_rows(target: str, spec: CubeSpec, row_off: int, data: np.ndarray) -> None:
+    """Task: write one row of the writer's blocks into the partial of ``target``, durably."""
+    writer: CubeWriter = format_for(target).writer_class()(Path(target), spec)
+    writer.write_rows_elsewhere(row_off, data)
 
 
-def _cluster_file(client: Client, cube: da.Array, spec: CubeSpec, dst: Path, cog: bool, overwrite: bool) -> None:
+def _write_on_workers(client: Client, writer: CubeWriter,
+                      parts: list[tuple[da.Array, int, list[tuple[int, int]]]]) -> None:
+    """The workers write rows of the writer's blocks, all at once; each is journaled here once written.
+
+    ``parts``: ``(cube, offset, rows)``: a lazy cube whose row 0 is scene row ``offset``, and the
+    ``(row_off, rows)`` of the writer's block rows it holds.
+    """
+    spans = [span for _, _, rows in parts for span in rows]
+    writes = [dask.delayed(_write_rows, pure=False)(str(writer.path), writer.spec, row_off,
+                                                     cube[:, row_off - offset:row_off - offset + n])
+              for cube, offset, rows in parts for row_off, n in rows]
+    futures = client.compute(writes)
+    which = {future.key: span for future, span in zip(futures, spans)}
+    try:
+        for future in as_completed(futures, loop=client.loop):
+            future.result()
+            writer.journal_rows(*which[future.key])
+    except BaseException:
+        client.cancel(futures)
+        raise
+
+
+def _write_here(client: Client, cube: da.Array, offset: int, writer: CubeWriter) -> None:
+    """The blocks of ``cube`` (whose row 0 is scene row ``offset``), computed on the cluster a few ahead and
+    written here in order (rows already on disk are skipped by the writer)."""
     workers = len(client.scheduler_info()["workers"])
+    starts = offset + np.cumsum((0,) + cube.chunks[1])
     parts = [cube.blocks[0, k, 0] for k in range(len(cube.chunks[1]))]
-    offsets = np.cumsum((0,) + cube.chunks[1])
-    with open_writer(dst, spec, cog=cog, overwrite=overwrite) as writer:
-        for k, data in enumerate(_in_order(client, parts, ahead=2 * max(workers, 1))):
-            writer.write_strip(k, int(offsets[k]), data)
+    for k, data in enumerate(_in_order(client, parts, ahead=2 * max(workers, 1))):
+        writer.write_window(int(starts[k]), 0, data)

@@ -12,6 +12,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from hprn_geo.errors import OutputError
+from hprn_geo.io.publish import check_overwrite, published
 
 __all__ = ["PLUGIN", "build_plugin_zip"]
 
@@ -33,17 +34,13 @@ def build_plugin_zip(dst: str | Path, overwrite: bool = False) -> Path:
     dst = Path(dst)
     if dst.suffix.lower() != ".zip":
         dst = dst / f"{PLUGIN}.zip"
-    if dst.exists() and not overwrite:
-        raise OutputError(f"{dst} exists; pass --overwrite to replace it")
+    check_overwrite(dst, overwrite)
     sources = sorted(p for p in files(PLUGIN).iterdir() if p.is_file() and p.name.endswith(_SUFFIXES))
-    partial = dst.with_name(dst.name + ".partial")
     try:
         dst.parent.mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+        with published(dst) as partial, zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
             for source in sources:
                 archive.writestr(f"{PLUGIN}/{source.name}", source.read_bytes())
-        partial.replace(dst)
     except OSError as exc:
-        partial.unlink(missing_ok=True)
         raise OutputError(f"cannot write {dst}: {exc}") from exc
     return dst

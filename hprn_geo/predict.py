@@ -50,6 +50,7 @@ __all__ = [
     "TileCallback",
     "UINT16_SCALE",
     "WRITE_AHEAD",
+    "check_block",
     "colour_request",
     "input_notes",
     "load_model",
@@ -470,6 +471,16 @@ class Predictor:
         start = time.perf_counter()
         writer.write_window(strip.row_off, strip.col_off, strip.data)
         self.times.write += time.perf_counter() - start
+
+
+def check_block(block: int | None, tile: int) -> None:
+    """Refuse block columns narrower than a tile (``--block``); None (the default) is always fine.
+
+    Raises:
+        OptionError: ``block < tile``.
+    """
+    if block is not None and block < tile:
+        raise OptionError(f"--block {block} is narrower than the {tile}-pixel tile; use --block {tile} or more")
 
 
 def input_notes(scene: RasterScene) -> list[str]:

@@ -18,12 +18,12 @@ from dataclasses import asdict, dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hprn_geo.errors import CheckpointError
+from hprn_geo.io.publish import published
 
 if TYPE_CHECKING:  # torch is imported where a checkpoint is saved or loaded: listing cards needs none
     from hprn_geo.model import HPRN
@@ -152,11 +152,10 @@ def save_checkpoint(path: str | Path, model: HPRN, card: ModelCard) -> str:
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     card_data = json.loads(json.dumps(card.to_dict(), default=float))  # plain types only
     payload = {"format": FORMAT, "config": model.config.to_dict(), "card": card_data, "state_dict": state}
-    partial = Path(f"{path}.partial")
     import torch
 
-    torch.save(payload, partial)
-    os.replace(partial, path)
+    with published(path) as partial:
+        torch.save(payload, partial)
     return sha256(path)
 
 

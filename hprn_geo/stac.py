@@ -32,7 +32,6 @@ under a temporary name and renamed when complete.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import warnings
 from dataclasses import dataclass
@@ -47,10 +46,17 @@ from pystac.utils import datetime_to_str, make_absolute_href
 from rasterio.enums import WktVersion
 
 from hprn_geo._version import __version__
-from hprn_geo.errors import HPRNGeoError, MissingCRSWarning, OptionError, OutputError, StacError
+from hprn_geo.errors import (
+    HPRNGeoError,
+    MissingCRSWarning,
+    OptionError,
+    OutputError,
+    StacError,
+)
 from hprn_geo.io import open_scene
 from hprn_geo.io.cubewriter import format_wavelength
 from hprn_geo.io.formats import FORMATS, format_for
+from hprn_geo.io.publish import check_overwrite, published
 from hprn_geo.io.remote import is_url, read_url
 from hprn_geo.predict import Predictor
 from hprn_geo.registry import ModelCard
@@ -342,8 +348,7 @@ def _check_outputs(plans: list[_Plan], overwrite: bool) -> None:
         raise StacError(f"several items would be written as {', '.join(duplicates)}; item ids must be unique")
     for plan in plans:
         for path in plan.outputs:
-            if path.exists() and not overwrite:
-                raise OutputError(f"{path} exists; pass --overwrite to replace it")
+            check_overwrite(path, overwrite)
 
 
 def _make_dir(out: Path) -> None:
@@ -371,12 +376,10 @@ def _save_item(item: pystac.Item, path: Path) -> None:
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     """Write JSON under a temporary name, then rename it onto ``path``."""
-    partial = path.with_name(f".{path.name}.partial")
     try:
-        partial.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        os.replace(partial, path)
+        with published(path, hidden=True) as partial:
+            partial.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     except OSError as exc:
-        partial.unlink(missing_ok=True)
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 

@@ -268,3 +268,36 @@ def test_info_says_which_encoding_it_assumes(vnir31_scene, tmp_path: Path) -> No
         assert report["encoding"].startswith(expected), report["encoding"]
         assert report["white balance"].startswith("gray-world: gains R, G, B")
         assert report["colour-consistent"].startswith(consistent)
+
+
+def test_a_block_narrower_than_the_tile_is_one_line(shared_data: Path, tiny_checkpoint: Path, existing: Path) -> None:
+    line = _error_line(_run("predict", str(shared_data / "geo" / "rgb1.tif"), "-o", str(existing), "--weights",
+                            str(tiny_checkpoint), "--tile", "64", "--overlap", "8", "--block", "32", "--overwrite"))
+    assert line == "Error: --block 32 is narrower than the 64-pixel tile; use --block 64 or more"
+    assert _untouched(existing)
+
+
+@pytest.mark.parametrize("value", ["0", "half", "600.5"])
+def test_a_block_that_is_not_a_whole_number_is_a_usage_error(tiny_checkpoint: Path, existing: Path, value: str) -> None:
+    result = CliRunner().invoke(main, ["predict", str(existing), "-o", str(existing), "--block", value])
+    assert result.exit_code == 2 and "Invalid value for '--block'" in result.output, result.output
+    assert _untouched(existing)
+
+
+@pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")
+def test_block_sets_the_block_columns(shared_data: Path, tiny_checkpoint: Path, tmp_path: Path) -> None:
+    with rasterio.open(shared_data / "geo" / "RGB.byte.tif") as src:
+        rgb = src.read(window=((300, 364), (40, 740)))  # 64 x 700: one block column by default, two at 512
+    scene = _write(tmp_path / "wide.tif", rgb, nodata=0)
+    tiles, cubes = [], []
+    for block in ([], ["--block", "512"]):
+        dst = tmp_path / f"cube{len(block)}.tif"
+        result = CliRunner().invoke(main, ["predict", str(scene), "-o", str(dst), "--weights", str(tiny_checkpoint),
+                                           "--tile", "64", "--overlap", "8", *block])
+        assert result.exit_code == 0, result.output
+        wrote = next(line for line in result.output.splitlines() if line.startswith("hprn-geo: wrote "))
+        tiles.append(int(wrote.split(", ")[-1].split()[0]))
+        with rasterio.open(dst) as cube:
+            cubes.append(cube.read())
+    assert tiles[1] > tiles[0]  # the tiles on the edge between the two block columns run twice
+    np.testing.assert_allclose(cubes[1], cubes[0], atol=1e-5)

@@ -1,16 +1,21 @@
-"""A worker process killed mid-run on a real dask.distributed LocalCluster (``predict --dask-scheduler``).
+"""A worker process or the client killed mid-run on a real dask.distributed LocalCluster (``predict --dask-scheduler``).
 
 The scheduler runs the lost blocks again on the other worker (and on the one
 its nanny restarts): the cube equals the uninterrupted run's. When the
 scheduler allows no failure, the run stops with one line and leaves nothing; so
-does a scheduler address where nothing answers.
+does a scheduler address where nothing answers. A client (``hprn-geo predict``)
+SIGKILLed mid-run is continued with ``--resume``, which computes only the rows
+its journal does not list.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,7 +30,9 @@ from distributed import Client, LocalCluster
 from reference_crop import OVERLAP, TILE
 
 from hprn_geo.cli import main
-from hprn_geo.distributed import predict_on_cluster
+from hprn_geo.distributed import PredictorSpec, predict_on_cluster
+from hprn_geo.io import open_scene, open_writer
+from hprn_geo.predict import colour_request
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300),
               pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")]
@@ -129,3 +136,113 @@ def test_a_scheduler_that_cannot_be_reached_is_one_line(
     lines = [line for line in result.output.splitlines() if "UNTRAINED" not in line]
     assert len(lines) == 1 and lines[0].startswith(f"Error: cannot reach the dask scheduler at {address}: "), lines
     assert list(tmp_path.iterdir()) == []
+
+
+TALL_ROWS, TALL_COLS = 2100, 48  # five rows of the writer's 512-row blocks, one block column
+
+
+@pytest.fixture(scope="module")
+def tall(crop: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2100 x 48 GeoTIFF made of 48-column strips of the real crop, stacked (flipped every other time)."""
+    with rasterio.open(crop) as src:
+        profile, rgb = src.profile, src.read()
+    strips = [rgb[:, :, 76:124] if k % 2 == 0 else rgb[:, ::-1, 76:124] for k in range(-(-TALL_ROWS // 200))]
+    profile.update(height=TALL_ROWS, width=TALL_COLS, tiled=False)
+    path = tmp_path_factory.mktemp("tall") / "tall.tif"
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(np.concatenate(strips, axis=1)[:, :TALL_ROWS])
+    return path
+
+
+def _journaled(journal: Path) -> set[int]:
+    """The blocks a journal lists (empty while it is missing or being replaced)."""
+    try:
+        return set(json.loads(journal.read_text())["blocks"])
+    except (OSError, ValueError):
+        return set()
+
+
+def _wait_idle(client: Client) -> None:
+    """Until no worker runs a task (those a killed client left running finish first)."""
+    deadline = time.monotonic() + 60
+    while any(client.run(lambda dask_worker: dask_worker.state.executing_count).values()):
+        assert time.monotonic() < deadline, "the workers kept running"
+        time.sleep(0.1)
+
+
+def _note(output: str, start: str) -> str:
+    return next(line for line in output.splitlines() if line.startswith(start))
+
+
+@pytest.mark.parametrize("suffix", [".zarr", ".tif"])
+def test_a_killed_client_is_resumed_computing_only_what_is_missing(
+    client: Client, tall: Path, tiny_checkpoint: Path, tmp_path: Path, suffix: str
+) -> None:
+    def args(dst: Path) -> list[str]:
+        return ["predict", str(tall), "-o", str(dst), "--weights", str(tiny_checkpoint), "--tile", str(TILE),
+                "--overlap", str(OVERLAP), "--dask-scheduler", client.scheduler.address]
+
+    whole = CliRunner().invoke(main, args(tmp_path / f"uninterrupted{suffix}"))
+    assert whole.exit_code == 0, whole.output
+    dst = tmp_path / f"cube{suffix}"
+    journal = dst.with_name(dst.name + ".journal.json")
+    run = subprocess.Popen([sys.executable, "-m", "hprn_geo.cli", *args(dst), "-q"], stderr=subprocess.PIPE)
+    deadline, total = time.monotonic() + 120, -(-TALL_ROWS // 512)
+    # the workers may finish the short last row first: resuming only it would compute as much as a whole run
+    while not _journaled(journal) - {total - 1} and run.poll() is None:
+        assert time.monotonic() < deadline, "no block was journaled"
+        time.sleep(0.002)
+    run.send_signal(signal.SIGKILL)
+    stderr = run.communicate()[1].decode()
+    done = _journaled(journal)
+    assert run.returncode == -signal.SIGKILL, stderr
+    assert not dst.exists() and 0 < len(done) < total, done
+    stamps = _chunk_times(dst.with_name(dst.name + ".partial"), done) if suffix == ".zarr" else {}
+    _wait_idle(client)
+
+    resumed = CliRunner().invoke(main, [*args(dst), "--resume"])
+    assert resumed.exit_code == 0, resumed.output
+    np.testing.assert_array_equal(_read(dst), _read(tmp_path / f"uninterrupted{suffix}"))
+    assert _note(resumed.output, "hprn-geo: resumed: ") == (
+        f"hprn-geo: resumed: {len(done)} of {total} rows of 512-row blocks were already written")
+    assert _tiles(resumed.output) < _tiles(whole.output), done  # the rows on disk were not computed again
+    if suffix == ".zarr":  # nor written again: their chunk files are the first run's
+        assert len(stamps) == len(done) and _chunk_times(dst, done) == stamps
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([f"cube{suffix}", f"uninterrupted{suffix}"])
+
+
+def _chunk_times(store: Path, rows: set[int]) -> dict[str, int]:
+    """Modification times (ns) of the chunk files ``<band>.<row>.<col>`` of a Zarr store's ``rows``."""
+    return {c.name: c.stat().st_mtime_ns for c in (store / "reflectance").iterdir()
+            if c.name[0].isdigit() and int(c.name.split(".")[1]) in rows}
+
+
+def _tiles(output: str) -> int:
+    """The number of tiles a run reports (``hprn-geo: wrote cube.zarr (H x W, N tiles on ...)``)."""
+    return int(_note(output, "hprn-geo: wrote ").split(", ")[-1].split()[0])
+
+
+def test_a_journal_with_holes_is_resumed_on_the_cluster(
+    client: Client, tall: Path, tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    """Rows 0 and 2 of five on disk (as a local run's writer journals them): the cluster writes the other three."""
+    def run(dst: Path, resume: bool = False):
+        return predict_on_cluster(tall, dst, client.scheduler.address, weights=tiny_checkpoint, tile=TILE,
+                                  overlap=OVERLAP, resume=resume)
+
+    whole = _read(run(tmp_path / "uninterrupted.zarr").path)
+    with open_scene(tall) as scene:
+        spec = PredictorSpec(weights=str(tiny_checkpoint), tile=TILE, overlap=OVERLAP,
+                             colour_consistent=colour_request(None, scene.encoding.name)).plan().cube_spec(scene)
+    dst = tmp_path / "cube.zarr"
+    writer = open_writer(dst, spec)
+    for row in (0, 1024):
+        writer.write_window(row, 0, whole[:, row:row + 512])
+    writer.abort(keep_partial=True)
+    stamps = _chunk_times(dst.with_name(dst.name + ".partial"), {0, 2})
+
+    report = run(dst, resume=True)
+    np.testing.assert_array_equal(_read(dst), whole)
+    assert "resumed: 2 of 5 rows of 512-row blocks were already written" in report.notes
+    assert len(stamps) == 2 and _chunk_times(dst, {0, 2}) == stamps
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cube.zarr", "uninterrupted.zarr"]

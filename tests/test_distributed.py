@@ -18,7 +18,7 @@ from reference_crop import OVERLAP, TILE  # tests/ is on sys.path (rootdir conft
 import hprn_geo  # noqa: F401  (registers .hprn)
 from hprn_geo.cli import main
 from hprn_geo.distributed import PredictorSpec, model_loads, predict_on_cluster
-from hprn_geo.errors import OutputLockedError
+from hprn_geo.errors import OptionError, OutputLockedError
 from hprn_geo.io.lock import OutputLock
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")]
@@ -122,4 +122,13 @@ def test_predict_on_cluster_refuses_an_output_another_run_is_writing(
     dst = tmp_path / f"cube{suffix}"
     with OutputLock(dst), pytest.raises(OutputLockedError, match=f"another run \\(pid {os.getpid()} "):
         predict_on_cluster(crop, dst, client.scheduler.address, weights=tiny_checkpoint, tile=TILE, overlap=OVERLAP)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")
+def test_predict_on_cluster_refuses_a_block_narrower_than_the_tile(crop: Path, tiny_checkpoint: Path,
+                                                                   tmp_path: Path) -> None:
+    with pytest.raises(OptionError, match="^--block 32 is narrower than the 64-pixel tile; use --block 64 or more$"):
+        predict_on_cluster(crop, tmp_path / "cube.zarr", "tcp://127.0.0.1:9", weights=tiny_checkpoint, tile=TILE,
+                           overlap=OVERLAP, block=32)
     assert list(tmp_path.iterdir()) == []

@@ -45,9 +45,9 @@ def fit(rgb_path: str, cube_path: str, output: str, wavelengths: str, rgb_bands:
     """Fit HPRN to a photo and a co-registered hyperspectral raster of part of it; score it on a blocked holdout."""
     from hprn_geo.fit.holdout import format_holdout, plot_holdout_spectra
     from hprn_geo.fit.pipeline import FIT_RECIPE, fit_pair
+    from hprn_geo.io.publish import check_overwrite
 
-    if Path(output).exists() and not overwrite:
-        raise OutputError(f"{output} exists; pass --overwrite to replace it")
+    check_overwrite(output, overwrite)
     asked = {"preset": preset, "steps": steps, "patch": patch, "batch_size": batch_size}
     report = fit_pair(
         rgb_path, cube_path, output, wavelengths=wavelengths, bands=band_list, rgb_bands=rgb_bands, holdout=0.0 if holdout_mask else holdout,

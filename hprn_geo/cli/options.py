@@ -22,7 +22,8 @@ from hprn_geo.errors import DataFileError, HPRNGeoError, OutputError
 from hprn_geo.io.photo import ENCODINGS, WHITE_BALANCES
 
 __all__ = [
-    "CAMERA", "COLOUR_CONSISTENT", "DATA_DIR", "INPUT_RGB_BANDS", "OVERWRITE", "PREDICT_OPTIONS", "RGB_BANDS", "friendly_errors",
+    "BLOCK", "CAMERA", "COLOUR_CONSISTENT", "DATA_DIR", "INPUT_RGB_BANDS", "OVERWRITE", "PREDICT_OPTIONS", "RGB_BANDS",
+    "friendly_errors",
     "model_options", "parse_batch", "parse_grid", "parse_rgb_bands", "parse_scale", "photo_options", "publish",
     "run_options", "run_predict", "with_options",
 ]
@@ -139,12 +140,19 @@ BATCH = click.option(
     "--batch", default="auto", show_default=True, callback=parse_batch,
     help="Tiles per forward pass, or 'auto': 4 on the CPU, as many as fit in 60 % of the free GPU memory on CUDA.",
 )  # fmt: skip
+BLOCK = click.option(
+    "--block", type=click.IntRange(min=1), metavar="PIXELS",
+    help="Width of the block columns the scene is run in: a whole number >= the tile, rounded up to a "
+         "multiple of 512 [default: 1024, wider when a tile row would not fill a CUDA batch]. Peak memory "
+         "grows with it (and tile, batch, bands), never with the scene's size.",
+)  # fmt: skip
 DEVICE = click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
 PRECISION = click.option("--precision", default="auto", show_default=True, type=click.Choice(["auto", "fp32", "bf16"]),
                          help="bf16 autocast; 'auto' is bf16 on CUDA and fp32 on CPU.")
 
 run_options = [
     BATCH,
+    BLOCK,
     DEVICE,
     PRECISION,
     click.option("--prior", default="auto", show_default=True,
@@ -179,26 +187,29 @@ def run_predict(src: str, dst: str, bands: int | None, model_name: str | None, w
                 tile: int | None, overlap: int | None, rgb_bands: tuple[int, int, int] | None, scale: float | str,
                 encoding: str, white_balance: str, batch: int | str, device: str, precision: str, prior: str,
                 colour_consistent: bool | None, dtype: str, cog: bool, overwrite: bool, resume: bool,
-                dask_scheduler: str | None, quiet: bool) -> None:
+                dask_scheduler: str | None, quiet: bool, block: int | None = None) -> None:
     """Reconstruct SRC into the cube DST with the :data:`PREDICT_OPTIONS` (locally or on a dask cluster)
-    and report on stderr what was assumed and written."""
-    from hprn_geo.predict import Predictor
+    and report on stderr what was assumed and written.
+
+    Raises:
+        OptionError: ``block`` is narrower than the tile.
+    """
+    from hprn_geo.predict import Predictor, check_block
     from hprn_geo.registry import resolve
 
     if dask_scheduler:
-        if resume:
-            raise click.UsageError("--resume cannot be combined with --dask-scheduler")
         from hprn_geo.distributed import predict_on_cluster
 
         report = predict_on_cluster(src, dst, dask_scheduler, model=model_name, weights=weights, bands=bands,
                                     tile=tile, overlap=overlap, batch=batch, device=device, precision=precision,
                                     colour_consistent=colour_consistent, rgb_bands=rgb_bands, scale=scale,
                                     encoding=encoding, white_balance=white_balance, dtype=dtype, cog=cog,
-                                    overwrite=overwrite)
+                                    overwrite=overwrite, resume=resume, block=block)
     else:
         checkpoint = resolve(model_name, weights, bands)
         predictor = Predictor(checkpoint, tile, overlap, batch, device, precision, progress=not quiet, prior=prior,
-                              colour_consistent=colour_consistent)
+                              colour_consistent=colour_consistent, block=block)
+        check_block(block, predictor.tile)
         report = predictor.predict_file(src, dst, rgb_bands=rgb_bands, scale=scale, encoding=encoding,
                                         white_balance=white_balance, dtype=dtype, cog=cog, overwrite=overwrite,
                                         resume=resume)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
@@ -61,11 +60,10 @@ def info(src: str, bands: int | None, model_name: str | None, weights: str | Non
 @friendly_errors
 def sample(dst: str, size: int, seed: int, overwrite: bool) -> None:
     """Write a small georeferenced RGB scene made from real measured spectra."""
-    from hprn_geo.errors import OutputError
+    from hprn_geo.io.publish import check_overwrite
     from hprn_geo.sample import write_sample_scene
 
-    if Path(dst).exists() and not overwrite:
-        raise OutputError(f"{dst} exists; pass --overwrite to replace it")
+    check_overwrite(dst, overwrite)
     path = write_sample_scene(dst, size=size, seed=seed)
     click.echo(f"hprn-geo: wrote {path} ({size} x {size} RGB)", err=True)
 

@@ -9,7 +9,6 @@ other inputs is refused, not silently continued.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import numpy as np
 import torch
 
 from hprn_geo.errors import CheckpointError
+from hprn_geo.io.publish import published
 
 __all__ = ["TrainingState"]
 
@@ -62,9 +62,8 @@ class TrainingState:
             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
             "rng": json.dumps(rng.bit_generator.state), "torch_rng": torch.get_rng_state(),
         }  # fmt: skip
-        partial = self.path.with_name(f"{self.path.name}.partial")
-        torch.save(payload, partial)
-        os.replace(partial, self.path)
+        with published(self.path) as partial:
+            torch.save(payload, partial)
 
     def remove(self) -> None:
         """Delete the state file (the run finished)."""

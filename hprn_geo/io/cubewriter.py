@@ -15,9 +15,6 @@ blocks) times two block rows when windows of a block column arrive top to bottom
 from __future__ import annotations
 
 import math
-import os
-import shutil
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,10 +28,17 @@ from rasterio.errors import RasterioError
 from rasterio.transform import Affine
 
 from hprn_geo.errors import HPRNGeoError, OutputError, one_line_reason
-from hprn_geo.io.journal import Journal, fsync_dir
+from hprn_geo.io.journal import Journal
 from hprn_geo.io.lock import OutputLock
+from hprn_geo.io.publish import (
+    check_overwrite,
+    fsync_dir,
+    partial_path,
+    remove_path,
+    replace,
+)
 
-__all__ = ["CubeSpec", "CubeWriter", "format_wavelength"]
+__all__ = ["CubeSpec", "CubeWriter", "format_wavelength", "remove_path"]
 
 RESERVED_TAGS = ("wavelength", "wavelength_units", "fwhm")
 UINT16_NODATA = 65535
@@ -164,22 +168,6 @@ def _check_nodata(dtype: str, nodata: float | None) -> float | int:
     return int(nodata)
 
 
-def remove_path(path: Path) -> None:
-    """Delete a file or directory tree if it exists."""
-    if path.is_dir() and not path.is_symlink():
-        for _ in range(4):  # a store's background writer may still be finishing a file
-            shutil.rmtree(path, ignore_errors=True)
-            if not path.exists():
-                return
-            time.sleep(0.05)
-        shutil.rmtree(path)
-    else:
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            pass
-
-
 def guarded(target: Path, action: str, fn: Callable[[], _T]) -> _T:
     """Run ``fn``; turn OS/GDAL failures (disk full, permissions) into one-line OutputError."""
     try:
@@ -206,7 +194,7 @@ class CubeWriter:
         self.path = path
         self.spec = spec
         self.overwrite = overwrite
-        self.partial = path.with_name(path.name + ".partial")
+        self.partial = partial_path(path)
         self.block_rows = min(512, _round_up(spec.height, 16))
         self.block_cols = min(512, _round_up(spec.width, 16))
         fingerprint = spec.fingerprint(self.format_name, self.block_rows) | {"block_cols": self.block_cols}
@@ -273,6 +261,41 @@ class CubeWriter:
         """True when every block under the window is on disk and journaled (skip it when resuming)."""
         return all(b in self._journal.blocks for b in self._blocks_under(row_off, col_off, rows, cols))
 
+    def block_rows_to_write(self) -> list[tuple[int, int]]:
+        """``(row_off, rows)`` of each row of blocks not wholly on disk and journaled, top to bottom."""
+        return [(r * self.block_rows, min(self.block_rows, self.spec.height - r * self.block_rows))
+                for r in range(self._n_block_rows)
+                if not self.written(r * self.block_rows, 0, min(self.block_rows, self.spec.height - r * self.block_rows),
+                                    self.spec.width)]
+
+    def write_rows_elsewhere(self, row_off: int, data: np.ndarray) -> None:
+        """Write one whole row of blocks into the partial of a run another process started, durably.
+
+        For formats whose blocks many processes may write at once (``parallel`` in
+        :data:`~hprn_geo.io.formats.FORMATS`): a dask worker builds a writer for the same
+        target and spec, writes its rows, and the process that started the run (and holds
+        the lock and the journal) records them with :meth:`journal_rows` once this returned.
+
+        Args:
+            row_off: the first row, on a block boundary (a multiple of ``block_rows``).
+            data: float32 ``(B, rows, W)`` reflectance, NaN = nodata: ``block_rows`` rows (fewer at the bottom).
+        """
+        self._check_block_row(int(row_off), data.shape[1])
+        self._check_strip(0, int(row_off), data)
+        guarded(self.path, "write", lambda: self._write_blocks([(int(row_off), 0, self.spec.encode(data))]))
+
+    def journal_rows(self, row_off: int, rows: int) -> None:
+        """Journal a row of blocks :meth:`write_rows_elsewhere` put on disk (in this or another process)."""
+        self._require_open()
+        self._check_block_row(int(row_off), int(rows))
+        self._journal.blocks.update(self._blocks_under(int(row_off), 0, int(rows), self.spec.width))
+        guarded(self.path, "write journal for", self._journal.save)
+
+    def _check_block_row(self, row_off: int, rows: int) -> None:
+        if row_off % self.block_rows or rows != min(self.block_rows, self.spec.height - row_off) or rows < 1:
+            raise ValueError(f"rows {row_off}..{row_off + rows} are not one row of the writer's "
+                             f"{self.block_rows}-row blocks")
+
     def write_window(self, row_off: int, col_off: int, data: np.ndarray) -> None:
         """Write one window: ``data`` float32 ``(B, rows, cols)`` reflectance, NaN = nodata.
 
@@ -319,8 +342,7 @@ class CubeWriter:
                 f"cannot finish {self.path}: rows from {r0} on were never written "
                 f"({len(missing)} of {n_blocks} blocks); the partial is kept for --resume"
             )
-        if self.path.exists() and not self.overwrite:
-            raise OutputError(f"{self.path} exists; pass --overwrite to replace it")
+        check_overwrite(self.path, self.overwrite)
         try:
             finished = guarded(self.path, "finish", self._finish)
             guarded(self.path, "move the result onto", lambda: self._install(finished))
@@ -428,14 +450,7 @@ class CubeWriter:
 
     def _install(self, finished: Path) -> None:
         """Move ``finished`` onto the target (os.replace; directories via a set-aside old copy)."""
-        if finished.is_dir() and self.path.exists():
-            old = self.path.with_name(self.path.name + ".replaced.partial")
-            remove_path(old)
-            os.replace(self.path, old)
-            os.replace(finished, self.path)
-            remove_path(old)
-        else:
-            os.replace(finished, self.path)
+        replace(finished, self.path)
         fsync_dir(self.path.parent)
 
     def _cleanup(self, keep_partial: bool) -> None:

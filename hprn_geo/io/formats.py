@@ -29,6 +29,9 @@ class OutputFormat:
     """Can be written as a Cloud Optimized GeoTIFF (its writer takes ``cog=``)."""
     directory: bool = False
     """The cube is a folder (Zarr), not a file."""
+    parallel: bool = False
+    """Many processes may write its blocks at once (its writer's ``write_rows_elsewhere``): a dask
+    cluster's workers write them, else the cluster's client writes the blocks they compute."""
 
     def writer_class(self) -> Any:
         """The writer class, imported now."""
@@ -41,7 +44,7 @@ FORMATS: dict[str, OutputFormat] = {
                         "image/tiff; application=geotiff; profile=cloud-optimized",
                         "hprn_geo.io.geotiff:GeoTIFFWriter", cog=True),
     "zarr": OutputFormat("zarr", "Zarr", (".zarr",), "application/vnd+zarr", "hprn_geo.io.zarr_store:ZarrWriter",
-                         directory=True),
+                         directory=True, parallel=True),
 }
 """Name -> format; its order is the order of ``--format`` choices and of suffixes in messages."""
 

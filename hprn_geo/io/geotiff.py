@@ -30,7 +30,7 @@ from rasterio.windows import Window
 
 from hprn_geo.errors import OutputError
 from hprn_geo.io.cubewriter import CubeSpec, CubeWriter, format_wavelength
-from hprn_geo.io.journal import fsync_dir, fsync_path
+from hprn_geo.io.publish import fsync_dir, fsync_path
 
 __all__ = ["GeoTIFFWriter", "best_compression"]
 

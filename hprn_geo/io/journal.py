@@ -3,49 +3,24 @@
 ``cube.tif.journal.json`` records which strips (and which blocks of rows) are
 safely on disk, plus a fingerprint of the cube's layout so a resume with
 different options is refused. It is rewritten atomically (temporary file,
-fsync, ``os.replace``) and only after the data it lists has been flushed.
+fsync, ``os.replace``: :func:`hprn_geo.io.publish.published`) and only after
+the data it lists has been flushed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hprn_geo.errors import OutputError
+from hprn_geo.io.publish import fsync_dir, fsync_path, partial_path, published
 
 __all__ = ["Journal", "fsync_dir", "fsync_path"]
 
 _VERSION = 1
-
-
-def fsync_path(path: str | os.PathLike[str]) -> None:
-    """Flush a file's data to disk (no-op when it does not exist)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def fsync_dir(path: str | os.PathLike[str]) -> None:
-    """Flush a directory's entries (new names, renames) to disk, where the OS allows it."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def fingerprint_digest(fingerprint: dict[str, Any]) -> str:
@@ -79,13 +54,8 @@ class Journal:
             "blocks": sorted(self.blocks),
             "strips": {str(i): list(rows) for i, rows in sorted(self.strips.items())},
         }
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(payload, f, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
-        fsync_dir(self.path.parent)
+        with published(self.path, durable=True) as tmp:
+            tmp.write_text(json.dumps(payload, indent=1), encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path, expected: dict[str, Any], target: str) -> Journal:
@@ -114,7 +84,7 @@ class Journal:
 
     def remove(self) -> None:
         """Delete the journal and any temporary copy of it."""
-        for p in (self.path, self.path.with_name(self.path.name + ".tmp")):
+        for p in (self.path, partial_path(self.path)):
             try:
                 p.unlink()
             except FileNotFoundError:

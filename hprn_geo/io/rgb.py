@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from rasterio.enums import ColorInterp
 from rasterio.errors import RasterioError
 
 from hprn_geo.errors import BandCountError, OutputError, UnsupportedDtypeError
+from hprn_geo.io.publish import published
 
 __all__ = ["write_rgb"]
 
@@ -52,21 +52,18 @@ def write_rgb(
     if rgb.dtype != np.uint8:
         raise UnsupportedDtypeError(f"write_rgb writes uint8 only; got {rgb.dtype}")
     path = Path(path)
-    partial = path.with_name(f".{path.name}.partial")
     profile = {
         "driver": "GTiff", "width": rgb.shape[2], "height": rgb.shape[1], "count": 3, "dtype": "uint8",
         "crs": crs, "transform": transform, "nodata": nodata, "tiled": True, "blockxsize": 256,
         "blockysize": 256, "compress": "deflate", "photometric": "RGB", "interleave": "pixel",
     }  # fmt: skip
     try:
-        with rasterio.open(partial, "w", **profile) as dataset:
+        with published(path, hidden=True) as partial, rasterio.open(partial, "w", **profile) as dataset:
             dataset.write(rgb)
             dataset.colorinterp = (ColorInterp.red, ColorInterp.green, ColorInterp.blue)
             dataset.descriptions = ("red", "green", "blue")
             if scale is not None:
                 dataset.scales = (scale,) * 3
-        os.replace(partial, path)
     except (OSError, RasterioError) as error:
-        partial.unlink(missing_ok=True)
         raise OutputError(f"cannot write {path}: {error}") from error
     return path

@@ -33,6 +33,7 @@ from hprn_geo.errors import OutputError
 from hprn_geo.io.cubewriter import CubeSpec, CubeWriter
 from hprn_geo.io.formats import FORMATS, OutputFormat, format_for
 from hprn_geo.io.geotiff import GeoTIFFWriter
+from hprn_geo.io.publish import check_overwrite
 from hprn_geo.io.zarr_store import ZarrWriter
 
 __all__ = ["CubeSpec", "CubeWriter", "GeoTIFFWriter", "ZarrWriter", "open_writer"]
@@ -85,8 +86,6 @@ def _check_target(target: Path, shown: str, overwrite: bool, output: OutputForma
         raise OutputError(f"cannot write {shown}: {parent} is not a directory")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(f"cannot write {shown}: directory {parent} is not writable")
-    if target.exists() or target.is_symlink():
-        if not overwrite:
-            raise OutputError(f"{shown} exists; pass --overwrite to replace it")
-        if not output.directory and target.is_dir():
-            raise OutputError(f"cannot write {shown}: it is a directory")
+    check_overwrite(target, overwrite, shown)
+    if not output.directory and target.is_dir():
+        raise OutputError(f"cannot write {shown}: it is a directory")

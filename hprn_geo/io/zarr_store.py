@@ -29,7 +29,7 @@ import zarr
 
 from hprn_geo.errors import OutputError
 from hprn_geo.io.cubewriter import CubeSpec, CubeWriter
-from hprn_geo.io.journal import fsync_dir, fsync_path
+from hprn_geo.io.publish import fsync_dir, fsync_path
 
 __all__ = ["VARIABLE", "ZarrWriter"]
 

@@ -85,23 +85,17 @@ def _axis_offsets(length: int, tile: int, stride: int) -> tuple[int, ...]:
 class TileGrid:
     """Overlapping tiles covering a ``height x width`` scene.
 
-    Parameters
-    ----------
-    height, width:
-        Scene size in pixels (>= 1).
-    tile:
-        Tile edge length in pixels (>= 1).
-    overlap:
-        Pixels shared by neighbouring tiles (>= 0, ``tile > 2 * overlap``).
-
-    Raises
-    ------
-    TileSizeError
-        If the sizes are not whole numbers or are inconsistent.
-
     Every tile has shape :attr:`tile_shape` ``= (min(tile, height), min(tile, width))``.
     Tiles are numbered row-major: tile row ``i`` holds the windows at
     ``row_offsets[i]``, left to right.
+
+    Args:
+        height, width: scene size in pixels (>= 1).
+        tile: tile edge length in pixels (>= 1).
+        overlap: pixels shared by neighbouring tiles (>= 0, ``tile > 2 * overlap``).
+
+    Raises:
+        TileSizeError: the sizes are not whole numbers or are inconsistent.
     """
 
     def __init__(self, height: int, width: int, tile: int, overlap: int) -> None:

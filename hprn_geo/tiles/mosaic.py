@@ -43,31 +43,25 @@ class Strip:
 class MosaicAccumulator:
     """Weighted mean of overlapping tile predictions, emitted strip by strip.
 
-    Parameters
-    ----------
-    grid:
-        The tile grid the predictions belong to.
-    bands:
-        Number of bands of every prediction.
-    dtype:
-        Floating dtype of the running weighted sum. With float64 (default) a
-        constant prediction comes out exactly constant after the cast to float32;
-        float32 halves the memory and agrees to about 1e-7 relative.
-    start_row:
-        First tile row that will be added (to resume a run). Strips from
-        ``start_row`` on are emitted. To get strip ``k`` and later exactly as an
-        uninterrupted run would, pass ``start_row=grid.resume_row(k)`` and discard
-        the strips before ``k``: they lack earlier tile rows' contributions.
-    columns:
-        ``(start, stop)``: the scene columns to accumulate (default: all). Only the
-        tiles of ``grid.cols_touching(start, stop)`` are taken, each clipped to the
-        range, and strips are ``stop - start`` columns wide. Every pixel of the
-        range gets the same tiles and weights as in a full-width accumulator, so
-        the strips equal the same columns of full-width strips, bit for bit when
-        the tiles arrive in the same order.
-
     Tiles must be added tile row by tile row, in any order within a row. Pixels
     whose summed weight is 0 (only possible with caller-supplied weights) are NaN.
+
+    Args:
+        grid: the tile grid the predictions belong to.
+        bands: number of bands of every prediction.
+        dtype: floating dtype of the running weighted sum. With float64 (default) a
+            constant prediction comes out exactly constant after the cast to float32;
+            float32 halves the memory and agrees to about 1e-7 relative.
+        start_row: first tile row that will be added (to resume a run). Strips from
+            ``start_row`` on are emitted. To get strip ``k`` and later exactly as an
+            uninterrupted run would, pass ``start_row=grid.resume_row(k)`` and discard
+            the strips before ``k``: they lack earlier tile rows' contributions.
+        columns: ``(start, stop)``: the scene columns to accumulate (default: all). Only the
+            tiles of ``grid.cols_touching(start, stop)`` are taken, each clipped to the
+            range, and strips are ``stop - start`` columns wide. Every pixel of the
+            range gets the same tiles and weights as in a full-width accumulator, so
+            the strips equal the same columns of full-width strips, bit for bit when
+            the tiles arrive in the same order.
     """
 
     def __init__(
@@ -110,25 +104,18 @@ class MosaicAccumulator:
     ) -> list[Strip]:
         """Add one tile's prediction; return the strip it finished, if any.
 
-        Parameters
-        ----------
-        window:
-            A tile of ``grid`` in the open tile row.
-        prediction:
-            Shape ``(bands, window.height, window.width)``, floating.
-        weights:
-            Shape ``(window.height, window.width)``, >= 0; default
-            ``blend_weights(grid, window)``.
+        Args:
+            window: a tile of ``grid`` in the open tile row.
+            prediction: shape ``(bands, window.height, window.width)``, floating.
+            weights: shape ``(window.height, window.width)``, >= 0; default
+                ``blend_weights(grid, window)``.
 
-        Returns
-        -------
-        ``[Strip]`` when this tile completes its tile row, else ``[]``.
+        Returns:
+            ``[Strip]`` when this tile completes its tile row, else ``[]``.
 
-        Raises
-        ------
-        ValueError
-            For a window that is not a tile of the grid, a tile of an already
-            emitted or a later tile row, a tile added twice, or wrong shapes.
+        Raises:
+            ValueError: a window that is not a tile of the grid, a tile of an already
+                emitted or a later tile row, a tile added twice, or wrong shapes.
         """
         col = self._check_window(window)
         prediction = self._check_prediction(window, prediction)

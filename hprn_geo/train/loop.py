@@ -23,7 +23,6 @@ import copy
 import csv
 import functools
 import json
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from tqdm.auto import tqdm
 
 from hprn_geo.errors import CheckpointError
 from hprn_geo.figures import pyplot, save_figure
+from hprn_geo.io.publish import published
 from hprn_geo.metrics import mrae
 from hprn_geo.model import HPRN, build_model, linear_init, relative_l1, sopc_loss
 from hprn_geo.predict import Predictor
@@ -262,9 +262,8 @@ class Trainer:
 
     def save_state(self, stopped: bool = False) -> None:
         """Write ``state.pt`` atomically."""
-        path = self.run_dir / "state.pt"
-        torch.save(self.state(stopped), path.with_suffix(".tmp"))
-        os.replace(path.with_suffix(".tmp"), path)
+        with published(self.run_dir / "state.pt") as partial:
+            torch.save(self.state(stopped), partial)
 
     def load_state(self) -> bool:
         """Continue from ``state.pt``; returns whether that run had already stopped.
