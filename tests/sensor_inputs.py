@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
+import rasterio.shutil
 from affine import Affine
 
 CRS = "EPSG:32610"
