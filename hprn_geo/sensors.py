@@ -30,6 +30,7 @@ per band, peak 1): ``sentinel_2{a,b,c}_srf.tsv``, ``landsat_{8,9}_srf.tsv``,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +73,14 @@ class Sensor:
     scale: float
     offset: float
     convention: str
+
+    def rgb_in(self, names: Sequence[str | None]) -> tuple[int, int, int] | None:
+        """1-based positions in ``names`` (band descriptions, variable or asset names) of this sensor's
+        red, green and blue bands (``B04``, ``red``, ``SR_B4``; case-insensitive), or None unless all three
+        are there."""
+        lower = [(n or "").strip().lower() for n in names]
+        found = [next((i + 1 for i, n in enumerate(lower) if n in channel), None) for channel in self.band_names[:3]]
+        return None if None in found else tuple(found)  # type: ignore[return-value]
 
 
 SENSORS: dict[str, Sensor] = {

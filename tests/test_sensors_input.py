@@ -183,3 +183,27 @@ def test_info_json_says_sensor_bands_and_scaling_with_why(reflectance: np.ndarra
     assert report["bands chosen"] == "by name: B04, B03, B02 are sentinel2's red, green and blue"
     assert report["scaling"]["offset"] == pytest.approx(-0.1)
     assert report["model"].startswith("tiny_s2")
+
+
+def test_the_xarray_accessor_takes_a_sensor_as_the_command_line_does(reflectance: np.ndarray, s2_weights: Path,
+                                                                     tmp_path: Path) -> None:
+    import rioxarray
+
+    dn = sentinel2_dn(reflectance)
+    path = write_raster(tmp_path / "four.tif", np.stack([dn[2], dn[1], dn[0], dn[0]]),
+                        descriptions=["B02", "B03", "B04", "B08"])
+    result = _predict(str(path), "-o", str(tmp_path / "cli.tif"), "--weights", str(s2_weights), "--sensor", "sentinel2")
+    assert result.exit_code == 0, result.output
+    rgb = rioxarray.open_rasterio(path)
+    cube = rgb.hprn.reconstruct(model=s2_weights, sensor="sentinel2", device="cpu", batch=4)
+    np.testing.assert_allclose(cube.values, _cube(tmp_path / "cli.tif"), atol=1e-5)
+    assert cube.attrs["hprn_input_sensor"] == "sentinel2"
+    assert "sentinel2 convention" in cube.attrs["hprn_input_scaling"]
+
+    bands = rgb.assign_coords(band=["B02", "B03", "B04", "B08"]).to_dataset("band")
+    for name in bands.data_vars:
+        bands[name].rio.write_nodata(None, inplace=True)
+    dataset = bands.hprn.reconstruct(model=s2_weights, sensor="sentinel2", device="cpu", batch=4)
+    np.testing.assert_allclose(dataset["reflectance"].values, cube.values, atol=1e-5)
+    with pytest.raises(CheckpointError, match="takes camera:sentinel2, not landsat input"):
+        rgb.hprn.reconstruct(model=s2_weights, sensor="landsat9", rgb_bands=(3, 2, 1), device="cpu")

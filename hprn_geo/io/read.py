@@ -27,7 +27,6 @@ from rasterio.windows import Window
 from hprn_geo.errors import (
     BandCountError,
     MissingCRSWarning,
-    OptionError,
     RasterReadError,
     UnsupportedDtypeError,
     one_line_reason,
@@ -311,7 +310,7 @@ def open_scene(
 def _scene_from(dataset: Any, name: str, rgb_bands: tuple[int, int, int] | None, scale: float | str,
                 encoding: str, sensor: str | None = None) -> RasterScene:
     satellite = None if sensor is None else sensor_of(sensor)
-    named = None if rgb_bands is not None or satellite is None else _named_bands(dataset.descriptions, satellite)
+    named = None if rgb_bands is not None or satellite is None else satellite.rgb_in(dataset.descriptions)
     if named is not None:
         bands = named
         why = (f"by name: {', '.join(str(dataset.descriptions[b - 1]) for b in named)} are "
@@ -329,26 +328,8 @@ def _scene_from(dataset: Any, name: str, rgb_bands: tuple[int, int, int] | None,
                                 max_value=_declared_max(dataset, bands), sensor=satellite)
     except UnsupportedDtypeError as e:
         raise UnsupportedDtypeError(f"{name}: {e}") from None
-    return RasterScene(dataset, name, bands, scaling, _encoding(dtype, encoding, scales, offsets, satellite),
+    return RasterScene(dataset, name, bands, scaling, infer_encoding(dtype, encoding, scales, offsets, satellite),
                        bands_reason=why, sensor=None if sensor is None else input_name(sensor))
-
-
-def _encoding(dtype: str, encoding: str, scales: tuple[float, ...], offsets: tuple[float, ...],
-              satellite: Sensor | None) -> InputEncoding:
-    """:func:`~hprn_geo.io.photo.infer_encoding`, linear for a satellite sensor's reflectance."""
-    if satellite is not None and encoding == "srgb":
-        raise OptionError(f"{satellite.name} values are linear reflectance; --encoding srgb does not apply to a sensor")
-    if satellite is None or encoding not in ("auto", "linear"):
-        return infer_encoding(dtype, encoding, scales, offsets)  # (an unknown name is refused there)
-    return InputEncoding("linear", f"linear: {satellite.name} surface reflectance, never sRGB")
-
-
-def _named_bands(descriptions: Sequence[str | None], sensor: Sensor) -> tuple[int, int, int] | None:
-    """1-based bands whose descriptions are the sensor's red, green and blue names (``B04``, ``red``,
-    ``SR_B4``; case-insensitive), or None unless all three are found."""
-    names = [(d or "").strip().lower() for d in descriptions]
-    found = [next((i + 1 for i, n in enumerate(names) if n in channel), None) for channel in sensor.band_names[:3]]
-    return None if None in found else tuple(found)  # type: ignore[return-value]
 
 
 def _choose_bands(name: str, count: int, rgb_bands: tuple[int, int, int] | None,

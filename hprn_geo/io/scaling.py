@@ -30,11 +30,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hprn_geo.errors import OptionError, UnsupportedDtypeError
-from hprn_geo.sensors import Sensor
+
+if TYPE_CHECKING:  # annotations only: the command line imports this module at start
+    from hprn_geo.sensors import Sensor
 
 __all__ = ["InputScaling", "infer_scaling"]
 
