@@ -75,6 +75,19 @@ def test_sentinel2_digital_numbers_give_the_cube_of_their_reflectance(reflectanc
         assert dataset.tags()["hprn_input_sensor"] == "sentinel2"
 
 
+def test_rio_hprn_takes_the_same_sensor_option(reflectance: np.ndarray, s2_weights: Path, tmp_path: Path) -> None:
+    from hprn_geo.rio import hprn
+
+    dn = write_raster(tmp_path / "dn.tif", sentinel2_dn(reflectance)[::-1].copy(), descriptions=["B02", "B03", "B04"])
+    assert _predict(str(dn), "-o", str(tmp_path / "predict.tif"), "--weights", str(s2_weights),
+                    "--sensor", "sentinel2").exit_code == 0
+    result = CliRunner().invoke(hprn, [str(dn), str(tmp_path / "rio.tif"), "--weights", str(s2_weights),
+                                       "--sensor", "sentinel2", "--device", "cpu", "--batch", "4"])
+    assert result.exit_code == 0, result.output
+    assert "input bands: by name: B04, B03, B02" in result.output
+    np.testing.assert_array_equal(_cube(tmp_path / "rio.tif"), _cube(tmp_path / "predict.tif"))
+
+
 def test_without_sensor_the_same_file_is_read_as_before(reflectance: np.ndarray, tmp_path: Path) -> None:
     dn = write_raster(tmp_path / "dn.tif", sentinel2_dn(reflectance))
     with open_scene(dn) as scene:
