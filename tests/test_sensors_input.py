@@ -10,13 +10,6 @@ import numpy as np
 import pytest
 import rasterio
 from click.testing import CliRunner, Result
-
-from hprn_geo import registry
-from hprn_geo.cli import main
-from hprn_geo.errors import CheckpointError, OptionError, UnsupportedDtypeError
-from hprn_geo.io import open_scene
-from hprn_geo.registry import resolve
-from hprn_geo.sensors import input_name
 from sensor_inputs import (
     sensor_checkpoint,
     sentinel2_dn,
@@ -24,6 +17,13 @@ from sensor_inputs import (
     weights_folder,
     write_raster,
 )
+
+from hprn_geo import registry
+from hprn_geo.cli import main
+from hprn_geo.errors import CheckpointError, OptionError, UnsupportedDtypeError
+from hprn_geo.io import open_scene
+from hprn_geo.registry import resolve
+from hprn_geo.sensors import input_name
 
 
 @pytest.fixture(scope="module")

@@ -387,7 +387,7 @@ def test_sentinel2_l2a_band_cogs_give_the_cube_of_their_reflectance(variant: str
 
 
 def test_sentinel2_tci_is_refused_naming_the_band_assets(s2_scene: tuple, tmp_path: Path) -> None:
-    folder, reflectance, weights = s2_scene
+    _, reflectance, weights = s2_scene
     item = _s2_item(tmp_path / "tci", reflectance, "raster-bands")
     line = _error_line(_invoke(str(item), "-o", str(tmp_path / "out"), "--weights", str(weights)))
     assert line == ("Error: item 'S2B_raster-bands': asset 'visual' is Sentinel-2's true-colour image (8-bit, "
@@ -397,7 +397,7 @@ def test_sentinel2_tci_is_refused_naming_the_band_assets(s2_scene: tuple, tmp_pa
 
 
 def test_a_model_that_does_not_take_the_items_sensor_is_refused(s2_scene: tuple, tmp_path: Path) -> None:
-    folder, reflectance, weights = s2_scene
+    _, reflectance, weights = s2_scene
     item = _s2_item(tmp_path / "s2", reflectance, "baseline-05.10")
     line = _error_line(_invoke(str(item), "--asset", "B04,B03,B02", "-o", str(tmp_path / "out"), "--model", "vnir31"))
     assert line.startswith("Error: model 'vnir31' takes camera:ntire2020_cie1964, not sentinel2 input;")

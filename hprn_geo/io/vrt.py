@@ -73,9 +73,9 @@ def stack_bands(path: str | os.PathLike[str], bands: Sequence[VrtBand]) -> Path:
         xml += [] if source["nodata"] is None else [f"<NoDataValue>{source['nodata']!r}</NoDataValue>"]
         scale = source["scale"] if band.scale is None else band.scale
         offset = source["offset"] if band.offset is None else band.offset
-        xml += [f"<Offset>{offset!r}</Offset>", f"<Scale>{scale!r}</Scale>",
-                f"<SimpleSource><SourceFilename relativeToVRT=\"0\">{escape(gdal_name(band.href))}</SourceFilename>"
-                f"<SourceBand>{band.band}</SourceBand></SimpleSource>", "</VRTRasterBand>"]
+        source_xml = (f'<SimpleSource><SourceFilename relativeToVRT="0">{escape(gdal_name(band.href))}'
+                      f"</SourceFilename><SourceBand>{band.band}</SourceBand></SimpleSource>")
+        xml += [f"<Offset>{offset!r}</Offset>", f"<Scale>{scale!r}</Scale>", source_xml, "</VRTRasterBand>"]
     xml.append("</VRTDataset>")
     path = Path(path)
     try:

@@ -107,8 +107,9 @@ def test_sensor_finds_the_bands_by_label_scales_integers_and_checks_the_model(ud
                                                                                tmp_path: Path) -> None:
     """A Sentinel-2 L2A cube (uint16 digital numbers, bands B02, B03, B04, B08) with context sensor: the same
     spectra as its reflectance given as red, green, blue floats; a model that does not take it is refused."""
-    from hprn_geo.errors import CheckpointError
     from sensor_inputs import sensor_checkpoint, sentinel2_dn, sentinel2_reflectance
+
+    from hprn_geo.errors import CheckpointError
 
     reflectance = sentinel2_reflectance(shared_data)
     dn = sentinel2_dn(reflectance)

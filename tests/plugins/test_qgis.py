@@ -18,8 +18,7 @@ import rasterio
 from rasterio.windows import Window
 
 from hprn_geo import __version__
-from hprn_geo.errors import CancelledError, DeviceError, OutputError, RasterReadError
-from hprn_geo.errors import OptionError
+from hprn_geo.errors import CancelledError, DeviceError, OptionError, OutputError, RasterReadError
 from hprn_geo.io.rgb import write_rgb
 from hprn_geo.plugin_zip import build_plugin_zip
 
