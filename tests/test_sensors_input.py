@@ -145,6 +145,18 @@ def test_eight_bit_and_srgb_are_refused_for_a_sensor(reflectance: np.ndarray, tm
         open_scene(write_raster(tmp_path / "f.tif", reflectance), sensor="sentinel2", encoding="srgb")
 
 
+def test_a_tci_with_its_factor_given_is_read_as_linear_reflectance(reflectance: np.ndarray, tmp_path: Path) -> None:
+    """The escape hatch docs/predict.md gives: --sensor sentinel2 --scale 1/1275 reads the 8-bit TCI linearly,
+    within its quantisation where it is not saturated (reflectance under 0.2)."""
+    tci = write_raster(tmp_path / "tci.tif", np.clip(np.round(reflectance * 1275), 0, 255).astype(np.uint8))
+    with open_scene(tci, sensor="sentinel2", scale=1 / 1275) as scene:
+        read, _ = scene.read_window(0, 0, 50, 50)
+        assert scene.encoding.name == "linear"
+    unsaturated = reflectance < 254.5 / 1275
+    assert unsaturated.mean() > 0.5
+    np.testing.assert_allclose(read[unsaturated], reflectance[unsaturated], atol=0.5 / 1275 + 1e-7)
+
+
 def test_sensor_names_compare_after_normalisation() -> None:
     assert input_name("landsat-9") == input_name("camera:landsat8") == "landsat"
     assert input_name("camera:Nikon_D40") == "nikon_d40"
