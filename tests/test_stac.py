@@ -404,3 +404,20 @@ def test_a_model_that_does_not_take_the_items_sensor_is_refused(s2_scene: tuple,
     line = _error_line(_invoke(str(item), "--asset", "B04,B03,nir", "-o", str(tmp_path / "out"), "--weights",
                                str(weights)))
     assert "has no asset 'nir' nor a single-band asset whose band is called so" in line
+
+
+def test_the_items_sensor_picks_the_bundled_model_that_takes_it(s2_scene: tuple, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from sensor_inputs import sensor_checkpoint, weights_folder
+
+    from hprn_geo import registry
+
+    _, reflectance, _ = s2_scene
+    bundled = sensor_checkpoint(tmp_path / "made", name="sentinel2")
+    monkeypatch.setattr(registry, "WEIGHTS", weights_folder(tmp_path / "weights", {
+        "sentinel2": bundled, "vnir31": registry.WEIGHTS / "vnir31.pt"}))
+    item = _s2_item(tmp_path / "s2", reflectance, "raster-bands")
+    result = _invoke(str(item), "--asset", "B04,B03,B02", "-o", str(tmp_path / "out"), "-q")
+    assert result.exit_code == 0, result.output
+    assert "with model 'sentinel2' (8 bands, UNTRAINED)" in json.loads(
+        (tmp_path / "out" / "S2B_raster-bands-hprn.json").read_text())["properties"]["processing:lineage"]
