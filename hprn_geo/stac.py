@@ -469,25 +469,25 @@ def _declared_scaling(item: pystac.Item, asset: pystac.Asset,
 
     Read from the asset's ``raster:bands`` (``scale``, ``offset``), or its STAC 1.1 ``bands``
     (``raster:scale``, ``raster:offset``), or the asset's own ``raster:scale``/``raster:offset``; for a
-    Sentinel-2 Item saying none, its ``s2:processing_baseline`` (04.00 and later: offset -1000 DN).
+    Sentinel-2 Item that gives no offset, its ``s2:processing_baseline`` (04.00 and later: -1000 DN).
     """
     fields = asset.extra_fields
     per_band = fields.get("raster:bands") or fields.get("bands") or [{}]
     pairs = [(_number(b, "scale", "raster:scale", fields), _number(b, "offset", "raster:offset", fields))
              for b in per_band if isinstance(b, dict)] or [(None, None)]
-    if any(v is not None for pair in pairs for v in pair):
-        return pairs, "raster:bands scale/offset"
+    said = ["raster:bands scale/offset"] if any(v is not None for pair in pairs for v in pair) else []
     baseline = item.properties.get("s2:processing_baseline")
-    if sensor is SENSORS["sentinel2"] and baseline is not None:
+    if sensor is SENSORS["sentinel2"] and baseline is not None and all(o is None for _, o in pairs):
         try:
             since_04 = float(baseline) >= 4.0
         except (TypeError, ValueError):
-            raise StacError(f"item {item.id!r}: s2:processing_baseline {baseline!r} is not a number like '05.10'") \
-                from None
-        offset = -1000 * sensor.scale if since_04 else 0.0
-        return [(sensor.scale, offset)], (f"s2:processing_baseline {baseline} ({'>=' if since_04 else '<'} 04.00: "
-                                          f"{'offset -1000 DN' if since_04 else 'no offset'})")
-    return [(None, None)], ""
+            raise StacError(f"item {item.id!r}: s2:processing_baseline {baseline!r} is not a number like "
+                            "'05.10'") from None
+        scales = [sensor.scale if s is None else s for s, _ in pairs]
+        pairs = [(s, -1000 * s if since_04 else 0.0) for s in scales]
+        said.append(f"s2:processing_baseline {baseline} ("
+                    f"{'>= 04.00: offset -1000 DN' if since_04 else '< 04.00: no offset'})")
+    return pairs, "; ".join(said)
 
 
 def _number(band: dict, key: str, stac11_key: str, asset_fields: dict) -> float | None:
@@ -497,7 +497,9 @@ def _number(band: dict, key: str, stac11_key: str, asset_fields: dict) -> float 
 
 def _nth(pairs: list[tuple[float | None, float | None]], i: int) -> tuple[float | None, float | None]:
     """Band ``i``'s declared (scale, offset); one pair declared for all bands applies to each."""
-    return pairs[i] if i < len(pairs) else pairs[-1] if len(pairs) == 1 else (None, None)
+    if len(pairs) == 1:
+        return pairs[0]
+    return pairs[i] if i < len(pairs) else (None, None)
 
 
 def _raster_href(item: pystac.Item, key: str) -> str:

@@ -307,6 +307,7 @@ S2_VARIANTS = {  # name: (DN offset written, Item properties, the assets' raster
     "raster-bands": (1000, {}, [{"scale": 1e-4, "offset": -0.1, "nodata": 0, "data_type": "uint16"}]),
     "baseline-05.10": (1000, {"s2:processing_baseline": "05.10"}, None),
     "baseline-02.14": (0, {"s2:processing_baseline": "02.14"}, None),
+    "scale-and-baseline": (1000, {"s2:processing_baseline": "04.00"}, [{"scale": 1e-4, "nodata": 0}]),
 }
 
 
@@ -382,7 +383,9 @@ def test_sentinel2_l2a_band_cogs_give_the_cube_of_their_reflectance(variant: str
     assert "input sensor: sentinel2 (from the Item's platform 'sentinel-2b')" in lineage
     said = {"raster-bands": "raster:bands scale/offset of B04, B03, B02",
             "baseline-05.10": "s2:processing_baseline 05.10 (>= 04.00: offset -1000 DN) of B04, B03, B02",
-            "baseline-02.14": "s2:processing_baseline 02.14 (< 04.00: no offset) of B04, B03, B02"}[variant]
+            "baseline-02.14": "s2:processing_baseline 02.14 (< 04.00: no offset) of B04, B03, B02",
+            "scale-and-baseline": "raster:bands scale/offset; s2:processing_baseline 04.00 (>= 04.00: offset -1000 DN)"
+                                  " of B04, B03, B02"}[variant]
     assert f"(from the Item's {said})" in lineage
 
 
