@@ -20,7 +20,7 @@ from sensor_inputs import (
 
 from hprn_geo import registry
 from hprn_geo.cli import main
-from hprn_geo.errors import CheckpointError, OptionError, UnsupportedDtypeError
+from hprn_geo.errors import BandCountError, CheckpointError, OptionError, UnsupportedDtypeError
 from hprn_geo.io import open_scene
 from hprn_geo.registry import resolve
 from hprn_geo.sensors import input_name
@@ -107,7 +107,8 @@ def test_bands_are_picked_by_their_names_and_given_bands_win(reflectance: np.nda
     np.testing.assert_allclose(read, reflectance, atol=5.1e-5)
     with open_scene(path, sensor="sentinel2", rgb_bands=(1, 2, 3)) as scene:
         assert scene.rgb_bands == (1, 2, 3) and "given" in scene.bands_reason
-    with pytest.raises(Exception, match=r"has 4 bands \(no band descriptions name sentinel2's"):
+    with pytest.raises(BandCountError, match=r"has 4 bands and no band descriptions naming sentinel2's red, green "
+                                             r"and blue \(B04, B03, B02\); pass --rgb-bands"):
         open_scene(write_raster(tmp_path / "unnamed.tif", np.stack([dn[0]] * 4)), sensor="sentinel2")
 
 

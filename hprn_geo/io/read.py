@@ -340,8 +340,8 @@ def _choose_bands(name: str, count: int, rgb_bands: tuple[int, int, int] | None,
         if count != 3:
             plural = "band" if count == 1 else "bands"
             names = "" if sensor is None else (
-                f" (no band descriptions name {sensor.name}'s "
-                f"{'/'.join(n.upper() for n in sensor.band_names[0][:2])} red, green and blue bands)")
+                f" and no band descriptions naming {sensor.name}'s red, green and blue "
+                f"({', '.join(n[0].upper() for n in sensor.band_names[:3])})")
             raise BandCountError(
                 f"{name} has {count} {plural}{names}; pass --rgb-bands R,G,B (1-based) to choose three"
             )
