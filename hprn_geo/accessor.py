@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from hprn_geo.io import CubeSpec, InputScaling
     from hprn_geo.io.photo import InputEncoding
     from hprn_geo.predict import Predictor
+    from hprn_geo.sensors import Sensor
 
 __all__ = [
     "HPRNDataArrayAccessor",
@@ -49,7 +50,7 @@ _RGB_NAMES = ("red", "green", "blue")
 
 def reconstruct(
     rgb: xr.DataArray,
-    model: str | os.PathLike[str] = DEFAULT_MODEL,
+    model: str | os.PathLike[str] | None = None,
     tile: int | None = None,
     overlap: int | None = None,
     rgb_bands: tuple[int, int, int] | None = None,
@@ -61,13 +62,15 @@ def reconstruct(
     encoding: str = "auto",
     white_balance: str = "none",
     colour_consistent: bool | None = None,
+    sensor: str | None = None,
 ) -> xr.DataArray:
     """Reconstruct spectra from an RGB raster array.
 
     Args:
         rgb: (band, y, x) raw values as ``rioxarray.open_rasterio`` returns them,
             numpy- or dask-backed (any order of the three dimensions).
-        model: a bundled model name or a checkpoint file.
+        model: a bundled model name or a checkpoint file; None: :data:`DEFAULT_MODEL`, or with ``sensor``
+            the bundled model that takes it.
         tile, overlap: tile side and overlap in pixels (default: the model card's).
         rgb_bands: three 1-based band numbers (R, G, B) when there are not exactly 3 bands.
         device: ``"auto"``, ``"cpu"`` or ``"cuda"`` (resolved where the blocks run).
@@ -80,31 +83,42 @@ def reconstruct(
             (one pass over a dask array's input before the lazy result is built).
         colour_consistent: make each spectrum render back to its input RGB through the
             card's ``input_response`` (None: the card's default).
+        sensor: the input's sensor (``"sentinel2"``, ``"landsat8"``, ``"camera:NAME"``), as ``hprn-geo predict
+            --sensor``: R, G, B by the sensor's band names in the ``long_name`` attribute (rioxarray's band
+            descriptions), integers without a declared scale by its DN convention, linear; the model must
+            take it.
 
     Returns:
         ``reflectance`` (wavelength, y, x) float32: ``wavelength`` in nm, the input's
         ``x``/``y``/``spatial_ref`` (CRS and transform), NaN where any input band is
         nodata (``rio.nodata``) or not finite; attrs ``hprn_model``, ``hprn_model_card``
-        (JSON), ``hprn_input_scaling``, ``hprn_input_encoding``, ``hprn_white_balance``. Dask-backed when ``rgb`` is: lazy, in
+        (JSON), ``hprn_input_scaling``, ``hprn_input_encoding``, ``hprn_white_balance`` (and
+        ``hprn_input_sensor`` with a sensor). Dask-backed when ``rgb`` is: lazy, in
         full-width blocks of whole tile strips, each at least the input's chunk height.
 
     Raises:
-        BandCountError: not three bands and no ``rgb_bands``, or bad ``rgb_bands``.
-        UnsupportedDtypeError, CheckpointError: as ``hprn-geo predict``.
+        BandCountError: not three bands and no ``rgb_bands`` (nor sensor band names), or bad ``rgb_bands``.
+        UnsupportedDtypeError, CheckpointError, OptionError: as ``hprn-geo predict``.
     """
     import rioxarray  # noqa: F401  (registers .rio)
 
+    from hprn_geo.sensors import sensor_of
+
+    satellite = None if sensor is None else sensor_of(sensor)
+    if rgb_bands is None and satellite is not None and rgb.ndim == 3:
+        names = rgb.attrs.get("long_name")
+        rgb_bands = satellite.rgb_in(names) if isinstance(names, (tuple, list)) else None
     rgb = _three_bands(rgb, rgb_bands)
     options = {"tile": tile, "overlap": overlap, "batch": batch, "device": device, "precision": precision,
                "colour_consistent": colour_consistent}
-    reading = {"scale": scale, "encoding": encoding, "white_balance": white_balance}
+    reading = {"scale": scale, "encoding": encoding, "white_balance": white_balance, "sensor": sensor}
     return _reconstruct(rgb, (rgb.rio.nodata,) * 3, model, reading, options)
 
 
 def reconstruct_dataset(
     ds: xr.Dataset,
     rgb: str | Sequence[str] | None = None,
-    model: str | os.PathLike[str] = DEFAULT_MODEL,
+    model: str | os.PathLike[str] | None = None,
     tile: int | None = None,
     overlap: int | None = None,
     rgb_bands: tuple[int, int, int] | None = None,
@@ -116,16 +130,18 @@ def reconstruct_dataset(
     encoding: str = "auto",
     white_balance: str = "none",
     colour_consistent: bool | None = None,
+    sensor: str | None = None,
 ) -> xr.Dataset:
     """Reconstruct spectra from the RGB variables of a Dataset.
 
     Args:
         ds: a Dataset holding three (y, x) variables or one (band, y, x) variable.
         rgb: the variable names in R, G, B order (or one (band, y, x) variable).
-            Default: variables named red, green, blue (any case), else the
-            Dataset's only variable, else its three variables in order.
+            Default: variables named red, green, blue (any case) or, with a satellite ``sensor``,
+            its band names (``B04``, ``B03``, ``B02``), else the Dataset's only variable, else its
+            three variables in order.
         model, tile, overlap, rgb_bands, device, scale, batch, precision, encoding, white_balance,
-            colour_consistent: as :func:`reconstruct`; ``rgb_bands`` only with one (band, y, x) variable.
+            colour_consistent, sensor: as :func:`reconstruct`; ``rgb_bands`` only with one (band, y, x) variable.
 
     Returns:
         A Dataset with one variable ``reflectance`` (wavelength, y, x), as :func:`reconstruct`.
@@ -134,11 +150,11 @@ def reconstruct_dataset(
 
     from hprn_geo.errors import BandCountError, UnsupportedDtypeError
 
-    names = _rgb_variables(ds, rgb)
+    names = _rgb_variables(ds, rgb, sensor)
     if len(names) == 1:
         cube = reconstruct(ds[names[0]], model, tile, overlap, rgb_bands, device, scale=scale, batch=batch,
                            precision=precision, encoding=encoding, white_balance=white_balance,
-                           colour_consistent=colour_consistent)
+                           colour_consistent=colour_consistent, sensor=sensor)
         return cube.to_dataset()
     if rgb_bands is not None:
         raise BandCountError("rgb_bands picks bands of one (band, y, x) variable; with three variables pass rgb=")
@@ -149,43 +165,44 @@ def reconstruct_dataset(
     nodata = tuple(ds[name].rio.nodata for name in names)
     options = {"tile": tile, "overlap": overlap, "batch": batch, "device": device, "precision": precision,
                "colour_consistent": colour_consistent}
-    reading = {"scale": scale, "encoding": encoding, "white_balance": white_balance}
+    reading = {"scale": scale, "encoding": encoding, "white_balance": white_balance, "sensor": sensor}
     return _reconstruct(_three_bands(stacked, None), nodata, model, reading, options).to_dataset()
 
 
-def input_scaling(rgb: xr.DataArray, scale: float | str = "auto") -> InputScaling:
+def input_scaling(rgb: xr.DataArray, scale: float | str = "auto", sensor: Sensor | None = None) -> InputScaling:
     """How ``rgb``'s values become reflectance, decided as the CLI decides for a file.
 
     Integer arrays: by data type (uint8 /255, uint16 /65535, int16 /10000) or the
     declared ``scale_factor``/``add_offset`` attributes (uint16, int16). Floats are
     reflectance, except floats that xarray decoded from integers without a declared
     scale (``mask_and_scale=True``): those are scaled as their stored integer type.
-    A number ``scale`` overrides all of this.
+    A number ``scale`` overrides all of this. A satellite ``sensor``'s DN convention replaces the
+    integer types' defaults (:func:`hprn_geo.io.infer_scaling`).
     """
     from hprn_geo.io import infer_scaling
 
     if rgb.dtype.kind in "iu" or scale != "auto":
         return infer_scaling(rgb.dtype.name, scale, declared_scales=_declared(rgb.attrs, "scale_factor"),
-                             declared_offsets=_declared(rgb.attrs, "add_offset"))
+                             declared_offsets=_declared(rgb.attrs, "add_offset"), sensor=sensor)
     stored = np.dtype(rgb.encoding.get("dtype", rgb.dtype))
     if stored.kind in "iu" and not (_declared(rgb.encoding, "scale_factor") or _declared(rgb.encoding, "add_offset")):
-        return infer_scaling(stored.name)
+        return infer_scaling(stored.name, sensor=sensor)
     return infer_scaling(rgb.dtype.name)
 
 
-def input_encoding(rgb: xr.DataArray, encoding: str = "auto") -> InputEncoding:
+def input_encoding(rgb: xr.DataArray, encoding: str = "auto", sensor: Sensor | None = None) -> InputEncoding:
     """The transfer function of ``rgb``'s values, decided as the CLI decides for a file.
 
     ``"auto"``: sRGB for 8-bit unsigned values (stored as uint8, also when xarray decoded them to
-    floats) without a declared ``scale_factor``/``add_offset``, linear otherwise
-    (:func:`hprn_geo.io.photo.infer_encoding`).
+    floats) without a declared ``scale_factor``/``add_offset``, linear otherwise and for a satellite
+    ``sensor`` (:func:`hprn_geo.io.photo.infer_encoding`).
     """
     from hprn_geo.io.photo import infer_encoding
 
     dtype = rgb.dtype if rgb.dtype.kind in "iu" else np.dtype(rgb.encoding.get("dtype", rgb.dtype))
     scales = _declared(rgb.attrs, "scale_factor") + _declared(rgb.encoding, "scale_factor")
     offsets = _declared(rgb.attrs, "add_offset") + _declared(rgb.encoding, "add_offset")
-    return infer_encoding(dtype.name, encoding, scales, offsets)
+    return infer_encoding(dtype.name, encoding, scales, offsets, sensor)
 
 
 def _declared(attrs: Mapping[str, Any], key: str) -> list[float]:
@@ -214,51 +231,67 @@ def _three_bands(rgb: xr.DataArray, rgb_bands: tuple[int, int, int] | None) -> x
     return rgb.isel({band: [int(b) - 1 for b in rgb_bands]})
 
 
-def _rgb_variables(ds: xr.Dataset, rgb: str | Sequence[str] | None) -> list[Hashable]:
+def _rgb_variables(ds: xr.Dataset, rgb: str | Sequence[str] | None, sensor: str | None = None) -> list[Hashable]:
     from hprn_geo.errors import BandCountError
+    from hprn_geo.sensors import sensor_of
 
+    satellite = None if sensor is None else sensor_of(sensor)
+    variables = list(ds.data_vars)
+    named = None if satellite is None else satellite.rgb_in([str(name) for name in variables])
     if rgb is not None:
         names: list[Hashable] = [rgb] if isinstance(rgb, str) else list(rgb)
+    elif named is not None:
+        names = [variables[i - 1] for i in named]
     else:
         by_name = {str(name).lower(): name for name in ds.data_vars}
-        names = [by_name[c] for c in _RGB_NAMES] if set(_RGB_NAMES) <= set(by_name) else list(ds.data_vars)
+        names = [by_name[c] for c in _RGB_NAMES] if set(_RGB_NAMES) <= set(by_name) else variables
     if len(names) not in (1, 3):
         raise BandCountError(f"cannot tell the red, green and blue variables among {list(ds.data_vars)}; "
                              "pass rgb=['red', 'green', 'blue'] or one (band, y, x) variable")
     return names
 
 
-def _reconstruct(rgb: xr.DataArray, nodata: tuple[Any, Any, Any], model: str | os.PathLike[str],
+def _reconstruct(rgb: xr.DataArray, nodata: tuple[Any, Any, Any], model: str | os.PathLike[str] | None,
                  reading: dict[str, Any], options: dict[str, Any]) -> xr.DataArray:
     """(band=3, y, x) raw RGB with per-band nodata -> the cube DataArray.
 
-    ``reading`` (scale, encoding, white_balance) says how raw values become linear RGB;
-    ``options`` go to the Predictor.
+    ``reading`` (scale, encoding, white_balance, sensor) says how raw values become linear RGB;
+    ``options`` go to the Predictor. No ``model``: the default, or the bundled model that takes the sensor.
     """
     from hprn_geo.distributed import PredictorSpec, lazy_cube
     from hprn_geo.predict import colour_request
+    from hprn_geo.registry import check_input, pick_model
+    from hprn_geo.sensors import input_name
 
+    sensor = reading["sensor"]
     decode = _decoder(rgb, tuple(None if v is None else float(v) for v in nodata), **reading)
     options = {**options, "colour_consistent": colour_request(options.get("colour_consistent"), decode.encoding.name)}
+    if model is None:
+        model = DEFAULT_MODEL if sensor is None else pick_model(sensor=sensor)
     spec = PredictorSpec.from_model(model, **options)
+    predictor = spec.predictor() if rgb.chunks is None else spec.plan()
+    check_input(predictor.card, sensor)
     if rgb.chunks is None:
-        predictor = spec.predictor()
         source = decode(np.asarray(rgb.data))
         data = predictor.predict_array(source.rgb, source.valid)
     else:
-        predictor = spec.plan()
         data = lazy_cube(rgb.data, decode, spec.pinned(predictor), predictor.card.bands, rgb.chunks[1][0])
-    return _cube_like(rgb, data, predictor, decode)
+    cube = _cube_like(rgb, data, predictor, decode)
+    if sensor is not None:
+        cube.attrs["hprn_input_sensor"] = input_name(sensor)
+    return cube
 
 
 def _decoder(rgb: xr.DataArray, nodata: tuple[float | None, ...], scale: float | str, encoding: str,
-             white_balance: str) -> RawDecoder:
+             white_balance: str, sensor: str | None = None) -> RawDecoder:
     """How ``rgb``'s raw values become linear RGB; white-balance gains from a decimated view of all of it."""
     from hprn_geo.distributed import RawDecoder
     from hprn_geo.io.photo import BALANCE_SAMPLE, sample_white_balance
     from hprn_geo.io.read import data_mask
+    from hprn_geo.sensors import sensor_of
 
-    scaling, decoding = input_scaling(rgb, scale), input_encoding(rgb, encoding)
+    satellite = None if sensor is None else sensor_of(sensor)
+    scaling, decoding = input_scaling(rgb, scale, satellite), input_encoding(rgb, encoding, satellite)
 
     def sample() -> tuple[np.ndarray, np.ndarray]:
         step = max(1, -(-max(rgb.shape[1:]) // BALANCE_SAMPLE))
@@ -360,7 +393,7 @@ class HPRNDataArrayAccessor:
 
     def reconstruct(
         self,
-        model: str | os.PathLike[str] = DEFAULT_MODEL,
+        model: str | os.PathLike[str] | None = None,
         tile: int | None = None,
         overlap: int | None = None,
         rgb_bands: tuple[int, int, int] | None = None,
@@ -372,11 +405,12 @@ class HPRNDataArrayAccessor:
         encoding: str = "auto",
         white_balance: str = "none",
         colour_consistent: bool | None = None,
+        sensor: str | None = None,
     ) -> xr.DataArray:
         """(band, y, x) RGB -> (wavelength, y, x) reflectance; see :func:`hprn_geo.accessor.reconstruct`."""
         return reconstruct(self._obj, model, tile, overlap, rgb_bands, device, scale=scale, batch=batch,
                            precision=precision, encoding=encoding, white_balance=white_balance,
-                           colour_consistent=colour_consistent)
+                           colour_consistent=colour_consistent, sensor=sensor)
 
     def to_zarr(
         self,
@@ -401,7 +435,7 @@ class HPRNDatasetAccessor:
     def reconstruct(
         self,
         rgb: str | Sequence[str] | None = None,
-        model: str | os.PathLike[str] = DEFAULT_MODEL,
+        model: str | os.PathLike[str] | None = None,
         tile: int | None = None,
         overlap: int | None = None,
         rgb_bands: tuple[int, int, int] | None = None,
@@ -413,8 +447,10 @@ class HPRNDatasetAccessor:
         encoding: str = "auto",
         white_balance: str = "none",
         colour_consistent: bool | None = None,
+        sensor: str | None = None,
     ) -> xr.Dataset:
         """RGB variables -> Dataset with ``reflectance``; see :func:`hprn_geo.accessor.reconstruct_dataset`."""
         return reconstruct_dataset(self._obj, rgb, model, tile, overlap, rgb_bands, device, scale=scale,
                                    batch=batch, precision=precision, encoding=encoding,
-                                   white_balance=white_balance, colour_consistent=colour_consistent)
+                                   white_balance=white_balance, colour_consistent=colour_consistent,
+                                   sensor=sensor)

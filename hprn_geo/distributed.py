@@ -59,7 +59,7 @@ from hprn_geo.predict import (
     input_notes,
     pick_device,
 )
-from hprn_geo.registry import Checkpoint, checkpoint_path, resolve
+from hprn_geo.registry import Checkpoint, check_input, checkpoint_path, pick_model, resolve
 from hprn_geo.sources import ArraySource, WindowSource
 from hprn_geo.tiles import TileGrid
 
@@ -289,10 +289,10 @@ def lazy_cube(raw: da.Array, decode: RawDecoder, spec: PredictorSpec, bands: int
 
 def file_cube(path: str | os.PathLike[str], grid: TileGrid, spec: PredictorSpec, bands: int, chunk_rows: int, *,
               rgb_bands: tuple[int, int, int] | None = None, scale: float | str = "auto", encoding: str = "auto",
-              white_balance: str = "none", strips: range | None = None) -> da.Array:
+              white_balance: str = "none", sensor: str | None = None, strips: range | None = None) -> da.Array:
     """Lazy spectra of a raster file whose tasks read it themselves (the file must be visible to the workers).
 
-    ``rgb_bands``, ``scale``, ``encoding`` and ``white_balance`` go to :func:`hprn_geo.io.open_scene`
+    ``rgb_bands``, ``scale``, ``encoding``, ``white_balance`` and ``sensor`` go to :func:`hprn_geo.io.open_scene`
     in every task (the white balance comes from the whole scene's decimated read, the same in each).
     ``strips``: only these strips of ``grid`` (default all), e.g. those a resumed run still needs.
 
@@ -302,7 +302,8 @@ def file_cube(path: str | os.PathLike[str], grid: TileGrid, spec: PredictorSpec,
     """
     name = os.path.abspath(path) if os.path.exists(path) else os.fspath(path)  # keep GDAL names as they are
 
-    reading = {"rgb_bands": rgb_bands, "scale": scale, "encoding": encoding, "white_balance": white_balance}
+    reading = {"rgb_bands": rgb_bands, "scale": scale, "encoding": encoding, "white_balance": white_balance,
+               "sensor": sensor}
 
     def block(strips: range) -> Delayed:
         return dask.delayed(_file_block, pure=True)(name, reading, spec, strips, *_input_rows(grid, strips))
@@ -384,6 +385,7 @@ def predict_on_cluster(
     scale: float | str = "auto",
     encoding: str = "auto",
     white_balance: str = "none",
+    sensor: str | None = None,
     dtype: str = "float32",
     cog: bool = False,
     overwrite: bool = False,
@@ -410,7 +412,7 @@ def predict_on_cluster(
         model, weights, bands: which checkpoint, as :func:`hprn_geo.registry.resolve` takes them.
         tile, overlap, batch, device, precision, colour_consistent, block: as :class:`~hprn_geo.predict.Predictor`
             takes them.
-        rgb_bands, scale, encoding, white_balance, dtype, cog, overwrite, resume: as :meth:`Predictor.predict_file
+        rgb_bands, scale, encoding, white_balance, sensor, dtype, cog, overwrite, resume: as :meth:`Predictor.predict_file
             <hprn_geo.predict.Predictor.predict_file>` takes them.
         chunk_rows: the least number of rows one task makes (more: fewer recomputed tile rows, more memory).
 
@@ -428,13 +430,17 @@ def predict_on_cluster(
     """
     started = time.perf_counter()
     dst = Path(os.path.abspath(dst))
-    reading = {"rgb_bands": rgb_bands, "scale": scale, "encoding": encoding, "white_balance": white_balance}
+    reading = {"rgb_bands": rgb_bands, "scale": scale, "encoding": encoding, "white_balance": white_balance,
+               "sensor": sensor}
+    if model is None and weights is None and sensor is not None:
+        model = pick_model(bands, sensor)
     with open_scene(src, **reading) as scene:
         spec = PredictorSpec(model=model, weights=None if weights is None else str(Path(weights).resolve()),
                              bands=bands, tile=tile, overlap=overlap, batch=batch, device=device, precision=precision,
                              colour_consistent=colour_request(colour_consistent, scene.encoding.name), block=block)
         predictor = spec.plan()
         check_block(block, predictor.tile)
+        check_input(predictor.card, sensor)
         grid = predictor.grid(scene.height, scene.width)
         cube_spec = predictor.cube_spec(scene, dtype)
         notes = [*input_notes(scene), f"colour-consistent output: {'on' if predictor.colour_consistent else 'off'}"]

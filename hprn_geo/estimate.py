@@ -150,15 +150,18 @@ def describe_run(
     scale: float | str,
     encoding: str = "auto",
     white_balance: str = "none",
+    sensor: str | None = None,
 ) -> dict:
-    """Scene metadata, the model that would run, its tile grid and estimated time and memory."""
-    with open_scene(src, rgb_bands=rgb_bands, scale=scale, encoding=encoding, white_balance=white_balance) as scene:
+    """Scene metadata (with the sensor, the bands chosen and the scaling, each with why), the model that
+    would run, its tile grid and estimated time and memory."""
+    with open_scene(src, rgb_bands=rgb_bands, scale=scale, encoding=encoding, white_balance=white_balance,
+                    sensor=sensor) as scene:
         report = dict(scene.describe())
         height, width = scene.height, scene.width
         report["valid fraction"] = f"{scene.valid_fraction():.3f}"
         photo = scene.encoding.name == "srgb"
     try:
-        checkpoint = resolve(model, weights, bands)
+        checkpoint = resolve(model, weights, bands, sensor)
     except CheckpointError as exc:
         report["model"] = f"none ({exc})"
         return report

@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 from hprn_geo.errors import AllNodataWarning, CheckpointError, DeviceError, OptionError, UntrainedModelWarning
 from hprn_geo.io import CubeSpec, CubeWriter, RasterScene, open_scene, open_writer
 from hprn_geo.model.prior import PRIOR_METHODS
-from hprn_geo.registry import Checkpoint
+from hprn_geo.registry import Checkpoint, check_input
 from hprn_geo.sources import ArraySource, TileBatch, WindowSource, prepared_batches
 from hprn_geo.spectral import colour_consistent as project_to_input
 from hprn_geo.tiles import MosaicAccumulator, Strip, TileGrid, Window
@@ -359,7 +359,8 @@ class Predictor:
             fwhm=None if self.card.fwhm is None else np.asarray(self.card.fwhm),
             tags={"hprn_model": self.card.name, "hprn_input_scaling": scene.scaling.reason,
                   "hprn_input_encoding": scene.encoding.reason, "hprn_white_balance": scene.balance.reason,
-                  "hprn_colour_consistent": str(self.colour_consistent).lower()},
+                  "hprn_colour_consistent": str(self.colour_consistent).lower(),
+                  **({"hprn_input_sensor": scene.sensor} if scene.sensor else {})},
         )
 
     def predict_strips(self, source: WindowSource, strips: range | None = None) -> np.ndarray:
@@ -397,6 +398,7 @@ class Predictor:
         scale: float | str = "auto",
         encoding: str = "auto",
         white_balance: str = "none",
+        sensor: str | None = None,
         dtype: str = "float32",
         cog: bool = False,
         overwrite: bool = False,
@@ -405,8 +407,9 @@ class Predictor:
     ) -> PredictionReport:
         """Reconstruct a raster file into a GeoTIFF/COG or Zarr cube.
 
-        ``rgb_bands``, ``scale``, ``encoding`` and ``white_balance`` say how the
-        input becomes linear RGB (:func:`hprn_geo.io.open_scene`).
+        ``rgb_bands``, ``scale``, ``encoding``, ``white_balance`` and ``sensor`` say how the
+        input becomes linear RGB (:func:`hprn_geo.io.open_scene`); a ``sensor`` the card does not
+        take is refused (:func:`hprn_geo.registry.check_input`).
 
         The output is written under a temporary name and renamed on success;
         with ``resume`` a run killed earlier continues from its journal, each
@@ -421,7 +424,9 @@ class Predictor:
         """
         started = time.perf_counter()
         self.times = StageTimes()
-        reading = {"rgb_bands": rgb_bands, "scale": scale, "encoding": encoding, "white_balance": white_balance}
+        check_input(self.card, sensor)
+        reading = {"rgb_bands": rgb_bands, "scale": scale, "encoding": encoding, "white_balance": white_balance,
+                   "sensor": sensor}
         with open_scene(src, **reading) as scene, self._colour_for(scene.encoding.name) as why:
             grid = self.grid(scene.height, scene.width)
             notes = [*input_notes(scene), f"colour-consistent output: {'on' if self.colour_consistent else 'off'}{why}"]
@@ -484,8 +489,10 @@ def check_block(block: int | None, tile: int) -> None:
 
 
 def input_notes(scene: RasterScene) -> list[str]:
-    """What was assumed about the input, one line each (scaling, encoding, white balance)."""
-    return [f"input scaling: {scene.scaling.reason}", f"input encoding: {scene.encoding.reason}",
+    """What was assumed about the input, one line each (sensor and bands when given, scaling, encoding,
+    white balance)."""
+    sensor = [f"input sensor: {scene.sensor}", f"input bands: {scene.bands_reason}"] if scene.sensor else []
+    return [*sensor, f"input scaling: {scene.scaling.reason}", f"input encoding: {scene.encoding.reason}",
             f"white balance: {scene.balance.reason}"]
 
 

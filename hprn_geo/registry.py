@@ -24,6 +24,7 @@ import numpy as np
 
 from hprn_geo.errors import CheckpointError
 from hprn_geo.io.publish import published
+from hprn_geo.sensors import input_name
 
 if TYPE_CHECKING:  # torch is imported where a checkpoint is saved or loaded: listing cards needs none
     from hprn_geo.model import HPRN
@@ -35,12 +36,15 @@ __all__ = [
     "ModelCard",
     "WEIGHTS",
     "available_models",
+    "check_input",
     "checkpoint_path",
     "load_bundled",
     "load_checkpoint",
+    "pick_model",
     "resolve",
     "save_checkpoint",
     "sha256",
+    "takes",
 ]
 
 FORMAT = "hprn-geo/1"
@@ -270,7 +274,49 @@ def load_bundled(name: str, folder: Traversable = WEIGHTS) -> Checkpoint:
         return load_checkpoint(path, entry["sha256"])
 
 
-def resolve(model: str | None = None, weights: str | Path | None = None, bands: int | None = None) -> Checkpoint:
+def takes(card: ModelCard, sensor: str) -> bool:
+    """Whether ``card``'s input is ``sensor``: its ``input`` starts ``camera:X`` with X the same sensor or
+    camera as ``sensor`` (compared by :func:`hprn_geo.sensors.input_name`)."""
+    kind, _, value = card.input.split("|")[0].strip().partition(":")
+    return kind == "camera" and bool(value) and input_name(f"camera:{value}") == input_name(sensor)
+
+
+def check_input(card: ModelCard, sensor: str | None, folder: Traversable | None = None) -> None:
+    """Refuse a model whose card does not take input from ``sensor`` (None: no check).
+
+    Raises:
+        CheckpointError: one line naming the model's input and the bundled model that takes ``sensor``.
+        OptionError: ``sensor`` is not a sensor name or ``camera:NAME``.
+    """
+    if sensor is None or takes(card, sensor):
+        return
+    fits = [name for name, c in available_models(folder or WEIGHTS).items() if takes(c, sensor)]
+    hint = f"use --model {fits[0]}" if fits else "no bundled model takes it"
+    raise CheckpointError(f"model {card.name!r} takes {card.input.split('|')[0].strip()}, not {input_name(sensor)} "
+                          f"input; {hint}")
+
+
+def pick_model(bands: int | None = None, sensor: str | None = None, folder: Traversable | None = None) -> str:
+    """The bundled model with ``bands`` bands (None: any) whose card takes ``sensor`` (None: any):
+    :data:`DEFAULT_MODEL` when it qualifies, else the first by name.
+
+    Raises:
+        CheckpointError: none qualifies (the message lists the bundled models).
+    """
+    cards = available_models(folder or WEIGHTS)
+    matching = [name for name, card in cards.items()
+                if (bands is None or card.bands == bands) and (sensor is None or takes(card, sensor))]
+    if not matching:
+        asked = " and ".join(([f"{bands} bands"] if bands is not None else [])
+                             + ([f"{input_name(sensor)} input"] if sensor is not None else [])) or "any input"
+        listing = ", ".join(f"{n} ({c.bands} bands{'' if sensor is None else ', ' + c.input.split('|')[0].strip()})"
+                            for n, c in cards.items())
+        raise CheckpointError(f"no bundled model with {asked}; available: {listing or 'none'}")
+    return DEFAULT_MODEL if DEFAULT_MODEL in matching else matching[0]
+
+
+def resolve(model: str | None = None, weights: str | Path | None = None, bands: int | None = None,
+            sensor: str | None = None, folder: Traversable | None = None) -> Checkpoint:
     """The checkpoint a front door asked for.
 
     Args:
@@ -278,25 +324,24 @@ def resolve(model: str | None = None, weights: str | Path | None = None, bands: 
         weights: a checkpoint file (takes precedence over ``model``).
         bands: wanted band count; picks the bundled model with that many bands,
             or checks that ``model``/``weights`` has it.
+        sensor: the input's sensor (``"sentinel2"``, ``"landsat8"``, ``"camera:NAME"``); picks the
+            bundled model whose card takes it, or checks that ``model``/``weights`` takes it
+            (:func:`check_input`).
+        folder: where the bundled models are (default :data:`WEIGHTS`).
 
     Raises:
         CheckpointError: nothing matches, with the available choices.
     """
+    folder = folder or WEIGHTS
     if weights is not None:
         checkpoint = load_checkpoint(weights)
-    elif model is not None:
-        checkpoint = load_bundled(model)
     else:
-        cards = available_models()
-        matching = [name for name, card in cards.items() if bands is None or card.bands == bands]
-        if not matching:
-            listing = ", ".join(f"{n} ({c.bands} bands)" for n, c in cards.items()) or "none"
-            raise CheckpointError(f"no bundled model with {bands} bands; available: {listing}")
-        checkpoint = load_bundled(DEFAULT_MODEL if DEFAULT_MODEL in matching else matching[0])
+        checkpoint = load_bundled(model or pick_model(bands, sensor, folder), folder)
     if bands is not None and checkpoint.card.bands != bands:
         raise CheckpointError(
             f"model {checkpoint.card.name!r} has {checkpoint.card.bands} bands, but {bands} were asked"
         )
+    check_input(checkpoint.card, sensor, folder)
     return checkpoint
 
 

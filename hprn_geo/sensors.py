@@ -39,7 +39,10 @@ import numpy as np
 from hprn_geo.cameras import Camera, load_cameras
 from hprn_geo.errors import DataFileError, OptionError, RasterReadError
 
-__all__ = ["SENSORS", "Sensor", "band_responses", "get_sensor", "load_responses", "load_sensor_cameras", "sensor_for_platform"]
+__all__ = [
+    "SENSORS", "Sensor", "band_responses", "get_sensor", "input_name", "load_responses", "load_sensor_cameras",
+    "sensor_for_platform", "sensor_of",
+]
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,14 @@ class Sensor:
     scale: float
     offset: float
     convention: str
+
+    def rgb_in(self, names: Sequence[str | None]) -> tuple[int, int, int] | None:
+        """1-based positions in ``names`` (band descriptions, variable or asset names) of this sensor's
+        red, green and blue bands (``B04``, ``red``, ``SR_B4``; case-insensitive), or None unless all three
+        are there."""
+        lower = [(n or "").strip().lower() for n in names]
+        found = [next((i + 1 for i, n in enumerate(lower) if n in channel), None) for channel in self.band_names[:3]]
+        return None if None in found else tuple(found)  # type: ignore[return-value]
 
 
 SENSORS: dict[str, Sensor] = {
@@ -122,6 +133,40 @@ def get_sensor(name: str) -> Sensor:
         if key in {n.replace("_", "").replace("-", "") for n in names}:
             return sensor
     raise OptionError(f"unknown sensor {name!r}; known: {', '.join(SENSORS)} (or camera:NAME for a camera)")
+
+
+def input_name(text: str) -> str:
+    """The name ``--sensor`` and a model card's ``camera:NAME`` input are compared by.
+
+    ``"landsat8"``, ``"camera:landsat9"`` -> ``"landsat"`` (a sensor, by :func:`get_sensor`);
+    ``"camera:Nikon_D700"`` -> ``"nikon_d700"`` (a camera name, lower case).
+
+    Raises:
+        OptionError: ``text`` is neither ``camera:NAME`` nor a sensor name or alias.
+    """
+    kind, colon, value = text.strip().partition(":")
+    if not colon:
+        return get_sensor(kind).name
+    if kind.strip().lower() != "camera" or not value.strip():
+        raise OptionError(f"expected a sensor name or camera:NAME, got {text!r}")
+    sensor = sensor_of(text)
+    return sensor.name if sensor is not None else value.strip().lower()
+
+
+def sensor_of(text: str) -> Sensor | None:
+    """The satellite sensor ``text`` names (a name, an alias, or ``camera:`` before one), or None for
+    a ``camera:NAME`` that is not a sensor.
+
+    Raises:
+        OptionError: ``text`` is neither ``camera:NAME`` nor a sensor name or alias.
+    """
+    kind, colon, value = text.strip().partition(":")
+    if colon and kind.strip().lower() == "camera":
+        try:
+            return get_sensor(value)
+        except OptionError:
+            return None
+    return get_sensor(text)
 
 
 def sensor_for_platform(platform: str | None) -> Sensor | None:

@@ -20,6 +20,15 @@ output folder; :func:`derive_item` builds that Item:
   or stdin without a self link, to a copy saved beside the derived Item;
 - every extension used listed in ``stac_extensions``.
 
+Satellite Items (:func:`read_input`): the sensor is the one given or, failing that, the one of the
+Item's ``platform`` (:func:`hprn_geo.sensors.sensor_for_platform`); ``asset`` may name three assets
+(``"B04,B03,B02"``, or the common names ``"red,green,blue"`` of single-band assets), stacked into
+one VRT; the assets' ``raster:bands`` (or STAC 1.1 ``bands``) ``scale``/``offset`` are declared in that
+VRT, and without them a Sentinel-2 Item's ``s2:processing_baseline`` says whether its values carry the
+-1000 DN offset (baseline 04.00 and later). Sentinel-2's ``visual`` (TCI) asset is refused: it is
+reflectance x 1275 clipped at 255 (anything brighter than 0.2 saturates), not reflectance. The
+derived Item's lineage says which sensor and scaling were used, and why.
+
 Relative asset hrefs resolve as pystac resolves them: against the Item's self
 link; for an Item without one, against the document it came from (the
 current directory for stdin).
@@ -33,7 +42,9 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -58,8 +69,10 @@ from hprn_geo.io.cubewriter import format_wavelength
 from hprn_geo.io.formats import FORMATS, format_for
 from hprn_geo.io.publish import check_overwrite, published
 from hprn_geo.io.remote import is_url, read_url
+from hprn_geo.io.vrt import VrtBand, band_count, stack_bands
 from hprn_geo.predict import Predictor
 from hprn_geo.registry import ModelCard
+from hprn_geo.sensors import SENSORS, Sensor, input_name, sensor_for_platform, sensor_of
 from hprn_geo.spectral import micrometres
 
 __all__ = [
@@ -67,9 +80,12 @@ __all__ = [
     "PixelGrid",
     "StacDocument",
     "StacError",
+    "StacInput",
     "band_objects",
     "derive_item",
+    "document_sensor",
     "feature_collection",
+    "read_input",
     "read_stac",
     "reconstruct_items",
 ]
@@ -105,12 +121,31 @@ class PixelGrid:
     width: int
 
 
+@dataclass(frozen=True)
+class StacInput:
+    """How one Item's RGB is read.
+
+    Attributes:
+        assets: the asset keys read, R, G, B (one key: a multiband asset).
+        href: the raster to open: the asset's, or a VRT stacking the assets and declaring their scaling.
+        sensor: the input's sensor (``"sentinel2"``, ``"camera:NAME"``) or None.
+        sensor_reason: why that sensor (``"given"``, ``"from the Item's platform 'sentinel-2b'"``).
+        declared: where the Item declares its scaling (``"raster:bands of B04, B03, B02"``), or "".
+    """
+
+    assets: tuple[str, ...]
+    href: str
+    sensor: str | None = None
+    sensor_reason: str = ""
+    declared: str = ""
+
+
 @dataclass
 class _Plan:
     """One Item checked and ready to run: where its RGB is, what the outputs are."""
 
     source: pystac.Item
-    rgb_href: str
+    rgb: StacInput
     grid: PixelGrid
     scaling: str
     cube: Path
@@ -204,6 +239,7 @@ def derive_item(
     *,
     suffix: str = "-hprn",
     scaling: str = "",
+    sensor: str = "",
 ) -> pystac.Item:
     """The Item describing a cube reconstructed from ``source``'s asset ``source_asset``.
 
@@ -215,6 +251,7 @@ def derive_item(
         grid: the cube's pixel grid (that of the source raster).
         suffix: appended to the source id.
         scaling: how the input was scaled to reflectance (recorded in the lineage).
+        sensor: the input's sensor and why (``"sentinel2 (from the Item's platform 'sentinel-2a')"``; lineage).
 
     The ``derived_from`` link is added by :func:`reconstruct_items`, which knows
     where the source Item lives.
@@ -222,7 +259,7 @@ def derive_item(
     properties = {k: source.properties[k] for k in ("start_datetime", "end_datetime") if k in source.properties}
     item = pystac.Item(f"{source.id}{suffix}", source.geometry, source.bbox, source.datetime, properties,
                        stac_extensions=[EO_SCHEMA, PROCESSING_SCHEMA])
-    item.properties.update(_processing_fields(source, source_asset, card, scaling))
+    item.properties.update(_processing_fields(source, source_asset, card, scaling, sensor))
     output = format_for(cube)
     if output is None:
         raise OptionError(f"{cube}: not a cube format hprn-geo writes ({', '.join(FORMATS)})")
@@ -240,11 +277,13 @@ def derive_item(
     return item
 
 
-def _processing_fields(source: pystac.Item, source_asset: str, card: ModelCard, scaling: str) -> dict[str, Any]:
+def _processing_fields(source: pystac.Item, source_asset: str, card: ModelCard, scaling: str,
+                       sensor: str = "") -> dict[str, Any]:
     """``processing:*`` fields (Processing extension v1.2; set by hand, pystac has no class for it)."""
     lineage = (f"Hyperspectral reflectance reconstructed by hprn-geo (HPRN) from the RGB asset {source_asset!r} "
                f"of STAC Item {source.id!r} with model {card.name!r} ({card.bands} bands"
                f"{'' if card.trained else ', UNTRAINED'})")
+    lineage += f"; input sensor: {sensor}" if sensor else ""
     return {
         "processing:level": "L4",  # model output derived from lower-level data
         "processing:lineage": f"{lineage}; input scaling: {scaling}" if scaling else lineage,
@@ -276,52 +315,197 @@ def reconstruct_items(
     suffix: str = "-hprn",
     rgb_bands: tuple[int, int, int] | None = None,
     scale: float | str = "auto",
+    sensor: str | None = None,
     overwrite: bool = False,
+    on_note: Callable[[str], None] | None = None,
 ) -> list[pystac.Item]:
     """Reconstruct asset ``asset`` of every Item; write cubes and derived Item JSON into ``out_dir``.
+
+    Args:
+        asset: an asset key, or three (``"B04,B03,B02"``; or common names, ``"red,green,blue"``) stacked as R, G, B.
+        sensor: the input's sensor (:func:`hprn_geo.sensors.input_name`); None: each Item's platform's, if known.
+        on_note: called with one line per Item saying which sensor and scaling were used, and why.
 
     Returns:
         the derived Items (self link: their JSON file; asset hrefs absolute).
 
     Raises:
-        StacError: an Item lacks the asset, the asset is not a raster, two Items give the same id.
+        StacError: an Item lacks the asset, the asset is not a raster (or is Sentinel-2's TCI), two Items give
+            the same id.
         OutputError: an output exists without ``overwrite``; ``out_dir`` cannot be created.
         RasterReadError, BandCountError, UnsupportedDtypeError: the asset cannot be read as RGB.
+        CheckpointError: the predictor's model does not take an Item's sensor.
     """
     if fmt not in FORMATS:
         raise OptionError(f"fmt must be one of {list(FORMATS)}, got {fmt!r}")
     out = Path(out_dir).absolute()
-    plans = [_plan(item, asset, out, fmt, suffix, rgb_bands, scale) for item in document.items]
-    _check_outputs(plans, overwrite)
-    _make_dir(out)
-    derived = []
-    for plan in plans:
-        predictor.predict_file(plan.rgb_href, plan.cube, rgb_bands=rgb_bands, scale=scale, cog=FORMATS[fmt].cog,
-                               overwrite=overwrite)
-        item = derive_item(plan.source, asset, plan.cube, predictor.card, plan.grid, suffix=suffix,
-                           scaling=plan.scaling)
-        item.add_link(pystac.Link("derived_from", _source_href(plan), _ITEM_MEDIA_TYPE,
-                                  f"Source item {plan.source.id}"))
-        _save_item(item, plan.item_json)
-        derived.append(item)
+    with tempfile.TemporaryDirectory(prefix="hprn-stac-") as inputs:
+        plans = [_plan(item, asset, out, fmt, suffix, rgb_bands, scale, sensor, Path(inputs))
+                 for item in document.items]
+        _check_outputs(plans, overwrite)
+        _make_dir(out)
+        derived = []
+        for plan in plans:
+            read = plan.rgb
+            sensor_text = f"{read.sensor} ({read.sensor_reason})" if read.sensor else ""
+            if on_note is not None and sensor_text:
+                on_note(f"item {plan.source.id!r}: input sensor {sensor_text}; input scaling: {plan.scaling}")
+            predictor.predict_file(read.href, plan.cube, rgb_bands=rgb_bands, scale=scale, sensor=read.sensor,
+                                   cog=FORMATS[fmt].cog, overwrite=overwrite)
+            item = derive_item(plan.source, ",".join(read.assets), plan.cube, predictor.card, plan.grid,
+                               suffix=suffix, scaling=plan.scaling, sensor=sensor_text)
+            item.add_link(pystac.Link("derived_from", _source_href(plan), _ITEM_MEDIA_TYPE,
+                                      f"Source item {plan.source.id}"))
+            _save_item(item, plan.item_json)
+            derived.append(item)
     return derived
 
 
-def _plan(item: pystac.Item, key: str, out: Path, fmt: str, suffix: str,
-          rgb_bands: tuple[int, int, int] | None, scale: float | str) -> _Plan:
-    """Check one Item (asset present, a raster, readable as RGB) and name its outputs."""
-    href = _raster_href(item, key)
+def _plan(item: pystac.Item, key: str, out: Path, fmt: str, suffix: str, rgb_bands: tuple[int, int, int] | None,
+          scale: float | str, sensor: str | None, inputs: Path) -> _Plan:
+    """Check one Item (assets present, rasters, readable as RGB) and name its outputs."""
+    read = read_input(item, key, sensor, inputs)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MissingCRSWarning)  # predict_file warns when it runs
-            with open_scene(href, rgb_bands=rgb_bands, scale=scale) as scene:
+            with open_scene(read.href, rgb_bands=rgb_bands, scale=scale, sensor=read.sensor) as scene:
                 grid = PixelGrid(scene.crs, None if scene.gcps else scene.transform, scene.height, scene.width)
-                scaling = scene.scaling.reason
+                scaling = scene.scaling.reason + (f" (from the Item's {read.declared})" if read.declared else "")
     except HPRNGeoError as exc:
         raise type(exc)(f"item {item.id!r}, asset {key!r}: {exc}") from None
     name = f"{item.id}{suffix}"
     copy = None if item.get_self_href() else out / f"{name}.source.json"
-    return _Plan(item, href, grid, scaling, out / f"{name}.{fmt}", out / f"{name}.json", copy)
+    return _Plan(item, read, grid, scaling, out / f"{name}.{fmt}", out / f"{name}.json", copy)
+
+
+def read_input(item: pystac.Item, asset: str, sensor: str | None, folder: Path) -> StacInput:
+    """How to read ``item``'s RGB: its sensor, its asset(s) and the scaling it declares (a VRT in ``folder``
+    stacks several assets and declares their scale/offset).
+
+    Args:
+        item: the STAC Item.
+        asset: an asset key, or three keys or common names separated by commas (R, G, B).
+        sensor: the sensor given, or None to take the Item's ``platform``'s.
+        folder: where to write the VRT, if one is needed (it must outlive the reading).
+
+    Raises:
+        StacError: a missing asset or common name, an asset that is not a raster, Sentinel-2's TCI.
+        OptionError: an unknown ``sensor``.
+    """
+    name, why = _item_sensor(item, sensor)
+    satellite = None if name is None else sensor_of(name)
+    keys = [k.strip() for k in asset.split(",")]
+    if len(keys) not in (1, 3):
+        raise StacError(f"--asset takes one asset key or three (R,G,B), got {asset!r}")
+    keys = keys if len(keys) == 1 else [_asset_by_name(item, k) for k in keys]
+    if satellite is SENSORS["sentinel2"] and len(keys) == 1 and keys[0].lower() in _TCI_KEYS:
+        rgb = _rgb_assets(item, satellite) or ["B04", "B03", "B02"]
+        raise StacError(f"item {item.id!r}: asset {keys[0]!r} is Sentinel-2's true-colour image (8-bit, reflectance "
+                        f"x 1275 clipped at 255: anything brighter than 0.2 saturates), not reflectance; pass "
+                        f"--asset {','.join(rgb)}")
+    hrefs = [_raster_href(item, k) for k in keys]
+    declared = [_declared_scaling(item, item.assets[k], satellite) for k in keys]
+    said = "; ".join(sorted({where for _, where in declared if where}))
+    if len(keys) == 1 and not said:
+        return StacInput(tuple(keys), hrefs[0], name, why)
+    if len(keys) == 1:
+        pairs = declared[0][0]
+        bands = [VrtBand(hrefs[0], b, None, *_nth(pairs, b - 1)) for b in range(1, band_count(hrefs[0]) + 1)]
+    else:
+        bands = [VrtBand(href, 1, key, *_nth(pairs, 0)) for key, href, (pairs, _) in zip(keys, hrefs, declared)]
+    path = stack_bands(folder / f"{len(list(folder.iterdir()))}-{item.id.replace('/', '_')}.vrt", bands)
+    return StacInput(tuple(keys), str(path), name, why, f"{said} of {', '.join(keys)}" if said else "")
+
+
+_TCI_KEYS = ("visual", "tci", "tci_10m")
+"""Asset keys of Sentinel-2's 8-bit true-colour image."""
+
+def _item_sensor(item: pystac.Item, sensor: str | None) -> tuple[str | None, str]:
+    """The sensor given (checked), else the Item's platform's, with why; (None, "") when neither."""
+    if sensor is not None:
+        input_name(sensor)
+        return sensor, "given"
+    platform = item.properties.get("platform")
+    found = sensor_for_platform(platform if isinstance(platform, str) else None)
+    return (found.name, f"from the Item's platform {platform!r}") if found else (None, "")
+
+
+def document_sensor(document: StacDocument) -> str | None:
+    """The sensor of the Items' platforms when they all have the same known one, else None (what picks
+    the model when none is named)."""
+    names = {_item_sensor(item, None)[0] for item in document.items}
+    return names.pop() if len(names) == 1 else None
+
+
+def _band_names(asset: pystac.Asset) -> list[str]:
+    """The lower-case names and common names of a single-band asset's band (none for several bands)."""
+    bands = asset.extra_fields.get("eo:bands") or asset.extra_fields.get("bands") or []
+    if len(bands) != 1 or not isinstance(bands[0], dict):
+        return []
+    band = bands[0]
+    return [str(band[k]).lower() for k in ("name", "common_name", "eo:common_name") if band.get(k)]
+
+
+def _asset_by_name(item: pystac.Item, name: str) -> str:
+    """The key of asset ``name``, or of the single-band asset whose band is named or commonly named ``name``."""
+    if name in item.assets:
+        return name
+    found = [key for key, asset in item.assets.items() if name.lower() in _band_names(asset)]
+    if not found:
+        raise StacError(f"item {item.id!r} has no asset {name!r} nor a single-band asset whose band is called so; "
+                        f"it has: {', '.join(item.assets) or 'none'}")
+    return found[0]
+
+
+def _rgb_assets(item: pystac.Item, sensor: Sensor) -> list[str] | None:
+    """Keys of the single-band assets holding ``sensor``'s red, green and blue bands (by key or band names)."""
+    found = []
+    for names in sensor.band_names[:3]:
+        keys = [key for key, asset in item.assets.items()
+                if key.lower() in names or set(names) & set(_band_names(asset))]
+        if not keys:
+            return None
+        found.append(keys[0])
+    return found
+
+
+def _declared_scaling(item: pystac.Item, asset: pystac.Asset,
+                      sensor: Sensor | None) -> tuple[list[tuple[float | None, float | None]], str]:
+    """(per band (scale, offset) pairs, None where unsaid; where it was said, "" when nowhere).
+
+    Read from the asset's ``raster:bands`` (``scale``, ``offset``), or its STAC 1.1 ``bands``
+    (``raster:scale``, ``raster:offset``), or the asset's own ``raster:scale``/``raster:offset``; for a
+    Sentinel-2 Item that gives no offset, its ``s2:processing_baseline`` (04.00 and later: -1000 DN).
+    """
+    fields = asset.extra_fields
+    per_band = fields.get("raster:bands") or fields.get("bands") or [{}]
+    pairs = [(_number(b, "scale", "raster:scale", fields), _number(b, "offset", "raster:offset", fields))
+             for b in per_band if isinstance(b, dict)] or [(None, None)]
+    said = ["raster:bands scale/offset"] if any(v is not None for pair in pairs for v in pair) else []
+    baseline = item.properties.get("s2:processing_baseline")
+    if sensor is SENSORS["sentinel2"] and baseline is not None and all(o is None for _, o in pairs):
+        try:
+            since_04 = float(baseline) >= 4.0
+        except (TypeError, ValueError):
+            raise StacError(f"item {item.id!r}: s2:processing_baseline {baseline!r} is not a number like "
+                            "'05.10'") from None
+        scales = [sensor.scale if s is None else s for s, _ in pairs]
+        pairs = [(s, -1000 * s if since_04 else 0.0) for s in scales]
+        said.append(f"s2:processing_baseline {baseline} ("
+                    f"{'>= 04.00: offset -1000 DN' if since_04 else '< 04.00: no offset'})")
+    return pairs, "; ".join(said)
+
+
+def _number(band: dict, key: str, stac11_key: str, asset_fields: dict) -> float | None:
+    value = band.get(key, band.get(stac11_key, asset_fields.get(stac11_key)))
+    return None if value is None else float(value)
+
+
+def _nth(pairs: list[tuple[float | None, float | None]], i: int) -> tuple[float | None, float | None]:
+    """Band ``i``'s declared (scale, offset); one pair declared for all bands applies to each."""
+    if len(pairs) == 1:
+        return pairs[0]
+    return pairs[i] if i < len(pairs) else (None, None)
 
 
 def _raster_href(item: pystac.Item, key: str) -> str:

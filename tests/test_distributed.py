@@ -132,3 +132,27 @@ def test_predict_on_cluster_refuses_a_block_narrower_than_the_tile(crop: Path, t
         predict_on_cluster(crop, tmp_path / "cube.zarr", "tcp://127.0.0.1:9", weights=tiny_checkpoint, tile=TILE,
                            overlap=OVERLAP, block=32)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_cluster_takes_a_sensor_as_predict_does(client: Client, shared_data: Path, tmp_path: Path) -> None:
+    """Sentinel-2 digital numbers in band order B02, B03, B04 with --sensor: the cluster's cube is the local one;
+    a model that does not take the sensor is refused before any block runs."""
+    from sensor_inputs import sensor_checkpoint, sentinel2_dn, sentinel2_reflectance, write_raster
+
+    from hprn_geo.errors import CheckpointError
+
+    dn = sentinel2_dn(sentinel2_reflectance(shared_data))
+    src = write_raster(tmp_path / "s2.tif", dn[::-1].copy(), descriptions=["B02", "B03", "B04"])
+    weights = str(sensor_checkpoint(tmp_path / "w"))
+    common = ["predict", str(src), "--weights", weights, "--sensor", "sentinel2", "-q", "--device", "cpu"]
+    local = CliRunner().invoke(main, [*common, "-o", str(tmp_path / "local.tif")])
+    assert local.exit_code == 0, local.output
+    report = predict_on_cluster(src, tmp_path / "cluster.tif", client.scheduler.address, weights=weights,
+                                sensor="sentinel2", device="cpu", chunk_rows=32)
+    assert "input bands: by name: B04, B03, B02 are sentinel2's red, green and blue" in report.notes
+    with rasterio.open(tmp_path / "cluster.tif") as a, rasterio.open(tmp_path / "local.tif") as b:
+        assert np.allclose(a.read(), b.read(), atol=1e-5, equal_nan=True)
+    with pytest.raises(CheckpointError, match="takes camera:sentinel2, not landsat input"):
+        predict_on_cluster(src, tmp_path / "no.tif", client.scheduler.address, weights=weights, sensor="landsat",
+                           rgb_bands=(3, 2, 1))
+    assert not (tmp_path / "no.tif").exists()

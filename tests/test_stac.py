@@ -299,3 +299,128 @@ def test_existing_outputs_need_overwrite(run: Run, tiny_checkpoint: Path) -> Non
     line = _error_line(_invoke(str(run.scene / "item.json"), "-o", str(run.out), "--weights", str(tiny_checkpoint)))
     assert "landsat-crop-hprn" in line and "--overwrite" in line
     assert (sorted(run.out.iterdir()), cube.read_bytes()) == before
+
+
+# -- satellite Items: Sentinel-2 L2A as three single-band COGs ---------------------------------------------
+
+S2_VARIANTS = {  # name: (DN offset written, Item properties, the assets' raster:bands)
+    "raster-bands": (1000, {}, [{"scale": 1e-4, "offset": -0.1, "nodata": 0, "data_type": "uint16"}]),
+    "baseline-05.10": (1000, {"s2:processing_baseline": "05.10"}, None),
+    "baseline-02.14": (0, {"s2:processing_baseline": "02.14"}, None),
+    "scale-and-baseline": (1000, {"s2:processing_baseline": "04.00"}, [{"scale": 1e-4, "nodata": 0}]),
+}
+
+
+@pytest.fixture(scope="module")
+def s2_scene(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> tuple[Path, np.ndarray, Path]:
+    """(folder, (3, 50, 50) B04/B03/B02 reflectance of a real cube, a checkpoint taking Sentinel-2 input)."""
+    from sensor_inputs import sensor_checkpoint, sentinel2_reflectance
+
+    folder = tmp_path_factory.mktemp("s2")
+    return folder, sentinel2_reflectance(shared_data), sensor_checkpoint(folder / "weights")
+
+
+def _s2_item(folder: Path, reflectance: np.ndarray, variant: str) -> Path:
+    """A Sentinel-2 L2A Item (platform sentinel-2b) with B04, B03, B02 as uint16 COGs and a TCI ``visual``."""
+    from sensor_inputs import TRANSFORM, write_raster
+
+    dn_offset, properties, raster_bands = S2_VARIANTS[variant]
+    folder.mkdir()
+    item = pystac.Item(f"S2B_{variant}", {"type": "Point", "coordinates": [-122.05, 37.41]},
+                       [-122.05, 37.41, -122.05, 37.41], datetime(2023, 7, 1, 19, 0, tzinfo=timezone.utc),
+                       {"platform": "sentinel-2b", **properties})
+    for key, common, band in (("B04", "red", reflectance[0]), ("B03", "green", reflectance[1]),
+                              ("B02", "blue", reflectance[2])):
+        write_raster(folder / f"{key}.tif", (np.round(band * 10000) + dn_offset).astype(np.uint16)[None], cog=True,
+                     nodata=0)
+        fields = {"eo:bands": [{"name": key, "common_name": common}]}
+        fields.update({"raster:bands": raster_bands} if raster_bands else {})
+        item.add_asset(key, pystac.Asset(f"./{key}.tif", media_type=COG, roles=["data"], extra_fields=fields))
+    tci = np.clip(np.round(reflectance * 1275), 0, 255).astype(np.uint8)
+    write_raster(folder / "TCI.tif", tci, cog=True)
+    item.add_asset("visual", pystac.Asset("./TCI.tif", media_type=COG, roles=["visual"]))
+    assert TRANSFORM  # the COGs share the test grid
+    path = folder / "item.json"
+    path.write_text(json.dumps(item.to_dict(include_self_link=False)))
+    return path
+
+
+@pytest.fixture(scope="module")
+def s2_reference(s2_scene: tuple[Path, np.ndarray, Path]) -> np.ndarray:
+    """The cube of the same reflectance (as the uint16 products quantise it) handed over as a float32 GeoTIFF."""
+    from sensor_inputs import write_raster
+
+    folder, reflectance, weights = s2_scene
+    quantised = (np.round(reflectance * 10000) / 10000).astype(np.float32)
+    write_raster(folder / "reflectance.tif", quantised)
+    item = pystac.Item("float-reflectance", {"type": "Point", "coordinates": [-122.05, 37.41]},
+                       [-122.05, 37.41, -122.05, 37.41], datetime(2023, 7, 1, 19, 0, tzinfo=timezone.utc), {})
+    item.add_asset("visual", pystac.Asset("./reflectance.tif", media_type=pystac.MediaType.GEOTIFF))
+    (folder / "float.json").write_text(json.dumps(item.to_dict(include_self_link=False)))
+    result = _invoke(str(folder / "float.json"), "-o", str(folder / "float-out"), "--weights", str(weights), "-q")
+    assert result.exit_code == 0, result.output
+    with rasterio.open(folder / "float-out" / "float-reflectance-hprn.tif") as dataset:
+        return dataset.read()
+
+
+@pytest.mark.parametrize("variant", list(S2_VARIANTS))
+def test_sentinel2_l2a_band_cogs_give_the_cube_of_their_reflectance(variant: str, s2_scene: tuple,
+                                                                    s2_reference: np.ndarray) -> None:
+    """B04, B03, B02 as separate uint16 COGs, scaled by the Item's raster:bands or by its processing baseline,
+    give the cube of the float32 reflectance; the sensor comes from the platform, and the command says so."""
+    folder, reflectance, weights = s2_scene
+    item = _s2_item(folder / variant, reflectance, variant)
+    assets = "red,green,blue" if variant == "raster-bands" else "B04,B03,B02"  # common names or keys
+    result = _invoke(str(item), "--asset", assets, "-o", str(folder / variant / "out"), "--weights", str(weights))
+    assert result.exit_code == 0, result.output
+    assert f"item 'S2B_{variant}': input sensor sentinel2 (from the Item's platform 'sentinel-2b')" in result.stderr
+    derived = folder / variant / "out" / f"S2B_{variant}-hprn"
+    with rasterio.open(f"{derived}.tif") as dataset:
+        cube = dataset.read()
+    np.testing.assert_allclose(cube, s2_reference, atol=2e-4 * np.abs(s2_reference).max())
+    lineage = json.loads(Path(f"{derived}.json").read_text())["properties"]["processing:lineage"]
+    assert "from the RGB asset 'B04,B03,B02'" in lineage
+    assert "input sensor: sentinel2 (from the Item's platform 'sentinel-2b')" in lineage
+    said = {"raster-bands": "raster:bands scale/offset of B04, B03, B02",
+            "baseline-05.10": "s2:processing_baseline 05.10 (>= 04.00: offset -1000 DN) of B04, B03, B02",
+            "baseline-02.14": "s2:processing_baseline 02.14 (< 04.00: no offset) of B04, B03, B02",
+            "scale-and-baseline": "raster:bands scale/offset; s2:processing_baseline 04.00 (>= 04.00: offset -1000 DN)"
+                                  " of B04, B03, B02"}[variant]
+    assert f"(from the Item's {said})" in lineage
+
+
+def test_sentinel2_tci_is_refused_naming_the_band_assets(s2_scene: tuple, tmp_path: Path) -> None:
+    _, reflectance, weights = s2_scene
+    item = _s2_item(tmp_path / "tci", reflectance, "raster-bands")
+    line = _error_line(_invoke(str(item), "-o", str(tmp_path / "out"), "--weights", str(weights)))
+    assert line == ("Error: item 'S2B_raster-bands': asset 'visual' is Sentinel-2's true-colour image (8-bit, "
+                    "reflectance x 1275 clipped at 255: anything brighter than 0.2 saturates), not reflectance; "
+                    "pass --asset B04,B03,B02")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_model_that_does_not_take_the_items_sensor_is_refused(s2_scene: tuple, tmp_path: Path) -> None:
+    _, reflectance, weights = s2_scene
+    item = _s2_item(tmp_path / "s2", reflectance, "baseline-05.10")
+    line = _error_line(_invoke(str(item), "--asset", "B04,B03,B02", "-o", str(tmp_path / "out"), "--model", "vnir31"))
+    assert line.startswith("Error: model 'vnir31' takes camera:ntire2020_cie1964, not sentinel2 input;")
+    line = _error_line(_invoke(str(item), "--asset", "B04,B03,nir", "-o", str(tmp_path / "out"), "--weights",
+                               str(weights)))
+    assert "has no asset 'nir' nor a single-band asset whose band is called so" in line
+
+
+def test_the_items_sensor_picks_the_bundled_model_that_takes_it(s2_scene: tuple, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from sensor_inputs import sensor_checkpoint, weights_folder
+
+    from hprn_geo import registry
+
+    _, reflectance, _ = s2_scene
+    bundled = sensor_checkpoint(tmp_path / "made", name="sentinel2")
+    monkeypatch.setattr(registry, "WEIGHTS", weights_folder(tmp_path / "weights", {
+        "sentinel2": bundled, "vnir31": registry.WEIGHTS / "vnir31.pt"}))
+    item = _s2_item(tmp_path / "s2", reflectance, "raster-bands")
+    result = _invoke(str(item), "--asset", "B04,B03,B02", "-o", str(tmp_path / "out"), "-q")
+    assert result.exit_code == 0, result.output
+    assert "with model 'sentinel2' (8 bands, UNTRAINED)" in json.loads(
+        (tmp_path / "out" / "S2B_raster-bands-hprn.json").read_text())["properties"]["processing:lineage"]

@@ -20,7 +20,7 @@ LAYERS = {
                  "sources", "sample", "plugin_zip"],
     "data side": ["scenes"],
     "engines": ["model", "tiles", "io"],
-    "foundation": ["spectral", "metrics", "cameras", "errors", "colour_science", "figures", "_version", "_hooks"],
+    "foundation": ["spectral", "metrics", "cameras", "sensors", "errors", "colour_science", "figures", "_version", "_hooks"],
 }
 """Rooms of the picture, top to bottom; a room is a top-level module or subpackage of hprn_geo."""
 

@@ -23,7 +23,7 @@ from hprn_geo.io.photo import ENCODINGS, WHITE_BALANCES
 
 __all__ = [
     "BLOCK", "CAMERA", "COLOUR_CONSISTENT", "DATA_DIR", "INPUT_RGB_BANDS", "OVERWRITE", "PREDICT_OPTIONS", "RGB_BANDS",
-    "friendly_errors",
+    "SENSOR", "friendly_errors",
     "model_options", "parse_batch", "parse_grid", "parse_rgb_bands", "parse_scale", "photo_options", "publish",
     "run_options", "run_predict", "with_options",
 ]
@@ -99,6 +99,14 @@ INPUT_RGB_BANDS = click.option("--rgb-bands", callback=parse_rgb_bands,
                                help="1-based R,G,B band numbers of a multiband input, e.g. 4,3,2.")
 """The R, G, B bands of an input raster with more than three (``predict``, ``info``, ``fit``)."""
 
+SENSOR = click.option(
+    "--sensor", metavar="NAME",
+    help="The input's satellite sensor (sentinel2, landsat, pleiades, spot67 or an alias such as landsat8) or "
+         "camera:NAME: picks R, G, B by band name, scales integers by the sensor's DN convention (unless "
+         "declared or --scale), reads linear, and picks or checks the model that takes this input.",
+)  # fmt: skip
+"""``--sensor``: the input's sensor (``predict``, ``rio hprn``, ``info``, ``stac``)."""
+
 model_options = [
     click.option("--bands", type=click.IntRange(min=1), help="Pick the bundled model with this many bands."),
     click.option("--model", "model_name", help="Bundled model name (see `hprn-geo models`)."),
@@ -108,6 +116,7 @@ model_options = [
     INPUT_RGB_BANDS,
     click.option("--scale", default="auto", show_default=True, callback=parse_scale,
                  help="Input -> reflectance: 'auto' (uint8 /255, uint16 by bit depth or declared scale, floats as is) or a factor."),
+    SENSOR,
 ]
 
 
@@ -187,7 +196,7 @@ def run_predict(src: str, dst: str, bands: int | None, model_name: str | None, w
                 tile: int | None, overlap: int | None, rgb_bands: tuple[int, int, int] | None, scale: float | str,
                 encoding: str, white_balance: str, batch: int | str, device: str, precision: str, prior: str,
                 colour_consistent: bool | None, dtype: str, cog: bool, overwrite: bool, resume: bool,
-                dask_scheduler: str | None, quiet: bool, block: int | None = None) -> None:
+                dask_scheduler: str | None, quiet: bool, block: int | None = None, sensor: str | None = None) -> None:
     """Reconstruct SRC into the cube DST with the :data:`PREDICT_OPTIONS` (locally or on a dask cluster)
     and report on stderr what was assumed and written.
 
@@ -203,15 +212,15 @@ def run_predict(src: str, dst: str, bands: int | None, model_name: str | None, w
         report = predict_on_cluster(src, dst, dask_scheduler, model=model_name, weights=weights, bands=bands,
                                     tile=tile, overlap=overlap, batch=batch, device=device, precision=precision,
                                     colour_consistent=colour_consistent, rgb_bands=rgb_bands, scale=scale,
-                                    encoding=encoding, white_balance=white_balance, dtype=dtype, cog=cog,
-                                    overwrite=overwrite, resume=resume, block=block)
+                                    encoding=encoding, white_balance=white_balance, sensor=sensor, dtype=dtype,
+                                    cog=cog, overwrite=overwrite, resume=resume, block=block)
     else:
-        checkpoint = resolve(model_name, weights, bands)
+        checkpoint = resolve(model_name, weights, bands, sensor)
         predictor = Predictor(checkpoint, tile, overlap, batch, device, precision, progress=not quiet, prior=prior,
                               colour_consistent=colour_consistent, block=block)
         check_block(block, predictor.tile)
         report = predictor.predict_file(src, dst, rgb_bands=rgb_bands, scale=scale, encoding=encoding,
-                                        white_balance=white_balance, dtype=dtype, cog=cog, overwrite=overwrite,
+                                        white_balance=white_balance, sensor=sensor, dtype=dtype, cog=cog, overwrite=overwrite,
                                         resume=resume)
     if not quiet:
         for note in report.notes:

@@ -40,11 +40,12 @@ def predict(src: str, dst: str, **options: object) -> None:
 @friendly_errors
 def info(src: str, bands: int | None, model_name: str | None, weights: str | None, tile: int | None,
          overlap: int | None, rgb_bands: tuple[int, int, int] | None, scale: float | str, encoding: str,
-         white_balance: str, as_json: bool) -> None:
-    """What hprn-geo sees in SRC (scaling, encoding, white balance) and what a prediction would cost."""
+         white_balance: str, sensor: str | None, as_json: bool) -> None:
+    """What hprn-geo sees in SRC (sensor, bands, scaling, encoding, white balance) and what a prediction would cost."""
     from hprn_geo.estimate import describe_run
 
-    report = describe_run(src, model_name, weights, bands, tile, overlap, rgb_bands, scale, encoding, white_balance)
+    report = describe_run(src, model_name, weights, bands, tile, overlap, rgb_bands, scale, encoding, white_balance,
+                          sensor)
     if as_json:
         click.echo(json.dumps(report, indent=2, default=str))
         return

@@ -30,11 +30,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hprn_geo.errors import OptionError
 from hprn_geo.io.scaling import InputScaling
+
+if TYPE_CHECKING:  # annotations only: the command line imports this module at start
+    from hprn_geo.sensors import Sensor
 
 __all__ = [
     "ENCODINGS",
@@ -128,6 +132,7 @@ def infer_encoding(
     encoding: str = "auto",
     declared_scales: Sequence[float | None] | None = None,
     declared_offsets: Sequence[float | None] | None = None,
+    sensor: Sensor | None = None,
 ) -> InputEncoding:
     """Choose the transfer function of a raster's values.
 
@@ -135,12 +140,17 @@ def infer_encoding(
         dtype: numpy name of the raw data type.
         encoding: ``"auto"``, ``"linear"`` or ``"srgb"``.
         declared_scales, declared_offsets: the bands' GDAL scales/offsets (1 and 0: none declared).
+        sensor: a satellite sensor's values are surface reflectance: linear, never sRGB.
 
     Raises:
-        ValueError: ``encoding`` is not one of :data:`ENCODINGS`.
+        OptionError: ``encoding`` is not one of :data:`ENCODINGS`; ``"srgb"`` with a sensor.
     """
     if encoding not in ENCODINGS:
         raise OptionError(f"encoding must be one of {', '.join(ENCODINGS)}, got {encoding!r}")
+    if sensor is not None:
+        if encoding == "srgb":
+            raise OptionError(f"{sensor.name} values are linear reflectance; --encoding srgb does not apply to a sensor")
+        return InputEncoding("linear", f"linear: {sensor.name} surface reflectance, never sRGB")
     if encoding != "auto":
         return InputEncoding(encoding, f"{encoding}: given")
     declared = any(s not in (None, 1.0) for s in declared_scales or ()) or any(

@@ -41,6 +41,7 @@ from hprn_geo.io.photo import (
 )
 from hprn_geo.io.remote import gdal_name
 from hprn_geo.io.scaling import InputScaling, infer_scaling
+from hprn_geo.sensors import Sensor, input_name, sensor_of
 
 __all__ = ["RasterScene", "open_scene"]
 
@@ -65,10 +66,13 @@ class RasterScene:
         encoding: the transfer function undone after scaling (sRGB or linear).
         balance: the per-channel gains applied last, computed once for the whole scene.
         band_descriptions: descriptions of all ``count`` bands (None where unset).
+        bands_reason: one sentence saying why these bands were chosen.
+        sensor: the input's sensor as a model card names it (``"sentinel2"``, a camera name), or None.
     """
 
     def __init__(self, dataset: Any, path: str, rgb_bands: tuple[int, int, int], scaling: InputScaling,
-                 encoding: InputEncoding = InputEncoding(), balance: WhiteBalance = WhiteBalance()):
+                 encoding: InputEncoding = InputEncoding(), balance: WhiteBalance = WhiteBalance(),
+                 bands_reason: str = "", sensor: str | None = None):
         self._ds = dataset
         self.path = path
         self.height: int = dataset.height
@@ -88,6 +92,8 @@ class RasterScene:
         self.encoding = encoding
         self.balance = balance
         self.band_descriptions: tuple[str | None, ...] = tuple(dataset.descriptions)
+        self.bands_reason = bands_reason
+        self.sensor = sensor
         alpha = [i + 1 for i, c in enumerate(dataset.colorinterp) if c == ColorInterp.alpha]
         self._alpha: int | None = alpha[0] if alpha and alpha[0] not in rgb_bands else None
 
@@ -176,7 +182,9 @@ class RasterScene:
             "crs": self._crs_text(),
             "transform": list(self.transform)[:6],
             "bands": bands,
+            "sensor": f"{self.sensor} (given)" if self.sensor else "none (no --sensor given)",
             "rgb_bands": list(self.rgb_bands),
+            "bands chosen": self.bands_reason,
             "dtype": self.dtype,
             "nodata": self.nodata,
             "scaling": {"factor": self.scaling.factor, "offset": self.scaling.offset,
@@ -253,6 +261,7 @@ def open_scene(
     scale: float | str = "auto",
     encoding: str = "auto",
     white_balance: str = "none",
+    sensor: str | None = None,
 ) -> RasterScene:
     """Open any GDAL raster for reading RGB reflectance windows.
 
@@ -265,12 +274,16 @@ def open_scene(
         encoding: ``"auto"``, ``"linear"`` or ``"srgb"``; see :func:`hprn_geo.io.photo.infer_encoding`.
         white_balance: one of :data:`hprn_geo.io.photo.WHITE_BALANCES`; the gains
             come from a decimated read of the whole scene (:meth:`RasterScene.white_balance`).
+        sensor: the input's sensor, a name of :data:`hprn_geo.sensors.SENSORS` or an alias, or
+            ``"camera:NAME"``. A satellite sensor picks R, G, B by its band names in the band
+            descriptions (unless ``rgb_bands`` is given), scales integers without a declared
+            scale by its DN convention (unless ``scale`` is a number) and reads them as linear.
 
     Raises:
         RasterReadError: missing, corrupt or not a raster (GDAL's reason included).
-        BandCountError: not 3 bands and no ``rgb_bands``; bad ``rgb_bands``.
+        BandCountError: not 3 bands, no ``rgb_bands`` and no sensor band names; bad ``rgb_bands``.
         UnsupportedDtypeError: the data type cannot be scaled to reflectance.
-        ValueError: an unknown ``encoding`` or ``white_balance``.
+        OptionError: an unknown ``encoding``, ``white_balance`` or ``sensor``; ``encoding="srgb"`` with a sensor.
 
     Warns:
         MissingCRSWarning: the raster has no CRS (reading goes on).
@@ -283,7 +296,7 @@ def open_scene(
     except RasterioError as e:
         raise RasterReadError(f"cannot open {name}: {_reason(e, opened, name)}") from None
     try:
-        scene = _scene_from(dataset, name, rgb_bands, scale, encoding)
+        scene = _scene_from(dataset, name, rgb_bands, scale, encoding, sensor)
         scene.balance = scene.white_balance(white_balance)
     except BaseException:
         dataset.close()
@@ -295,8 +308,16 @@ def open_scene(
 
 
 def _scene_from(dataset: Any, name: str, rgb_bands: tuple[int, int, int] | None, scale: float | str,
-                encoding: str) -> RasterScene:
-    bands = _choose_bands(name, dataset.count, rgb_bands)
+                encoding: str, sensor: str | None = None) -> RasterScene:
+    satellite = None if sensor is None else sensor_of(sensor)
+    named = None if rgb_bands is not None or satellite is None else satellite.rgb_in(dataset.descriptions)
+    if named is not None:
+        bands = named
+        why = (f"by name: {', '.join(str(dataset.descriptions[b - 1]) for b in named)} are "
+               f"{satellite.name}'s red, green and blue")  # type: ignore[union-attr]
+    else:
+        bands = _choose_bands(name, dataset.count, rgb_bands, satellite)
+        why = "given (--rgb-bands)" if rgb_bands is not None else "the raster's three bands, in order"
     dtypes = {dataset.dtypes[b - 1] for b in bands}
     if len(dtypes) > 1:
         raise UnsupportedDtypeError(f"{name}: bands {bands} have different data types {sorted(dtypes)}")
@@ -304,20 +325,25 @@ def _scene_from(dataset: Any, name: str, rgb_bands: tuple[int, int, int] | None,
     scales, offsets = tuple(dataset.scales[b - 1] for b in bands), tuple(dataset.offsets[b - 1] for b in bands)
     try:
         scaling = infer_scaling(dtype, scale, declared_scales=scales, declared_offsets=offsets,
-                                max_value=_declared_max(dataset, bands))
+                                max_value=_declared_max(dataset, bands), sensor=satellite)
     except UnsupportedDtypeError as e:
         raise UnsupportedDtypeError(f"{name}: {e}") from None
-    return RasterScene(dataset, name, bands, scaling, infer_encoding(dtype, encoding, scales, offsets))
+    return RasterScene(dataset, name, bands, scaling, infer_encoding(dtype, encoding, scales, offsets, satellite),
+                       bands_reason=why, sensor=None if sensor is None else input_name(sensor))
 
 
-def _choose_bands(name: str, count: int, rgb_bands: tuple[int, int, int] | None) -> tuple[int, int, int]:
+def _choose_bands(name: str, count: int, rgb_bands: tuple[int, int, int] | None,
+                  sensor: Sensor | None = None) -> tuple[int, int, int]:
     if count == 0:
         raise RasterReadError(f"cannot open {name}: it has no raster bands (a container of subdatasets?)")
     if rgb_bands is None:
         if count != 3:
             plural = "band" if count == 1 else "bands"
+            names = "" if sensor is None else (
+                f" and no band descriptions naming {sensor.name}'s red, green and blue "
+                f"({', '.join(n[0].upper() for n in sensor.band_names[:3])})")
             raise BandCountError(
-                f"{name} has {count} {plural}; pass --rgb-bands R,G,B (1-based) to choose three"
+                f"{name} has {count} {plural}{names}; pass --rgb-bands R,G,B (1-based) to choose three"
             )
         return (1, 2, 3)
     bands = tuple(rgb_bands)

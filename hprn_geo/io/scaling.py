@@ -18,6 +18,11 @@ others     :class:`~hprn_geo.errors.UnsupportedDtypeError`; pass a number
 
 A number given as ``scale`` overrides all of this (``factor = scale``,
 ``offset = 0``) for any real integer or float dtype.
+
+With a satellite sensor (:mod:`hprn_geo.sensors`), integer bands without a declared scale/offset
+follow the sensor's digital-number convention (``Sensor.scale``, ``Sensor.offset``: Sentinel-2
+L2A ``x 1e-4 - 0.1``, Landsat Collection 2 L2 ``x 2.75e-5 - 0.2``); 8-bit bands are refused (a
+quick-look such as Sentinel-2's TCI, not the product); a declared scale or a given number still wins.
 """
 
 from __future__ import annotations
@@ -25,10 +30,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hprn_geo.errors import OptionError, UnsupportedDtypeError
+
+if TYPE_CHECKING:  # annotations only: the command line imports this module at start
+    from hprn_geo.sensors import Sensor
 
 __all__ = ["InputScaling", "infer_scaling"]
 
@@ -64,6 +73,7 @@ def infer_scaling(
     declared_scales: Sequence[float] | None = None,
     declared_offsets: Sequence[float] | None = None,
     max_value: int | None = None,
+    sensor: Sensor | None = None,
 ) -> InputScaling:
     """Choose the scaling from raw values to reflectance.
 
@@ -75,11 +85,13 @@ def infer_scaling(
         declared_offsets: the bands' GDAL offsets (0.0 means none declared).
         max_value: the largest raw value the sensor produces, from the
             bands' NBITS metadata (``2**nbits - 1``); used for uint16 only.
+        sensor: the satellite sensor the values come from: its DN convention replaces the
+            dtype's default for integer bands without a declared scale/offset.
 
     Raises:
         UnsupportedDtypeError: the dtype has no reflectance scaling (complex,
             int8, int32, ... with ``scale="auto"``; complex or bool always),
-            or the bands declare different scales.
+            or the bands declare different scales, or 8-bit values of a sensor without a declared scale.
         ValueError: ``scale`` is a string other than ``"auto"`` that is not a
             number, or a number that is not positive and finite.
         TypeError: ``scale`` is neither a string nor a number.
@@ -97,6 +109,8 @@ def infer_scaling(
             f"{name} rasters have no standard reflectance scaling; "
             f"supported: {', '.join(_AUTO_DTYPES)}, or pass --scale FACTOR"
         )
+    if sensor is not None and np.dtype(name).kind in "iu":
+        return _sensor_scaling(name, sensor, _declared(declared_scales, declared_offsets))
     if name == "uint8":
         return InputScaling(1 / 255, 0.0, "uint8: divided by 255")
     if name.startswith("float"):
@@ -119,6 +133,22 @@ def infer_scaling(
             f"uint16: no scale declared, divided by {int(max_value)} (declared bit depth)",
         )
     return InputScaling(1 / 65535, 0.0, "uint16: no scale or bit depth declared, divided by 65535")
+
+
+def _sensor_scaling(name: str, sensor: Sensor, declared: tuple[float, float] | None) -> InputScaling:
+    """Integer values of ``sensor``: the declared scale/offset, else the sensor's convention (not for 8 bits)."""
+    if declared is not None:
+        factor, offset = declared
+        return InputScaling(factor, offset, f"{name}: declared band scale {factor:g} and offset {offset:g} applied "
+                                            f"(over the {sensor.name} convention)")
+    if name == "uint8":
+        raise UnsupportedDtypeError(
+            f"8-bit {sensor.name} values are a quick-look (e.g. Sentinel-2's TCI: reflectance x 1275 clipped at 255), "
+            f"not reflectance; use the product's bands or pass --scale FACTOR"
+        )
+    offset = f" {'-' if sensor.offset < 0 else '+'} {abs(sensor.offset):g}" if sensor.offset else ""
+    return InputScaling(sensor.scale, sensor.offset,
+                        f"{name}: {sensor.name} convention x {sensor.scale:g}{offset} ({sensor.convention})")
 
 
 def _dtype_name(dtype: str) -> str:

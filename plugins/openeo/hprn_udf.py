@@ -17,6 +17,12 @@ Context keys (all optional):
   (Sentinel-2 L2A digital numbers: ``0.0001``). openEO hands UDFs floats, and
   ``"auto"`` takes floats as reflectance already.
 - ``device``: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+- ``sensor``: the cube's satellite sensor (``"sentinel2"``, ``"landsat8"``, ... or ``"camera:NAME"``), as
+  ``hprn-geo predict --sensor``: the red, green and blue bands are found by their labels (``B04``,
+  ``SR_B4``, ``red``) unless ``rgb_bands`` is given; integer values follow the sensor's DN
+  convention; without ``model``/``weights`` the bundled model that takes the sensor runs, and one
+  that does not is refused. Float values are still taken as reflectance unless ``scale`` says
+  otherwise (back-ends differ: some harmonise Sentinel-2 values to drop the -1000 DN offset).
 
 This file does not use ``from __future__ import annotations``: openEO finds
 ``apply_datacube`` by its annotations, which must be the real
@@ -32,21 +38,23 @@ from hprn_geo.io import InputScaling, infer_scaling
 from hprn_geo.io.cubewriter import format_wavelength
 from hprn_geo.predict import SpectralModel
 from hprn_geo.registry import resolve
+from hprn_geo.sensors import sensor_of
 from hprn_geo.spectral import micrometres
 
 BAND_DIM = "bands"
 
 
 @functools.lru_cache(maxsize=2)
-def _load(model: "str | None", weights: "str | None", bands: "int | None", device: str) -> SpectralModel:
+def _load(model: "str | None", weights: "str | None", bands: "int | None", device: str,
+          sensor: "str | None") -> SpectralModel:
     """The model, loaded once per worker and reused for every chunk."""
-    return SpectralModel(resolve(model, weights, bands), device)
+    return SpectralModel(resolve(model, weights, bands, sensor), device)
 
 
 def _model(context: dict) -> SpectralModel:
     bands = context.get("bands")
     return _load(context.get("model"), context.get("weights"), None if bands is None else int(bands),
-                 context.get("device", "auto"))
+                 context.get("device", "auto"), context.get("sensor"))
 
 
 def band_labels(wavelengths: np.ndarray) -> "list[str]":
@@ -54,8 +62,12 @@ def band_labels(wavelengths: np.ndarray) -> "list[str]":
     return [format_wavelength(w) for w in wavelengths]
 
 
-def _rgb(cube: xarray.DataArray, rgb_bands: "list[str] | None") -> xarray.DataArray:
-    """The red, green and blue bands of ``cube``, in that order."""
+def _rgb(cube: xarray.DataArray, rgb_bands: "list[str] | None", sensor: "str | None" = None) -> xarray.DataArray:
+    """The red, green and blue bands of ``cube``, in that order (found by their labels for a satellite sensor)."""
+    satellite = None if sensor is None else sensor_of(sensor)
+    if rgb_bands is None and satellite is not None and BAND_DIM in cube.coords:
+        found = satellite.rgb_in([str(label) for label in cube[BAND_DIM].values])
+        rgb_bands = None if found is None else [cube[BAND_DIM].values[i - 1] for i in found]
     if rgb_bands is not None:
         return cube.sel({BAND_DIM: list(rgb_bands)})
     if cube.sizes[BAND_DIM] != 3:
@@ -76,8 +88,10 @@ def apply_datacube(cube: xarray.DataArray, context: dict) -> xarray.DataArray:
     """RGB cube ``(t?, bands, y, x)`` -> hyperspectral cube ``(t?, bands, y, x)``."""
     context = context or {}
     model = _model(context)
-    rgb = _rgb(cube, context.get("rgb_bands"))
-    scaling = infer_scaling(rgb.dtype.name, context.get("scale", "auto"))
+    sensor = context.get("sensor")
+    rgb = _rgb(cube, context.get("rgb_bands"), sensor)
+    scaling = infer_scaling(rgb.dtype.name, context.get("scale", "auto"),
+                            sensor=None if sensor is None else sensor_of(sensor))
     if "t" not in rgb.dims:
         return _reconstruct(rgb, model, scaling)
     images = [_reconstruct(rgb.isel(t=i), model, scaling) for i in range(rgb.sizes["t"])]

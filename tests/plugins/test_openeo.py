@@ -101,3 +101,25 @@ def test_execute_local_udf(cube: xr.DataArray, context: dict, udf: ModuleType) -
     nodata = cube.isnull().any("bands").values
     assert nodata.any() and np.isnan(out.isel(t=0).values[:, nodata]).all()
     np.testing.assert_allclose(out.isel(t=0).values, udf.apply_datacube(cube, context).values, rtol=1e-5, atol=1e-6)
+
+
+def test_sensor_finds_the_bands_by_label_scales_integers_and_checks_the_model(udf: ModuleType, shared_data: Path,
+                                                                               tmp_path: Path) -> None:
+    """A Sentinel-2 L2A cube (uint16 digital numbers, bands B02, B03, B04, B08) with context sensor: the same
+    spectra as its reflectance given as red, green, blue floats; a model that does not take it is refused."""
+    from sensor_inputs import sensor_checkpoint, sentinel2_dn, sentinel2_reflectance
+
+    from hprn_geo.errors import CheckpointError
+
+    reflectance = sentinel2_reflectance(shared_data)
+    dn = sentinel2_dn(reflectance)
+    dims = ("bands", "y", "x")
+    s2 = xr.DataArray(np.stack([dn[2], dn[1], dn[0], dn[0]]), dims=dims, coords={"bands": ["B02", "B03", "B04", "B08"]})
+    floats = xr.DataArray(((dn.astype(np.float64) - 1000) / 10000).astype(np.float32), dims=dims,
+                          coords={"bands": ["red", "green", "blue"]})
+    weights = str(sensor_checkpoint(tmp_path))
+    out = udf.apply_datacube(s2, {"weights": weights, "sensor": "sentinel2"})
+    expected = udf.apply_datacube(floats, {"weights": weights})
+    np.testing.assert_allclose(out.values, expected.values, rtol=1e-5, atol=1e-6)
+    with pytest.raises(CheckpointError, match="takes camera:sentinel2, not landsat input"):
+        udf.apply_datacube(s2, {"weights": weights, "sensor": "landsat", "rgb_bands": ["B04", "B03", "B02"]})

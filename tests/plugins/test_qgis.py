@@ -18,7 +18,7 @@ import rasterio
 from rasterio.windows import Window
 
 from hprn_geo import __version__
-from hprn_geo.errors import CancelledError, DeviceError, OutputError, RasterReadError
+from hprn_geo.errors import CancelledError, DeviceError, OptionError, OutputError, RasterReadError
 from hprn_geo.io.rgb import write_rgb
 from hprn_geo.plugin_zip import build_plugin_zip
 
@@ -178,3 +178,22 @@ def test_ci_installs_the_packages_the_qgis_tests_ask_for() -> None:
     assert f'QGIS_PACKAGES="{QGIS_PACKAGES}"' in ci
     readme = (PLUGINS.parents[1] / "README.md").read_text()
     assert f"apt-get install -y {QGIS_PACKAGES}" in readme
+
+
+def test_runner_takes_an_input_sensor(runner: ModuleType, shared_data: Path, tmp_path: Path) -> None:
+    """Sentinel-2 digital numbers in band order B02, B03, B04: the sensor choice finds the bands by name and
+    scales them by the L2A convention; the choices are every sensor hprn-geo knows, and none."""
+    from hprn_geo.sensors import SENSORS
+    from sensor_inputs import sensor_checkpoint, sentinel2_dn, sentinel2_reflectance, write_raster
+
+    dn = sentinel2_dn(sentinel2_reflectance(shared_data))
+    src = write_raster(tmp_path / "s2.tif", dn[::-1].copy(), descriptions=["B02", "B03", "B04"])
+    messages: list[str] = []
+    runner.reconstruct_raster(str(src), str(tmp_path / "cube.tif"), weights=str(sensor_checkpoint(tmp_path / "w")),
+                              sensor="sentinel2", device="cpu", log=messages.append)
+    assert "input sensor: sentinel2" in messages
+    assert "input bands: by name: B04, B03, B02 are sentinel2's red, green and blue" in messages
+    assert any(m.startswith("input scaling: uint16: sentinel2 convention x 0.0001 - 0.1") for m in messages)
+    assert list(runner.INPUT_SENSORS.values()) == [None, *SENSORS]
+    assert runner.host_message(OptionError("pass --sensor NAME")) == \
+        "set 'Input sensor (satellite bands and DN convention)'"

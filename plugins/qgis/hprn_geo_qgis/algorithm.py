@@ -24,6 +24,7 @@ from .runner import (
     COLOUR_CONSISTENCY,
     DEVICES,
     ENCODINGS,
+    INPUT_SENSORS,
     LABELS,
     WHITE_BALANCES,
     host_message,
@@ -39,7 +40,10 @@ _HELP = (
     "Scale: 'auto' (uint8 /255, uint16 by bit depth or declared scale, floats as is) or a factor. "
     "Encoding: 'auto' decodes 8-bit rasters without a declared scale as sRGB photos. "
     "White balance: per-scene channel gains (gray-world, white-patch, exposure). "
-    "Colour-consistent: the output renders back to the input through the model's input response."
+    "Colour-consistent: the output renders back to the input through the model's input response. "
+    "Input sensor: a satellite product (Sentinel-2 L2A, Landsat C2 L2, Pléiades, SPOT 6/7): bands picked by "
+    "their names unless the band parameters are set, integers scaled by the product's convention, and the "
+    "model that takes that sensor."
 )
 
 
@@ -55,6 +59,7 @@ class ReconstructAlgorithm(QgsProcessingAlgorithm):
     MODEL, WEIGHTS, SCALE, TILE, OVERLAP = "MODEL", "WEIGHTS", "SCALE", "TILE", "OVERLAP"
     DEVICE, COG, OUTPUT = "DEVICE", "COG", "OUTPUT"
     ENCODING, WHITE_BALANCE, COLOUR_CONSISTENT = "ENCODING", "WHITE_BALANCE", "COLOUR_CONSISTENT"
+    SENSOR = "SENSOR"
 
     def name(self) -> str:
         return "reconstruct"
@@ -77,8 +82,8 @@ class ReconstructAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(QgsProcessingParameterFile(self.WEIGHTS, LABELS[self.WEIGHTS], extension="pt",
                                                      optional=True))
         self.addParameter(QgsProcessingParameterString(self.SCALE, LABELS[self.SCALE], "auto", optional=True))
-        for name, choices in ((self.ENCODING, ENCODINGS), (self.WHITE_BALANCE, WHITE_BALANCES),
-                              (self.COLOUR_CONSISTENT, COLOUR_CONSISTENCY)):
+        for name, choices in ((self.SENSOR, INPUT_SENSORS), (self.ENCODING, ENCODINGS),
+                              (self.WHITE_BALANCE, WHITE_BALANCES), (self.COLOUR_CONSISTENT, COLOUR_CONSISTENCY)):
             self.addParameter(QgsProcessingParameterEnum(name, LABELS[name], list(choices), defaultValue=0,
                                                          optional=True))
         for name, minimum in ((self.TILE, 1), (self.OVERLAP, 0)):
@@ -94,17 +99,21 @@ class ReconstructAlgorithm(QgsProcessingAlgorithm):
     ) -> dict[str, Any]:
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        sensor = list(INPUT_SENSORS.values())[self.parameterAsEnum(parameters, self.SENSOR, context)]
+        bands_set = any(parameters.get(b) is not None for b in (self.RED, self.GREEN, self.BLUE))
         try:
             report = reconstruct_raster(
                 layer.source(), output,
                 model=self._model(parameters, context),
                 weights=self.parameterAsFile(parameters, self.WEIGHTS, context) or None,
-                rgb_bands=tuple(self.parameterAsInt(parameters, b, context) for b in (self.RED, self.GREEN, self.BLUE)),
+                rgb_bands=tuple(self.parameterAsInt(parameters, b, context) for b in (self.RED, self.GREEN, self.BLUE))
+                if bands_set or sensor is None else None,
                 scale=self.parameterAsString(parameters, self.SCALE, context) or "auto",
                 encoding=ENCODINGS[self.parameterAsEnum(parameters, self.ENCODING, context)],
                 white_balance=WHITE_BALANCES[self.parameterAsEnum(parameters, self.WHITE_BALANCE, context)],
                 colour_consistent=list(COLOUR_CONSISTENCY.values())[
                     self.parameterAsEnum(parameters, self.COLOUR_CONSISTENT, context)],
+                sensor=sensor,
                 tile=self._optional_int(parameters, self.TILE, context),
                 overlap=self._optional_int(parameters, self.OVERLAP, context),
                 device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)],

@@ -13,18 +13,21 @@ try:
     from hprn_geo.io.photo import ENCODINGS, WHITE_BALANCES
     from hprn_geo.predict import PredictionReport, Predictor
     from hprn_geo.registry import available_models, resolve
+    from hprn_geo.sensors import SENSORS
 except ImportError as exc:  # QGIS's Python without hprn-geo
     raise ImportError(
         "the hprn-geo QGIS plugin needs the hprn-geo package in QGIS's Python; "
         "install it with that Python's pip (see docs/qgis.md)"
     ) from exc
 
-__all__ = ["COLOUR_CONSISTENCY", "DEVICES", "ENCODINGS", "LABELS", "WHITE_BALANCES", "host_message", "layer_name",
-           "model_names", "reconstruct_raster"]
+__all__ = ["COLOUR_CONSISTENCY", "DEVICES", "ENCODINGS", "INPUT_SENSORS", "LABELS", "WHITE_BALANCES", "host_message",
+           "layer_name", "model_names", "reconstruct_raster"]
 
 DEVICES = ("auto", "cpu", "cuda")
 COLOUR_CONSISTENCY = {"model default": None, "on": True, "off": False}
 """The algorithm's colour-consistency choices and what :class:`Predictor` gets for each."""
+INPUT_SENSORS = {"none (a photo or any RGB)": None, **{f"{s.title} ({name})": name for name, s in SENSORS.items()}}
+"""The algorithm's input sensor choices and the ``sensor`` each passes (``--sensor`` of ``hprn-geo predict``)."""
 
 
 LABELS = {
@@ -33,11 +36,13 @@ LABELS = {
     "SCALE": "Input scale to reflectance", "ENCODING": "Input encoding", "WHITE_BALANCE": "White balance",
     "COLOUR_CONSISTENT": "Colour-consistent output", "TILE": "Tile size (px)", "OVERLAP": "Tile overlap (px)",
     "DEVICE": "Device", "COG": "Cloud Optimized GeoTIFF", "OUTPUT": "Hyperspectral cube",
+    "SENSOR": "Input sensor (satellite bands and DN convention)",
 }
 """The algorithm's parameters and their labels in the dialog (and in :func:`host_message`)."""
 
 _FLAGS = {"--scale": "SCALE", "--rgb-bands": "RED", "--device": "DEVICE", "--tile": "TILE", "--overlap": "OVERLAP",
-          "--encoding": "ENCODING", "--white-balance": "WHITE_BALANCE", "--colour-consistent": "COLOUR_CONSISTENT"}
+          "--encoding": "ENCODING", "--white-balance": "WHITE_BALANCE", "--colour-consistent": "COLOUR_CONSISTENT",
+          "--sensor": "SENSOR"}
 _FLAG = re.compile(r"(?:pass |give )?(--[a-z-]+)(?: [A-Z][A-Z,]*\b)?")
 
 
@@ -79,6 +84,7 @@ def reconstruct_raster(
     encoding: str = "auto",
     white_balance: str = "none",
     colour_consistent: bool | None = None,
+    sensor: str | None = None,
     tile: int | None = None,
     overlap: int | None = None,
     device: str = "auto",
@@ -93,12 +99,14 @@ def reconstruct_raster(
     Args:
         src: the input raster (a QGIS layer's source).
         dst: the output ``.tif`` (or ``.zarr``).
-        model, weights: a bundled model name or a checkpoint file (default: the default bundled model).
-        rgb_bands: 1-based red, green, blue band numbers.
+        model, weights: a bundled model name or a checkpoint file (default: the default bundled model, or
+            the one that takes ``sensor``).
+        rgb_bands: 1-based red, green, blue band numbers (None: the three bands, or the sensor's by name).
         scale: ``"auto"`` or the factor (number or text) from raw values to reflectance.
         encoding: one of :data:`ENCODINGS` (``"srgb"`` decodes a gamma-encoded photo).
         white_balance: one of :data:`WHITE_BALANCES` (per-scene channel gains).
         colour_consistent: make the output render back to the input (None: the model card's default).
+        sensor: the input's satellite sensor (a value of :data:`INPUT_SENSORS`), as ``hprn-geo predict --sensor``.
         tile, overlap: tile side and overlap in pixels (default: the model card's).
         device: one of :data:`DEVICES`.
         cog: write a Cloud Optimized GeoTIFF (``.tif`` outputs only).
@@ -116,13 +124,13 @@ def reconstruct_raster(
     with warnings.catch_warnings(record=warn is not None) as caught:
         warnings.simplefilter("always", HPRNGeoWarning)
         try:
-            checkpoint = resolve(model, weights)
+            checkpoint = resolve(model, weights, sensor=sensor)
             predictor = Predictor(checkpoint, tile, overlap, device=device, colour_consistent=colour_consistent)
             log(f"model {checkpoint.card.name!r}: {checkpoint.card.bands} bands, tile {predictor.tile} px, "
                 f"overlap {predictor.overlap} px, on {predictor.device}")
             output = format_for(dst)
             report = predictor.predict_file(src, dst, rgb_bands=rgb_bands, scale=scale, encoding=encoding,
-                                            white_balance=white_balance, cog=cog and output is not None and output.cog,
+                                            white_balance=white_balance, sensor=sensor, cog=cog and output is not None and output.cog,
                                             overwrite=True, on_tile=on_tile)
         finally:
             for warning in caught or ():
