@@ -71,7 +71,7 @@ from hprn_geo.io.publish import check_overwrite, published
 from hprn_geo.io.remote import is_url, read_url
 from hprn_geo.io.vrt import VrtBand, band_count, stack_bands
 from hprn_geo.predict import Predictor
-from hprn_geo.registry import ModelCard
+from hprn_geo.registry import ModelCard, check_input
 from hprn_geo.sensors import SENSORS, Sensor, input_name, sensor_for_platform, sensor_of
 from hprn_geo.spectral import micrometres
 
@@ -342,6 +342,11 @@ def reconstruct_items(
     with tempfile.TemporaryDirectory(prefix="hprn-stac-") as inputs:
         plans = [_plan(item, asset, out, fmt, suffix, rgb_bands, scale, sensor, Path(inputs))
                  for item in document.items]
+        for plan in plans:  # Items of several platforms: each sensor against the model, before any output
+            try:
+                check_input(predictor.card, plan.rgb.sensor)
+            except HPRNGeoError as exc:
+                raise type(exc)(f"item {plan.source.id!r}: {exc}") from None
         _check_outputs(plans, overwrite)
         _make_dir(out)
         derived = []

@@ -424,3 +424,18 @@ def test_the_items_sensor_picks_the_bundled_model_that_takes_it(s2_scene: tuple,
     assert result.exit_code == 0, result.output
     assert "with model 'sentinel2' (8 bands, UNTRAINED)" in json.loads(
         (tmp_path / "out" / "S2B_raster-bands-hprn.json").read_text())["properties"]["processing:lineage"]
+
+
+def test_a_model_that_does_not_take_one_items_sensor_is_refused_before_anything_is_written(
+        s2_scene: tuple, tmp_path: Path) -> None:
+    """Items of two platforms: no one sensor picks the model, so each Item's sensor is checked against the model
+    before the first cube is written (the Sentinel-2 Item first, the Landsat one refused)."""
+    _, reflectance, weights = s2_scene
+    s2 = json.loads(_s2_item(tmp_path / "mixed", reflectance, "raster-bands").read_text())
+    landsat = {**s2, "id": "LC08_mixed", "properties": {**s2["properties"], "platform": "landsat-8"}}
+    collection = tmp_path / "mixed" / "collection.json"
+    collection.write_text(json.dumps({"type": "FeatureCollection", "features": [s2, landsat]}))
+    line = _error_line(_invoke(str(collection), "--asset", "red,green,blue", "-o", str(tmp_path / "out"),
+                               "--weights", str(weights), "-q"))
+    assert not (tmp_path / "out").exists()
+    assert line.startswith("Error: item 'LC08_mixed': model 'tiny_s2' takes camera:sentinel2, not landsat input;")
