@@ -162,6 +162,8 @@ def sensor_of(text: str) -> Sensor | None:
     """
     kind, colon, value = text.strip().partition(":")
     if colon and kind.strip().lower() == "camera":
+        if not value.strip():
+            raise OptionError(f"expected a sensor name or camera:NAME, got {text!r}")
         try:
             return get_sensor(value)
         except OptionError:

@@ -23,7 +23,7 @@ from hprn_geo.cli import main
 from hprn_geo.errors import BandCountError, CheckpointError, OptionError, UnsupportedDtypeError
 from hprn_geo.io import open_scene
 from hprn_geo.registry import resolve
-from hprn_geo.sensors import input_name
+from hprn_geo.sensors import input_name, sensor_of
 
 
 @pytest.fixture(scope="module")
@@ -163,6 +163,16 @@ def test_sensor_names_compare_after_normalisation() -> None:
     assert input_name("camera:Nikon_D40") == "nikon_d40"
     with pytest.raises(OptionError, match="unknown sensor 'nikon_d40'"):
         input_name("nikon_d40")
+
+
+def test_an_empty_camera_name_is_refused_before_the_raster_is_read(reflectance: np.ndarray, tmp_path: Path) -> None:
+    """``camera:`` names nothing: refused as an option (not taken for "no sensor" and the bands then refused)."""
+    four = write_raster(tmp_path / "four.tif", np.concatenate([reflectance, reflectance[:1]]))
+    for text in ("camera:", "camera: "):
+        with pytest.raises(OptionError, match="expected a sensor name or camera:NAME"):
+            sensor_of(text)
+        with pytest.raises(OptionError, match="expected a sensor name or camera:NAME"):
+            open_scene(four, sensor=text)
 
 
 def test_a_model_that_does_not_take_the_sensor_is_refused_in_one_line(reflectance: np.ndarray, s2_weights: Path,
