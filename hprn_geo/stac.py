@@ -409,7 +409,7 @@ def read_input(item: pystac.Item, asset: str, sensor: str | None, folder: Path) 
                         f"x 1275 clipped at 255: anything brighter than 0.2 saturates), not reflectance; pass "
                         f"--asset {','.join(rgb)}")
     hrefs = [_raster_href(item, k) for k in keys]
-    declared = [_declared_scaling(item, item.assets[k], satellite) for k in keys]
+    declared = [_declared_scaling(item, k, satellite) for k in keys]
     said = "; ".join(sorted({where for _, where in declared if where}))
     if len(keys) == 1 and not said:
         return StacInput(tuple(keys), hrefs[0], name, why)
@@ -474,7 +474,7 @@ def _rgb_assets(item: pystac.Item, sensor: Sensor) -> list[str] | None:
     return found
 
 
-def _declared_scaling(item: pystac.Item, asset: pystac.Asset,
+def _declared_scaling(item: pystac.Item, key: str,
                       sensor: Sensor | None) -> tuple[list[tuple[float | None, float | None]], str]:
     """(per band (scale, offset) pairs, None where unsaid; where it was said, "" when nowhere).
 
@@ -482,9 +482,10 @@ def _declared_scaling(item: pystac.Item, asset: pystac.Asset,
     (``raster:scale``, ``raster:offset``), or the asset's own ``raster:scale``/``raster:offset``; for a
     Sentinel-2 Item that gives no offset, its ``s2:processing_baseline`` (04.00 and later: -1000 DN).
     """
-    fields = asset.extra_fields
+    fields = item.assets[key].extra_fields
     per_band = fields.get("raster:bands") or fields.get("bands") or [{}]
-    pairs = [(_number(b, "scale", "raster:scale", fields), _number(b, "offset", "raster:offset", fields))
+    where = f"item {item.id!r}: asset {key!r}"
+    pairs = [(_number(b, "scale", "raster:scale", fields, where), _number(b, "offset", "raster:offset", fields, where))
              for b in per_band if isinstance(b, dict)] or [(None, None)]
     said = ["raster:bands scale/offset"] if any(v is not None for pair in pairs for v in pair) else []
     baseline = item.properties.get("s2:processing_baseline")
@@ -501,9 +502,21 @@ def _declared_scaling(item: pystac.Item, asset: pystac.Asset,
     return pairs, "; ".join(said)
 
 
-def _number(band: dict, key: str, stac11_key: str, asset_fields: dict) -> float | None:
+def _number(band: dict, key: str, stac11_key: str, asset_fields: dict, where: str) -> float | None:
+    """The band's declared ``key`` (or its STAC 1.1 name, on the band or the asset), None when unsaid.
+
+    Raises:
+        StacError: ``"<where> declares a <key> of <value>, not a number"``.
+    """
     value = band.get(key, band.get(stac11_key, asset_fields.get(stac11_key)))
-    return None if value is None else float(value)
+    if value is None:
+        return None
+    try:
+        if isinstance(value, bool):
+            raise TypeError(value)
+        return float(value)
+    except (TypeError, ValueError):
+        raise StacError(f"{where} declares a {key} of {value!r}, not a number") from None
 
 
 def _nth(pairs: list[tuple[float | None, float | None]], i: int) -> tuple[float | None, float | None]:

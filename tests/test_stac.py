@@ -439,3 +439,14 @@ def test_a_model_that_does_not_take_one_items_sensor_is_refused_before_anything_
                                "--weights", str(weights), "-q"))
     assert not (tmp_path / "out").exists()
     assert line.startswith("Error: item 'LC08_mixed': model 'tiny_s2' takes camera:sentinel2, not landsat input;")
+
+
+def test_a_declared_scale_that_is_not_a_number_is_one_line(s2_scene: tuple, tmp_path: Path) -> None:
+    _, reflectance, weights = s2_scene
+    path = _s2_item(tmp_path / "bad", reflectance, "raster-bands")
+    item = json.loads(path.read_text())
+    item["assets"]["B04"]["raster:bands"] = [{"scale": "0.0001x", "offset": -0.1}]
+    path.write_text(json.dumps(item))
+    line = _error_line(_invoke(str(path), "--asset", "B04,B03,B02", "-o", str(tmp_path / "out"),
+                               "--weights", str(weights)))
+    assert line == "Error: item 'S2B_raster-bands': asset 'B04' declares a scale of '0.0001x', not a number"
