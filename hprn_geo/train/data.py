@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from hprn_geo.cameras import PhotoDegradation
+from hprn_geo.errors import DataFileError
 from hprn_geo.model import slic_labels
 from hprn_geo.sensors import load_responses
 from hprn_geo.scenes import InputConvention, RGBRenderer, Scene, camera_folder, patch_positions, random_dihedral

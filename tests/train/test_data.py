@@ -154,3 +154,12 @@ def test_spectral_tilt_changes_target_and_rgb_together(shared_data: Path) -> Non
     np.testing.assert_allclose(factor[:, 0, 0], expected, rtol=1e-5)
     np.testing.assert_allclose(rgb1, render_rgb(target1, cameras["ntire2020_cie1964"].on_grid(VNIR31)), rtol=1e-5, atol=1e-7)
     assert not np.allclose(rgb1, rgb0)
+
+
+def test_no_scene_with_a_whole_patch_is_a_data_file_error(shared_data: Path) -> None:
+    """A patch larger than every scene: the one-line DataFileError its docstring names (not a NameError)."""
+    scene = load_scene("samson", VNIR31, shared_data, fwhm=10.0, edge_clamp_nm=2.0)
+    renderer = RGBRenderer(InputConvention(rgb_bands=(25, 15, 5)), VNIR31)
+    size = max(scene.valid.shape) + 1
+    with pytest.raises(DataFileError, match=f"no training scene has a {size}x{size} window with data"):
+        PatchPool.build([scene], renderer, 3, size, (), (1.0, 1.0), np.random.default_rng(0))
