@@ -38,7 +38,7 @@ from hprn_geo.io.publish import (
     replace,
 )
 
-__all__ = ["CubeSpec", "CubeWriter", "format_wavelength", "remove_path"]
+__all__ = ["CubeSpec", "CubeWriter", "format_wavelength"]
 
 RESERVED_TAGS = ("wavelength", "wavelength_units", "fwhm")
 UINT16_NODATA = 65535

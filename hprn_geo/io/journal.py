@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from hprn_geo.errors import OutputError
-from hprn_geo.io.publish import fsync_dir, fsync_path, partial_path, published
+from hprn_geo.io.publish import partial_path, published
 
-__all__ = ["Journal", "fsync_dir", "fsync_path"]
+__all__ = ["Journal"]
 
 _VERSION = 1
 
