@@ -205,7 +205,16 @@ def load_sensor_cameras(srf_dir: str | Path, nir: bool = False) -> dict[str, Cam
 
 def load_responses(srf_dir: str | Path) -> dict[str, Camera]:
     """The real cameras of :func:`hprn_geo.cameras.load_cameras` and the sensors of
-    :func:`load_sensor_cameras`, by name: every response an input convention can name."""
+    :func:`load_sensor_cameras`, by name: every response an input convention can name.
+
+    Returns:
+        ``{name: Camera}``, each response ``(K, 3)`` columns R, G, B on its file's grid.
+
+    Raises:
+        RasterReadError: a camera or sensor response file is missing from ``srf_dir`` (the sensors'
+            files too, even where only a camera is wanted).
+        DataFileError: a file does not have the expected layout.
+    """
     return {**load_cameras(Path(srf_dir)), **load_sensor_cameras(srf_dir)}
 
 
