@@ -96,7 +96,7 @@ def test_metadata_minimum_version_is_this_qgis_or_older(qgis: object) -> None:
     assert qgis_core.Qgis.QGIS_VERSION_INT >= major * 10000 + minor * 100
     algorithm = qgis_core.QgsApplication.processingRegistry().algorithmById(ALGORITHM)
     assert [p.name() for p in algorithm.parameterDefinitions()] == [
-        "INPUT", "RED", "GREEN", "BLUE", "MODEL", "WEIGHTS", "SCALE", "ENCODING", "WHITE_BALANCE",
+        "INPUT", "RED", "GREEN", "BLUE", "MODEL", "WEIGHTS", "SCALE", "SENSOR", "ENCODING", "WHITE_BALANCE",
         "COLOUR_CONSISTENT", "TILE", "OVERLAP", "DEVICE", "COG", "OUTPUT"]
 
 
@@ -139,6 +139,32 @@ def test_cancel_stops_the_run_and_writes_nothing(qgis: object, scene: Path, tiny
             feedback)
     assert feedback.percents[-1] < 100.0
     assert not out.exists()
+
+
+def test_a_sensor_with_the_bands_unset_picks_them_by_name(qgis: object, tiny_checkpoint: Path, tmp_path: Path) -> None:
+    """Sentinel-2 digital numbers in band order B02, B03, B04, B08: chosen as the dialog leaves the band
+    parameters (unset), the sensor's names pick B04, B03, B02; a cube equal to the one of those bands given."""
+    import dataclasses
+
+    from hprn_geo.registry import load_checkpoint, save_checkpoint
+    from hprn_geo_qgis.runner import INPUT_SENSORS
+
+    tiny = load_checkpoint(tiny_checkpoint)
+    weights = tmp_path / "tiny_s2.pt"
+    save_checkpoint(weights, tiny.model, dataclasses.replace(tiny.card, input="camera:sentinel2 | test"))
+    ramp = np.linspace(0.02, 0.3, 64 * 64, dtype=np.float32).reshape(64, 64)
+    dn = (np.round(np.stack([ramp * 0.8, ramp * 0.9, ramp, ramp * 1.6]) * 10000) + 1000).astype(np.uint16)
+    profile = {"driver": "GTiff", "count": 4, "height": 64, "width": 64, "dtype": "uint16", "crs": "EPSG:32632",
+               "transform": rasterio.Affine(10, 0, 690000, 0, -10, 5330000)}
+    with rasterio.open(tmp_path / "s2.tif", "w", **profile) as dst:
+        dst.write(dn)
+        dst.descriptions = ("B02", "B03", "B04", "B08")
+    sentinel2 = list(INPUT_SENSORS.values()).index("sentinel2")
+    common = {"INPUT": str(tmp_path / "s2.tif"), "WEIGHTS": str(weights), "SENSOR": sentinel2}
+    run({**common, "OUTPUT": str(tmp_path / "named.tif")}, Feedback())
+    run({**common, "RED": 3, "GREEN": 2, "BLUE": 1, "OUTPUT": str(tmp_path / "given.tif")}, Feedback())
+    with rasterio.open(tmp_path / "named.tif") as named, rasterio.open(tmp_path / "given.tif") as given:
+        assert np.array_equal(named.read(), given.read())
 
 
 def one_band(scene: Path, tmp_path: Path) -> dict:

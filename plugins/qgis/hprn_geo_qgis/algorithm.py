@@ -76,8 +76,8 @@ class ReconstructAlgorithm(QgsProcessingAlgorithm):
     def initAlgorithm(self, config: dict | None = None) -> None:
         self.models = model_names()
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, LABELS[self.INPUT]))
-        for default, name in enumerate((self.RED, self.GREEN, self.BLUE), 1):
-            self.addParameter(QgsProcessingParameterBand(name, LABELS[name], default, self.INPUT, optional=True))
+        for name in (self.RED, self.GREEN, self.BLUE):  # unset: 1, 2, 3, or by name with a sensor
+            self.addParameter(QgsProcessingParameterBand(name, LABELS[name], None, self.INPUT, optional=True))
         self.addParameter(QgsProcessingParameterEnum(self.MODEL, LABELS[self.MODEL], self.models, optional=True))
         self.addParameter(QgsProcessingParameterFile(self.WEIGHTS, LABELS[self.WEIGHTS], extension="pt",
                                                      optional=True))
@@ -100,14 +100,15 @@ class ReconstructAlgorithm(QgsProcessingAlgorithm):
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         sensor = list(INPUT_SENSORS.values())[self.parameterAsEnum(parameters, self.SENSOR, context)]
-        bands_set = any(parameters.get(b) is not None for b in (self.RED, self.GREEN, self.BLUE))
+        bands = tuple(parameters.get(b) for b in (self.RED, self.GREEN, self.BLUE))
+        bands_set = any(b is not None and b != -1 for b in bands)
         try:
             report = reconstruct_raster(
                 layer.source(), output,
                 model=self._model(parameters, context),
                 weights=self.parameterAsFile(parameters, self.WEIGHTS, context) or None,
                 rgb_bands=tuple(self.parameterAsInt(parameters, b, context) for b in (self.RED, self.GREEN, self.BLUE))
-                if bands_set or sensor is None else None,
+                if bands_set else (None if sensor else (1, 2, 3)),
                 scale=self.parameterAsString(parameters, self.SCALE, context) or "auto",
                 encoding=ENCODINGS[self.parameterAsEnum(parameters, self.ENCODING, context)],
                 white_balance=WHITE_BALANCES[self.parameterAsEnum(parameters, self.WHITE_BALANCE, context)],
