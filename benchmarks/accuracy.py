@@ -52,6 +52,7 @@ VARIANTS: dict[str, dict] = {
     "ssrm": {**_SHORT, **_SSRM},
     "floor_0.015": {**_SHORT, "init_floor": 0.015},
     "floor_0": {**_SHORT, "init_floor": 0.0},
+    "floor_0.02": {**_SHORT, "init_floor": 0.02},
     "floor_0.1": {**_SHORT, "init_floor": 0.1},
     "no_tilt": {**_SHORT, "spectral_tilt": 0.0},
     "long": {"steps": 1000, "snapshots": (100, 200, 300, 400, 500, 600, 800)},
@@ -69,7 +70,8 @@ VARIANTS: dict[str, dict] = {
 degradations); ``gentle``: lr 1e-4 with a moving average of the weights, plain linear start, no
 camera augmentation, no tilt; ``relative_<floor>``: ``gentle`` from the relative linear fit;
 ``cameras``: the recipe with SSRM and half of the patches through the other cameras, 600 steps;
-``ssrm``: the recipe with SSRM and its SLIC prior; ``floor_<f>``: the recipe from a relative start of floor f (0: the plain least-squares start); ``long``: the recipe for 1000 steps; ``no_tilt``: the recipe without the spectral tilt
+``ssrm``: the recipe with SSRM and its SLIC prior; ``floor_<f>``: the recipe from a relative start of floor f (0: the plain least-squares start; ``floor_0.02``: vnir31's relative start, the first recipe of the
+satellite models); ``long``: the recipe for 1000 steps; ``no_tilt``: the recipe without the spectral tilt
 (``no_tilt_floor_0``: and from the plain least-squares start); ``no_mrae``: ``ssrm`` without the relative-error
 term; ``no_ssrm``: the recipe without SSRM (``vnir31``'s recipe is that row); ``compact``: ``ssrm`` at
 the compact preset; ``previous``: the loss, sampling, schedule and preset of the models bundled

@@ -36,6 +36,7 @@ __all__ = [
     "TooFewPixelsError",
     "UnsupportedDtypeError",
     "UntrainedModelWarning",
+    "WeakModelWarning",
     "one_line_reason",
 ]
 
@@ -149,6 +150,10 @@ class AllNodataWarning(HPRNGeoWarning):
 
 class UntrainedModelWarning(HPRNGeoWarning):
     """The model has random weights: its spectra are meaningless."""
+
+
+class WeakModelWarning(HPRNGeoWarning):
+    """The model does not beat a classical baseline in its card's cross-validation."""
 
 
 class NotReflectanceWarning(HPRNGeoWarning):

@@ -32,7 +32,14 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from hprn_geo.errors import AllNodataWarning, CheckpointError, DeviceError, OptionError, UntrainedModelWarning
+from hprn_geo.errors import (
+    AllNodataWarning,
+    CheckpointError,
+    DeviceError,
+    OptionError,
+    UntrainedModelWarning,
+    WeakModelWarning,
+)
 from hprn_geo.io import CubeSpec, CubeWriter, RasterScene, open_scene, open_writer
 from hprn_geo.model.prior import PRIOR_METHODS
 from hprn_geo.registry import Checkpoint, check_input
@@ -164,6 +171,11 @@ class Predictor:
 
     Raises:
         CheckpointError: ``colour_consistent=True`` and the card has no ``input_response``.
+
+    Warns:
+        UntrainedModelWarning: the card says the weights are random.
+        WeakModelWarning: the card's cross-validation shows a classical baseline doing better
+            (:meth:`~hprn_geo.registry.ModelCard.shortfall`).
     """
 
     def __init__(
@@ -217,6 +229,9 @@ class Predictor:
                 UntrainedModelWarning,
                 stacklevel=2,
             )
+        elif (shortfall := self.card.shortfall()) is not None:
+            warnings.warn(f"model {self.card.name!r}: {shortfall}; see its card (hprn-geo models --json)",
+                          WeakModelWarning, stacklevel=2)
 
     def _consistency(self, requested: bool | None) -> bool:
         """Colour-consistent output or not: as asked, else the card's choice."""

@@ -111,6 +111,25 @@ class ModelCard:
         """(3, B) float64 :attr:`input_response`, or None."""
         return None if self.input_response is None else np.asarray(self.input_response, dtype=np.float64)
 
+    def shortfall(self) -> str | None:
+        """What the card's cross-validation (``scores.cv``) says the model loses to, or None.
+
+        The model loses when the best baseline by mean CV MRAE (on the scores it was chosen by) has a
+        lower MRAE, or when the model's SAM is worse than that baseline's: the bundled models' rule.
+        None as well for a card without a CV table.
+        """
+        cv = self.scores.get("cv") or {}
+        mean = (cv.get(cv.get("chosen_by", "")) or {}).get("mean", {})
+        baselines = [m for m in ("ridge", "knn", "flat") if m in mean]
+        if cv.get("method") not in mean or not baselines:
+            return None
+        best = min(baselines, key=lambda m: mean[m]["mrae"])
+        ours, theirs = mean[cv["method"]], mean[best]
+        if ours["mrae"] < theirs["mrae"] and ours["sam"] <= theirs["sam"]:
+            return None
+        return (f"in cross-validation it does not beat the {best} baseline (MRAE {ours['mrae']:.3f} vs "
+                f"{theirs['mrae']:.3f}, SAM {ours['sam']:.1f}° vs {theirs['sam']:.1f}°)")
+
     @property
     def bands(self) -> int:
         """Number of bands B."""
