@@ -56,6 +56,8 @@ VARIANTS: dict[str, dict] = {
     "floor_0.1": {**_SHORT, "init_floor": 0.1},
     "no_tilt": {**_SHORT, "spectral_tilt": 0.0},
     "long": {"steps": 1000, "snapshots": (100, 200, 300, 400, 500, 600, 800)},
+    "fast": {"steps": 1000, "snapshots": (100, 200, 300, 500, 700), "lr": 5e-4},
+    "fast_0.02": {"steps": 1000, "snapshots": (100, 200, 300, 500, 700), "lr": 5e-4, "init_floor": 0.02},
     "no_tilt_floor_0": {**_SHORT, "spectral_tilt": 0.0, "init_floor": 0.0},
     "no_mrae": {**_SHORT, **_SSRM, "mrae_weight": 0.0},
     "no_ssrm": {**_SHORT, "switches": {"ssrm": False}},
@@ -71,7 +73,7 @@ degradations); ``gentle``: lr 1e-4 with a moving average of the weights, plain l
 camera augmentation, no tilt; ``relative_<floor>``: ``gentle`` from the relative linear fit;
 ``cameras``: the recipe with SSRM and half of the patches through the other cameras, 600 steps;
 ``ssrm``: the recipe with SSRM and its SLIC prior; ``floor_<f>``: the recipe from a relative start of floor f (0: the plain least-squares start; ``floor_0.02``: vnir31's relative start, the first recipe of the
-satellite models); ``long``: the recipe for 1000 steps; ``no_tilt``: the recipe without the spectral tilt
+satellite models); ``long``: the recipe for 1000 steps (``fast``: at lr 5e-4; ``fast_0.02``: and from the relative start); ``no_tilt``: the recipe without the spectral tilt
 (``no_tilt_floor_0``: and from the plain least-squares start); ``no_mrae``: ``ssrm`` without the relative-error
 term; ``no_ssrm``: the recipe without SSRM (``vnir31``'s recipe is that row); ``compact``: ``ssrm`` at
 the compact preset; ``previous``: the loss, sampling, schedule and preset of the models bundled

@@ -107,3 +107,4 @@ def test_models_command_lists_each_model_with_its_cv_score() -> None:
         mrae = cv[cv["chosen_by"]]["mean"][cv["method"]]["mrae"]
         assert f"CV MRAE {mrae:.3f}" in lines[name]
     assert "(held-out camera)" in lines["vnir31_photo"] and "(held-out camera)" not in lines["vnir31"]
+    assert {n for n in BUNDLED if lines[n].endswith("(a baseline does better in CV)")} == WEAK
