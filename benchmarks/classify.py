@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from hprn_geo.classify import INPUTS, ClassifierConfig, SceneFitConfig, classify_scene, random_split
-from hprn_geo.io.cubes import Cube
+from hprn_geo.io.cube import Cube
 from hprn_geo.io.shared import load_shared
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -31,7 +31,7 @@ from hprn_geo.cameras import load_cameras
 from hprn_geo.fit.holdout import format_holdout, plot_holdout_spectra
 from hprn_geo.fit.pipeline import FIT_RECIPE, fit_pair
 from hprn_geo.fit.simulate import enmap_block, simulate_pair
-from hprn_geo.io.cubes import Cube
+from hprn_geo.io.cube import Cube
 from hprn_geo.io.shared import load_shared
 
 ROOT = Path(__file__).resolve().parents[1]

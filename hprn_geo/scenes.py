@@ -20,7 +20,8 @@ import numpy as np
 
 from hprn_geo.cameras import Camera, PhotoDegradation, augment_rgb
 from hprn_geo.errors import DataFileError
-from hprn_geo.io.cubes import Cube, read_cube
+from hprn_geo.io.cube import Cube
+from hprn_geo.io.cubes import read_cube
 from hprn_geo.io.shared import SHARED_CUBES, load_shared
 from hprn_geo.sensors import SENSORS
 from hprn_geo.spectral import normalised_response, render_rgb, resample

@@ -28,7 +28,7 @@ from hprn_geo.fit.scenefit import SceneFitConfig, fit_scene_model
 from hprn_geo.classify.scores import ClassScores, class_scores
 from hprn_geo.classify.split import Split
 from hprn_geo.errors import DataFileError
-from hprn_geo.io.cubes import Cube
+from hprn_geo.io.cube import Cube
 from hprn_geo.metrics import mrae, sam
 from hprn_geo.predict import Predictor, pick_device
 from hprn_geo.registry import Checkpoint

@@ -15,7 +15,7 @@ from hprn_geo.model.presets import PRESETS
 
 if TYPE_CHECKING:
     from hprn_geo.classify import Split
-    from hprn_geo.io.cubes import Cube
+    from hprn_geo.io.cube import Cube
 
 __all__ = ["classify", "format_classification"]
 
@@ -77,7 +77,8 @@ def classify(cube_path: str, cube_key: str | None, gt_path: str, gt_key: str | N
 
 def _read_labelled_cube(path: str, key: str | None, wavelengths: str | None) -> Cube:
     from hprn_geo.fit.pair import read_wavelengths
-    from hprn_geo.io.cubes import Cube, read_cube
+    from hprn_geo.io.cube import Cube
+    from hprn_geo.io.cubes import read_cube
 
     if key is not None and Path(path).suffix.lower() != ".mat":
         raise DataFileError("--cube-key is only used for .mat files")

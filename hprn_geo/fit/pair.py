@@ -40,7 +40,8 @@ from hprn_geo.errors import (
     NotReflectanceWarning,
 )
 from hprn_geo.io import RasterScene, open_scene
-from hprn_geo.io.cubes import Cube, read_raster
+from hprn_geo.io.cube import Cube
+from hprn_geo.io.raster_cube import read_raster
 
 __all__ = ["ScenePair", "parse_bands", "read_pair", "read_wavelengths"]
 

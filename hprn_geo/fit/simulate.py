@@ -23,7 +23,7 @@ from rasterio.warp import Resampling, calculate_default_transform, reproject
 from hprn_geo.cameras import Camera
 from hprn_geo.fit.scenefit import block_mean
 from hprn_geo.io import CubeSpec, open_writer
-from hprn_geo.io.cubes import Cube
+from hprn_geo.io.cube import Cube
 from hprn_geo.io.photo import srgb8
 from hprn_geo.io.rgb import write_rgb
 from hprn_geo.io.shared import load_shared

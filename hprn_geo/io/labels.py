@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from hprn_geo.errors import DataFileError, RasterReadError
-from hprn_geo.io.cubes import read_mat_arrays, read_raster, require_array
+from hprn_geo.io.mat import read_mat_arrays, require_array
+from hprn_geo.io.raster_cube import read_raster
 
 __all__ = ["read_label_map"]
 

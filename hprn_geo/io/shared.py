@@ -1,7 +1,7 @@
 """The real cubes of the shared data folder (``../shared/data``): a catalogue in a data file,
 ``shared_cubes.toml`` beside this module (file, variable, layout, wavelengths rule, scale, extras,
 source per cube), and :func:`load_shared`, which loads one as reflectance (or radiance, for
-``kind = "radiance"``) through the readers of :mod:`hprn_geo.io.cubes`."""
+``kind = "radiance"``) through the format readers of :mod:`hprn_geo.io` (``mat``, ``envi``, ``band_stack``)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,10 @@ import numpy as np
 from rasterio.crs import CRS
 
 from hprn_geo.errors import DataFileError
-from hprn_geo.io.cubes import Cube, north_up, envi_map_info, read_band_stack, read_mat_arrays, require_array
+from hprn_geo.io.band_stack import read_band_stack
+from hprn_geo.io.cube import Cube
+from hprn_geo.io.envi import envi_map_info, north_up
+from hprn_geo.io.mat import read_mat_arrays, require_array
 
 if sys.version_info >= (3, 11):
     import tomllib

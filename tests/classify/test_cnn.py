@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from hprn_geo.classify import ClassifierConfig, PatchCNN, PixelClassifier, random_split
-from hprn_geo.io.cubes import Cube
+from hprn_geo.io.cube import Cube
 
 FAST = ClassifierConfig(epochs=15)
 

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from hprn_geo.classify import INPUTS, ClassifierConfig, SceneFitConfig, class_scores, classify_scene, random_split
 from hprn_geo.cli import main
 from hprn_geo.errors import DataFileError
-from hprn_geo.io.cubes import Cube
+from hprn_geo.io.cube import Cube
 from hprn_geo.registry import load_bundled
 
 FAST = ["--train-per-class", "10", "--fit-steps", "2", "--epochs", "3", "-q"]

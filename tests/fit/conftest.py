@@ -9,7 +9,7 @@ import pytest
 from hprn_geo.cameras import Camera, load_cameras
 from hprn_geo.fit import simulate
 from hprn_geo.fit.simulate import SimulatedPair, simulate_pair
-from hprn_geo.io.cubes import Cube
+from hprn_geo.io.cube import Cube
 
 SHIFT = (0.6, -0.1)
 """The photo's georeferencing error in the pair, cube pixels (rows, cols)."""

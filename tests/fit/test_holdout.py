@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from hprn_geo.fit.holdout import blocked_holdout, format_holdout, score_holdout
-from hprn_geo.io.cubes import Cube
+from hprn_geo.io.cube import Cube
 
 
 def test_whole_blocks_until_the_share_is_reached(jasper: tuple[Cube, np.ndarray]) -> None:

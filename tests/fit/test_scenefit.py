@@ -9,7 +9,7 @@ import torch
 from hprn_geo.classify import random_split
 from hprn_geo.errors import DataFileError
 from hprn_geo.fit import SceneFitConfig, block_mean, fit_scene_model
-from hprn_geo.io.cubes import Cube
+from hprn_geo.io.cube import Cube
 
 TINY = SceneFitConfig(patch=32, batch_size=2, steps=3, pool=4)
 

@@ -1,4 +1,5 @@
-"""Tests of hprn_geo.io.cubes: every shared cube, and files written here in every format."""
+"""Tests of the cube readers (hprn_geo.io.cubes and a module per format): every shared cube, and files
+written here in every format."""
 
 from __future__ import annotations
 
@@ -14,16 +15,14 @@ from affine import Affine
 from rasterio.errors import NotGeoreferencedWarning
 
 from hprn_geo.errors import DataFileError, RasterReadError
-from hprn_geo.io.cubes import (
-    Cube,
-    read_band_stack,
-    read_cube,
-    read_envi,
-    read_mat,
-    read_raster,
-    read_xarray,
-)
+from hprn_geo.io.band_stack import read_band_stack
+from hprn_geo.io.cube import Cube
+from hprn_geo.io.cubes import read_cube
+from hprn_geo.io.envi import read_envi
+from hprn_geo.io.mat import read_mat
+from hprn_geo.io.raster_cube import read_raster
 from hprn_geo.io.shared import SHARED_CUBES, load_shared
+from hprn_geo.io.xarray_cube import read_xarray
 
 # name -> (bands, rows, cols) as found in the files.
 SHAPES = {
