@@ -24,7 +24,7 @@ import warnings
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -349,16 +349,17 @@ class Predictor:
         mosaic = MosaicAccumulator(grid, self.card.bands + 1, MOSAIC_DTYPE, start_row, columns)
         batches = prepared_batches(source, grid, start_row, last + 1, self.batch, self._worker_prior, self.workers,
                                    grid.cols_touching(*columns))
-        for _, batch in batches:
-            for window, pred in self._tile_predictions(batch):
-                start = time.perf_counter()
-                strips = mosaic.add(window, pred)
-                self.times.blend += time.perf_counter() - start
-                if tick is not None:
-                    tick()
-                for strip in strips:
-                    if strip.index >= first_strip:
-                        yield _masked(strip)
+        with closing(batches):  # an exception here (a cancelled tick) stops the reads before the source closes
+            for _, batch in batches:
+                for window, pred in self._tile_predictions(batch):
+                    start = time.perf_counter()
+                    strips = mosaic.add(window, pred)
+                    self.times.blend += time.perf_counter() - start
+                    if tick is not None:
+                        tick()
+                    for strip in strips:
+                        if strip.index >= first_strip:
+                            yield _masked(strip)
 
     def cube_spec(self, scene: RasterScene, dtype: str = "float32") -> CubeSpec:
         """The layout of the cube this predictor writes for ``scene``: its geometry, our bands and tags."""
@@ -469,7 +470,7 @@ class Predictor:
                 strips = (strip for columns, first in plan
                           for strip in self.iter_strips(scene, first, tick=tick, columns=columns))
                 pixels = 0
-                with bar, ThreadPoolExecutor(1, thread_name_prefix="hprn-write") as write_thread:
+                with closing(strips), bar, ThreadPoolExecutor(1, thread_name_prefix="hprn-write") as write_thread:
                     pending: deque[Future] = deque()
                     for strip in strips:
                         pending.append(write_thread.submit(self._write, writer, strip))

@@ -119,7 +119,8 @@ def prepared_batches(
     only the tiles of tile ``columns`` (default: all) are read.
 
     Batches never span two tile rows, so a resumed run forms exactly the same
-    batches as an uninterrupted one.
+    batches as an uninterrupted one. Closing the generator early cancels the reads not yet
+    started and waits for the running ones, so the source may be closed right after.
     """
     columns = range(grid.n_cols) if columns is None else columns
     jobs = (
@@ -129,11 +130,15 @@ def prepared_batches(
     )
     pending: deque[tuple[int, Future[TileBatch]]] = deque()
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="hprn-prepare") as pool:
-        for row, windows in jobs:
-            pending.append((row, pool.submit(prepare_batch, source, windows, prior)))
-            if len(pending) > 2 * max(1, workers):
+        try:
+            for row, windows in jobs:
+                pending.append((row, pool.submit(prepare_batch, source, windows, prior)))
+                if len(pending) > 2 * max(1, workers):
+                    row_done, future = pending.popleft()
+                    yield row_done, future.result()
+            while pending:
                 row_done, future = pending.popleft()
                 yield row_done, future.result()
-        while pending:
-            row_done, future = pending.popleft()
-            yield row_done, future.result()
+        finally:  # closed early (an error, a cancel): drop the queued reads; the pool waits for running ones
+            for _, future in pending:
+                future.cancel()

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -17,10 +18,11 @@ import rasterio
 import torch
 import xarray as xr
 
-from hprn_geo.errors import UntrainedModelWarning
+from hprn_geo.errors import CancelledError, UntrainedModelWarning
 from hprn_geo.io.photo import srgb_to_linear
 from hprn_geo.predict import Predictor
 from hprn_geo.registry import load_checkpoint
+from hprn_geo.sources import ArraySource
 
 pytestmark = pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")
 
@@ -233,3 +235,39 @@ def test_colour_consistency_needs_an_input_response(tiny_checkpoint: Path) -> No
     assert not _predictor(tiny_checkpoint).colour_consistent  # the card has none: off by default
     with pytest.raises(CheckpointError, match="no input_response"):
         _predictor(tiny_checkpoint, colour_consistent=True)
+
+
+class _SlowSource(ArraySource):
+    """An in-memory source whose reads take a while and are counted, to see what runs after a cancel."""
+
+    def __init__(self, rgb: np.ndarray) -> None:
+        super().__init__(rgb)
+        self.lock, self.reads, self.active = threading.Lock(), 0, 0
+
+    def read_window(self, row_off: int, col_off: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+        with self.lock:
+            self.reads, self.active = self.reads + 1, self.active + 1
+        time.sleep(0.05)
+        try:
+            return super().read_window(row_off, col_off, height, width)
+        finally:
+            with self.lock:
+                self.active -= 1
+
+
+@pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")
+def test_a_cancel_stops_the_reads_before_the_source_is_closed(tiny_checkpoint: Path) -> None:
+    """An exception from the per-tile callback (a host's Cancel) leaves no read running or queued behind it:
+    the caller may close the raster at once (a read of a closed GDAL dataset crashed the process)."""
+    source = _SlowSource(np.random.default_rng(0).random((3, 256, 256), dtype=np.float32))
+    predictor = Predictor(load_checkpoint(tiny_checkpoint), tile=32, overlap=8, batch=1, device="cpu", workers=4)
+
+    def cancel() -> None:
+        raise CancelledError("cancelled")
+
+    with pytest.raises(CancelledError) as raised:
+        for _ in predictor.iter_strips(source, tick=cancel):
+            pass
+    reads = source.reads
+    time.sleep(0.3)
+    assert raised.value is not None and source.active == 0 and source.reads == reads
