@@ -56,7 +56,7 @@ from predict_scaling import LANDSAT, build_mosaic
 from hprn_geo.model import PRESETS, build_model
 from hprn_geo.model.fastslic import torch_semantic_prior
 from hprn_geo.model.prior import slic_labels
-from hprn_geo.predict import Predictor, pick_device
+from hprn_geo.predict import PredictOptions, Predictor, pick_device
 from hprn_geo.registry import Checkpoint, ModelCard, resolve
 
 STAGES = ("read", "prior", "model", "blend", "write")
@@ -112,8 +112,9 @@ def run_pipeline(
     args: argparse.Namespace, checkpoint: Checkpoint, src: Path, size: int, prior: str, floor_per_tile: float
 ) -> dict:
     """One ``predict_file`` run; returns its stage throughputs and memory."""
-    predictor = Predictor(checkpoint, args.tile, args.overlap, args.batch, args.device, args.precision,
-                          args.workers, prior=prior)
+    options = PredictOptions(tile=args.tile, overlap=args.overlap, batch=args.batch, device=args.device,
+                             precision=args.precision, prior=prior)
+    predictor = Predictor(checkpoint, options, workers=args.workers)
     cuda = predictor.device.type == "cuda"
     if cuda:
         torch.cuda.synchronize()
@@ -196,8 +197,8 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     warm = build_mosaic(workdir / "warmup.tif", args.tile, args.tile)
     for prior in args.priors:  # first calls: CUDA context, cuDNN autotuning, SLIC import
-        predictor = Predictor(checkpoint, args.tile, args.overlap, args.batch, args.device, args.precision,
-                              prior=prior)
+        predictor = Predictor(checkpoint, PredictOptions(tile=args.tile, overlap=args.overlap, batch=args.batch,
+                                                         device=args.device, precision=args.precision, prior=prior))
         predictor.predict_file(warm, workdir / "cube.tif", overwrite=True)
     floor_per_tile = floor_seconds_per_tile(checkpoint, predictor, args.repeats)
     print(header, flush=True)

@@ -43,7 +43,7 @@ warnings.simplefilter("ignore")
 import numpy as np, torch
 from hprn_geo import estimate
 from hprn_geo.model import build_model
-from hprn_geo.predict import Predictor
+from hprn_geo.predict import PredictOptions, Predictor
 from hprn_geo.registry import Checkpoint, ModelCard, resolve
 src, dst, model, tile, overlap, mode = sys.argv[1:7]
 if model == "tiny":
@@ -53,7 +53,7 @@ if model == "tiny":
     checkpoint = Checkpoint(net, card)
 else:
     checkpoint = resolve(model=model)
-predictor = Predictor(checkpoint, int(tile), int(overlap), device="cpu")
+predictor = Predictor(checkpoint, PredictOptions(tile=int(tile), overlap=int(overlap), device="cpu"))
 if mode == "estimate":  # in a process of its own: the profiler's probe stays resident (~100 MiB)
     try:
         est = estimate.peak_memory_bytes(predictor)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from collections.abc import Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ import numpy as np
 import xarray as xr
 
 from hprn_geo.errors import OptionError
+from hprn_geo.predict_options import PredictOptions
 
 if TYPE_CHECKING:
     from dask.delayed import Delayed
@@ -108,11 +110,9 @@ def reconstruct(
     if rgb_bands is None and satellite is not None and rgb.ndim == 3:
         names = rgb.attrs.get("long_name")
         rgb_bands = satellite.rgb_in(names) if isinstance(names, (tuple, list)) else None
+    options = PredictOptions.pick(locals())
     rgb = _three_bands(rgb, rgb_bands)
-    options = {"tile": tile, "overlap": overlap, "batch": batch, "device": device, "precision": precision,
-               "colour_consistent": colour_consistent}
-    reading = {"scale": scale, "encoding": encoding, "white_balance": white_balance, "sensor": sensor}
-    return _reconstruct(rgb, (rgb.rio.nodata,) * 3, model, reading, options)
+    return _reconstruct(rgb, (rgb.rio.nodata,) * 3, model, options)
 
 
 def reconstruct_dataset(
@@ -163,10 +163,7 @@ def reconstruct_dataset(
         raise UnsupportedDtypeError(f"variables {names} have different data types {sorted(map(str, dtypes))}")
     stacked = xr.concat([ds[name] for name in names], dim="band", coords="minimal", compat="override", join="exact")
     nodata = tuple(ds[name].rio.nodata for name in names)
-    options = {"tile": tile, "overlap": overlap, "batch": batch, "device": device, "precision": precision,
-               "colour_consistent": colour_consistent}
-    reading = {"scale": scale, "encoding": encoding, "white_balance": white_balance, "sensor": sensor}
-    return _reconstruct(_three_bands(stacked, None), nodata, model, reading, options).to_dataset()
+    return _reconstruct(_three_bands(stacked, None), nodata, model, PredictOptions.pick(locals())).to_dataset()
 
 
 def input_scaling(rgb: xr.DataArray, scale: float | str = "auto", sensor: Sensor | None = None) -> InputScaling:
@@ -252,23 +249,25 @@ def _rgb_variables(ds: xr.Dataset, rgb: str | Sequence[str] | None, sensor: str 
 
 
 def _reconstruct(rgb: xr.DataArray, nodata: tuple[Any, Any, Any], model: str | os.PathLike[str] | None,
-                 reading: dict[str, Any], options: dict[str, Any]) -> xr.DataArray:
+                 options: PredictOptions) -> xr.DataArray:
     """(band=3, y, x) raw RGB with per-band nodata -> the cube DataArray.
 
-    ``reading`` (scale, encoding, white_balance, sensor) says how raw values become linear RGB;
-    ``options`` go to the Predictor. No ``model``: the default, or the bundled model that takes the sensor.
+    ``options``' scale, encoding, white_balance and sensor say how raw values become linear RGB (its
+    ``rgb_bands`` were applied already); the Predictor runs with it. No ``model``: the default, or the
+    bundled model that takes the sensor.
     """
     from hprn_geo.distributed import PredictorSpec, lazy_cube
     from hprn_geo.predict import colour_request
     from hprn_geo.registry import check_input, pick_model
     from hprn_geo.sensors import input_name
 
-    sensor = reading["sensor"]
-    decode = _decoder(rgb, tuple(None if v is None else float(v) for v in nodata), **reading)
-    options = {**options, "colour_consistent": colour_request(options.get("colour_consistent"), decode.encoding.name)}
+    sensor = options.sensor
+    decode = _decoder(rgb, tuple(None if v is None else float(v) for v in nodata), options.scale, options.encoding,
+                      options.white_balance, sensor)
+    options = replace(options, colour_consistent=colour_request(options.colour_consistent, decode.encoding.name))
     if model is None:
         model = DEFAULT_MODEL if sensor is None else pick_model(sensor=sensor)
-    spec = PredictorSpec.from_model(model, **options)
+    spec = PredictorSpec.from_model(model, options)
     predictor = spec.predictor() if rgb.chunks is None else spec.plan()
     check_input(predictor.card, sensor)
     if rgb.chunks is None:

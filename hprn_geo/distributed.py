@@ -54,12 +54,18 @@ from hprn_geo.io.zarr_store import VARIABLE, create_store
 from hprn_geo.predict import (
     PredictionReport,
     Predictor,
-    check_block,
     colour_request,
     input_notes,
     pick_device,
 )
-from hprn_geo.registry import Checkpoint, check_input, checkpoint_path, pick_model, resolve
+from hprn_geo.predict_options import DEFAULT_OPTIONS, PredictOptions
+from hprn_geo.registry import (
+    Checkpoint,
+    check_input,
+    checkpoint_path,
+    pick_model,
+    resolve,
+)
 from hprn_geo.sources import ArraySource, WindowSource
 from hprn_geo.tiles import TileGrid
 
@@ -72,6 +78,7 @@ __all__ = [
     "lazy_cube",
     "model_loads",
     "predict_on_cluster",
+    "run_on_cluster",
     "write_zarr_rows",
 ]
 
@@ -110,32 +117,32 @@ class PredictorSpec:
         model: bundled model name (or None).
         weights: absolute path of a checkpoint file (or None); wins over ``model``.
         bands: wanted band count (picks or checks the model, as the CLI's ``--bands``).
-        tile, overlap: tile side and overlap in pixels (None: the card's).
-        batch: tiles per forward pass, or ``"auto"`` (as :class:`Predictor` takes it).
-        device: ``"auto"``, ``"cpu"`` or ``"cuda"``, resolved in the process that runs.
-        precision: ``"auto"``, ``"fp32"`` or ``"bf16"``, as :class:`Predictor` takes it.
-        colour_consistent: as :class:`Predictor` takes it (None: the card's).
-        block: width of the block columns, as :class:`Predictor` takes it (None: its default).
+        options: how the model runs (:class:`~hprn_geo.predict_options.PredictOptions`); its ``device``
+            is resolved in the process that runs.
     """
 
     model: str | None = None
     weights: str | None = None
     bands: int | None = None
-    tile: int | None = None
-    overlap: int | None = None
-    batch: int | str = "auto"
-    device: str = "auto"
-    precision: str = "auto"
-    colour_consistent: bool | None = None
-    block: int | None = None
+    options: PredictOptions = DEFAULT_OPTIONS
 
     @classmethod
-    def from_model(cls, model: str | os.PathLike[str], **options: Any) -> PredictorSpec:
+    def from_model(cls, model: str | os.PathLike[str], options: PredictOptions = DEFAULT_OPTIONS) -> PredictorSpec:
         """``model``: a bundled name, or a checkpoint path (ending in ``.pt`` or an existing file)."""
         path = checkpoint_path(model)
         if path is not None:
-            return cls(weights=str(path.resolve()), **options)
-        return cls(model=str(model), **options)
+            return cls(weights=str(path.resolve()), options=options)
+        return cls(model=str(model), options=options)
+
+    @property
+    def tile(self) -> int | None:
+        """The tile side (None until :meth:`pinned`, where the card's is wanted)."""
+        return self.options.tile
+
+    @property
+    def overlap(self) -> int | None:
+        """The tile overlap (None until :meth:`pinned`, where the card's is wanted)."""
+        return self.options.overlap
 
     def predictor(self) -> Predictor:
         """A Predictor on ``device`` over this process's cached checkpoint (cheap after the first call).
@@ -143,7 +150,7 @@ class PredictorSpec:
         Raises:
             DeviceError: ``device`` is ``"cuda"`` and this process has no CUDA device.
         """
-        return self._build(str(pick_device(self.device)))
+        return self._build(str(pick_device(self.options.device)))
 
     def plan(self) -> Predictor:
         """A Predictor to plan with here (card, tile, overlap, grid), not to run.
@@ -152,19 +159,18 @@ class PredictorSpec:
         plan for GPU workers without a GPU of its own.
         """
         try:
-            device = str(pick_device(self.device))
+            device = str(pick_device(self.options.device))
         except DeviceError:
             device = "cpu"
         return self._build(device)
 
     def _build(self, device: str) -> Predictor:
         checkpoint = cached_checkpoint(self.model, self.weights, self.bands, device)
-        return Predictor(checkpoint, self.tile, self.overlap, self.batch, device, self.precision,
-                         colour_consistent=self.colour_consistent, block=self.block)
+        return Predictor(checkpoint, replace(self.options, device=device))
 
     def pinned(self, predictor: Predictor) -> PredictorSpec:
         """This recipe with the tile and overlap ``predictor`` chose, so every process uses one grid."""
-        return replace(self, tile=predictor.tile, overlap=predictor.overlap)
+        return replace(self, options=replace(self.options, tile=predictor.tile, overlap=predictor.overlap))
 
 
 @dataclass(frozen=True)
@@ -410,10 +416,11 @@ def predict_on_cluster(
         dst: the output cube (``.zarr``, ``.tif``, ``.tiff``).
         scheduler_address: e.g. ``"tcp://10.0.0.5:8786"``.
         model, weights, bands: which checkpoint, as :func:`hprn_geo.registry.resolve` takes them.
-        tile, overlap, batch, device, precision, colour_consistent, block: as :class:`~hprn_geo.predict.Predictor`
+        tile, overlap, batch, device, precision, colour_consistent, block, rgb_bands, scale, encoding,
+            white_balance, sensor: the fields of :class:`~hprn_geo.predict_options.PredictOptions`, built here
+            once and passed to :func:`run_on_cluster` (which the CLI calls with its own).
+        dtype, cog, overwrite, resume: as :meth:`Predictor.predict_file <hprn_geo.predict.Predictor.predict_file>`
             takes them.
-        rgb_bands, scale, encoding, white_balance, sensor, dtype, cog, overwrite, resume: as :meth:`Predictor.predict_file
-            <hprn_geo.predict.Predictor.predict_file>` takes them.
         chunk_rows: the least number of rows one task makes (more: fewer recomputed tile rows, more memory).
 
     A worker lost mid-run (killed, out of memory) costs only the blocks it was
@@ -428,18 +435,44 @@ def predict_on_cluster(
         ClusterError: no scheduler answers at ``scheduler_address``; workers kept dying on one block
             (more than the scheduler's ``allowed-failures``): nothing is left at ``dst``.
     """
+    options = PredictOptions(tile=tile, overlap=overlap, batch=batch, device=device, precision=precision,
+                             colour_consistent=colour_consistent, block=block, rgb_bands=rgb_bands, scale=scale,
+                             encoding=encoding, white_balance=white_balance, sensor=sensor)
+    return run_on_cluster(src, dst, scheduler_address, options, model=model, weights=weights, bands=bands,
+                          dtype=dtype, cog=cog, overwrite=overwrite, chunk_rows=chunk_rows, resume=resume)
+
+
+def run_on_cluster(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    scheduler_address: str,
+    options: PredictOptions,
+    *,
+    model: str | None = None,
+    weights: str | os.PathLike[str] | None = None,
+    bands: int | None = None,
+    dtype: str = "float32",
+    cog: bool = False,
+    overwrite: bool = False,
+    chunk_rows: int = 512,
+    resume: bool = False,
+) -> PredictionReport:
+    """:func:`predict_on_cluster` with its options built (what ``hprn-geo predict --dask-scheduler`` runs).
+
+    Raises:
+        as :func:`predict_on_cluster`.
+    """
     started = time.perf_counter()
     dst = Path(os.path.abspath(dst))
-    reading = {"rgb_bands": rgb_bands, "scale": scale, "encoding": encoding, "white_balance": white_balance,
-               "sensor": sensor}
+    reading = options.reading
+    sensor = options.sensor
     if model is None and weights is None and sensor is not None:
         model = pick_model(bands, sensor)
     with open_scene(src, **reading) as scene:
+        asked = replace(options, colour_consistent=colour_request(options.colour_consistent, scene.encoding.name))
         spec = PredictorSpec(model=model, weights=None if weights is None else str(Path(weights).resolve()),
-                             bands=bands, tile=tile, overlap=overlap, batch=batch, device=device, precision=precision,
-                             colour_consistent=colour_request(colour_consistent, scene.encoding.name), block=block)
+                             bands=bands, options=asked)
         predictor = spec.plan()
-        check_block(block, predictor.tile)
         check_input(predictor.card, sensor)
         grid = predictor.grid(scene.height, scene.width)
         cube_spec = predictor.cube_spec(scene, dtype)
@@ -472,7 +505,7 @@ def predict_on_cluster(
     tiles = sum(s[-1] - grid.resume_row(s.start) + 1 for s in groups) * grid.n_cols
     notes.append(f"{len(groups)} tasks on {scheduler_address}; "
                  f"{tiles - sum(len(s) for s in groups) * grid.n_cols} tiles run twice at block edges")
-    return PredictionReport(dst, grid, device, tiles, time.perf_counter() - started, notes=notes,
+    return PredictionReport(dst, grid, options.device, tiles, time.perf_counter() - started, notes=notes,
                             model=predictor.card.name)
 
 

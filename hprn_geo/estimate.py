@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ import torch
 from hprn_geo.errors import CheckpointError
 from hprn_geo.io import open_scene
 from hprn_geo.predict import BLOCK_ALIGN, WRITE_AHEAD, Predictor
+from hprn_geo.predict_options import DEFAULT_OPTIONS, PredictOptions
 from hprn_geo.registry import Checkpoint, resolve
 
 PROBE = 64
@@ -144,28 +146,22 @@ def describe_run(
     model: str | None,
     weights: str | None,
     bands: int | None,
-    tile: int | None,
-    overlap: int | None,
-    rgb_bands: tuple[int, int, int] | None,
-    scale: float | str,
-    encoding: str = "auto",
-    white_balance: str = "none",
-    sensor: str | None = None,
+    options: PredictOptions = DEFAULT_OPTIONS,
 ) -> dict:
     """Scene metadata (with the sensor, the bands chosen and the scaling, each with why), the model that
-    would run, its tile grid and estimated time and memory."""
-    with open_scene(src, rgb_bands=rgb_bands, scale=scale, encoding=encoding, white_balance=white_balance,
-                    sensor=sensor) as scene:
+    would run with ``options`` (its tile, overlap and how the input is read; estimated on the CPU),
+    its tile grid and estimated time and memory."""
+    with open_scene(src, **options.reading) as scene:
         report = dict(scene.describe())
         height, width = scene.height, scene.width
         report["valid fraction"] = f"{scene.valid_fraction():.3f}"
         photo = scene.encoding.name == "srgb"
     try:
-        checkpoint = resolve(model, weights, bands, sensor)
+        checkpoint = resolve(model, weights, bands, options.sensor)
     except CheckpointError as exc:
         report["model"] = f"none ({exc})"
         return report
-    predictor = Predictor(checkpoint, tile, overlap, device="cpu")
+    predictor = Predictor(checkpoint, replace(options, device="cpu"))
     grid = predictor.grid(height, width)
     per_mpx = seconds_per_megapixel(checkpoint)
     tiled_mpx = len(grid) * np.prod(grid.tile_shape) / 1e6

@@ -36,12 +36,11 @@ from hprn_geo.errors import (
     AllNodataWarning,
     CheckpointError,
     DeviceError,
-    OptionError,
     UntrainedModelWarning,
     WeakModelWarning,
 )
 from hprn_geo.io import CubeSpec, CubeWriter, RasterScene, open_scene, open_writer
-from hprn_geo.model.prior import PRIOR_METHODS
+from hprn_geo.predict_options import DEFAULT_OPTIONS, PredictOptions, check_block
 from hprn_geo.registry import Checkpoint, check_input
 from hprn_geo.sources import ArraySource, TileBatch, WindowSource, prepared_batches
 from hprn_geo.spectral import colour_consistent as project_to_input
@@ -50,13 +49,14 @@ from hprn_geo.tiles import MosaicAccumulator, Strip, TileGrid, Window
 __all__ = [
     "AUTO_BATCH_MAX",
     "AUTO_BATCH_MEMORY",
+    "UINT16_SCALE",
+    "WRITE_AHEAD",
+    "PredictOptions",
     "PredictionReport",
     "Predictor",
     "SpectralModel",
     "StageTimes",
     "TileCallback",
-    "UINT16_SCALE",
-    "WRITE_AHEAD",
     "check_block",
     "colour_request",
     "input_notes",
@@ -133,44 +133,27 @@ class Predictor:
 
     Args:
         checkpoint: the model and its card (from :func:`hprn_geo.registry.resolve`).
-        tile: tile side in pixels (default: the card's, the size it was validated at).
-        overlap: overlap between tiles in pixels (default: the card's).
-        batch: tiles per forward pass, or ``"auto"``: 4 on the CPU; on CUDA as many
-            as fit in :data:`AUTO_BATCH_MEMORY` of the free GPU memory, measured
-            with one tile's prior and forward pass (1 to :data:`AUTO_BATCH_MAX`).
-        device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
-        precision: ``"fp32"``, ``"bf16"`` (autocast) or ``"auto"`` (bf16 on CUDA, fp32 on CPU).
+        options: how the model runs and how :meth:`predict_file` reads its input
+            (:class:`~hprn_geo.predict_options.PredictOptions`, built once by each front door).
+            ``batch="auto"`` measures one tile's prior and forward pass on CUDA; the prior's
+            SLIC segment counts scale with the tile's area, relative to the card's ``patch_size``
+            (:attr:`hprn_geo.model.HPRN.prior_patch`), so the default tile can be large without
+            coarser segments than in training; ``"auto"`` prior is ``"torch-connected"`` on CUDA
+            (on the GPU in the main thread; its held-out MRAE is within 1 % of the reference's,
+            docs/gpu.md) and ``"skimage"`` on the CPU. ``block`` is rounded up to a multiple of
+            :data:`BLOCK_ALIGN`; None: :data:`BLOCK`, or wider where a tile row of the block column
+            would not fill a batch. Colour consistency (None: the card's, except for an sRGB-decoded
+            file, whose camera is not the card's) is applied per tile batch before blending, so the
+            mosaic renders back to the input too (:func:`hprn_geo.spectral.colour_consistent`).
         workers: threads reading tiles and computing the prior ahead of the model.
-            The prior's SLIC segment counts scale with the tile's area, relative to the card's
-            ``patch_size`` (:attr:`hprn_geo.model.HPRN.prior_patch`), so the default tile can be
-            large without coarser segments than in training.
         progress: show a progress bar on stderr.
-        prior: how the semantic prior is computed: ``"skimage"`` (the reference,
-            CPU, in the worker threads), ``"torch"`` or ``"torch-connected"``
-            (:mod:`hprn_geo.model.fastslic`; on a CUDA device it runs on the GPU
-            in the main thread, just before the model, else in the workers), or
-            ``"auto"``: ``"torch-connected"`` on CUDA (its held-out MRAE is within
-            1 % of the reference's, docs/gpu.md), ``"skimage"`` on the CPU (where
-            it is the faster of the two).
-        block: width in pixels of the block columns the scene is run in, rounded up to a
-            multiple of :data:`BLOCK_ALIGN`; None: :data:`BLOCK`, or wider where a tile row of
-            the block column would not fill a batch (a large CUDA batch). Wider blocks run fewer
-            tiles twice (those on a block column's edge); memory grows with the width.
         channels_last: run the model in the channels-last memory layout (what
             cuDNN's fastest convolutions use); None: on CUDA only. The output
             does not change (a test checks it on the CPU).
-        colour_consistent: correct each output spectrum by the smallest change that makes
-            it render back, through the card's ``input_response``, to the tile's input RGB
-            exactly (:func:`hprn_geo.spectral.colour_consistent`); done per tile batch
-            before blending. The blend is a convex combination per pixel of spectra
-            that all render to that pixel's RGB, so the mosaic renders back to the
-            input too. None: the card's ``colour_consistent``, except for a file whose
-            values are sRGB-decoded (a photograph, :meth:`predict_file`): its camera is
-            not the card's, and forcing the card's response on it made held-out spectra
-            worse (docs/predict.md), so it is off there unless asked for.
 
     Raises:
         CheckpointError: ``colour_consistent=True`` and the card has no ``input_response``.
+        OptionError: ``block`` is narrower than the tile.
 
     Warns:
         UntrainedModelWarning: the card says the weights are random.
@@ -181,22 +164,19 @@ class Predictor:
     def __init__(
         self,
         checkpoint: Checkpoint,
-        tile: int | None = None,
-        overlap: int | None = None,
-        batch: int | str = "auto",
-        device: str = "auto",
-        precision: str = "auto",
+        options: PredictOptions = DEFAULT_OPTIONS,
+        *,
         workers: int = 1,
         progress: bool = False,
-        prior: str = "auto",
         channels_last: bool | None = None,
-        colour_consistent: bool | None = None,
-        block: int | None = None,
     ) -> None:
         self.checkpoint = checkpoint
         self.card = checkpoint.card
-        self.colour_requested = colour_consistent
-        self.colour_consistent = self._consistency(colour_consistent)
+        self.options = options
+        tile, overlap, batch, device = options.tile, options.overlap, options.batch, options.device
+        precision, prior, block = options.precision, options.prior, options.block
+        self.colour_requested = options.colour_consistent
+        self.colour_consistent = self._consistency(options.colour_consistent)
         if self.colour_consistent and self.card.response is None:
             raise CheckpointError(
                 f"model {self.card.name!r} has no input_response on its card; colour-consistent output needs one"
@@ -208,19 +188,16 @@ class Predictor:
         self.memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
         self.model = checkpoint.model.to(self.device, memory_format=self.memory_format).eval()
         self.model.prior_patch = self.card.patch_size
-        if precision not in ("auto", "fp32", "bf16"):
-            raise OptionError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}")
         self.precision = ("bf16" if self.device.type == "cuda" else "fp32") if precision == "auto" else precision
         self.workers = max(1, int(workers))
         self.progress = progress
         if prior == "auto":
             prior = "torch-connected" if self.device.type == "cuda" else "skimage"
-        if prior not in PRIOR_METHODS:
-            raise OptionError(f"prior must be 'auto' or one of {PRIOR_METHODS}, got {prior!r}")
         self.prior = prior
         self._prior_on_device = prior != "skimage" and self.device.type == "cuda"
         self.times = StageTimes()
         self.batch = self._auto_batch() if batch == "auto" else max(1, int(batch))
+        check_block(block, self.tile)
         block = max(BLOCK, self.batch * (self.tile - self.overlap)) if block is None else max(1, int(block))
         self.block = -(-block // BLOCK_ALIGN) * BLOCK_ALIGN
         if not self.card.trained:
@@ -409,12 +386,8 @@ class Predictor:
         self,
         src: str | Path,
         dst: str | Path,
+        reading: PredictOptions | None = None,
         *,
-        rgb_bands: tuple[int, int, int] | None = None,
-        scale: float | str = "auto",
-        encoding: str = "auto",
-        white_balance: str = "none",
-        sensor: str | None = None,
         dtype: str = "float32",
         cog: bool = False,
         overwrite: bool = False,
@@ -423,9 +396,10 @@ class Predictor:
     ) -> PredictionReport:
         """Reconstruct a raster file into a GeoTIFF/COG or Zarr cube.
 
-        ``rgb_bands``, ``scale``, ``encoding``, ``white_balance`` and ``sensor`` say how the
-        input becomes linear RGB (:func:`hprn_geo.io.open_scene`); a ``sensor`` the card does not
-        take is refused (:func:`hprn_geo.registry.check_input`).
+        The ``rgb_bands``, ``scale``, ``encoding``, ``white_balance`` and ``sensor`` of ``reading``
+        (default: this predictor's options) say how the input becomes linear RGB
+        (:func:`hprn_geo.io.open_scene`); a ``sensor`` the card does not take is refused
+        (:func:`hprn_geo.registry.check_input`).
 
         The output is written under a temporary name and renamed on success;
         with ``resume`` a run killed earlier continues from its journal, each
@@ -440,10 +414,9 @@ class Predictor:
         """
         started = time.perf_counter()
         self.times = StageTimes()
-        check_input(self.card, sensor)
-        reading = {"rgb_bands": rgb_bands, "scale": scale, "encoding": encoding, "white_balance": white_balance,
-                   "sensor": sensor}
-        with open_scene(src, **reading) as scene, self._colour_for(scene.encoding.name) as why:
+        reading = self.options if reading is None else reading
+        check_input(self.card, reading.sensor)
+        with open_scene(src, **reading.reading) as scene, self._colour_for(scene.encoding.name) as why:
             grid = self.grid(scene.height, scene.width)
             notes = [*input_notes(scene), f"colour-consistent output: {'on' if self.colour_consistent else 'off'}{why}"]
             if scene.valid_fraction() == 0:
@@ -492,16 +465,6 @@ class Predictor:
         start = time.perf_counter()
         writer.write_window(strip.row_off, strip.col_off, strip.data)
         self.times.write += time.perf_counter() - start
-
-
-def check_block(block: int | None, tile: int) -> None:
-    """Refuse block columns narrower than a tile (``--block``); None (the default) is always fine.
-
-    Raises:
-        OptionError: ``block < tile``.
-    """
-    if block is not None and block < tile:
-        raise OptionError(f"--block {block} is narrower than the {tile}-pixel tile; use --block {tile} or more")
 
 
 def input_notes(scene: RasterScene) -> list[str]:
@@ -557,7 +520,7 @@ class SpectralModel:
     def __init__(self, checkpoint: Checkpoint, device: str = "auto") -> None:
         self.card = checkpoint.card
         self.wavelengths = checkpoint.wavelengths
-        self.predictor = Predictor(checkpoint, device=device)
+        self.predictor = Predictor(checkpoint, PredictOptions(device=device))
 
     def __repr__(self) -> str:
         w = self.wavelengths

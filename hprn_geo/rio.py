@@ -15,7 +15,13 @@ from typing import Any
 import click
 from rasterio.rio import options
 
-from hprn_geo.cli.options import PREDICT_OPTIONS, friendly_errors, run_predict, with_options
+from hprn_geo.cli.options import (
+    PREDICT_OPTIONS,
+    friendly_errors,
+    run_predict,
+    split_options,
+    with_options,
+)
 
 __all__ = ["hprn"]
 
@@ -33,4 +39,5 @@ def hprn(ctx: click.Context, input: str, output: str, overwrite: bool, **predict
     The options are those of 'hprn-geo predict'.
     """
     with (ctx.obj or {}).get("env") or nullcontext():  # rio's GDAL/AWS environment, when run under rio
-        run_predict(input, output, overwrite=overwrite, **predict_options)
+        options, rest = split_options(predict_options)
+        run_predict(input, output, options, overwrite=overwrite, **rest)

@@ -45,7 +45,7 @@ import sys
 import tempfile
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -313,9 +313,6 @@ def reconstruct_items(
     *,
     fmt: str = "tif",
     suffix: str = "-hprn",
-    rgb_bands: tuple[int, int, int] | None = None,
-    scale: float | str = "auto",
-    sensor: str | None = None,
     overwrite: bool = False,
     on_note: Callable[[str], None] | None = None,
 ) -> list[pystac.Item]:
@@ -323,7 +320,9 @@ def reconstruct_items(
 
     Args:
         asset: an asset key, or three (``"B04,B03,B02"``; or common names, ``"red,green,blue"``) stacked as R, G, B.
-        sensor: the input's sensor (:func:`hprn_geo.sensors.input_name`); None: each Item's platform's, if known.
+        predictor: runs the model; its :class:`~hprn_geo.predict_options.PredictOptions` say how the asset
+            is read (``rgb_bands``, ``scale``, ``encoding``, ``white_balance``) and its ``sensor``
+            (:func:`hprn_geo.sensors.input_name`; None: each Item's platform's, if known).
         on_note: called with one line per Item saying which sensor and scaling were used, and why.
 
     Returns:
@@ -339,6 +338,8 @@ def reconstruct_items(
     if fmt not in FORMATS:
         raise OptionError(f"fmt must be one of {list(FORMATS)}, got {fmt!r}")
     out = Path(out_dir).absolute()
+    options = predictor.options
+    rgb_bands, scale, sensor = options.rgb_bands, options.scale, options.sensor
     with tempfile.TemporaryDirectory(prefix="hprn-stac-") as inputs:
         plans = [_plan(item, asset, out, fmt, suffix, rgb_bands, scale, sensor, Path(inputs))
                  for item in document.items]
@@ -355,8 +356,8 @@ def reconstruct_items(
             sensor_text = f"{read.sensor} ({read.sensor_reason})" if read.sensor else ""
             if on_note is not None and sensor_text:
                 on_note(f"item {plan.source.id!r}: input sensor {sensor_text}; input scaling: {plan.scaling}")
-            predictor.predict_file(read.href, plan.cube, rgb_bands=rgb_bands, scale=scale, sensor=read.sensor,
-                                   cog=FORMATS[fmt].cog, overwrite=overwrite)
+            predictor.predict_file(read.href, plan.cube, replace(options, sensor=read.sensor), cog=FORMATS[fmt].cog,
+                                   overwrite=overwrite)
             item = derive_item(plan.source, ",".join(read.assets), plan.cube, predictor.card, plan.grid,
                                suffix=suffix, scaling=plan.scaling, sensor=sensor_text)
             item.add_link(pystac.Link("derived_from", _source_href(plan), _ITEM_MEDIA_TYPE,

@@ -25,11 +25,11 @@ def write_crop(src: Path, dst: Path) -> Path:
 
 def cli_cube(checkpoint: Path, src: Path, dst: Path) -> np.ndarray:
     """What ``hprn-geo predict --tile 64 --overlap 8`` writes for ``src``, read back: (8, H, W)."""
-    from hprn_geo.predict import Predictor
+    from hprn_geo.predict import PredictOptions, Predictor
     from hprn_geo.registry import load_checkpoint
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the untrained-model warning
-        Predictor(load_checkpoint(checkpoint), tile=TILE, overlap=OVERLAP).predict_file(src, dst)
+        Predictor(load_checkpoint(checkpoint), PredictOptions(tile=TILE, overlap=OVERLAP)).predict_file(src, dst)
     with rasterio.open(dst) as cube:
         return cube.read()

@@ -123,12 +123,12 @@ def test_to_zarr_writes_the_cli_layout(
 
 def test_photo_options_travel_as_in_the_cli(crop: Path, tiny_checkpoint: Path, tmp_path: Path) -> None:
     from hprn_geo.errors import CheckpointError
-    from hprn_geo.predict import Predictor
+    from hprn_geo.predict import PredictOptions, Predictor
     from hprn_geo.registry import load_checkpoint
 
     options = {"encoding": "srgb", "white_balance": "gray-world"}
-    Predictor(load_checkpoint(tiny_checkpoint), TILE, OVERLAP, device="cpu").predict_file(
-        crop, tmp_path / "cli.tif", **options)
+    cli = PredictOptions(tile=TILE, overlap=OVERLAP, device="cpu", **options)
+    Predictor(load_checkpoint(tiny_checkpoint), cli).predict_file(crop, tmp_path / "cli.tif")
     with rasterio.open(tmp_path / "cli.tif") as src:
         expected, tags = src.read(), src.tags()
     lazy = rioxarray.open_rasterio(crop, chunks={"y": 56}).hprn.reconstruct(
@@ -160,7 +160,7 @@ def test_an_srgb_photo_turns_colour_consistency_off_in_every_door(crop: Path, ti
     (its camera is not the card's), the same through the CLI path and the accessor, lazy or eager."""
     import dataclasses
 
-    from hprn_geo.predict import Predictor
+    from hprn_geo.predict import PredictOptions, Predictor
     from hprn_geo.registry import load_checkpoint, save_checkpoint
 
     tiny = load_checkpoint(tiny_checkpoint)
@@ -170,8 +170,8 @@ def test_an_srgb_photo_turns_colour_consistency_off_in_every_door(crop: Path, ti
     weights = tmp_path / "consistent.pt"
     save_checkpoint(weights, tiny.model, card)
     for encoding, expected in (("srgb", "false"), ("linear", "true")):
-        predictor = Predictor(load_checkpoint(weights), TILE, OVERLAP, device="cpu")
-        predictor.predict_file(crop, tmp_path / f"{encoding}.tif", encoding=encoding)
+        predictor = Predictor(load_checkpoint(weights), PredictOptions(tile=TILE, overlap=OVERLAP, device="cpu"))
+        predictor.predict_file(crop, tmp_path / f"{encoding}.tif", PredictOptions(encoding=encoding))
         with rasterio.open(tmp_path / f"{encoding}.tif") as src:
             assert src.tags()["hprn_colour_consistent"] == expected
         assert predictor.colour_consistent  # the photo's choice held for that file only

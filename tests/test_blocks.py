@@ -16,7 +16,7 @@ import rasterio
 from cube_files import read_values
 
 from hprn_geo import predict
-from hprn_geo.predict import Predictor
+from hprn_geo.predict import PredictOptions, Predictor
 from hprn_geo.registry import load_checkpoint
 
 pytestmark = pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")
@@ -26,10 +26,10 @@ CHILD = """
 import sys, warnings
 warnings.simplefilter("ignore")
 from hprn_geo import predict
-from hprn_geo.predict import Predictor
+from hprn_geo.predict import PredictOptions, Predictor
 from hprn_geo.registry import load_checkpoint
 weights, src, dst, block, resume = sys.argv[1:6]
-predictor = Predictor(load_checkpoint(weights), tile=64, overlap=8, device="cpu", block=int(block))
+predictor = Predictor(load_checkpoint(weights), PredictOptions(tile=64, overlap=8, device="cpu", block=int(block)))
 predictor.predict_file(src, dst, resume=resume == "resume")
 """
 
@@ -38,8 +38,8 @@ def test_block_columns_equal_one_block_column_without_seams(shared_data: Path, t
                                                              tmp_path: Path) -> None:
     src = shared_data / "geo" / "RGB.byte.tif"  # 718 x 791: block columns 0..511 and 512..790
     checkpoint = load_checkpoint(tiny_checkpoint)
-    whole = Predictor(checkpoint, TILE, OVERLAP, device="cpu", block=1024)
-    blocked = Predictor(checkpoint, TILE, OVERLAP, device="cpu", block=512)
+    whole = Predictor(checkpoint, PredictOptions(tile=TILE, overlap=OVERLAP, device="cpu", block=1024))
+    blocked = Predictor(checkpoint, PredictOptions(tile=TILE, overlap=OVERLAP, device="cpu", block=512))
     assert blocked.block_columns(blocked.grid(718, 791)) == [(0, 512), (512, 791)]
     one = whole.predict_file(src, tmp_path / "whole.tif")
     two = blocked.predict_file(src, tmp_path / "blocked.tif")
@@ -59,7 +59,7 @@ def test_block_columns_equal_one_block_column_without_seams(shared_data: Path, t
 def test_float32_sums_stay_within_1e6_of_float64(pavia_rgb: np.ndarray, tiny_checkpoint: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     rgb = pavia_rgb[:, :200, :300]
-    predictor = Predictor(load_checkpoint(tiny_checkpoint), TILE, OVERLAP, device="cpu")
+    predictor = Predictor(load_checkpoint(tiny_checkpoint), PredictOptions(tile=TILE, overlap=OVERLAP, device="cpu"))
     single = predictor.predict_array(rgb)
     monkeypatch.setattr(predict, "MOSAIC_DTYPE", np.float64)
     double = predictor.predict_array(rgb)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from hprn_geo.errors import WeakModelWarning
-from hprn_geo.predict import Predictor
+from hprn_geo.predict import PredictOptions, Predictor
 from hprn_geo.registry import available_models, load_bundled, sha256
 from hprn_geo.train import load_config
 from hprn_geo.scenes import scene_name
@@ -87,10 +87,10 @@ def test_the_bundled_recipe_beats_every_baseline_in_cross_validation_or_says_so(
 def test_a_model_that_loses_to_a_baseline_warns_when_used() -> None:
     for name in WEAK:
         with pytest.warns(WeakModelWarning, match=rf"^model '{name}': in cross-validation it does not beat the "):
-            Predictor(load_bundled(name), device="cpu")
+            Predictor(load_bundled(name), PredictOptions(device="cpu"))
     with warnings.catch_warnings():
         warnings.simplefilter("error", WeakModelWarning)
-        Predictor(load_bundled("vnir31"), device="cpu")
+        Predictor(load_bundled("vnir31"), PredictOptions(device="cpu"))
 
 
 def test_models_command_lists_each_model_with_its_cv_score() -> None:

@@ -32,7 +32,7 @@ from reference_crop import OVERLAP, TILE
 from hprn_geo.cli import main
 from hprn_geo.distributed import PredictorSpec, predict_on_cluster
 from hprn_geo.io import open_scene, open_writer
-from hprn_geo.predict import colour_request
+from hprn_geo.predict import PredictOptions, colour_request
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300),
               pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")]
@@ -232,8 +232,8 @@ def test_a_journal_with_holes_is_resumed_on_the_cluster(
 
     whole = _read(run(tmp_path / "uninterrupted.zarr").path)
     with open_scene(tall) as scene:
-        spec = PredictorSpec(weights=str(tiny_checkpoint), tile=TILE, overlap=OVERLAP,
-                             colour_consistent=colour_request(None, scene.encoding.name)).plan().cube_spec(scene)
+        options = PredictOptions(tile=TILE, overlap=OVERLAP, colour_consistent=colour_request(None, scene.encoding.name))
+        spec = PredictorSpec(weights=str(tiny_checkpoint), options=options).plan().cube_spec(scene)
     dst = tmp_path / "cube.zarr"
     writer = open_writer(dst, spec)
     for row in (0, 1024):

@@ -20,6 +20,7 @@ from hprn_geo.cli import main
 from hprn_geo.distributed import PredictorSpec, model_loads, predict_on_cluster
 from hprn_geo.errors import OptionError, OutputLockedError
 from hprn_geo.io.lock import OutputLock
+from hprn_geo.predict_options import PredictOptions
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")]
 
@@ -109,10 +110,13 @@ def test_cli_runs_on_an_existing_scheduler(
 
 
 def test_predictor_spec_carries_colour_consistency() -> None:
-    assert PredictorSpec(model="rosis103", device="cpu").predictor().colour_consistent  # the card's default
-    assert not PredictorSpec(model="vnir31", device="cpu").predictor().colour_consistent  # this card's: off
-    assert PredictorSpec(model="vnir31", device="cpu", colour_consistent=True).predictor().colour_consistent
-    assert not PredictorSpec(model="rosis103", device="cpu", colour_consistent=False).predictor().colour_consistent
+    def spec(model: str, **options: object) -> PredictorSpec:
+        return PredictorSpec(model=model, options=PredictOptions(device="cpu", **options))  # type: ignore[arg-type]
+
+    assert spec("rosis103").predictor().colour_consistent  # the card's default
+    assert not spec("vnir31").predictor().colour_consistent  # this card's: off
+    assert spec("vnir31", colour_consistent=True).predictor().colour_consistent
+    assert not spec("rosis103", colour_consistent=False).predictor().colour_consistent
 
 
 @pytest.mark.parametrize("suffix", [".zarr", ".tif"])

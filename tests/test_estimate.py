@@ -10,7 +10,7 @@ import rasterio
 
 from hprn_geo.estimate import memory_parts, peak_memory_bytes
 from hprn_geo.io import CubeSpec, GeoTIFFWriter
-from hprn_geo.predict import Predictor
+from hprn_geo.predict import PredictOptions, Predictor
 from hprn_geo.registry import load_checkpoint
 from hprn_geo.tiles import MosaicAccumulator
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelW
 
 @pytest.fixture(scope="module")
 def predictor(tiny_checkpoint: Path) -> Predictor:
-    return Predictor(load_checkpoint(tiny_checkpoint), tile=128, overlap=16, device="cpu", batch=4)
+    return Predictor(load_checkpoint(tiny_checkpoint), PredictOptions(tile=128, overlap=16, device="cpu", batch=4))
 
 
 def test_the_mosaic_part_is_a_block_column_s_accumulator(predictor: Predictor) -> None:

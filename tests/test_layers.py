@@ -99,10 +99,10 @@ print("train", "toy" in CliRunner().invoke(main, ["train", "--help"]).output)
 from hprn_geo.model import build_model
 print("preset", build_model("toy", 31).config.channels)
 sys.path.insert(0, {str(Path(__file__).resolve().parents[1] / "plugins" / "qgis")!r})
-from hprn_geo_qgis.runner import reconstruct_raster
+from hprn_geo_qgis.runner import PredictOptions, reconstruct_raster
 import warnings; warnings.simplefilter("ignore")
 report = reconstruct_raster({str(shared_data / "geo" / "rgb1.tif")!r}, {str(tmp_path / "cube.gtiff")!r},
-                            model="vnir31", tile=64, overlap=8, log=lambda _: None)
+                            PredictOptions(tile=64, overlap=8), model="vnir31", log=lambda _: None)
 import rasterio
 with rasterio.open(report.path) as cube:
     print("runner", cube.count, cube.tags(ns="IMAGE_STRUCTURE").get("LAYOUT"))

@@ -20,15 +20,15 @@ import xarray as xr
 
 from hprn_geo.errors import CancelledError, UntrainedModelWarning
 from hprn_geo.io.photo import srgb_to_linear
-from hprn_geo.predict import Predictor
+from hprn_geo.predict import PredictOptions, Predictor
 from hprn_geo.registry import load_checkpoint
 from hprn_geo.sources import ArraySource
 
 pytestmark = pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")
 
 
-def _predictor(checkpoint: Path, **kwargs) -> Predictor:
-    return Predictor(load_checkpoint(checkpoint), **kwargs)
+def _predictor(checkpoint: Path, channels_last: bool | None = None, **options) -> Predictor:
+    return Predictor(load_checkpoint(checkpoint), PredictOptions(**options), channels_last=channels_last)
 
 
 def _valid_mask(path: Path) -> np.ndarray:
@@ -213,9 +213,10 @@ def test_colour_consistent_output_renders_back_to_the_input(vnir31_scene) -> Non
     cube, rgb, response = vnir31_scene
     checkpoint = load_bundled("vnir31")
     assert checkpoint.card.input_response is not None  # its card keeps it off by default (docs/accuracy.md)
-    predictor = Predictor(checkpoint, tile=48, overlap=12, device="cpu", colour_consistent=True)  # 2 x 2 tiles, blended
+    # 2 x 2 tiles, blended
+    predictor = Predictor(checkpoint, PredictOptions(tile=48, overlap=12, device="cpu", colour_consistent=True))
     consistent = predictor.predict_array(rgb)
-    free = Predictor(checkpoint, tile=48, overlap=12, device="cpu").predict_array(rgb)
+    free = Predictor(checkpoint, PredictOptions(tile=48, overlap=12, device="cpu")).predict_array(rgb)
     assert predictor.colour_consistent
     np.testing.assert_allclose(_render(response, consistent), rgb, atol=1e-4, rtol=0)
     assert np.abs(_render(response, free) - rgb).max() > 1e-3  # the model alone does not
@@ -225,7 +226,7 @@ def test_rosis103_bands_53_31_7_equal_its_input(pavia_rgb: np.ndarray) -> None:
     from hprn_geo.registry import load_bundled
 
     rgb = pavia_rgb[:, 200:264, 100:164]
-    cube = Predictor(load_bundled("rosis103"), device="cpu").predict_array(rgb)
+    cube = Predictor(load_bundled("rosis103"), PredictOptions(device="cpu")).predict_array(rgb)
     np.testing.assert_allclose(cube[[52, 30, 6]], rgb, atol=1e-5, rtol=0)
 
 

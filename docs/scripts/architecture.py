@@ -16,7 +16,7 @@ PACKAGE = ROOT / "hprn_geo"
 
 LAYERS = {
     "front doors": ["accessor", "cli", "rio"],
-    "pipeline": ["predict", "distributed", "estimate", "stac", "train", "evaluate", "classify", "fit", "registry",
+    "pipeline": ["predict", "predict_options", "distributed", "estimate", "stac", "train", "evaluate", "classify", "fit", "registry",
                  "sources", "sample", "plugin_zip"],
     "data side": ["scenes"],
     "engines": ["model", "tiles", "io"],

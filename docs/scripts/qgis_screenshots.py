@@ -62,12 +62,12 @@ def _reconstruct(folder: Path) -> Path:
     import rasterio
 
     from hprn_geo.io.rgb import write_rgb
-    from hprn_geo_qgis.runner import reconstruct_raster
+    from hprn_geo_qgis.runner import PredictOptions, reconstruct_raster
 
     window = Window(250, 250, 320, 256)
     with rasterio.open(ROOT.parent / "shared" / "data" / "geo" / "RGB.byte.tif") as src:
         scene = write_rgb(folder / "scene.tif", src.read(window=window), src.crs, src.window_transform(window), 0)
-    report = reconstruct_raster(scene, folder / "scene-cube.tif", device="cpu")
+    report = reconstruct_raster(scene, folder / "scene-cube.tif", PredictOptions(device="cpu"))
     return report.path
 
 

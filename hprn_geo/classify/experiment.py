@@ -30,7 +30,7 @@ from hprn_geo.classify.split import Split
 from hprn_geo.errors import DataFileError
 from hprn_geo.io.cube import Cube
 from hprn_geo.metrics import mrae, sam
-from hprn_geo.predict import Predictor, pick_device
+from hprn_geo.predict import PredictOptions, Predictor, pick_device
 from hprn_geo.registry import Checkpoint
 from hprn_geo.scenes import InputConvention, RGBRenderer, to_grid
 
@@ -197,7 +197,7 @@ def classify_scene(
             raise DataFileError(f"model {checkpoint.card.name!r} fixes its RGB input ({fixed}); drop --rgb-bands/--camera")
         hsi, rgb = _on_model_grid(cube, data, checkpoint, cameras, notes)
         model, fit_used = f"checkpoint {checkpoint.card.name!r}", None
-    recon = Predictor(checkpoint, device=str(torch_device)).predict_array(rgb, valid)
+    recon = Predictor(checkpoint, PredictOptions(device=str(torch_device))).predict_array(rgb, valid)
     test = restricted.test
     reconstruction = {
         "mrae": mrae(recon[:, test], hsi[:, test]),

@@ -20,12 +20,13 @@ import numpy as np
 
 from hprn_geo.errors import DataFileError, HPRNGeoError, OutputError
 from hprn_geo.io.photo import ENCODINGS, WHITE_BALANCES
+from hprn_geo.predict_options import FIELDS, PredictOptions
 
 __all__ = [
     "BLOCK", "CAMERA", "COLOUR_CONSISTENT", "DATA_DIR", "INPUT_RGB_BANDS", "OVERWRITE", "PREDICT_OPTIONS", "RGB_BANDS",
     "SENSOR", "friendly_errors",
     "model_options", "parse_batch", "parse_grid", "parse_rgb_bands", "parse_scale", "photo_options", "publish",
-    "run_options", "run_predict", "with_options",
+    "run_options", "run_predict", "split_options", "with_options",
 ]
 
 
@@ -192,36 +193,34 @@ RGB_BANDS = click.option("--rgb-bands", callback=parse_rgb_bands,
                          help="Use these 1-based bands of the grid as RGB, e.g. 53,31,7.")
 
 
-def run_predict(src: str, dst: str, bands: int | None, model_name: str | None, weights: str | None,
-                tile: int | None, overlap: int | None, rgb_bands: tuple[int, int, int] | None, scale: float | str,
-                encoding: str, white_balance: str, batch: int | str, device: str, precision: str, prior: str,
-                colour_consistent: bool | None, dtype: str, cog: bool, overwrite: bool, resume: bool,
-                dask_scheduler: str | None, quiet: bool, block: int | None = None, sensor: str | None = None) -> None:
-    """Reconstruct SRC into the cube DST with the :data:`PREDICT_OPTIONS` (locally or on a dask cluster)
-    and report on stderr what was assumed and written.
+def split_options(values: dict[str, Any]) -> tuple[PredictOptions, dict[str, Any]]:
+    """A command's option values -> (the :class:`PredictOptions` among them, the rest by name): the one
+    place a front door's ``--tile``, ``--scale``, ... become the options passed down."""
+    return PredictOptions.pick(values), {k: v for k, v in values.items() if k not in FIELDS}
+
+
+def run_predict(src: str, dst: str, options: PredictOptions, bands: int | None, model_name: str | None,
+                weights: str | None, dtype: str, cog: bool, overwrite: bool, resume: bool,
+                dask_scheduler: str | None, quiet: bool) -> None:
+    """Reconstruct SRC into the cube DST with ``options`` (the :data:`PREDICT_OPTIONS` that say how the
+    model runs and the input is read, :func:`split_options`) locally or on a dask cluster, and report
+    on stderr what was assumed and written.
 
     Raises:
         OptionError: ``block`` is narrower than the tile.
     """
-    from hprn_geo.predict import Predictor, check_block
+    from hprn_geo.predict import Predictor
     from hprn_geo.registry import resolve
 
     if dask_scheduler:
-        from hprn_geo.distributed import predict_on_cluster
+        from hprn_geo.distributed import run_on_cluster
 
-        report = predict_on_cluster(src, dst, dask_scheduler, model=model_name, weights=weights, bands=bands,
-                                    tile=tile, overlap=overlap, batch=batch, device=device, precision=precision,
-                                    colour_consistent=colour_consistent, rgb_bands=rgb_bands, scale=scale,
-                                    encoding=encoding, white_balance=white_balance, sensor=sensor, dtype=dtype,
-                                    cog=cog, overwrite=overwrite, resume=resume, block=block)
+        report = run_on_cluster(src, dst, dask_scheduler, options, model=model_name, weights=weights, bands=bands,
+                                dtype=dtype, cog=cog, overwrite=overwrite, resume=resume)
     else:
-        checkpoint = resolve(model_name, weights, bands, sensor)
-        predictor = Predictor(checkpoint, tile, overlap, batch, device, precision, progress=not quiet, prior=prior,
-                              colour_consistent=colour_consistent, block=block)
-        check_block(block, predictor.tile)
-        report = predictor.predict_file(src, dst, rgb_bands=rgb_bands, scale=scale, encoding=encoding,
-                                        white_balance=white_balance, sensor=sensor, dtype=dtype, cog=cog, overwrite=overwrite,
-                                        resume=resume)
+        checkpoint = resolve(model_name, weights, bands, options.sensor)
+        predictor = Predictor(checkpoint, options, progress=not quiet)
+        report = predictor.predict_file(src, dst, dtype=dtype, cog=cog, overwrite=overwrite, resume=resume)
     if not quiet:
         for note in report.notes:
             click.echo(f"hprn-geo: {note}", err=True)

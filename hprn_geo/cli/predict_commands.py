@@ -14,8 +14,10 @@ from hprn_geo.cli.options import (
     model_options,
     photo_options,
     run_predict,
+    split_options,
     with_options,
 )
+from hprn_geo.predict_options import PredictOptions
 
 __all__ = ["info", "models", "predict", "sample"]
 
@@ -29,7 +31,8 @@ __all__ = ["info", "models", "predict", "sample"]
 @friendly_errors
 def predict(src: str, dst: str, **options: object) -> None:
     """Reconstruct SRC (any GDAL RGB raster) into a hyperspectral cube."""
-    run_predict(src, dst, **options)  # type: ignore[arg-type]
+    predict_options, rest = split_options(options)
+    run_predict(src, dst, predict_options, **rest)
 
 
 @click.command()
@@ -44,8 +47,9 @@ def info(src: str, bands: int | None, model_name: str | None, weights: str | Non
     """What hprn-geo sees in SRC (sensor, bands, scaling, encoding, white balance) and what a prediction would cost."""
     from hprn_geo.estimate import describe_run
 
-    report = describe_run(src, model_name, weights, bands, tile, overlap, rgb_bands, scale, encoding, white_balance,
-                          sensor)
+    options = PredictOptions(tile=tile, overlap=overlap, rgb_bands=rgb_bands, scale=scale, encoding=encoding,
+                             white_balance=white_balance, sensor=sensor)
+    report = describe_run(src, model_name, weights, bands, options)
     if as_json:
         click.echo(json.dumps(report, indent=2, default=str))
         return

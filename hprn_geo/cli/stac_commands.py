@@ -41,14 +41,16 @@ def stac(source: str, asset: str, out_dir: str, fmt: str, suffix: str, bands: in
     values become reflectance.
     """
     from hprn_geo.predict import Predictor
+    from hprn_geo.predict_options import PredictOptions
     from hprn_geo.registry import resolve
     from hprn_geo.stac import document_sensor, feature_collection, read_stac, reconstruct_items
 
     document = read_stac(source)
-    predictor = Predictor(resolve(model_name, weights, bands, sensor or document_sensor(document)), tile,
-                          overlap, batch=batch, device=device, precision=precision, progress=not quiet)
-    items = reconstruct_items(document, asset, out_dir, predictor, fmt=fmt, suffix=suffix, rgb_bands=rgb_bands,
-                              scale=scale, sensor=sensor, overwrite=overwrite,
+    options = PredictOptions(tile=tile, overlap=overlap, batch=batch, device=device, precision=precision,
+                             rgb_bands=rgb_bands, scale=scale, sensor=sensor)
+    predictor = Predictor(resolve(model_name, weights, bands, sensor or document_sensor(document)), options,
+                          progress=not quiet)
+    items = reconstruct_items(document, asset, out_dir, predictor, fmt=fmt, suffix=suffix, overwrite=overwrite,
                               on_note=None if quiet else lambda note: click.echo(f"hprn-geo: {note}", err=True))
     if not quiet:
         for item in items:

@@ -21,7 +21,7 @@ import numpy as np
 from hprn_geo.sensors import load_responses
 from hprn_geo.evaluate.baselines import fit_baselines
 from hprn_geo.metrics import mrae, psnr, rmse, sam, ssim
-from hprn_geo.predict import Predictor, pick_device
+from hprn_geo.predict import PredictOptions, Predictor, pick_device
 from hprn_geo.registry import Checkpoint
 from hprn_geo.scenes import InputConvention, RGBRenderer, camera_folder, load_scene, training_pairs
 
@@ -153,9 +153,9 @@ def model_method(
     overlap), the semantic ``prior`` method, ``precision`` (``"fp32"`` or ``"bf16"`` autocast),
     ``device`` (``"auto"``: CUDA when present, else the CPU; ``"cpu"``, ``"cuda"``) and
     ``colour_consistent`` (None: the card's) of :class:`hprn_geo.predict.Predictor`."""
-    predictor = Predictor(
-        checkpoint, tile, overlap, device=device, precision=precision, prior=prior, colour_consistent=colour_consistent
-    )
+    options = PredictOptions(tile=tile, overlap=overlap, device=device, precision=precision, prior=prior,
+                             colour_consistent=colour_consistent)
+    predictor = Predictor(checkpoint, options)
     return predictor.predict_array
 
 

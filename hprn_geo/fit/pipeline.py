@@ -34,7 +34,7 @@ from hprn_geo.fit.pair import ScenePair, read_pair
 from hprn_geo.fit.scenefit import SceneFitConfig, block_mean, fit_scene_model
 from hprn_geo.fit.state import TrainingState
 from hprn_geo.io.labels import read_label_map
-from hprn_geo.predict import Predictor, pick_device
+from hprn_geo.predict import PredictOptions, Predictor, pick_device
 from hprn_geo.registry import Checkpoint, save_checkpoint
 
 __all__ = ["FIT_RECIPE", "FitReport", "fit_pair"]
@@ -234,7 +234,7 @@ def _holdout(pair: ScenePair, fraction: float, mask: str | Path | None, block: i
 def _score(fitted: Checkpoint, pair: ScenePair, train: np.ndarray, held: np.ndarray, device: str,
            progress: bool) -> HoldoutSpectra:  # fmt: skip
     """The held-out spectra, the model run over the overlap as ``predict`` runs it."""
-    predictor = Predictor(fitted, device=device, prior="skimage", progress=progress)
+    predictor = Predictor(fitted, PredictOptions(device=device, prior="skimage"), progress=progress)
     predicted = predictor.predict_array(np.nan_to_num(pair.rgb), np.isfinite(pair.rgb).all(axis=0))
     return score_holdout(block_mean(predicted, pair.factor), pair.cube, block_mean(pair.rgb, pair.factor), train, held)
 

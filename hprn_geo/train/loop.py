@@ -39,7 +39,7 @@ from hprn_geo.figures import pyplot, save_figure
 from hprn_geo.io.publish import published
 from hprn_geo.metrics import mrae
 from hprn_geo.model import HPRN, build_model, linear_init, relative_l1, sopc_loss
-from hprn_geo.predict import Predictor
+from hprn_geo.predict import PredictOptions, Predictor
 from hprn_geo.registry import Checkpoint, ModelCard, save_checkpoint
 from hprn_geo.train.config import TrainConfig
 from hprn_geo.scenes import RGBRenderer, Scene, load_scene, training_pairs
@@ -229,7 +229,8 @@ class Trainer:
 
     def validate(self) -> float:
         """Mean MRAE over the validation scenes, predicted whole as ``predict`` would."""
-        predictor = Predictor(Checkpoint(self.kept, self.card), self.config.patch_size, self.config.overlap, device="cpu")
+        options = PredictOptions(tile=self.config.patch_size, overlap=self.config.overlap, device="cpu")
+        predictor = Predictor(Checkpoint(self.kept, self.card), options)
         scores = []
         for scene, rgb in self.validation:
             pred = predictor.predict_array(rgb, scene.valid)

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from hprn_geo.cli.train_commands import evaluate as evaluate_command
 from hprn_geo.evaluate import EvalScene, evaluate, evaluate_checkpoint, scene_metrics
 from hprn_geo.metrics import mrae
-from hprn_geo.predict import Predictor, pick_device
+from hprn_geo.predict import PredictOptions, Predictor, pick_device
 from hprn_geo.registry import load_checkpoint
 
 pytestmark = pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")
@@ -38,7 +38,8 @@ def test_checkpoint_and_baselines_are_scored_on_the_same_scene_and_truth(shared_
     assert evaluation.methods == ["hprn", "ridge", "knn", "flat"]
     report = json.loads(json.dumps(evaluation.to_dict()))
     scene = evaluation.scenes[0]
-    model = Predictor(load_checkpoint(tiny_checkpoint), device="auto", prior="skimage", precision="fp32")
+    options = PredictOptions(device="auto", prior="skimage", precision="fp32")
+    model = Predictor(load_checkpoint(tiny_checkpoint), options)
     assert np.array_equal(evaluation.predictions["hprn"]["moffett"], model.predict_array(scene.rgb), equal_nan=True)
     for method in evaluation.methods:
         scores = report["scenes"]["moffett"][method]

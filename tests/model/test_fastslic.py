@@ -205,15 +205,15 @@ def test_hprn_runs_on_torch_labels(pavia_rgb: np.ndarray) -> None:
 
 @pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")
 def test_predictor_takes_the_torch_prior(pavia_rgb: np.ndarray, tiny_checkpoint) -> None:
-    from hprn_geo.predict import Predictor
+    from hprn_geo.predict import PredictOptions, Predictor
     from hprn_geo.registry import load_checkpoint
 
     checkpoint = load_checkpoint(tiny_checkpoint)
     rgb = _crop(pavia_rgb, 100, 100, 96)
-    cube = Predictor(checkpoint, tile=64, overlap=16, device="cpu", prior="torch").predict_array(rgb)
+    cube = Predictor(checkpoint, PredictOptions(tile=64, overlap=16, device="cpu", prior="torch")).predict_array(rgb)
     assert cube.shape == (8, 96, 96) and np.isfinite(cube).all()
     with pytest.raises(ValueError, match="prior must be .auto. or one of"):
-        Predictor(checkpoint, device="cpu", prior="gpu")
+        Predictor(checkpoint, PredictOptions(device="cpu", prior="gpu"))
 
 
 @pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")
@@ -221,13 +221,13 @@ def test_predictor_main_thread_prior_path_equals_worker_path(
     pavia_rgb: np.ndarray, tiny_checkpoint
 ) -> None:
     """The CUDA code path (prior in the main thread, on the batch on the device), run on the CPU."""
-    from hprn_geo.predict import Predictor
+    from hprn_geo.predict import PredictOptions, Predictor
     from hprn_geo.registry import load_checkpoint
 
     checkpoint = load_checkpoint(tiny_checkpoint)
     rgb = _crop(pavia_rgb, 100, 100, 80)
-    workers = Predictor(checkpoint, tile=64, overlap=16, device="cpu", prior="torch").predict_array(rgb)
-    main = Predictor(checkpoint, tile=64, overlap=16, device="cpu", prior="torch")
+    workers = Predictor(checkpoint, PredictOptions(tile=64, overlap=16, device="cpu", prior="torch")).predict_array(rgb)
+    main = Predictor(checkpoint, PredictOptions(tile=64, overlap=16, device="cpu", prior="torch"))
     main._prior_on_device = True
     assert main._worker_prior(torch.zeros(1, 3, 8, 8)) is None
     assert np.array_equal(main.predict_array(rgb), workers) and main.times.prior > 0

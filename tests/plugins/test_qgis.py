@@ -53,8 +53,8 @@ def test_runner_writes_a_cog_with_the_input_geometry(runner: ModuleType, crop: P
     out = tmp_path / "cube.tif"
     out.write_bytes(b"an earlier result")  # QGIS asks before it hands over an existing path: replace it
     messages: list[str] = []
-    report = runner.reconstruct_raster(str(crop), str(out), weights=str(tiny_checkpoint), rgb_bands=(1, 2, 3),
-                                       scale="auto", device="cpu", log=messages.append)
+    report = runner.reconstruct_raster(str(crop), str(out), runner.PredictOptions(rgb_bands=(1, 2, 3), device="cpu"),
+                                       weights=str(tiny_checkpoint), log=messages.append)
     assert report.path == out
     with rasterio.open(crop) as src, rasterio.open(out) as cube:
         assert (cube.count, cube.crs, cube.transform, cube.shape) == (8, src.crs, src.transform, src.shape)
@@ -70,8 +70,8 @@ def test_runner_writes_a_cog_with_the_input_geometry(runner: ModuleType, crop: P
 def test_runner_takes_the_scale_as_text(runner: ModuleType, crop: Path, tiny_checkpoint: Path,
                                         tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="scale"):
-        runner.reconstruct_raster(str(crop), str(tmp_path / "cube.tif"), weights=str(tiny_checkpoint),
-                                  scale="bright", log=lambda _: None)
+        runner.reconstruct_raster(str(crop), str(tmp_path / "cube.tif"), runner.PredictOptions(scale="bright"),
+                                  weights=str(tiny_checkpoint), log=lambda _: None)
     assert not (tmp_path / "cube.tif").exists()
 
 
@@ -108,21 +108,23 @@ def test_runner_passes_encoding_white_balance_and_colour_consistency(runner: Mod
     from hprn_geo.errors import CheckpointError
 
     messages: list[str] = []
-    runner.reconstruct_raster(str(crop), str(tmp_path / "cube.tif"), weights=str(tiny_checkpoint), rgb_bands=(1, 2, 3),
-                              encoding="linear", white_balance="exposure", device="cpu", log=messages.append)
+    options = runner.PredictOptions(rgb_bands=(1, 2, 3), encoding="linear", white_balance="exposure", device="cpu")
+    runner.reconstruct_raster(str(crop), str(tmp_path / "cube.tif"), options, weights=str(tiny_checkpoint),
+                              log=messages.append)
     assert "input encoding: linear: given" in messages and any(m.startswith("white balance: exposure") for m in messages)
     assert list(runner.COLOUR_CONSISTENCY.values()) == [None, True, False]
     with pytest.raises(CheckpointError, match="no input_response"):
-        runner.reconstruct_raster(str(crop), str(tmp_path / "cube.tif"), weights=str(tiny_checkpoint),
-                                  colour_consistent=True, log=lambda _: None)
+        runner.reconstruct_raster(str(crop), str(tmp_path / "cube.tif"), runner.PredictOptions(colour_consistent=True),
+                                  weights=str(tiny_checkpoint), log=lambda _: None)
 
 
 def test_runner_reports_progress_and_forwards_warnings(runner: ModuleType, crop: Path, tiny_checkpoint: Path,
                                                        tmp_path: Path) -> None:
     percents: list[float] = []
     warned: list[str] = []
-    runner.reconstruct_raster(str(crop), str(tmp_path / "cube.tif"), weights=str(tiny_checkpoint), tile=48, overlap=8,
-                              log=lambda _: None, warn=warned.append, progress=percents.append)
+    runner.reconstruct_raster(str(crop), str(tmp_path / "cube.tif"), runner.PredictOptions(tile=48, overlap=8),
+                              weights=str(tiny_checkpoint), log=lambda _: None, warn=warned.append,
+                              progress=percents.append)
     assert len(percents) > 2 and percents == sorted(percents) and percents[-1] == pytest.approx(100.0)
     assert warned == ["model 'tiny8' is UNTRAINED (random weights): its spectra are meaningless"]
 
@@ -132,8 +134,9 @@ def test_runner_cancelled_after_the_first_tile_publishes_nothing(runner: ModuleT
     out = tmp_path / "cube.tif"
     percents: list[float] = []
     with pytest.raises(CancelledError, match="cancelled"):
-        runner.reconstruct_raster(str(crop), str(out), weights=str(tiny_checkpoint), tile=48, overlap=8,
-                                  log=lambda _: None, progress=percents.append, cancelled=lambda: bool(percents))
+        runner.reconstruct_raster(str(crop), str(out), runner.PredictOptions(tile=48, overlap=8),
+                                  weights=str(tiny_checkpoint), log=lambda _: None, progress=percents.append,
+                                  cancelled=lambda: bool(percents))
     assert len(percents) == 1 and not out.exists()
 
 
@@ -189,8 +192,9 @@ def test_runner_takes_an_input_sensor(runner: ModuleType, shared_data: Path, tmp
     dn = sentinel2_dn(sentinel2_reflectance(shared_data))
     src = write_raster(tmp_path / "s2.tif", dn[::-1].copy(), descriptions=["B02", "B03", "B04"])
     messages: list[str] = []
-    runner.reconstruct_raster(str(src), str(tmp_path / "cube.tif"), weights=str(sensor_checkpoint(tmp_path / "w")),
-                              sensor="sentinel2", device="cpu", log=messages.append)
+    runner.reconstruct_raster(str(src), str(tmp_path / "cube.tif"),
+                              runner.PredictOptions(sensor="sentinel2", device="cpu"),
+                              weights=str(sensor_checkpoint(tmp_path / "w")), log=messages.append)
     assert "input sensor: sentinel2" in messages
     assert "input bands: by name: B04, B03, B02 are sentinel2's red, green and blue" in messages
     assert any(m.startswith("input scaling: uint16: sentinel2 convention x 0.0001 - 0.1") for m in messages)

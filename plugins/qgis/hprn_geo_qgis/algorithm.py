@@ -27,6 +27,7 @@ from .runner import (
     INPUT_SENSORS,
     LABELS,
     WHITE_BALANCES,
+    PredictOptions,
     host_message,
     layer_name,
     model_names,
@@ -103,10 +104,7 @@ class ReconstructAlgorithm(QgsProcessingAlgorithm):
         bands = tuple(parameters.get(b) for b in (self.RED, self.GREEN, self.BLUE))
         bands_set = any(b is not None and b != -1 for b in bands)
         try:
-            report = reconstruct_raster(
-                layer.source(), output,
-                model=self._model(parameters, context),
-                weights=self.parameterAsFile(parameters, self.WEIGHTS, context) or None,
+            options = PredictOptions(
                 rgb_bands=tuple(self.parameterAsInt(parameters, b, context) for b in (self.RED, self.GREEN, self.BLUE))
                 if bands_set else (None if sensor else (1, 2, 3)),
                 scale=self.parameterAsString(parameters, self.SCALE, context) or "auto",
@@ -118,6 +116,11 @@ class ReconstructAlgorithm(QgsProcessingAlgorithm):
                 tile=self._optional_int(parameters, self.TILE, context),
                 overlap=self._optional_int(parameters, self.OVERLAP, context),
                 device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)],
+            )
+            report = reconstruct_raster(
+                layer.source(), output, options,
+                model=self._model(parameters, context),
+                weights=self.parameterAsFile(parameters, self.WEIGHTS, context) or None,
                 cog=self.parameterAsBoolean(parameters, self.COG, context),
                 log=feedback.pushInfo,
                 warn=feedback.pushWarning,

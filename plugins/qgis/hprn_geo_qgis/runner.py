@@ -12,6 +12,7 @@ try:
     from hprn_geo.io.formats import format_for
     from hprn_geo.io.photo import ENCODINGS, WHITE_BALANCES
     from hprn_geo.predict import PredictionReport, Predictor
+    from hprn_geo.predict_options import DEFAULT_OPTIONS, PredictOptions
     from hprn_geo.registry import available_models, resolve
     from hprn_geo.sensors import SENSORS
 except ImportError as exc:  # QGIS's Python without hprn-geo
@@ -20,8 +21,8 @@ except ImportError as exc:  # QGIS's Python without hprn-geo
         "install it with that Python's pip (see docs/qgis.md)"
     ) from exc
 
-__all__ = ["COLOUR_CONSISTENCY", "DEVICES", "ENCODINGS", "INPUT_SENSORS", "LABELS", "WHITE_BALANCES", "host_message",
-           "layer_name", "model_names", "reconstruct_raster"]
+__all__ = ["COLOUR_CONSISTENCY", "DEVICES", "ENCODINGS", "INPUT_SENSORS", "LABELS", "PredictOptions", "WHITE_BALANCES",
+           "host_message", "layer_name", "model_names", "reconstruct_raster"]
 
 DEVICES = ("auto", "cpu", "cuda")
 COLOUR_CONSISTENCY = {"model default": None, "on": True, "off": False}
@@ -76,18 +77,10 @@ def model_names() -> list[str]:
 def reconstruct_raster(
     src: str | Path,
     dst: str | Path,
+    options: PredictOptions = DEFAULT_OPTIONS,
     *,
     model: str | None = None,
     weights: str | Path | None = None,
-    rgb_bands: tuple[int, int, int] | None = None,
-    scale: float | str = "auto",
-    encoding: str = "auto",
-    white_balance: str = "none",
-    colour_consistent: bool | None = None,
-    sensor: str | None = None,
-    tile: int | None = None,
-    overlap: int | None = None,
-    device: str = "auto",
     cog: bool = True,
     log: Callable[[str], None] = print,
     warn: Callable[[str], None] | None = None,
@@ -101,14 +94,11 @@ def reconstruct_raster(
         dst: the output ``.tif`` (or ``.zarr``).
         model, weights: a bundled model name or a checkpoint file (default: the default bundled model, or
             the one that takes ``sensor``).
-        rgb_bands: 1-based red, green, blue band numbers (None: the three bands, or the sensor's by name).
-        scale: ``"auto"`` or the factor (number or text) from raw values to reflectance.
-        encoding: one of :data:`ENCODINGS` (``"srgb"`` decodes a gamma-encoded photo).
-        white_balance: one of :data:`WHITE_BALANCES` (per-scene channel gains).
-        colour_consistent: make the output render back to the input (None: the model card's default).
-        sensor: the input's satellite sensor (a value of :data:`INPUT_SENSORS`), as ``hprn-geo predict --sensor``.
-        tile, overlap: tile side and overlap in pixels (default: the model card's).
-        device: one of :data:`DEVICES`.
+        options: how the model runs and the input is read (:class:`~hprn_geo.predict_options.PredictOptions`,
+            which the algorithm builds from its form: ``rgb_bands``, ``scale`` (a number or its text),
+            ``encoding`` (one of :data:`ENCODINGS`), ``white_balance`` (one of :data:`WHITE_BALANCES`),
+            ``colour_consistent`` (:data:`COLOUR_CONSISTENCY`), ``sensor`` (a value of :data:`INPUT_SENSORS`),
+            ``tile``, ``overlap`` and ``device`` (one of :data:`DEVICES`)).
         cog: write a Cloud Optimized GeoTIFF (``.tif`` outputs only).
         log: where progress messages go (QGIS: ``feedback.pushInfo``).
         warn: where hprn-geo's warnings go, one line each (QGIS: ``feedback.pushWarning``;
@@ -124,14 +114,13 @@ def reconstruct_raster(
     with warnings.catch_warnings(record=warn is not None) as caught:
         warnings.simplefilter("always", HPRNGeoWarning)
         try:
-            checkpoint = resolve(model, weights, sensor=sensor)
-            predictor = Predictor(checkpoint, tile, overlap, device=device, colour_consistent=colour_consistent)
+            checkpoint = resolve(model, weights, sensor=options.sensor)
+            predictor = Predictor(checkpoint, options)
             log(f"model {checkpoint.card.name!r}: {checkpoint.card.bands} bands, tile {predictor.tile} px, "
                 f"overlap {predictor.overlap} px, on {predictor.device}")
             output = format_for(dst)
-            report = predictor.predict_file(src, dst, rgb_bands=rgb_bands, scale=scale, encoding=encoding,
-                                            white_balance=white_balance, sensor=sensor, cog=cog and output is not None and output.cog,
-                                            overwrite=True, on_tile=on_tile)
+            report = predictor.predict_file(src, dst, cog=cog and output is not None and output.cog, overwrite=True,
+                                            on_tile=on_tile)
         finally:
             for warning in caught or ():
                 if issubclass(warning.category, HPRNGeoWarning):
