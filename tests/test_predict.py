@@ -21,6 +21,7 @@ import xarray as xr
 from hprn_geo.errors import CancelledError, UntrainedModelWarning
 from hprn_geo.io.photo import srgb_to_linear
 from hprn_geo.predict import PredictOptions, Predictor
+from hprn_geo.predict_options import PredictOptions
 from hprn_geo.registry import load_checkpoint
 from hprn_geo.sources import ArraySource
 
@@ -261,7 +262,8 @@ def test_a_cancel_stops_the_reads_before_the_source_is_closed(tiny_checkpoint: P
     """An exception from the per-tile callback (a host's Cancel) leaves no read running or queued behind it:
     the caller may close the raster at once (a read of a closed GDAL dataset crashed the process)."""
     source = _SlowSource(np.random.default_rng(0).random((3, 256, 256), dtype=np.float32))
-    predictor = Predictor(load_checkpoint(tiny_checkpoint), tile=32, overlap=8, batch=1, device="cpu", workers=4)
+    options = PredictOptions(tile=32, overlap=8, batch=1, device="cpu")
+    predictor = Predictor(load_checkpoint(tiny_checkpoint), options, workers=4)
 
     def cancel() -> None:
         raise CancelledError("cancelled")

@@ -180,7 +180,7 @@ def test_a_model_that_does_not_take_the_sensor_is_refused_in_one_line(reflectanc
     src = write_raster(tmp_path / "dn.tif", sentinel2_dn(reflectance))
     line = _error_line(_predict(str(src), "-o", str(tmp_path / "o.tif"), "--weights", str(s2_weights),
                                 "--sensor", "landsat8"))
-    assert line == ("Error: model 'tiny_s2' takes camera:sentinel2, not landsat input; no bundled model takes it")
+    assert line == ("Error: model 'tiny_s2' takes camera:sentinel2, not landsat input; use --model landsat")
     assert not (tmp_path / "o.tif").exists()
     line = _error_line(_predict(str(src), "-o", str(tmp_path / "o.tif"), "--model", "vnir31", "--sensor", "s2"))
     assert line.startswith("Error: model 'vnir31' takes camera:ntire2020_cie1964, not sentinel2 input")
