@@ -145,9 +145,7 @@ def input_name(text: str) -> str:
         OptionError: ``text`` is neither ``camera:NAME`` nor a sensor name or alias.
     """
     kind, colon, value = text.strip().partition(":")
-    if not colon:
-        return get_sensor(kind).name
-    if kind.strip().lower() != "camera" or not value.strip():
+    if colon and kind.strip().lower() != "camera":
         raise OptionError(f"expected a sensor name or camera:NAME, got {text!r}")
     sensor = sensor_of(text)
     return sensor.name if sensor is not None else value.strip().lower()
@@ -179,13 +177,11 @@ def sensor_for_platform(platform: str | None) -> Sensor | None:
     return next((s for s in SENSORS.values() if key in s.platforms), None)
 
 
-def load_sensor_cameras(srf_dir: str | Path, nir: bool = False) -> dict[str, Camera]:
-    """Every sensor of :data:`SENSORS` as a camera, its platforms' mean response.
+def load_sensor_cameras(srf_dir: str | Path) -> dict[str, Camera]:
+    """Every sensor of :data:`SENSORS` as a camera (its red, green and blue bands), its platforms' mean response.
 
     Args:
         srf_dir: the shared ``srf/`` folder.
-        nir: also return ``"<name>_nir"`` cameras whose three columns are the NIR band
-            (for rendering the fourth input channel).
 
     Returns:
         ``{name: Camera}``, response ``(K, 3)`` columns R, G, B on the files' 1 nm grid.
@@ -196,10 +192,8 @@ def load_sensor_cameras(srf_dir: str | Path, nir: bool = False) -> dict[str, Cam
     """
     cameras: dict[str, Camera] = {}
     for sensor in SENSORS.values():
-        grid, table = band_responses(srf_dir, sensor, sensor.columns)
-        cameras[sensor.name] = Camera(sensor.name, grid, table[:, :3])
-        if nir:
-            cameras[f"{sensor.name}_nir"] = Camera(f"{sensor.name}_nir", grid, np.repeat(table[:, 3:], 3, axis=1))
+        grid, table = band_responses(srf_dir, sensor, sensor.columns[:3])
+        cameras[sensor.name] = Camera(sensor.name, grid, table)
     return cameras
 
 
