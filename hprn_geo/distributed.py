@@ -435,9 +435,7 @@ def predict_on_cluster(
         ClusterError: no scheduler answers at ``scheduler_address``; workers kept dying on one block
             (more than the scheduler's ``allowed-failures``): nothing is left at ``dst``.
     """
-    options = PredictOptions(tile=tile, overlap=overlap, batch=batch, device=device, precision=precision,
-                             colour_consistent=colour_consistent, block=block, rgb_bands=rgb_bands, scale=scale,
-                             encoding=encoding, white_balance=white_balance, sensor=sensor)
+    options = PredictOptions.pick(locals())
     return run_on_cluster(src, dst, scheduler_address, options, model=model, weights=weights, bands=bands,
                           dtype=dtype, cog=cog, overwrite=overwrite, chunk_rows=chunk_rows, resume=resume)
 
