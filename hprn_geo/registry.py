@@ -111,6 +111,12 @@ class ModelCard:
         """(3, B) float64 :attr:`input_response`, or None."""
         return None if self.input_response is None else np.asarray(self.input_response, dtype=np.float64)
 
+    @property
+    def input_prefix(self) -> str:
+        """The machine-readable start of :attr:`input`, before ``|``: ``"camera:NAME"``,
+        ``"bands:R,G,B"``, ``"photo:..."``."""
+        return self.input.split("|")[0].strip()
+
     def shortfall(self) -> str | None:
         """What the card's cross-validation (``scores.cv``) says the model loses to, or None.
 
@@ -296,7 +302,7 @@ def load_bundled(name: str, folder: Traversable = WEIGHTS) -> Checkpoint:
 def takes(card: ModelCard, sensor: str) -> bool:
     """Whether ``card``'s input is ``sensor``: its ``input`` starts ``camera:X`` with X the same sensor or
     camera as ``sensor`` (compared by :func:`hprn_geo.sensors.input_name`)."""
-    kind, _, value = card.input.split("|")[0].strip().partition(":")
+    kind, _, value = card.input_prefix.partition(":")
     return kind == "camera" and bool(value) and input_name(f"camera:{value}") == input_name(sensor)
 
 
@@ -311,7 +317,7 @@ def check_input(card: ModelCard, sensor: str | None, folder: Traversable | None 
         return
     fits = [name for name, c in available_models(folder or WEIGHTS).items() if takes(c, sensor)]
     hint = f"use --model {fits[0]}" if fits else "no bundled model takes it"
-    raise CheckpointError(f"model {card.name!r} takes {card.input.split('|')[0].strip()}, not {input_name(sensor)} "
+    raise CheckpointError(f"model {card.name!r} takes {card.input_prefix}, not {input_name(sensor)} "
                           f"input; {hint}")
 
 
@@ -328,7 +334,7 @@ def pick_model(bands: int | None = None, sensor: str | None = None, folder: Trav
     if not matching:
         asked = " and ".join(([f"{bands} bands"] if bands is not None else [])
                              + ([f"{input_name(sensor)} input"] if sensor is not None else [])) or "any input"
-        listing = ", ".join(f"{n} ({c.bands} bands{'' if sensor is None else ', ' + c.input.split('|')[0].strip()})"
+        listing = ", ".join(f"{n} ({c.bands} bands{'' if sensor is None else ', ' + c.input_prefix})"
                             for n, c in cards.items())
         raise CheckpointError(f"no bundled model with {asked}; available: {listing or 'none'}")
     return DEFAULT_MODEL if DEFAULT_MODEL in matching else matching[0]

@@ -193,8 +193,8 @@ def classify_scene(
         model, fit_used = f"HPRN {fit.preset} fitted on this scene for {fit.steps} steps, test pixels never a target", fit
     else:
         if rgb_bands is not None or camera is not None:
-            fixed = checkpoint.card.input.split("|")[0].strip()
-            raise DataFileError(f"model {checkpoint.card.name!r} fixes its RGB input ({fixed}); drop --rgb-bands/--camera")
+            raise DataFileError(f"model {checkpoint.card.name!r} fixes its RGB input ({checkpoint.card.input_prefix}); "
+                                "drop --rgb-bands/--camera")
         hsi, rgb = _on_model_grid(cube, data, checkpoint, cameras, notes)
         model, fit_used = f"checkpoint {checkpoint.card.name!r}", None
     recon = Predictor(checkpoint, PredictOptions(device=str(torch_device))).predict_array(rgb, valid)

@@ -94,4 +94,4 @@ def models(as_json: bool) -> None:
         score = f"CV MRAE {scored['mrae']:.3f} SAM {scored['sam']:.1f}{through}  " if scored else ""
         weak = "  (a baseline does better in CV)" if card.shortfall() else ""
         click.echo(f"{name:<{width}} {card.bands:>4} bands {w[0]:.0f}-{w[-1]:.0f} nm  preset={card.preset}  "
-                   f"tile={card.tile}  {score}input: {card.input.split('|')[0].strip()}{weak}")
+                   f"tile={card.tile}  {score}input: {card.input_prefix}{weak}")
