@@ -1,41 +1,11 @@
 """STAC: reconstruct the RGB asset of STAC Items into derived hyperspectral Items (the library behind
-``hprn-geo stac``, :mod:`hprn_geo.cli.stac_commands`).
+``hprn-geo stac``, :mod:`hprn_geo.cli.stac_commands`; docs/stac.md describes the derived Item).
 
-:func:`read_stac` reads a STAC Item, an ItemCollection (GeoJSON
-FeatureCollection) or a stac-task payload (a FeatureCollection with a
-``process`` block) from a file, a URL or stdin. :func:`reconstruct_items`
-writes, for each Item, the cube (COG or Zarr) and a derived Item JSON into an
-output folder; :func:`derive_item` builds that Item:
-
-- id ``<source id><suffix>`` (``-hprn``), the source's geometry, bbox and
-  datetime (or start/end datetimes);
-- one asset ``reflectance`` with the cube's media type, STAC 1.1 ``bands``
-  carrying ``eo:center_wavelength`` and ``eo:full_width_half_max`` in
-  micrometres (EO extension v2), and ``proj:code``/``proj:shape``/
-  ``proj:transform`` (projection extension v2);
-- ``processing:*`` fields set by hand (pystac has no Processing extension
-  class): level, lineage, software, datetime;
-- a ``derived_from`` link to the source Item, always: to its self link, or to
-  the document it was read from, or, for Items read from a FeatureCollection
-  or stdin without a self link, to a copy saved beside the derived Item;
-- every extension used listed in ``stac_extensions``.
-
-Satellite Items (:func:`read_input`): the sensor is the one given or, failing that, the one of the
-Item's ``platform`` (:func:`hprn_geo.sensors.sensor_for_platform`); ``asset`` may name three assets
-(``"B04,B03,B02"``, or the common names ``"red,green,blue"`` of single-band assets), stacked into
-one VRT; the assets' ``raster:bands`` (or STAC 1.1 ``bands``) ``scale``/``offset`` are declared in that
-VRT, and without them a Sentinel-2 Item's ``s2:processing_baseline`` says whether its values carry the
--1000 DN offset (baseline 04.00 and later). Sentinel-2's ``visual`` (TCI) asset is refused: it is
-reflectance x 1275 clipped at 255 (anything brighter than 0.2 saturates), not reflectance. The
-derived Item's lineage says which sensor and scaling were used, and why.
-
-Relative asset hrefs resolve as pystac resolves them: against the Item's self
-link; for an Item without one, against the document it came from (the
-current directory for stdin).
-
-Every Item is checked (asset present, a raster, readable, outputs free)
-before the first cube is written; each cube and each Item JSON is written
-under a temporary name and renamed when complete.
+:func:`read_stac` reads an Item, an ItemCollection or a stac-task payload; :func:`read_input` finds an Item's
+sensor, its RGB asset(s) and the scaling they declare; :func:`reconstruct_items` checks every Item (asset present,
+a raster, readable, outputs free) before the first cube is written, then writes each cube and its derived Item
+(:func:`derive_item`) under a temporary name, renamed when complete. Relative asset hrefs of an Item without a
+self link resolve against the document it came from (the current directory for stdin).
 """
 
 from __future__ import annotations
@@ -57,13 +27,7 @@ from pystac.utils import datetime_to_str, make_absolute_href
 from rasterio.enums import WktVersion
 
 from hprn_geo._version import __version__
-from hprn_geo.errors import (
-    HPRNGeoError,
-    MissingCRSWarning,
-    OptionError,
-    OutputError,
-    StacError,
-)
+from hprn_geo.errors import HPRNGeoError, MissingCRSWarning, OptionError, OutputError, StacError
 from hprn_geo.io import open_scene
 from hprn_geo.io.cubewriter import format_wavelength
 from hprn_geo.io.formats import FORMATS, format_for
@@ -95,6 +59,7 @@ PROCESSING_SCHEMA = "https://stac-extensions.github.io/processing/v1.2.0/schema.
 ASSET_KEY = "reflectance"
 _RASTER_MEDIA_TYPES = {pystac.MediaType.HDF, pystac.MediaType.HDF5, pystac.MediaType.NETCDF, FORMATS["zarr"].media_type}
 _ITEM_MEDIA_TYPE = "application/geo+json"
+_TCI_KEYS = ("visual", "tci", "tci_10m")  # asset keys of Sentinel-2's 8-bit true-colour image
 
 
 @dataclass
@@ -175,7 +140,9 @@ def read_stac(source: str) -> StacDocument:
     features = _features(document, source)
     items = [_parse_item(feature, source, href if feature is document else None) for feature in features]
     for item in items:
-        _anchor_assets(item, href)
+        if item.get_self_href() is None:  # its relative asset hrefs resolve against the document
+            for asset in item.assets.values():
+                asset.href = make_absolute_href(asset.href, href)
     return StacDocument(items, document)
 
 
@@ -205,14 +172,6 @@ def _parse_item(feature: Any, source: str, href: str | None) -> pystac.Item:
         return pystac.Item.from_dict(feature, href=href, migrate=True)
     except (KeyError, TypeError, ValueError, AttributeError, pystac.STACError) as exc:
         raise StacError(f"{source}: not a valid STAC Item ({type(exc).__name__}: {exc})") from None
-
-
-def _anchor_assets(item: pystac.Item, document_href: str | None) -> None:
-    """Make relative asset hrefs of an Item without a self link absolute, against its document."""
-    if item.get_self_href() is not None:
-        return
-    for asset in item.assets.values():
-        asset.href = make_absolute_href(asset.href, document_href)
 
 
 def band_objects(wavelengths: np.ndarray, fwhm: np.ndarray | None = None) -> list[dict[str, Any]]:
@@ -349,7 +308,10 @@ def reconstruct_items(
             except HPRNGeoError as exc:
                 raise type(exc)(f"item {plan.source.id!r}: {exc}") from None
         _check_outputs(plans, overwrite)
-        _make_dir(out)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot create output directory {out}: {exc.strerror or exc}") from None
         derived = []
         for plan in plans:
             read = plan.rgb
@@ -421,10 +383,6 @@ def read_input(item: pystac.Item, asset: str, sensor: str | None, folder: Path) 
         bands = [VrtBand(href, 1, key, *_nth(pairs, 0)) for key, href, (pairs, _) in zip(keys, hrefs, declared)]
     path = stack_bands(folder / f"{len(list(folder.iterdir()))}-{item.id.replace('/', '_')}.vrt", bands)
     return StacInput(tuple(keys), str(path), name, why, f"{said} of {', '.join(keys)}" if said else "")
-
-
-_TCI_KEYS = ("visual", "tci", "tci_10m")
-"""Asset keys of Sentinel-2's 8-bit true-colour image."""
 
 def _item_sensor(item: pystac.Item, sensor: str | None) -> tuple[str | None, str]:
     """The sensor given (checked), else the Item's platform's, with why; (None, "") when neither."""
@@ -532,15 +490,10 @@ def _raster_href(item: pystac.Item, key: str) -> str:
     if key not in item.assets:
         raise StacError(f"item {item.id!r} has no asset {key!r}; it has: {', '.join(item.assets) or 'none'}")
     asset = item.assets[key]
-    if asset.media_type and not _is_raster(asset.media_type):
+    base = (asset.media_type or "").split(";")[0].strip().lower()  # images (not SVG), HDF, NetCDF, Zarr; GDAL decides
+    if asset.media_type and not ((base.startswith("image/") and "svg" not in base) or base in _RASTER_MEDIA_TYPES):
         raise StacError(f"asset {key!r} of item {item.id!r} is not a raster (media type {asset.media_type})")
     return asset.get_absolute_href() or asset.href
-
-
-def _is_raster(media_type: str) -> bool:
-    """Images (not SVG), HDF, NetCDF and Zarr; GDAL has the last word on whether it reads them."""
-    base = media_type.split(";")[0].strip().lower()
-    return (base.startswith("image/") and "svg" not in base) or base in _RASTER_MEDIA_TYPES
 
 
 def _check_outputs(plans: list[_Plan], overwrite: bool) -> None:
@@ -552,13 +505,6 @@ def _check_outputs(plans: list[_Plan], overwrite: bool) -> None:
     for plan in plans:
         for path in plan.outputs:
             check_overwrite(path, overwrite)
-
-
-def _make_dir(out: Path) -> None:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create output directory {out}: {exc.strerror or exc}") from None
 
 
 def _source_href(plan: _Plan) -> str:
