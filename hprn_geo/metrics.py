@@ -1,23 +1,9 @@
-"""Error metrics between a reconstructed and a reference hyperspectral cube.
+"""Error metrics between a reconstructed and a reference hyperspectral cube (docs/metrics.md).
 
-Every function takes ``pred`` first and ``target`` second, both numpy arrays
-with the spectral axis first:
-
-- ``(B, H, W)``: a cube of ``B`` bands and ``H x W`` pixels. Every metric
-  accepts this layout.
-- ``(B, N)``: ``N`` spectra of ``B`` bands (pixels flattened, e.g. the
-  labelled pixels of a scene). Accepted by :func:`mrae`, :func:`rmse`,
-  :func:`sam`, :func:`psnr` and :func:`per_band_mrae`, which do not depend on
-  where a pixel lies. :func:`ssim` and :func:`per_pixel_mrae` need the image
-  layout and reject it.
-
-Inputs are converted to float64 before anything is computed, so integer or
-float32 arrays give the same numbers as their float64 copies. NaN in an input
-propagates to the result: mask nodata before measuring.
-
-Bad input raises :class:`MetricInputError` (a ``ValueError``): shapes that
-differ (the message names both), a layout the metric cannot use, a
-non-positive ``data_range`` or ``eps``, or nothing left to average.
+Every function takes ``pred`` first and ``target`` second, numpy arrays with the spectral axis first:
+``(B, H, W)`` cubes, or ``(B, N)`` flattened spectra for the metrics that do not depend on where a pixel
+lies (not :func:`ssim` nor :func:`per_pixel_mrae`). Inputs are converted to float64 first; NaN propagates,
+so mask nodata before measuring. Bad input raises :class:`MetricInputError` (a ``ValueError``).
 """
 
 from __future__ import annotations
@@ -47,16 +33,12 @@ SSIM_MIN_WINDOW = 3
 """Smallest SSIM window used for images smaller than :data:`SSIM_WINDOW`."""
 
 
-def _as_pair(
-    pred: np.ndarray, target: np.ndarray, *, allow_flat: bool
-) -> tuple[np.ndarray, np.ndarray]:
+def _as_pair(pred: np.ndarray, target: np.ndarray, *, allow_flat: bool) -> tuple[np.ndarray, np.ndarray]:
     """Both arrays as float64, checked to share a ``(B, H, W)`` (or ``(B, N)``) shape."""
     pred = np.asarray(pred, dtype=np.float64)
     target = np.asarray(target, dtype=np.float64)
     if pred.shape != target.shape:
-        raise MetricInputError(
-            f"pred and target shapes differ: pred {pred.shape}, target {target.shape}"
-        )
+        raise MetricInputError(f"pred and target shapes differ: pred {pred.shape}, target {target.shape}")
     allowed = (2, 3) if allow_flat else (3,)
     if pred.ndim not in allowed:
         layouts = "(B, H, W) or (B, N)" if allow_flat else "(B, H, W)"
@@ -71,9 +53,7 @@ def _check_positive(name: str, value: float) -> None:
         raise MetricInputError(f"{name} must be positive, got {value!r}")
 
 
-def _relative_errors(
-    pred: np.ndarray, target: np.ndarray, eps: float
-) -> tuple[np.ndarray, np.ndarray]:
+def _relative_errors(pred: np.ndarray, target: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
     """``|p - g| / |g|`` per element (NaN where ``|g| < eps``) and the mask of kept elements."""
     _check_positive("eps", eps)
     magnitude = np.abs(target)
@@ -86,17 +66,9 @@ def _relative_errors(
 def mrae(pred: np.ndarray, target: np.ndarray, eps: float = 1e-3) -> float:
     """Mean relative absolute error, as in the NTIRE spectral reconstruction challenges.
 
-    ``mean(|pred - target| / |target|)`` over all elements of the cube whose
-    reference magnitude ``|target|`` is at least ``eps``; the other elements
-    are left out of the mean (not clamped, not given a floor).
-
-    Why: NTIRE divides by the reference value, so an element whose reference
-    is 0 (dark pixels, water absorption bands, sensor cut-offs) makes the error
-    infinite and one near 0 lets a single pixel dominate the whole score. Real
-    cubes also hold small *negative* reflectance after atmospheric correction
-    (MUUFL Gulfport does); the divisor is ``|target|`` so such elements count
-    with their magnitude, and those within ``eps`` of 0 are left out like
-    zeros. Report ``eps`` with the score: it changes which elements count.
+    ``mean(|pred - target| / |target|)`` over the elements whose reference magnitude ``|target|`` is at least
+    ``eps``; the others are left out of the mean, not clamped (docs/metrics.md says why). Report ``eps``
+    with the score: it changes which elements count.
 
     Args:
         pred: reconstruction, shape ``(B, H, W)`` or ``(B, N)``.
@@ -107,26 +79,20 @@ def mrae(pred: np.ndarray, target: np.ndarray, eps: float = 1e-3) -> float:
         The MRAE as a fraction (0.05 means 5 %).
 
     Raises:
-        MetricInputError: shapes differ, ``eps <= 0``, or every element has
-            ``|target| < eps``.
+        MetricInputError: shapes differ, ``eps <= 0``, or every element has ``|target| < eps``.
     """
     pred, target = _as_pair(pred, target, allow_flat=True)
     relative, kept = _relative_errors(pred, target, eps)
     if not kept.any():
-        raise MetricInputError(
-            f"no element has |target| >= eps={eps}: MRAE is undefined for this reference"
-        )
+        raise MetricInputError(f"no element has |target| >= eps={eps}: MRAE is undefined for this reference")
     return float(relative[kept].mean())
 
 
 def per_pixel_mrae(pred: np.ndarray, target: np.ndarray, eps: float = 1e-3) -> np.ndarray:
     """MRAE of each pixel's spectrum, for error maps.
 
-    Each pixel's value is the mean of ``|pred - target| / |target|`` over its
-    bands with ``|target| >= eps`` (see :func:`mrae` for why others are left
-    out). A pixel with no band kept is NaN. Pixels keep different numbers of
-    bands, so the mean of this map can differ from :func:`mrae`, which
-    averages elements, not pixels.
+    Each pixel's value is the mean of ``|pred - target| / |target|`` over its bands with ``|target| >= eps``
+    (see :func:`mrae`); NaN where no band is kept. Its mean can differ from :func:`mrae`, which averages elements.
 
     Args:
         pred: reconstruction, shape ``(B, H, W)``.
@@ -144,9 +110,8 @@ def per_pixel_mrae(pred: np.ndarray, target: np.ndarray, eps: float = 1e-3) -> n
 def per_band_mrae(pred: np.ndarray, target: np.ndarray, eps: float = 1e-3) -> np.ndarray:
     """MRAE of each band over its pixels, for error-versus-wavelength plots.
 
-    Each band's value is the mean of ``|pred - target| / |target|`` over its
-    pixels with ``|target| >= eps`` (see :func:`mrae`). A band with no pixel
-    kept is NaN.
+    Each band's value is the mean of ``|pred - target| / |target|`` over its pixels with ``|target| >= eps``
+    (see :func:`mrae`); NaN where no pixel is kept.
 
     Args:
         pred: reconstruction, shape ``(B, H, W)`` or ``(B, N)``.
@@ -188,19 +153,10 @@ def rmse(pred: np.ndarray, target: np.ndarray) -> float:
 def sam(pred: np.ndarray, target: np.ndarray) -> float:
     """Spectral angle mapper: mean angle between predicted and reference spectra, in degrees.
 
-    For each pixel, the angle ``arccos(<p, g> / (|p| |g|))`` between the
-    spectra ``p`` and ``g`` along axis 0, with the cosine clipped to
-    ``[-1, 1]``; then the mean over pixels. The angle ignores brightness:
-    ``sam(2 * g, g) == 0``.
-
-    It is computed as ``2 * arctan2(|p^ - g^|, |p^ + g^|)`` of the unit
-    spectra ``p^ = p / |p|``, ``g^ = g / |g|``, which is the same angle (and
-    always within ``[0, 180]``, so no clipping is needed) but keeps full
-    precision near 0 degrees, where ``arccos`` of a rounded cosine is off by
-    up to 1e-6 degrees and returns non-zero for identical spectra.
-
-    Pixels where either spectrum has norm 0 (all bands 0, e.g. nodata filled
-    with 0) have no direction; they are left out of the mean.
+    For each pixel, the angle ``arccos(<p, g> / (|p| |g|))`` between the spectra along axis 0, averaged over
+    pixels; it ignores brightness (``sam(2 * g, g) == 0``). Computed as ``2 * arctan2(|p^ - g^|, |p^ + g^|)``
+    of the unit spectra, the same angle but exact near 0 degrees. Pixels where either spectrum is all 0 have
+    no direction and are left out of the mean.
 
     Args:
         pred: reconstruction, shape ``(B, H, W)`` or ``(B, N)``.
@@ -210,39 +166,31 @@ def sam(pred: np.ndarray, target: np.ndarray) -> float:
         The mean spectral angle in degrees, in ``[0, 180]``.
 
     Raises:
-        MetricInputError: shapes differ, or every pixel has a zero spectrum
-            in ``pred`` or ``target``.
+        MetricInputError: shapes differ, or every pixel has a zero spectrum in ``pred`` or ``target``.
     """
     pred, target = _as_pair(pred, target, allow_flat=True)
-    bands = pred.shape[0]
-    pred = pred.reshape(bands, -1)
-    target = target.reshape(bands, -1)
+    pred, target = pred.reshape(pred.shape[0], -1), target.reshape(pred.shape[0], -1)
     pred_norm = np.linalg.norm(pred, axis=0)
     target_norm = np.linalg.norm(target, axis=0)
     kept = (pred_norm > 0) & (target_norm > 0)
     if not kept.any():
-        raise MetricInputError(
-            "every pixel has a zero spectrum in pred or target: SAM is undefined"
-        )
+        raise MetricInputError("every pixel has a zero spectrum in pred or target: SAM is undefined")
     pred_unit = pred[:, kept] / pred_norm[kept]
     target_unit = target[:, kept] / target_norm[kept]
     difference = np.linalg.norm(pred_unit - target_unit, axis=0)
     total = np.linalg.norm(pred_unit + target_unit, axis=0)
-    angles = 2.0 * np.arctan2(difference, total)
-    return float(np.degrees(angles).mean())
+    return float(np.degrees(2.0 * np.arctan2(difference, total)).mean())
 
 
 def psnr(pred: np.ndarray, target: np.ndarray, data_range: float) -> float:
     """Peak signal-to-noise ratio in dB, ``10 log10(data_range ** 2 / MSE)`` over all elements.
 
-    One MSE over the whole cube (not a mean of per-band PSNRs), as
-    scikit-image's ``peak_signal_noise_ratio`` computes it.
+    One MSE over the whole cube (not a mean of per-band PSNRs), as scikit-image's ``peak_signal_noise_ratio``.
 
     Args:
         pred: reconstruction, shape ``(B, H, W)`` or ``(B, N)``.
         target: reference, same shape.
-        data_range: the span of possible values (1.0 for reflectance in
-            ``[0, 1]``), must be > 0.
+        data_range: the span of possible values (1.0 for reflectance in ``[0, 1]``), must be > 0.
 
     Returns:
         The PSNR in dB; ``inf`` when the arrays are identical.
@@ -258,8 +206,8 @@ def psnr(pred: np.ndarray, target: np.ndarray, data_range: float) -> float:
 def ssim_window(height: int, width: int) -> int:
     """Side of the SSIM window used for an ``height x width`` image.
 
-    scikit-image's default of 7 when it fits; otherwise the largest odd size
-    that fits in the smaller side, at least 3.
+    scikit-image's default of 7 when it fits; otherwise the largest odd size that fits in the smaller side,
+    at least 3.
 
     Raises:
         MetricInputError: the image is smaller than 3 pixels on a side.
@@ -268,52 +216,37 @@ def ssim_window(height: int, width: int) -> int:
     if side % 2 == 0:
         side -= 1
     if side < SSIM_MIN_WINDOW:
-        raise MetricInputError(
-            f"SSIM needs images of at least {SSIM_MIN_WINDOW}x{SSIM_MIN_WINDOW} pixels, "
-            f"got {height}x{width}"
-        )
+        raise MetricInputError(f"SSIM needs images of at least {SSIM_MIN_WINDOW}x{SSIM_MIN_WINDOW} pixels, "
+                               f"got {height}x{width}")
     return side
 
 
 def ssim(pred: np.ndarray, target: np.ndarray, data_range: float) -> float:
     """Structural similarity, computed band by band and averaged over bands.
 
-    Each band is scored with scikit-image's ``structural_similarity`` with its
-    defaults (uniform 7x7 window, not Gaussian; sample covariance;
-    K1 = 0.01, K2 = 0.03) and the given ``data_range``. Images smaller than
-    7 pixels on a side use the largest odd window that fits (5 or 3, see
-    :func:`ssim_window`); scores with a smaller window are not comparable
-    with 7x7 ones.
+    Each band is scored with scikit-image's ``structural_similarity`` with its defaults (uniform 7x7 window,
+    sample covariance, K1 = 0.01, K2 = 0.03) and the given ``data_range``. Smaller images use a smaller window
+    (:func:`ssim_window`), whose scores are not comparable with 7x7 ones.
 
     Args:
-        pred: reconstruction, shape ``(B, H, W)``; flattened ``(B, N)``
-            spectra are rejected, SSIM needs neighbourhoods.
+        pred: reconstruction, shape ``(B, H, W)`` (not ``(B, N)``: SSIM needs neighbourhoods).
         target: reference, same shape.
-        data_range: the span of possible values (1.0 for reflectance in
-            ``[0, 1]``), must be > 0.
+        data_range: the span of possible values (1.0 for reflectance in ``[0, 1]``), must be > 0.
 
     Returns:
         The mean of the per-band SSIMs (1.0 for identical cubes).
 
     Raises:
-        MetricInputError: shapes differ, not ``(B, H, W)``, ``data_range <= 0``
-            or an image smaller than 3x3.
+        MetricInputError: shapes differ, not ``(B, H, W)``, ``data_range <= 0`` or an image smaller than 3x3.
     """
     pred, target = _as_pair(pred, target, allow_flat=False)
     _check_positive("data_range", data_range)
     window = ssim_window(*pred.shape[1:])
-    scores = [
-        structural_similarity(
-            pred_band, target_band, win_size=window, data_range=data_range
-        )
-        for pred_band, target_band in zip(pred, target)
-    ]
+    scores = [structural_similarity(p, t, win_size=window, data_range=data_range) for p, t in zip(pred, target)]
     return float(np.mean(scores))
 
 
-def spectral_metrics(
-    pred: np.ndarray, target: np.ndarray, data_range: float = 1.0
-) -> dict[str, float]:
+def spectral_metrics(pred: np.ndarray, target: np.ndarray, data_range: float = 1.0) -> dict[str, float]:
     """All five metrics of a reconstruction against its reference.
 
     Args:
@@ -322,8 +255,8 @@ def spectral_metrics(
         data_range: the span of possible values, for PSNR and SSIM.
 
     Returns:
-        ``{"mrae": ..., "rmse": ..., "sam": ..., "psnr": ..., "ssim": ...}``,
-        MRAE with its default ``eps`` and SAM in degrees.
+        ``{"mrae": ..., "rmse": ..., "sam": ..., "psnr": ..., "ssim": ...}``, MRAE with its default ``eps``
+        and SAM in degrees.
     """
     pred, target = _as_pair(pred, target, allow_flat=False)
     return {
