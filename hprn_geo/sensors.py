@@ -1,31 +1,12 @@
 """Satellite sensors as RGB inputs: their band responses, band names and digital-number conventions.
 
-A satellite "RGB" is three multispectral bands of surface reflectance. A band's reflectance is the
-reflectance spectrum weighted by the band's relative spectral response (SRF) and divided by the
-response's integral, which is exactly what :func:`hprn_geo.spectral.render_rgb` does with a camera
-(white -> 1). So a sensor is a :class:`~hprn_geo.cameras.Camera` whose R, G, B columns are its red,
-green and blue bands, and a model trained on that rendering (``camera = "sentinel2"`` in its config)
-takes the sensor's reflectance directly.
-
-================ ======================= ============ ============= ===================================
-sensor           platforms (mean SRF)    R, G, B, NIR  DN -> refl.   notes
-================ ======================= ============ ============= ===================================
-``sentinel2``    Sentinel-2A/2B/2C MSI   B04 B03 B02   x 1e-4 - 0.1  L2A; offset -1000 DN from processing
-                                         B08                         baseline 04.00 (25 Jan 2022) on
-``landsat``      Landsat 8 OLI, 9 OLI-2  B4 B3 B2 B5   x 2.75e-5     Collection 2 Level-2 surface
-                                                       - 0.2         reflectance
-``pleiades``     Pléiades 1A/1B          B2 B1 B0 B3   x 1e-4        reflectance products (x 10000)
-``spot67``       SPOT 6/7                B2 B1 B0 B3   x 1e-4        reflectance products (x 10000)
-================ ======================= ============ ============= ===================================
-
-``landsat8``/``landsat9``, ``sentinel2a``/``2b``/``2c``, ``pleiades1a``/``1b``, ``spot6``/``spot7``
-name the same sensors (:func:`get_sensor`). The platforms of one sensor differ by under 1 % of
-rendered reflectance, so each sensor's response is the mean of its platforms' (each column
-normalised to sum 1 first).
-
-Files read (the shared ``srf/`` folder; tab-separated, ``Wavelength`` in nm at 1 nm, one column
-per band, peak 1): ``sentinel_2{a,b,c}_srf.tsv``, ``landsat_{8,9}_srf.tsv``,
-``pleiades_1{a,b}_srf.tsv``, ``spot_6_7_srf.tsv``.
+A band's reflectance is the reflectance spectrum weighted by the band's relative spectral response (SRF)
+and divided by its integral, which is what :func:`hprn_geo.spectral.render_rgb` does with a camera. So a
+sensor is a :class:`~hprn_geo.cameras.Camera` whose R, G, B columns are its red, green and blue bands, and a
+model trained on that rendering (``camera = "sentinel2"`` in its config) takes the sensor's reflectance
+directly. Each sensor's response is the mean of its platforms' (they differ by under 1 %), read from the
+shared ``srf/`` folder (tab-separated, ``Wavelength`` in nm at 1 nm, one column per band). docs/satellites.md
+lists the sensors and their bands; each :class:`Sensor` states its digital-number convention.
 """
 
 from __future__ import annotations
@@ -190,11 +171,8 @@ def load_sensor_cameras(srf_dir: str | Path) -> dict[str, Camera]:
         RasterReadError: a file is missing.
         DataFileError: a file lacks a column or its grids differ.
     """
-    cameras: dict[str, Camera] = {}
-    for sensor in SENSORS.values():
-        grid, table = band_responses(srf_dir, sensor, sensor.columns[:3])
-        cameras[sensor.name] = Camera(sensor.name, grid, table)
-    return cameras
+    return {sensor.name: Camera(sensor.name, *band_responses(srf_dir, sensor, sensor.columns[:3]))
+            for sensor in SENSORS.values()}
 
 
 def load_responses(srf_dir: str | Path) -> dict[str, Camera]:
