@@ -1,30 +1,11 @@
 """Real camera spectral responses, and RGB augmentation through them.
 
-:func:`load_cameras` reads the measured responses in the shared ``srf/``
-folder (32 cameras); :func:`augment_rgb` renders a reflectance cube through a
-randomly chosen one, with a random exposure and sensor noise, so that a model
-trained on the rendered RGB does not learn one camera's colours.
-
-Files read (``srf_dir``):
-
-=================================== ============================= ==========================
-file                                camera name(s)                grid
-=================================== ============================= ==========================
-``camspec_jiang2013_28cams.npz``    the 28 keys other than        400-720 nm @ 10 (33)
-                                    ``wavelengths``
-``ntire2020_cie1964_w_gain.npz``    ``ntire2020_cie1964``         ``bands``, 400-700 @ 10
-``ntire2020_nikon_d40_w_gain.npz``  ``ntire2020_nikon_d40``       ``bands``, 400-700 @ 10
-``cave_nikon_d700_response.mat``    ``cave_nikon_d700``           400-700 nm @ 10 (assumed)
-``ntire2022_rgb_camera_qe.csv``     ``ntire2022_qe``              360-750 nm @ 1
-=================================== ============================= ==========================
-
-``ntire2020_nikon_d40`` is, despite its name, camspec's Canon 40D with a
-gain per channel (the ratio is constant to 1e-6), so it renders exactly
-like ``"Canon 40D"``; it is kept under the name of its file.
-
-The CAVE matrix ``iniA`` (3, 31) has negative lobes (down to -0.26), which no
-physical sensor has; they are clipped to 0. The NTIRE 2022 QE has two green
-columns (G1, G2), averaged to one.
+:func:`load_cameras` reads the 32 measured responses of the shared ``srf/`` folder (docs/spectral.md);
+:func:`augment_rgb` renders a reflectance cube through a randomly chosen one, with a random exposure and sensor
+noise, so that a model trained on the rendered RGB does not learn one camera's colours. ``ntire2020_nikon_d40``
+is, despite its name, camspec's Canon 40D with a gain per channel. The CAVE matrix ``iniA`` (3, 31) has negative
+lobes (down to -0.26), which no physical sensor has: they are clipped to 0. The NTIRE 2022 QE's two green
+columns (G1, G2) are averaged.
 """
 
 from __future__ import annotations
@@ -75,7 +56,8 @@ def load_cameras(srf_dir: Path) -> dict[str, Camera]:
     """Read the 32 real camera responses of the shared ``srf/`` folder.
 
     Args:
-        srf_dir: folder holding the five files listed in the module docstring.
+        srf_dir: folder holding ``camspec_jiang2013_28cams.npz``, ``ntire2020_cie1964_w_gain.npz``,
+            ``ntire2020_nikon_d40_w_gain.npz``, ``cave_nikon_d700_response.mat`` and ``ntire2022_rgb_camera_qe.csv``.
 
     Returns:
         Cameras by name, camspec's 28 first (in file order), then
@@ -105,19 +87,14 @@ def augment_rgb(
 ) -> np.ndarray:
     """Render a reflectance cube to RGB through a random camera, exposure and noise.
 
-    ``rgb = exposure * render_rgb(cube, camera) + noise``: the camera is drawn
-    uniformly from ``cameras`` and its response put on the cube's grid and
-    normalised so that white renders to 1 (see :func:`hprn_geo.spectral.render_rgb`);
-    the exposure is drawn uniformly from ``exposure``; the noise is additive
-    white Gaussian with standard deviation ``noise_std`` in reflectance units,
-    the same at every signal level (a read-noise model; signal-dependent shot
-    noise is not modelled). The result is not clipped.
+    ``rgb = exposure * render_rgb(cube, camera) + noise``: camera and exposure drawn uniformly, white rendering
+    to 1 (:func:`hprn_geo.spectral.render_rgb`); the noise is additive white Gaussian in reflectance units, the
+    same at every signal level (read noise; no shot noise). The result is not clipped.
 
     Args:
         cube: ``(B, H, W)`` reflectance.
         wavelengths: ``(B,)`` nm.
-        cameras: at least one camera; each must be sensitive in all three
-            channels somewhere in the cube's range.
+        cameras: at least one camera, each sensitive in all three channels somewhere in the cube's range.
         rng: the source of randomness (reproducible for a seeded generator).
         exposure: (low, high) range of the exposure factor.
         noise_std: noise standard deviation; 0 for none.
@@ -217,7 +194,7 @@ def _read_cave(path: Path) -> Camera:
     data = scipy.io.loadmat(path)
     if "iniA" not in data:
         raise DataFileError(f"{path.name} has no 'iniA'; keys: {', '.join(k for k in data if not k.startswith('__'))}")
-    return _camera("cave_nikon_d700", np.arange(400.0, 701.0, 10.0), data["iniA"].T, path)
+    return _camera("cave_nikon_d700", np.arange(400.0, 701.0, 10.0), data["iniA"].T, path)  # 400-700 nm assumed
 
 
 def _read_ntire2022(path: Path) -> Camera:
