@@ -1,20 +1,9 @@
 """Spectral resampling and RGB rendering of reflectance cubes.
 
-Conventions (shared by the whole package):
-
-- The spectral axis comes first: a cube is ``(B, ...)``, usually ``(B, H, W)``,
-  with ``wavelengths`` of shape ``(B,)`` in nanometres.
-- **RGB and reflectance share units.** :func:`render_rgb` normalises each
-  channel's response to sum to 1 over the cube's bands, so a perfect white
-  reflector (reflectance 1 in every band) renders to exactly ``(1, 1, 1)`` and
-  a grey of reflectance ``r`` to ``(r, r, r)``. No illuminant, gain or gamma is
-  applied: an RGB value is a band-weighted mean of reflectance.
-- A camera response is ``(K, 3)`` with columns R, G, B sampled at ``(K,)``
-  wavelengths; :func:`response_on_grid` puts it on a cube's grid.
-
-Wavelength grids need not be sorted (AVIRIS' two spectrometers overlap near
-660-690 nm, so its channel centres are not monotonic); they are sorted
-internally wherever order matters.
+The package's conventions (docs/spectral.md): the spectral axis comes first, a cube ``(B, H, W)`` with
+``wavelengths`` ``(B,)`` in nm; :func:`render_rgb` makes white render to ``(1, 1, 1)``, so RGB and reflectance
+share units; a camera response is ``(K, 3)``, columns R, G, B. Wavelength grids need not be sorted (AVIRIS'
+channel centres are not monotonic); they are sorted internally wherever order matters.
 """
 
 from __future__ import annotations
@@ -52,16 +41,10 @@ def resample(
 ) -> np.ndarray:
     """Resample a cube along its first (spectral) axis onto new band centres.
 
-    With ``fwhm=None`` each target band is the linear interpolation of the
-    source spectrum at its centre. With ``fwhm`` each target band is a
-    Gaussian band response of that full width at half maximum: the source
-    spectrum (taken as piecewise linear between its band centres) is weighted
-    by a Gaussian centred on the target and the weights are renormalised over
-    the source range, so a constant spectrum stays exactly constant, also near
-    the range's ends where the Gaussian is cut off. ``source_fwhm`` (the width
-    of the source bands) narrows the Gaussian to ``sqrt(fwhm**2 -
-    source_fwhm**2)`` so widths add up as they do for Gaussians; where that is
-    zero the band is linearly interpolated.
+    With ``fwhm=None`` each target band is the linear interpolation of the source spectrum at its centre. With
+    ``fwhm`` it is a Gaussian of that full width at half maximum integrated against the piecewise-linear source
+    spectrum, renormalised over the source range (a constant stays exactly constant); ``source_fwhm`` narrows
+    the Gaussian to ``sqrt(fwhm**2 - source_fwhm**2)``, linear interpolation where that is zero.
 
     Args:
         cube: ``(B, ...)`` values, spectral axis first.
@@ -84,7 +67,7 @@ def resample(
         raise ValueError(f"cube has {cube.shape[0]} bands but wavelengths has {source.size}")
     _check_range(source, centres)
     if fwhm is None:
-        weights = _linear_weights(source, centres)
+        weights = _interpolation_matrix(source, centres).toarray()
     else:
         widths = _gaussian_sigmas(source, centres, fwhm, source_fwhm)
         weights = _gaussian_weights(source, centres, widths)
@@ -96,10 +79,9 @@ def resample(
 def render_rgb(cube: np.ndarray, response: np.ndarray) -> np.ndarray:
     """Render a reflectance cube to RGB through a camera response.
 
-    Each response column is normalised to sum to 1 over the cube's bands, so a
-    perfect white reflector renders to exactly (1, 1, 1): RGB and reflectance
-    share units. The response must already be on the cube's grid (see
-    :func:`response_on_grid`); on an irregular grid, fold band widths into it.
+    Each response column is normalised to sum to 1 over the cube's bands, so a perfect white reflector renders
+    to exactly (1, 1, 1). The response must already be on the cube's grid (see :func:`response_on_grid`); on an
+    irregular grid, fold band widths into it.
 
     Args:
         cube: ``(B, H, W)`` reflectance.
@@ -109,8 +91,7 @@ def render_rgb(cube: np.ndarray, response: np.ndarray) -> np.ndarray:
         ``(3, H, W)`` float32.
 
     Raises:
-        ValueError: shapes do not match, or a channel has no sensitivity over
-            the cube's bands (its column sums to 0 or less).
+        ValueError: shapes do not match, or a channel has no sensitivity over the cube's bands.
     """
     response = np.asarray(response, dtype=np.float64)
     if cube.ndim != 3 or response.shape != (cube.shape[0], 3):
@@ -145,28 +126,20 @@ def normalised_response(response: ArrayLike) -> np.ndarray:
 def colour_consistent(spectra: np.ndarray, rgb: np.ndarray, response: ArrayLike, axis: int = 0) -> np.ndarray:
     """Correct spectra by the smallest change that makes them render back to ``rgb`` exactly.
 
-    Each spectrum ``s`` becomes ``s + R^T (R R^T)^-1 (c - R s)``: its
-    metameric black (the part ``R`` does not see) is kept and its fundamental
-    metamer (the part in ``R``'s row space) is replaced by the one of ``c``, so
-    ``R s' = c`` and ``s' - s`` is the least-squares (L2) smallest such change.
-    Spectra that already render to ``c`` are unchanged. Nothing is clipped:
-    the result can be negative where ``s`` is far from ``c``'s metamers.
-
-    Reference: Y.-T. Lin and G. D. Finlayson, "Physically plausible spectral
-    reconstruction", Sensors 20(21), 6399 (2020) ("fundamental metamer plus
-    metameric black"; the metamer set of Cohen and Kappauf).
+    Each spectrum ``s`` becomes ``s + R^T (R R^T)^-1 (c - R s)``: its metameric black (the part ``R`` does not
+    see) is kept and its fundamental metamer is replaced by the one of ``c``, so ``R s' = c`` with the smallest
+    (L2) change. Nothing is clipped. Reference: Y.-T. Lin and G. D. Finlayson, "Physically plausible spectral
+    reconstruction", Sensors 20(21), 6399 (2020).
 
     Args:
         spectra: ``(..., B, ...)`` values with the spectral axis at ``axis``.
-        rgb: ``(..., 3, ...)`` the input each spectrum must render to, the
-            same shape as ``spectra`` except ``3`` at ``axis``.
-        response: ``(3, B)`` ``R``, rows R, G, B, as :func:`normalised_response` gives
-            (or one-hot rows, to make three of the bands equal the input); rank 3.
+        rgb: ``(..., 3, ...)`` what each spectrum must render to, the shape of ``spectra`` but ``3`` at ``axis``.
+        response: ``(3, B)`` ``R``, rows R, G, B, as :func:`normalised_response` gives (or one-hot rows, to make
+            three of the bands equal the input); rank 3.
         axis: the spectral (and colour) axis.
 
     Returns:
-        Corrected spectra, the shape of ``spectra``; float32 unless ``spectra`` is
-        float64 (computed in float64 either way).
+        Corrected spectra, the shape of ``spectra``; float32 unless ``spectra`` is float64 (computed in float64).
 
     Raises:
         ValueError: shapes do not match, or ``R R^T`` is singular.
@@ -175,10 +148,8 @@ def colour_consistent(spectra: np.ndarray, rgb: np.ndarray, response: ArrayLike,
     spectra, rgb = np.moveaxis(np.asarray(spectra), axis, -1), np.moveaxis(np.asarray(rgb), axis, -1)
     if matrix.ndim != 2 or matrix.shape[0] != 3 or spectra.shape[-1] != matrix.shape[1] \
             or rgb.shape != (*spectra.shape[:-1], 3):
-        raise ValueError(
-            f"need a (3, B) response and spectra/rgb with B/3 on axis {axis}; got {matrix.shape}, "
-            f"{np.moveaxis(spectra, -1, axis).shape} and {np.moveaxis(rgb, -1, axis).shape}"
-        )
+        raise ValueError(f"need a (3, B) response and spectra/rgb with B/3 on axis {axis}; got {matrix.shape}, "
+                         f"{np.moveaxis(spectra, -1, axis).shape} and {np.moveaxis(rgb, -1, axis).shape}")
     gram = matrix @ matrix.T
     if np.linalg.matrix_rank(gram) < 3:
         raise ValueError("the response's three rows are linearly dependent; no unique projection exists")
@@ -217,12 +188,9 @@ def cie_response(
 ) -> np.ndarray:
     """Linear-sRGB channel sensitivities built from the CIE colour-matching functions.
 
-    The observer's colour-matching functions (``colour.MSDS_CMFS``) are
-    weighted by the illuminant's spectrum (``colour.SDS_ILLUMINANTS``),
-    converted from XYZ to linear sRGB primaries with the sRGB matrix, clipped
-    at 0 (the negative lobes of the sRGB matching functions cannot be built as
-    a sensor) and interpolated onto ``target`` (0 outside the CMFs' range).
-    Scale is arbitrary: :func:`render_rgb` normalises each column.
+    The observer's colour-matching functions (``colour.MSDS_CMFS``) weighted by the illuminant's spectrum
+    (``colour.SDS_ILLUMINANTS``), converted from XYZ to linear sRGB, clipped at 0 (negative lobes cannot be built
+    as a sensor) and interpolated onto ``target`` (0 outside the CMFs' range). Scale is arbitrary.
 
     Args:
         target: ``(B,)`` wavelengths, nm.
@@ -233,7 +201,6 @@ def cie_response(
         ``(B, 3)`` float64, columns R, G, B.
     """
     colour = import_colour()
-
     cmfs = colour.MSDS_CMFS[observer]
     light = colour.SDS_ILLUMINANTS[illuminant].copy().align(cmfs.shape)
     xyz = cmfs.values * light.values[:, None]
@@ -252,10 +219,8 @@ def _check_range(source: np.ndarray, centres: np.ndarray) -> None:
     low, high = source.min(), source.max()
     outside = (centres < low - RANGE_TOLERANCE_NM) | (centres > high + RANGE_TOLERANCE_NM)
     if np.any(outside):
-        raise ValueError(
-            f"target wavelengths {centres[outside].min():g}-{centres[outside].max():g} nm lie outside "
-            f"the source range {low:g}-{high:g} nm"
-        )
+        raise ValueError(f"target wavelengths {centres[outside].min():g}-{centres[outside].max():g} nm lie outside "
+                         f"the source range {low:g}-{high:g} nm")
 
 
 def _interpolation_matrix(source: np.ndarray, points: np.ndarray) -> sparse.csr_matrix:
@@ -274,14 +239,8 @@ def _interpolation_matrix(source: np.ndarray, points: np.ndarray) -> sparse.csr_
     return sparse.csr_matrix((values, (rows, columns)), shape=(points.size, source.size))
 
 
-def _linear_weights(source: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """``(T, B)`` dense weights of linear interpolation at ``centres``."""
-    return _interpolation_matrix(source, centres).toarray()
-
-
-def _gaussian_sigmas(
-    source: np.ndarray, centres: np.ndarray, fwhm: ArrayLike, source_fwhm: ArrayLike | None
-) -> np.ndarray:
+def _gaussian_sigmas(source: np.ndarray, centres: np.ndarray, fwhm: ArrayLike,
+                     source_fwhm: ArrayLike | None) -> np.ndarray:
     """``(T,)`` standard deviations (nm) of the Gaussians still to apply."""
     target_sigma = np.broadcast_to(np.asarray(fwhm, dtype=np.float64), centres.shape) * _FWHM_TO_SIGMA
     if np.any(~np.isfinite(target_sigma)) or np.any(target_sigma < 0):
@@ -297,11 +256,9 @@ def _gaussian_sigmas(
 def _gaussian_weights(source: np.ndarray, centres: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
     """``(T, B)`` weights: Gaussians integrated against the piecewise-linear source spectrum.
 
-    The integral is a trapezoid sum on a uniform fine grid (a quarter of the
-    smaller of the source spacing and the narrowest sigma, at most
-    ``_MAX_FINE_POINTS`` points) through the linear-interpolation weights; each
-    row is then renormalised to sum to 1. Bands narrower than a grid step are
-    linearly interpolated instead.
+    A trapezoid sum on a uniform fine grid (a quarter of the smaller of the source spacing and the narrowest
+    sigma, at most ``_MAX_FINE_POINTS`` points) through the linear-interpolation weights, each row renormalised
+    to sum to 1. Bands narrower than a grid step are linearly interpolated instead.
     """
     low, high = source.min(), source.max()
     if high == low:
@@ -317,7 +274,7 @@ def _gaussian_weights(source: np.ndarray, centres: np.ndarray, sigmas: np.ndarra
     safe = np.where(narrow, 1.0, sigmas)[:, None]
     kernel = np.exp(-0.5 * ((fine[None, :] - centres[:, None]) / safe) ** 2) * trapezoid
     weights = np.asarray((_interpolation_matrix(source, fine).T @ kernel.T).T)
-    weights[narrow] = _linear_weights(source, centres[narrow])
+    weights[narrow] = _interpolation_matrix(source, centres[narrow]).toarray()
     return weights / weights.sum(axis=1, keepdims=True)
 
 
