@@ -1,14 +1,9 @@
-"""colour-science, imported so that it also works beside Debian's matplotlib.
+"""colour-science, imported so that it also works beside Debian's matplotlib (docs/qgis.md).
 
-QGIS on Debian/Ubuntu runs the system Python, so hprn-geo goes into a venv
-with ``--system-site-packages`` (docs/qgis.md). Debian's python3-matplotlib
-(3.6) ships ``mpl_toolkits/__init__.py``; the newer matplotlib pip puts in the
-venv ships ``mpl_toolkits`` as a namespace package, and a regular package wins
-an import over a namespace package wherever it sits on ``sys.path``. colour
-imports ``mpl_toolkits.mplot3d`` when it loads, gets Debian's, and fails on a
-module the new matplotlib no longer has (``matplotlib.tri.triangulation``).
-:func:`import_colour` puts the imported matplotlib's toolkits first on
-``mpl_toolkits.__path__`` before it imports colour.
+Debian's python3-matplotlib ships ``mpl_toolkits/__init__.py``, a regular package that wins an import over the
+namespace package of the newer matplotlib in a ``--system-site-packages`` venv; colour then imports Debian's
+``mpl_toolkits.mplot3d``, which fails on the new matplotlib. :func:`import_colour` puts the imported matplotlib's
+toolkits first on ``mpl_toolkits.__path__`` before it imports colour.
 """
 
 from __future__ import annotations

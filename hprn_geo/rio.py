@@ -1,9 +1,7 @@
-"""The ``rio hprn`` plugin: ``hprn-geo predict`` as a subcommand of rasterio's ``rio``.
+"""The ``rio hprn`` plugin: ``hprn-geo predict`` as a subcommand of rasterio's ``rio`` (docs/rio.md).
 
-Registered through the ``rasterio.rio_plugins`` entry point
-(``hprn = "hprn_geo.rio:hprn"``). Input, output and ``--overwrite`` come from
-:mod:`rasterio.rio.options`, as in rio-cogeo; every other option is the very
-option object of ``hprn-geo predict`` (:data:`hprn_geo.cli.options.PREDICT_OPTIONS`), so the two
+Input, output and ``--overwrite`` come from :mod:`rasterio.rio.options`, as in rio-cogeo; every other option is
+the very option object of ``hprn-geo predict`` (:data:`hprn_geo.cli.options.PREDICT_OPTIONS`), so the two
 commands cannot drift apart, and both run :func:`hprn_geo.cli.options.run_predict`.
 """
 
@@ -15,13 +13,7 @@ from typing import Any
 import click
 from rasterio.rio import options
 
-from hprn_geo.cli.options import (
-    PREDICT_OPTIONS,
-    friendly_errors,
-    run_predict,
-    split_options,
-    with_options,
-)
+from hprn_geo.cli.options import PREDICT_OPTIONS, friendly_errors, run_predict, split_options, with_options
 
 __all__ = ["hprn"]
 

@@ -1,21 +1,12 @@
 """A small georeferenced RGB sample scene painted with real measured spectra.
 
-It needs nothing but the installed packages: the reflectance spectra are
-measurements shipped by colour-science (the BabelColor average of measured
-X-Rite ColorChecker patches, among them "foliage", and the CIE 1995 test
-colour samples, measured Munsell samples such as ``TCS14`` "leaf green"), and
-the camera is the measured Nikon D5100 response (NPL) shipped with it.
-
-The layout is a made-up landscape on a 10 m grid in UTM zone 32N
-(EPSG:32632, south of Munich): fields, meadows, forest, bare soil and
-built-up blocks as irregular (warped Voronoi) regions, a meandering river and
-a straight road. Within each region every pixel is its own mixture of two or
-three real spectra, with smooth random proportions and brightness, so the
-scene has texture. A triangle in the top-left corner is nodata.
-
-RGB is rendered with :func:`hprn_geo.spectral.render_rgb` (white -> 1) and
-stored as ``round(255 * rgb)``, clipped to 1-255 on valid pixels so that 0
-means nodata only.
+It needs nothing but the installed packages: the spectra are measurements shipped by colour-science (the
+BabelColor average of the X-Rite ColorChecker patches, the CIE 1995 test colour samples), and so is the camera,
+the Nikon D5100 (NPL). The layout is a made-up landscape on a 10 m grid in UTM zone 32N (EPSG:32632): fields,
+meadows, forest, bare soil and built-up blocks as warped Voronoi regions, a meandering river, a straight road and
+a nodata triangle in the top-left corner; every pixel is its own smooth random mixture of its class's spectra.
+RGB is rendered with :func:`hprn_geo.spectral.render_rgb` (white -> 1) and stored as ``round(255 * rgb)``,
+clipped to 1-255 on valid pixels so that 0 means nodata only.
 """
 
 from __future__ import annotations
@@ -175,7 +166,6 @@ def _paint(rng: np.random.Generator, labels: np.ndarray) -> np.ndarray:
 def _spectrum(source: str, sample: str) -> np.ndarray:
     """A real reflectance spectrum from colour-science on :data:`WAVELENGTHS`, ``(31,)``."""
     colour = import_colour()
-
     if source == "checker":
         distribution = colour.characterisation.SDS_COLOURCHECKERS["BabelColor Average"][sample]
     else:
@@ -186,6 +176,5 @@ def _spectrum(source: str, sample: str) -> np.ndarray:
 def camera_response() -> np.ndarray:
     """The measured Nikon D5100 response on :data:`WAVELENGTHS`, ``(31, 3)``."""
     colour = import_colour()
-
     camera = colour.MSDS_CAMERA_SENSITIVITIES[CAMERA]
     return response_on_grid(camera.wavelengths, camera.values, WAVELENGTHS)
