@@ -257,14 +257,6 @@ def _index(folder: Traversable) -> dict[str, dict]:
     return json.loads(index.read_text()) if index.is_file() else {}
 
 
-def _entry(name: str, folder: Traversable) -> dict:
-    """The index entry of bundled model ``name`` in ``folder``."""
-    index = _index(folder)
-    if name not in index:
-        raise CheckpointError(f"no bundled model {name!r}; available: {', '.join(sorted(index)) or 'none'}")
-    return index[name]
-
-
 def _bundled_card(name: str, entry: dict, folder: Traversable) -> ModelCard:
     """The JSON card of bundled model ``name``, verified against the sha256 its index ``entry`` registers."""
     try:
@@ -293,7 +285,10 @@ def load_bundled(name: str, folder: Traversable = WEIGHTS) -> Checkpoint:
         name: bundled model name.
         folder: where the bundled models and their ``index.json`` are (the package's ``weights/``).
     """
-    entry = _entry(name, folder)
+    index = _index(folder)
+    if name not in index:
+        raise CheckpointError(f"no bundled model {name!r}; available: {', '.join(sorted(index)) or 'none'}")
+    entry = index[name]
     _bundled_card(name, entry, folder)
     with resources.as_file(folder / entry["file"]) as path:
         return load_checkpoint(path, entry["sha256"])
@@ -317,8 +312,7 @@ def check_input(card: ModelCard, sensor: str | None, folder: Traversable | None 
         return
     fits = [name for name, c in available_models(folder or WEIGHTS).items() if takes(c, sensor)]
     hint = f"use --model {fits[0]}" if fits else "no bundled model takes it"
-    raise CheckpointError(f"model {card.name!r} takes {card.input_prefix}, not {input_name(sensor)} "
-                          f"input; {hint}")
+    raise CheckpointError(f"model {card.name!r} takes {card.input_prefix}, not {input_name(sensor)} input; {hint}")
 
 
 def pick_model(bands: int | None = None, sensor: str | None = None, folder: Traversable | None = None) -> str:
@@ -363,9 +357,8 @@ def resolve(model: str | None = None, weights: str | Path | None = None, bands: 
     else:
         checkpoint = load_bundled(model or pick_model(bands, sensor, folder), folder)
     if bands is not None and checkpoint.card.bands != bands:
-        raise CheckpointError(
-            f"model {checkpoint.card.name!r} has {checkpoint.card.bands} bands, but {bands} were asked"
-        )
+        card = checkpoint.card
+        raise CheckpointError(f"model {card.name!r} has {card.bands} bands, but {bands} were asked")
     check_input(checkpoint.card, sensor, folder)
     return checkpoint
 
