@@ -14,15 +14,7 @@ from skimage.metrics import structural_similarity
 from hprn_geo.errors import MetricInputError
 
 __all__ = [
-    "MetricInputError",
-    "mrae",
-    "per_band_mrae",
-    "per_pixel_mrae",
-    "psnr",
-    "rmse",
-    "sam",
-    "spectral_metrics",
-    "ssim",
+    "MetricInputError", "mrae", "per_band_mrae", "per_pixel_mrae", "psnr", "rmse", "sam", "spectral_metrics", "ssim",
     "ssim_window",
 ]
 

@@ -30,21 +30,8 @@ if TYPE_CHECKING:  # torch is imported where a checkpoint is saved or loaded: li
     from hprn_geo.model import HPRN
 
 __all__ = [
-    "Checkpoint",
-    "DEFAULT_MODEL",
-    "FORMAT",
-    "ModelCard",
-    "WEIGHTS",
-    "available_models",
-    "check_input",
-    "checkpoint_path",
-    "load_bundled",
-    "load_checkpoint",
-    "pick_model",
-    "resolve",
-    "save_checkpoint",
-    "sha256",
-    "takes",
+    "Checkpoint", "DEFAULT_MODEL", "FORMAT", "ModelCard", "WEIGHTS", "available_models", "check_input",
+    "checkpoint_path", "load_bundled", "load_checkpoint", "pick_model", "resolve", "save_checkpoint", "sha256", "takes",
 ]
 
 FORMAT = "hprn-geo/1"

@@ -15,12 +15,7 @@ from scipy import sparse
 from hprn_geo.colour_science import import_colour
 
 __all__ = [
-    "cie_response",
-    "colour_consistent",
-    "micrometres",
-    "normalised_response",
-    "render_rgb",
-    "resample",
+    "cie_response", "colour_consistent", "micrometres", "normalised_response", "render_rgb", "resample",
     "response_on_grid",
 ]
 

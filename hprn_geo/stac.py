@@ -40,18 +40,8 @@ from hprn_geo.sensors import SENSORS, Sensor, input_name, sensor_for_platform, s
 from hprn_geo.spectral import micrometres
 
 __all__ = [
-    "ASSET_KEY",
-    "PixelGrid",
-    "StacDocument",
-    "StacError",
-    "StacInput",
-    "band_objects",
-    "derive_item",
-    "document_sensor",
-    "feature_collection",
-    "read_input",
-    "read_stac",
-    "reconstruct_items",
+    "ASSET_KEY", "PixelGrid", "StacDocument", "StacError", "StacInput", "band_objects", "derive_item",
+    "document_sensor", "feature_collection", "read_input", "read_stac", "reconstruct_items",
 ]
 
 EO_SCHEMA = "https://stac-extensions.github.io/eo/v2.0.0/schema.json"
