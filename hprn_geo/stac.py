@@ -107,10 +107,6 @@ class _Plan:
     item_json: Path
     source_copy: Path | None  # where to save an Item that has no self link, for its derived_from link
 
-    @property
-    def outputs(self) -> list[Path]:
-        return [p for p in (self.cube, self.item_json, self.source_copy) if p is not None]
-
 
 def read_stac(source: str) -> StacDocument:
     """Read a STAC Item, ItemCollection or stac-task payload.
@@ -179,17 +175,8 @@ def band_objects(wavelengths: np.ndarray, fwhm: np.ndarray | None = None) -> lis
     return bands
 
 
-def derive_item(
-    source: pystac.Item,
-    source_asset: str,
-    cube: str | Path,
-    card: ModelCard,
-    grid: PixelGrid,
-    *,
-    suffix: str = "-hprn",
-    scaling: str = "",
-    sensor: str = "",
-) -> pystac.Item:
+def derive_item(source: pystac.Item, source_asset: str, cube: str | Path, card: ModelCard, grid: PixelGrid, *,
+                suffix: str = "-hprn", scaling: str = "", sensor: str = "") -> pystac.Item:
     """The Item describing a cube reconstructed from ``source``'s asset ``source_asset``.
 
     Args:
@@ -202,8 +189,7 @@ def derive_item(
         scaling: how the input was scaled to reflectance (recorded in the lineage).
         sensor: the input's sensor and why (``"sentinel2 (from the Item's platform 'sentinel-2a')"``; lineage).
 
-    The ``derived_from`` link is added by :func:`reconstruct_items`, which knows
-    where the source Item lives.
+    The ``derived_from`` link is added by :func:`reconstruct_items`, which knows where the source Item lives.
     """
     properties = {k: source.properties[k] for k in ("start_datetime", "end_datetime") if k in source.properties}
     item = pystac.Item(f"{source.id}{suffix}", source.geometry, source.bbox, source.datetime, properties,
@@ -254,17 +240,9 @@ def _set_projection(asset: pystac.Asset, grid: PixelGrid) -> None:
         proj.transform = [float(v) for v in tuple(grid.transform)[:6]]
 
 
-def reconstruct_items(
-    document: StacDocument,
-    asset: str,
-    out_dir: str | Path,
-    predictor: Predictor,
-    *,
-    fmt: str = "tif",
-    suffix: str = "-hprn",
-    overwrite: bool = False,
-    on_note: Callable[[str], None] | None = None,
-) -> list[pystac.Item]:
+def reconstruct_items(document: StacDocument, asset: str, out_dir: str | Path, predictor: Predictor, *,
+                      fmt: str = "tif", suffix: str = "-hprn", overwrite: bool = False,
+                      on_note: Callable[[str], None] | None = None) -> list[pystac.Item]:
     """Reconstruct asset ``asset`` of every Item; write cubes and derived Item JSON into ``out_dir``.
 
     Args:
@@ -493,8 +471,9 @@ def _check_outputs(plans: list[_Plan], overwrite: bool) -> None:
     if duplicates:
         raise StacError(f"several items would be written as {', '.join(duplicates)}; item ids must be unique")
     for plan in plans:
-        for path in plan.outputs:
-            check_overwrite(path, overwrite)
+        for path in (plan.cube, plan.item_json, plan.source_copy):
+            if path is not None:
+                check_overwrite(path, overwrite)
 
 
 def _source_href(plan: _Plan) -> str:
