@@ -352,6 +352,7 @@ def read_input(item: pystac.Item, asset: str, sensor: str | None, folder: Path) 
     path = stack_bands(folder / f"{len(list(folder.iterdir()))}-{item.id.replace('/', '_')}.vrt", bands)
     return StacInput(tuple(keys), str(path), name, why, f"{said} of {', '.join(keys)}" if said else "")
 
+
 def _item_sensor(item: pystac.Item, sensor: str | None) -> tuple[str | None, str]:
     """The sensor given (checked), else the Item's platform's, with why; (None, "") when neither."""
     if sensor is not None:
