@@ -77,14 +77,8 @@ def load_cameras(srf_dir: Path) -> dict[str, Camera]:
     return cameras
 
 
-def augment_rgb(
-    cube: np.ndarray,
-    wavelengths: np.ndarray,
-    cameras: Sequence[Camera],
-    rng: np.random.Generator,
-    exposure: tuple[float, float] = (0.7, 1.3),
-    noise_std: float = 0.005,
-) -> np.ndarray:
+def augment_rgb(cube: np.ndarray, wavelengths: np.ndarray, cameras: Sequence[Camera], rng: np.random.Generator,
+                exposure: tuple[float, float] = (0.7, 1.3), noise_std: float = 0.005) -> np.ndarray:
     """Render a reflectance cube to RGB through a random camera, exposure and noise.
 
     ``rgb = exposure * render_rgb(cube, camera) + noise``: camera and exposure drawn uniformly, white rendering

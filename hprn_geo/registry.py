@@ -1,12 +1,9 @@
 """Model names and checkpoint files -> built, verified models with their cards.
 
-A checkpoint is data, not code: a ``torch.save`` of plain containers
-(``{"format", "config", "card", "state_dict"}``) loaded with
-``torch.load(weights_only=True)``. Bundled checkpoints live in
-``hprn_geo/weights/`` and are listed in ``weights/index.json`` with the sha256
-of the checkpoint and of its JSON card; a checkpoint or card whose digest
-differs is refused. A string naming a bundled model is that model, whatever
-files the working directory holds.
+A checkpoint is data, not code: a ``torch.save`` of ``{"format", "config", "card", "state_dict"}`` loaded with
+``torch.load(weights_only=True)``. Bundled checkpoints live in ``hprn_geo/weights/``, listed in
+``weights/index.json`` with the sha256 of the checkpoint and of its JSON card (a mismatch is refused). A string
+naming a bundled model is that model, whatever files the working directory holds.
 """
 
 from __future__ import annotations

@@ -27,13 +27,8 @@ _FWHM_TO_SIGMA = 1.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
 _MAX_FINE_POINTS = 20_000
 
 
-def resample(
-    cube: np.ndarray,
-    wavelengths: ArrayLike,
-    target: ArrayLike,
-    fwhm: ArrayLike | None = None,
-    source_fwhm: ArrayLike | None = None,
-) -> np.ndarray:
+def resample(cube: np.ndarray, wavelengths: ArrayLike, target: ArrayLike, fwhm: ArrayLike | None = None,
+             source_fwhm: ArrayLike | None = None) -> np.ndarray:
     """Resample a cube along its first (spectral) axis onto new band centres.
 
     With ``fwhm=None`` each target band is the linear interpolation of the source spectrum at its centre. With
@@ -176,11 +171,8 @@ def response_on_grid(wavelengths_src: ArrayLike, response_src: ArrayLike, target
     return np.stack(columns, axis=1)
 
 
-def cie_response(
-    target: ArrayLike,
-    observer: str = "CIE 1964 10 Degree Standard Observer",
-    illuminant: str = "D65",
-) -> np.ndarray:
+def cie_response(target: ArrayLike, observer: str = "CIE 1964 10 Degree Standard Observer",
+                 illuminant: str = "D65") -> np.ndarray:
     """Linear-sRGB channel sensitivities built from the CIE colour-matching functions.
 
     The observer's colour-matching functions (``colour.MSDS_CMFS``) weighted by the illuminant's spectrum
