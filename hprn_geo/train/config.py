@@ -3,16 +3,7 @@
 Every field has a default except the scenes. Paths given in a TOML file are
 relative to that file's folder. Wavelengths are a list of band centres (nm) or
 a table ``{start, stop, count}`` meaning ``numpy.linspace(start, stop, count)``.
-
-Example (``configs/vnir31.toml``)::
-
-    name = "vnir31"
-    wavelengths = { start = 400, stop = 700, count = 31 }
-    data_dir = "../../shared/data"
-    train = ["samson", "jasper_ridge"]
-    validation = ["muufl_sub"]
-    test = ["moffett"]
-    camera = "ntire2020_cie1964"
+Examples are in ``configs/`` and docs/training.md.
 """
 
 from __future__ import annotations

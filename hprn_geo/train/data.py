@@ -137,15 +137,12 @@ class PatchPool:
         Returns:
             rgb (N, 3, P, P), target (N, B, P, P) float32 and labels (N, S, P, P) int64.
         """
-        rgbs, targets, labels = [], [], []
-        for i in indices:
-            turned = random_dihedral((*self.patch(i, scenes, renderer), self.labels[i]), rng)
-            for out, array in zip((rgbs, targets, labels), turned):
-                out.append(array)
+        turned = [random_dihedral((*self.patch(i, scenes, renderer), self.labels[i]), rng) for i in indices]
+        rgbs, targets, labels = (np.stack(arrays) for arrays in zip(*turned))
         return (
-            np.ascontiguousarray(np.stack(rgbs), np.float32),
-            np.ascontiguousarray(np.stack(targets), np.float32),
-            np.ascontiguousarray(np.stack(labels), np.int64),
+            np.ascontiguousarray(rgbs, np.float32),
+            np.ascontiguousarray(targets, np.float32),
+            np.ascontiguousarray(labels, np.int64),
         )
 
     def save(self, path: str | Path) -> None:
