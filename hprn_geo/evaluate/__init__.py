@@ -8,13 +8,7 @@ training cubes) on the same RGB, scored with the same metrics; see docs/accuracy
 
 from __future__ import annotations
 
-from hprn_geo.evaluate.baselines import (
-    BASELINES,
-    FlatBaseline,
-    KNNBaseline,
-    RidgeBaseline,
-    fit_baselines,
-)
+from hprn_geo.evaluate.baselines import BASELINES, FlatBaseline, KNNBaseline, RidgeBaseline, fit_baselines
 from hprn_geo.evaluate.harness import (
     EvalScene,
     Evaluation,

@@ -1,21 +1,10 @@
-"""Leave-one-scene-out cross-validation of a training recipe against the baselines.
+"""Leave-one-scene-out cross-validation of a training recipe against the baselines (docs/accuracy.md).
 
-A recipe is a :class:`~hprn_geo.train.TrainConfig` whose ``train`` lists every
-scene. Fold *k* trains on all scenes but scene *k* (a fixed schedule: no
-validation scene, so nothing is chosen on the held-out scene), then scores the
-model (at every snapshot step and at the end) and the baselines fitted on
-exactly the same training scenes on scene *k*, rendered by the same input
-convention. The recipe's score is the mean over folds: every choice (steps,
-loss, augmentation, preset, prior, tile) is made on that mean alone.
-
-Each fold lives in ``runs/<scene>/`` (a normal training run folder, resumable)
-with its scores in ``scores.json``; a finished fold is not trained again.
-
-Example::
-
-    config = load_config("configs/vnir31.toml")
-    result = cross_validate(config, Path("out/cv/vnir31"))
-    print(result.table())
+A recipe is a :class:`~hprn_geo.train.TrainConfig` whose ``train`` lists every scene. Fold *k* trains on
+all scenes but scene *k* with a fixed schedule (no validation scene), then scores the model (at every
+snapshot and at the end) and the baselines fitted on the same training scenes on scene *k*. Each fold
+lives in ``runs/<scene>/`` (a normal, resumable run folder) with its ``scores.json``; a finished fold is
+not trained again.
 """
 
 from __future__ import annotations
