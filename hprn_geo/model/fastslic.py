@@ -262,14 +262,9 @@ def _earlier_neighbour(comp: torch.Tensor) -> torch.Tensor:
 def enforce_connectivity(labels: torch.Tensor, n_segments: int, min_size_factor: float = 0.5) -> torch.Tensor:
     """Split labels into connected pieces and merge the small ones, like scikit-image's clean-up.
 
-    scikit-image scans pixels in raster order, grows each new piece by
-    breadth-first search and gives a piece smaller than ``min_size_factor``
-    times the mean segment size the label of an already-numbered neighbour.
-    Here, in parallel: pieces come from :func:`connected_components`, a small
-    piece joins its latest-starting neighbour among those that start before it
-    (following chains of small pieces), and pieces are numbered in raster
-    order of their first pixel. Unlike scikit-image, large pieces are never cut
-    (its breadth-first search stops at 3 segment sizes).
+    Pieces come from :func:`connected_components`; a small piece joins its latest-starting neighbour
+    among those that start before it (following chains of small pieces), and pieces are numbered in
+    raster order of their first pixel. Unlike scikit-image, large pieces are never cut (docs/gpu.md).
 
     Args:
         labels: (N, H, W) integer labels.

@@ -46,9 +46,7 @@ class HPRNConfig:
 
     def to_dict(self) -> dict:
         """Plain-JSON form (tuples become lists)."""
-        data = asdict(self)
-        data["scales"] = list(self.scales)
-        return data
+        return {**asdict(self), "scales": list(self.scales)}
 
     @classmethod
     def from_dict(cls, data: dict) -> HPRNConfig:
