@@ -21,17 +21,6 @@ from hprn_geo.evaluate.harness import (
 from hprn_geo.evaluate.plots import plot_evaluation
 
 __all__ = [
-    "BASELINES",
-    "EvalScene",
-    "Evaluation",
-    "FlatBaseline",
-    "KNNBaseline",
-    "RidgeBaseline",
-    "evaluate",
-    "evaluate_checkpoint",
-    "fit_baselines",
-    "model_method",
-    "plot_evaluation",
-    "prepare_scenes",
-    "scene_metrics",
+    "BASELINES", "EvalScene", "Evaluation", "FlatBaseline", "KNNBaseline", "RidgeBaseline", "evaluate",
+    "evaluate_checkpoint", "fit_baselines", "model_method", "plot_evaluation", "prepare_scenes", "scene_metrics"
 ]

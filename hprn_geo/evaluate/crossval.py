@@ -73,10 +73,9 @@ def score_fold(
         scene: the held-out scene (its fold must be trained in ``run_dir``).
         run_dir: the fold's run folder.
         device: where the model runs (``"auto"``: CUDA when present).
-        camera: render the held-out scene's RGB (and the baselines' training RGB) through
-            this camera instead of the model's convention: a camera the model never saw
-            (``holdout_cameras``) measures what a real photo does to it. The baselines are
-            still fitted on the model's convention: neither side knows the camera.
+        camera: render the held-out scene's RGB through this camera (one the model never saw,
+            ``holdout_cameras``) instead of the model's convention; the baselines are still fitted on
+            the model's convention, so neither side knows the camera.
         **predict: further :func:`~hprn_geo.evaluate.evaluate_checkpoint` options (``tile``, ``overlap``, ``prior``).
     """
     fold = fold_config(config, scene)
