@@ -1,12 +1,6 @@
 """The data side shared by training, evaluation, classification and scene fits: scenes on a
-wavelength grid, the RGB input convention and its rendering, and patch geometry.
-
-- :func:`load_scene` reads a cube (a shared name, a glob of shared tiles, or a
-  file) and resamples it to the output grid: a :class:`Scene`.
-- :class:`InputConvention` says how a model's RGB is made from reflectance (a
-  camera response, or three of the cube's own bands) and is written into the
-  model card; :class:`RGBRenderer` renders it, with augmentation for training.
-- :func:`patch_positions`, :func:`window_sums` and :func:`random_dihedral` cut and turn patches.
+wavelength grid (:func:`load_scene`), the RGB input convention (:class:`InputConvention`) and its
+rendering (:class:`RGBRenderer`), and patch geometry.
 """
 
 from __future__ import annotations

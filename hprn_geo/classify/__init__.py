@@ -12,19 +12,7 @@ from hprn_geo.classify.scores import ClassScores, class_scores, confusion_matrix
 from hprn_geo.classify.split import Split, fixed_split, random_split
 
 __all__ = [
-    "INPUTS",
-    "ClassScores",
-    "ClassificationResult",
-    "ClassifierConfig",
-    "PatchCNN",
-    "PixelClassifier",
-    "SceneFitConfig",
-    "Split",
-    "class_scores",
-    "classify_scene",
-    "confusion_matrix",
-    "fit_scene_model",
-    "fixed_split",
-    "random_split",
-    "simulate_rgb",
+    "INPUTS", "ClassScores", "ClassificationResult", "ClassifierConfig", "PatchCNN", "PixelClassifier",
+    "SceneFitConfig", "Split", "class_scores", "classify_scene", "confusion_matrix", "fit_scene_model", "fixed_split",
+    "random_split", "simulate_rgb"
 ]

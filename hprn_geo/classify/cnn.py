@@ -1,29 +1,9 @@
 """The patch classifier of the paper's Pavia experiment: a small CNN on 11 x 11 neighbourhoods.
 
-The paper (Sec. IV-D, ref. [63]) classifies each labelled pixel from the
-11 x 11 patch around it with "three convolutional and two fully-connected
-layers", without further detail. Ours, the same for every input (RGB,
-reconstructed HSI, real HSI):
-
-=====================  ============================================
-layer                   shape for C input bands, K classes
-=====================  ============================================
-input                   (N, C, 11, 11), bands standardised on the training pixels
-conv 3x3 + BN + ReLU    C -> 64, valid: 9 x 9
-conv 3x3 + BN + ReLU    64 -> 64, 7 x 7
-conv 3x3 + BN + ReLU    64 -> 64, 5 x 5
-FC + ReLU + dropout     1600 -> 128, p = 0.5
-FC                      128 -> K (logits)
-=====================  ============================================
-
-Trained with Adam (lr 1e-3), batch 64, cross-entropy, for a fixed number of
-epochs (default 100; no early stopping, since there is no validation split
-and the test pixels must not choose anything), each batch turned by a random
-multiple of 90 degrees and maybe mirrored. Image borders are reflected. A
-fixed seed fixes the initialisation, the batch order and the augmentation: on
-the CPU a run repeats bit for bit; on CUDA cuDNN's kernels are not
-deterministic, so scores may differ in the last digits (the report records
-the device).
+The paper (Sec. IV-D, ref. [63]) says only "three convolutional and two fully-connected layers"; ours,
+the same for every input, its training (Adam, cross-entropy, a fixed number of epochs, no early
+stopping, random turns and mirrors) and its determinism (bit for bit on the CPU for one seed, not on
+CUDA) are in docs/classify.md.
 """
 
 from __future__ import annotations

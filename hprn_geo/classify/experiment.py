@@ -1,17 +1,6 @@
 """The experiment: classify RGB, HPRN-reconstructed HSI and the real HSI with one classifier and one split.
 
-:func:`classify_scene` is what ``hprn-geo classify`` runs (docs/classify.md):
-
-1. RGB is simulated from the cube (1-based ``rgb_bands``, a ``camera``
-   response, or, by default, the bands nearest 650/550/450 nm).
-2. The reconstruction comes from HPRN fitted on the scene itself with the
-   test split's spectra removed from the targets
-   (:func:`hprn_geo.fit.scenefit.fit_scene_model`, the code behind ``hprn-geo fit``), or from a trained
-   checkpoint, in which case the cube is resampled to the model's grid and
-   RGB follows the model's card.
-3. The same :class:`hprn_geo.classify.cnn.PixelClassifier` (same seed, same
-   training pixels) is fitted to each of ``rgb``, ``reconstructed`` and
-   ``hsi`` and scored on the test pixels.
+:func:`classify_scene` is what ``hprn-geo classify`` runs; its steps are in docs/classify.md.
 """
 
 from __future__ import annotations

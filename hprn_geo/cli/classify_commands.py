@@ -85,10 +85,7 @@ def _read_labelled_cube(path: str, key: str | None, wavelengths: str | None) -> 
     cube = read_cube(path, **({"key": key} if key else {}))
     if wavelengths is None:
         return cube
-    if Path(wavelengths).is_file():
-        grid = read_wavelengths(wavelengths)
-    else:
-        grid = np.linspace(*parse_grid(wavelengths))
+    grid = read_wavelengths(wavelengths) if Path(wavelengths).is_file() else np.linspace(*parse_grid(wavelengths))
     if grid.size != cube.data.shape[0]:
         raise DataFileError(f"--wavelengths gives {grid.size} values but the cube has {cube.data.shape[0]} bands")
     return Cube(cube.data, grid, None, cube.name, cube.extras, cube.kind)

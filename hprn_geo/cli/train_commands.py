@@ -43,10 +43,7 @@ def train(config_path: str | None, run_dir: str, resume: bool, name: str | None,
     from hprn_geo.train import load_config
     from hprn_geo.train import train as run_training
 
-    grid = None
-    if wavelengths is not None:
-        start, stop, count = parse_grid(wavelengths)
-        grid = {"start": start, "stop": stop, "count": count}
+    grid = None if wavelengths is None else dict(zip(("start", "stop", "count"), parse_grid(wavelengths)))
     config = load_config(
         config_path, name=name, train=train_scenes or None, validation=validation or None, test=test or None,
         data_dir=data_dir, camera=camera, rgb_bands=rgb_bands, wavelengths=grid, preset=preset,

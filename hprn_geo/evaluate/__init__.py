@@ -8,13 +8,7 @@ training cubes) on the same RGB, scored with the same metrics; see docs/accuracy
 
 from __future__ import annotations
 
-from hprn_geo.evaluate.baselines import (
-    BASELINES,
-    FlatBaseline,
-    KNNBaseline,
-    RidgeBaseline,
-    fit_baselines,
-)
+from hprn_geo.evaluate.baselines import BASELINES, FlatBaseline, KNNBaseline, RidgeBaseline, fit_baselines
 from hprn_geo.evaluate.harness import (
     EvalScene,
     Evaluation,
@@ -27,17 +21,6 @@ from hprn_geo.evaluate.harness import (
 from hprn_geo.evaluate.plots import plot_evaluation
 
 __all__ = [
-    "BASELINES",
-    "EvalScene",
-    "Evaluation",
-    "FlatBaseline",
-    "KNNBaseline",
-    "RidgeBaseline",
-    "evaluate",
-    "evaluate_checkpoint",
-    "fit_baselines",
-    "model_method",
-    "plot_evaluation",
-    "prepare_scenes",
-    "scene_metrics",
+    "BASELINES", "EvalScene", "Evaluation", "FlatBaseline", "KNNBaseline", "RidgeBaseline", "evaluate",
+    "evaluate_checkpoint", "fit_baselines", "model_method", "plot_evaluation", "prepare_scenes", "scene_metrics"
 ]

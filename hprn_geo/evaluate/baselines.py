@@ -1,13 +1,7 @@
 """Classical RGB -> spectrum baselines, fitted on the same training spectra as the model.
 
-Each baseline is fitted on pairs of RGB (3, N) and spectra (B, N) and
-predicts (B, H, W) from (3, H, W), pixel by pixel:
-
-- :class:`RidgeBaseline`: an affine map RGB -> spectrum, ridge-regularised.
-- :class:`KNNBaseline`: the spectra of the training pixels nearest in
-  chromaticity, each scaled to the pixel's brightness, averaged.
-- :class:`FlatBaseline`: a spectrum flat over wavelength at the pixel's
-  brightness (mean of R, G, B) times a gain fitted on the training pixels.
+Each baseline is fitted on pairs of RGB (3, N) and spectra (B, N) and predicts (B, H, W) from
+(3, H, W), pixel by pixel: :class:`RidgeBaseline`, :class:`KNNBaseline` and :class:`FlatBaseline`.
 """
 
 from __future__ import annotations

@@ -1,21 +1,10 @@
-"""Leave-one-scene-out cross-validation of a training recipe against the baselines.
+"""Leave-one-scene-out cross-validation of a training recipe against the baselines (docs/accuracy.md).
 
-A recipe is a :class:`~hprn_geo.train.TrainConfig` whose ``train`` lists every
-scene. Fold *k* trains on all scenes but scene *k* (a fixed schedule: no
-validation scene, so nothing is chosen on the held-out scene), then scores the
-model (at every snapshot step and at the end) and the baselines fitted on
-exactly the same training scenes on scene *k*, rendered by the same input
-convention. The recipe's score is the mean over folds: every choice (steps,
-loss, augmentation, preset, prior, tile) is made on that mean alone.
-
-Each fold lives in ``runs/<scene>/`` (a normal training run folder, resumable)
-with its scores in ``scores.json``; a finished fold is not trained again.
-
-Example::
-
-    config = load_config("configs/vnir31.toml")
-    result = cross_validate(config, Path("out/cv/vnir31"))
-    print(result.table())
+A recipe is a :class:`~hprn_geo.train.TrainConfig` whose ``train`` lists every scene. Fold *k* trains on
+all scenes but scene *k* with a fixed schedule (no validation scene), then scores the model (at every
+snapshot and at the end) and the baselines fitted on the same training scenes on scene *k*. Each fold
+lives in ``runs/<scene>/`` (a normal, resumable run folder) with its ``scores.json``; a finished fold is
+not trained again.
 """
 
 from __future__ import annotations
@@ -84,10 +73,9 @@ def score_fold(
         scene: the held-out scene (its fold must be trained in ``run_dir``).
         run_dir: the fold's run folder.
         device: where the model runs (``"auto"``: CUDA when present).
-        camera: render the held-out scene's RGB (and the baselines' training RGB) through
-            this camera instead of the model's convention: a camera the model never saw
-            (``holdout_cameras``) measures what a real photo does to it. The baselines are
-            still fitted on the model's convention: neither side knows the camera.
+        camera: render the held-out scene's RGB through this camera (one the model never saw,
+            ``holdout_cameras``) instead of the model's convention; the baselines are still fitted on
+            the model's convention, so neither side knows the camera.
         **predict: further :func:`~hprn_geo.evaluate.evaluate_checkpoint` options (``tile``, ``overlap``, ``prior``).
     """
     fold = fold_config(config, scene)

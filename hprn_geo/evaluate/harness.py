@@ -1,12 +1,7 @@
 """One harness for the model and the baselines: same scenes, same RGB, same metrics.
 
-A *method* is any callable ``rgb (3, H, W) -> spectra (B, H, W)``: the model
-through :class:`hprn_geo.predict.Predictor` (so evaluation sees exactly what
-``hprn-geo predict`` does, tiles and blending included), or a fitted baseline.
-:func:`evaluate` scores every method on every scene with the metrics of
-:mod:`hprn_geo.metrics` (MRAE with eps 1e-3, RMSE, SAM in degrees, PSNR and
-SSIM with data range 1) on the pixels with data, and averages over scenes.
-:func:`evaluate_checkpoint` does the whole job for a checkpoint and a list of cubes.
+A *method* is any callable ``rgb (3, H, W) -> spectra (B, H, W)``: the model through
+:class:`hprn_geo.predict.Predictor` (exactly what ``hprn-geo predict`` does), or a fitted baseline.
 """
 
 from __future__ import annotations

@@ -1,11 +1,5 @@
-"""Is the photo where the cube says it is? A co-registration check of an RGB + hyperspectral pair.
-
-The cube is rendered to the photo's colours by a least-squares fit of its
-bands to the photo's three channels over the pixels both see (no camera
-response needed), then the rendering and the photo, averaged to the cube's
-pixels, are compared: their correlation, and the sub-pixel shift between them
-by phase correlation (:func:`skimage.registration.phase_cross_correlation`, on
-images tapered by a Hann window), refined over a few rounds.
+"""Is the photo where the cube says it is? A co-registration check of an RGB + hyperspectral pair:
+correlation and sub-pixel shift of the photo against the cube rendered to its colours (docs/fit.md, step 3).
 """
 
 from __future__ import annotations

@@ -1,11 +1,7 @@
 """An honest holdout for a scene fit: whole blocks of the scene, scored against baselines fitted on the rest.
 
-Neighbouring pixels are alike, so a holdout of scattered pixels scores how well
-a model interpolates between its own training targets. :func:`blocked_holdout`
-holds out whole square blocks instead, drawn at random until a share of the
-data is held out; :func:`holdout_table` scores the fitted model and the
-classical baselines (:mod:`hprn_geo.evaluate.baselines`, fitted on exactly the
-training pixels) on the same held-out pixels; :func:`plot_holdout_spectra` draws them.
+Neighbouring pixels are alike, so a holdout of scattered pixels would score how well a model interpolates
+between its own training targets (docs/fit.md, step 4).
 """
 
 from __future__ import annotations

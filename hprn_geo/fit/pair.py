@@ -1,13 +1,5 @@
-"""An RGB raster and a hyperspectral raster of the same ground brought onto one grid.
-
-:func:`read_pair` opens both with rasterio, keeps the cube's grid (CRS,
-transform, pixel size) over the two rasters' overlap, and warps the RGB
-(:func:`rasterio.warp.reproject`, any CRS) onto a grid aligned with the
-cube's and ``k`` times finer, ``k`` the rounded ratio of the pixel sizes (1
-when they are equal): RGB pixel (i, j) of the result lies in cube pixel
-(i // k, j // k). The RGB is read as ``hprn-geo predict`` reads it
-(:func:`hprn_geo.io.open_scene`: scaling and sRGB decoding by the same
-rules), so a model fitted on the pair applies to the whole photo unchanged.
+"""An RGB raster and a hyperspectral raster of the same ground brought onto one grid: the cube's, and for
+the RGB one aligned with it and ``k`` times finer (docs/fit.md, steps 1 and 2).
 """
 
 from __future__ import annotations
@@ -23,12 +15,7 @@ from typing import Any
 import numpy as np
 from affine import Affine
 from rasterio.transform import array_bounds
-from rasterio.warp import (
-    Resampling,
-    calculate_default_transform,
-    reproject,
-    transform_bounds,
-)
+from rasterio.warp import Resampling, calculate_default_transform, reproject, transform_bounds
 from rasterio.windows import Window, from_bounds
 
 from hprn_geo.errors import (

@@ -1,11 +1,7 @@
 """``hprn-geo fit``: HPRN fitted to one scene's own RGB -> spectrum map, checked on a blocked holdout.
 
-:func:`fit_pair` reads the pair onto the cube's grid (:func:`hprn_geo.fit.pair.read_pair`),
-checks its co-registration (and with ``align`` moves the photo by the shift found),
-holds out whole blocks, fits HPRN on the rest at the photo's resolution
-(:func:`hprn_geo.fit.scenefit.fit_scene_model`), predicts the overlap as ``hprn-geo
-predict`` would (:class:`hprn_geo.predict.Predictor`), scores it and the baselines on the
-holdout, and writes a normal checkpoint whose card says what it was fitted on, with the table.
+:func:`fit_pair` runs the steps of docs/fit.md and writes a normal checkpoint whose card says what it
+was fitted on, with the holdout table.
 """
 
 from __future__ import annotations
@@ -22,12 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hprn_geo.errors import (
-    DataFileError,
-    MisregistrationWarning,
-    OutputError,
-    TooFewPixelsError,
-)
+from hprn_geo.errors import DataFileError, MisregistrationWarning, OutputError, TooFewPixelsError
 from hprn_geo.fit.coregister import Registration, check_registration
 from hprn_geo.fit.holdout import HoldoutSpectra, blocked_holdout, score_holdout
 from hprn_geo.fit.pair import ScenePair, read_pair

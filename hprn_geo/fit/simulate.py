@@ -1,12 +1,8 @@
 """Georeferenced RGB + hyperspectral pairs made from a real cube, for tests, benchmarks and the docs.
 
-:func:`simulate_pair` does what a survey does to one scene: a camera sees it
-at fine pixels (its real spectral response, 8-bit sRGB), the photo is
-delivered in another CRS with a georeferencing error of a fraction of a
-pixel, and a hyperspectral sensor sees the same ground at ``k`` times coarser
-pixels (the fine cube averaged over k x k blocks, in the cube's own CRS). The
-georeference is made up (the shared cubes have none, or only one of them);
-the spectra, the camera and the spatial structure are real.
+:func:`simulate_pair` does what a survey does to one scene (a fine 8-bit photo in another CRS, slightly
+off, and a ``k`` times coarser cube); the georeference is made up, the spectra, the camera and the spatial
+structure are real (docs/fit.md, "How well it does").
 """
 
 from __future__ import annotations

@@ -10,22 +10,8 @@ import importlib
 from typing import Any
 
 __all__ = [
-    "HPRN",
-    "HPRNConfig",
-    "MRB",
-    "PAPER_SCALES",
-    "PRESETS",
-    "SSRM",
-    "TCRM",
-    "band_covariance",
-    "build_model",
-    "linear_init",
-    "offset_labels",
-    "relative_l1",
-    "segment_order",
-    "semantic_prior",
-    "slic_labels",
-    "sopc_loss",
+    "HPRN", "HPRNConfig", "MRB", "PAPER_SCALES", "PRESETS", "SSRM", "TCRM", "band_covariance", "build_model",
+    "linear_init", "offset_labels", "relative_l1", "segment_order", "semantic_prior", "slic_labels", "sopc_loss"
 ]
 
 _MODULE = {"HPRN": "hprn", "HPRNConfig": "hprn", "build_model": "hprn", "PRESETS": "presets",

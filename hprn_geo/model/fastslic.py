@@ -1,52 +1,17 @@
 """SLIC superpixels in PyTorch: the semantic prior on any device, batched over tiles.
 
-scikit-image's SLIC (:func:`hprn_geo.model.prior.slic_labels`) runs on one CPU
-core, one image and one scale at a time; at 512² its four scales take about
-15 times as long as the paper-size model on a GPU (DESIGN.md, "Speed facts").
-This module computes the same clustering with tensor operations, so it runs
-wherever its input lives (CPU in the tests, CUDA in production) and for a
-whole batch of tiles at once.
+The same clustering as scikit-image's ``slic`` (0.26) with the prior's settings (``compactness=10``,
+``max_num_iter=10``, ``sigma=0``, no mask, ``start_label=0``), step by step, in tensor operations, so it
+runs where its input lives and for a whole batch of tiles at once. How each step follows scikit-image,
+and timings, are in ``docs/gpu.md``.
 
-It follows scikit-image's ``slic`` (0.26) step by step, with the settings the
-prior uses (``compactness=10``, ``max_num_iter=10``, ``sigma=0``, no mask,
-``start_label=0``):
+What differs from scikit-image: connectivity. By default this module stops after the k-means, so a
+label may cover several disconnected pieces (harmless for SSRM, which only sorts pixels by label);
+``connectivity=True`` adds a cheap clean-up in the same spirit (:func:`enforce_connectivity`), closer
+to scikit-image but not identical. Before that step the labels equal scikit-image's
+``slic(..., enforce_connectivity=False)`` pixel for pixel on the test crops in float64.
 
-1. clip to [0, 1], then rescale each image by its own minimum and maximum
-   (over all three channels), as ``slic`` does before the colour conversion;
-2. CIELAB from sRGB as ``skimage.color.rgb2lab`` (D65, 2° observer), scaled by
-   ``1 / compactness``;
-3. seeds on scikit-image's regular grid (:func:`grid_seeds`, the same points
-   and the same steps as ``skimage.util.regular_grid``), with colour 0, so the
-   first assignment is by position only;
-4. ten rounds of: assign every pixel to the centre with the smallest
-   ``|Δlab|² / m² + |Δyx|² / S²`` among the centres whose window
-   (± 2 grid steps) holds the pixel (a pixel outside every window keeps its
-   label; ties go to the lower centre index), then move every centre to the
-   mean position and colour of its pixels (a centre left without pixels is
-   dropped for good). ``S`` is the larger grid step, ``m`` the compactness.
-
-With K <= 20 segments every pixel is compared with every centre (one
-``(N, K, H*W)`` distance tensor per scale); the window is a mask on it.
-
-What differs from scikit-image: connectivity. scikit-image afterwards splits
-every label into its 4-connected pieces, merges pieces smaller than half a
-segment into a neighbouring piece and numbers the result in raster order, so
-its segments are connected. By default this module stops after the k-means: a
-label may cover several disconnected pieces. For HPRN this is harmless: SSRM
-only sorts pixels by label (:func:`hprn_geo.model.ssrm.segment_order`), so the
-pieces of one label are simply grouped together. ``connectivity=True`` adds a
-cheap clean-up in the same spirit (:func:`enforce_connectivity`: connected
-components by run-length min-propagation, small pieces merged into a
-neighbour), closer to scikit-image but not identical to it. Before that step
-the labels equal scikit-image's ``slic(..., enforce_connectivity=False)``
-pixel for pixel on the 14 test crops in float64 (in float32, near-ties move a
-few pixels: 17 of 263,168 on the largest crop). Labels are numbered
-0, 1, ... per image and scale (dropped centres leave no gaps). Agreement with
-scikit-image, and timings, are in ``docs/gpu.md``.
-
-Memory: at most about ``3 x N x K x H x W`` values of ``dtype`` at once, K the
-number of centres of the largest scale (16 tiles of 512² at K = 16 or 20:
-about 1 GB in float32).
+Memory: at most about ``3 x N x K x H x W`` values of ``dtype`` at once, K the centres of the largest scale.
 """
 
 from __future__ import annotations
@@ -297,14 +262,9 @@ def _earlier_neighbour(comp: torch.Tensor) -> torch.Tensor:
 def enforce_connectivity(labels: torch.Tensor, n_segments: int, min_size_factor: float = 0.5) -> torch.Tensor:
     """Split labels into connected pieces and merge the small ones, like scikit-image's clean-up.
 
-    scikit-image scans pixels in raster order, grows each new piece by
-    breadth-first search and gives a piece smaller than ``min_size_factor``
-    times the mean segment size the label of an already-numbered neighbour.
-    Here, in parallel: pieces come from :func:`connected_components`, a small
-    piece joins its latest-starting neighbour among those that start before it
-    (following chains of small pieces), and pieces are numbered in raster
-    order of their first pixel. Unlike scikit-image, large pieces are never cut
-    (its breadth-first search stops at 3 segment sizes).
+    Pieces come from :func:`connected_components`; a small piece joins its latest-starting neighbour
+    among those that start before it (following chains of small pieces), and pieces are numbered in
+    raster order of their first pixel. Unlike scikit-image, large pieces are never cut (docs/gpu.md).
 
     Args:
         labels: (N, H, W) integer labels.

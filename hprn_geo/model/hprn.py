@@ -46,9 +46,7 @@ class HPRNConfig:
 
     def to_dict(self) -> dict:
         """Plain-JSON form (tuples become lists)."""
-        data = asdict(self)
-        data["scales"] = list(self.scales)
-        return data
+        return {**asdict(self), "scales": list(self.scales)}
 
     @classmethod
     def from_dict(cls, data: dict) -> HPRNConfig:
@@ -91,16 +89,10 @@ class HPRN(nn.Module):
         (the authors' code). :class:`hprn_geo.predict.Predictor` sets it from the model card."""
         c = config.channels
         self.head = ReflectConv(3, c)
-        self.blocks = nn.ModuleList(
-            MRB(c, config.tcrm, config.grid, config.reduction) for _ in range(config.blocks)
-        )
+        self.blocks = nn.ModuleList(MRB(c, config.tcrm, config.grid, config.reduction) for _ in range(config.blocks))
         self.tail = ReflectConv(c, c)
         self.to_bands = ReflectConv(c, config.bands)
-        self.ssrm = (
-            SSRM(config.bands, config.scales, config.window, config.shared_qk)
-            if config.ssrm
-            else None
-        )
+        self.ssrm = SSRM(config.bands, config.scales, config.window, config.shared_qk) if config.ssrm else None
 
     @property
     def bands(self) -> int:

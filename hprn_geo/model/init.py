@@ -17,13 +17,9 @@ def linear_init(model: HPRN, rgb: np.ndarray, spectra: np.ndarray, floor: float 
     weighted by ``1 / max(|truth|, floor)**2``, so dark elements count as much
     as MRAE counts them (``floor`` as in :func:`hprn_geo.model.relative_l1`).
 
-    The head's first three channels pass RGB through (centre tap), the band
-    projection applies the map to them and ignores the other channels, the
-    tail (end of the MRB branch) and SSRM's fusion start at zero, so the
-    untrained network outputs exactly ``W^T rgb``: training then learns what
-    a linear map misses, from a start that already generalises like one.
-    A zero last layer in a residual branch is the usual "zero init"; every
-    weight still receives gradient after the first step.
+    The head's first three channels pass RGB through (centre tap), the band projection applies the
+    map to them, the tail and SSRM's fusion start at zero, so the untrained network outputs exactly
+    ``W^T rgb`` (docs/training.md, "Start").
 
     Returns:
         W, (3, B).

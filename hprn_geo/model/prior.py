@@ -35,16 +35,11 @@ def slic_labels(rgb: np.ndarray, scales: Sequence[int] = PAPER_SCALES) -> np.nda
         (S, H, W) int64 labels starting at 0, one map per scale.
     """
     image = np.clip(np.moveaxis(np.asarray(rgb, dtype=np.float64), 0, -1), 0.0, 1.0)
-    maps = [
-        slic(image, n_segments=int(k), compactness=10.0, start_label=0, channel_axis=-1)
-        for k in scales
-    ]
+    maps = [slic(image, n_segments=int(k), compactness=10.0, start_label=0, channel_axis=-1) for k in scales]
     return np.stack(maps).astype(np.int64)
 
 
-def semantic_prior(
-    rgb: torch.Tensor, scales: Sequence[int] = PAPER_SCALES, method: str = "skimage"
-) -> torch.Tensor:
+def semantic_prior(rgb: torch.Tensor, scales: Sequence[int] = PAPER_SCALES, method: str = "skimage") -> torch.Tensor:
     """Multi-scale SLIC labels for a batch, on the CPU with scikit-image (default) or with torch.
 
     Args:

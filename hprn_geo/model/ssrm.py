@@ -117,11 +117,7 @@ class SSRM(nn.Module):
     """
 
     def __init__(
-        self,
-        bands: int,
-        scales: Sequence[int] = (8, 12, 16, 20),
-        window: int = 64,
-        shared_qk: bool = True,
+        self, bands: int, scales: Sequence[int] = (8, 12, 16, 20), window: int = 64, shared_qk: bool = True
     ) -> None:
         super().__init__()
         self.scales = tuple(scales)
@@ -134,9 +130,7 @@ class SSRM(nn.Module):
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         n, b, h, w = x.shape
         if labels.shape != (n, len(self.scales), h, w):
-            raise ValueError(
-                f"labels must have shape {(n, len(self.scales), h, w)}, got {tuple(labels.shape)}"
-            )
+            raise ValueError(f"labels must have shape {(n, len(self.scales), h, w)}, got {tuple(labels.shape)}")
         query = self.query(x).flatten(2).transpose(1, 2)  # (N, L, B)
         key = query if self.key is None else self.key(x).flatten(2).transpose(1, 2)
         key = F.normalize(key, dim=-1, eps=5e-5)  # per token, so before grouping
@@ -147,9 +141,7 @@ class SSRM(nn.Module):
         fused = stacked.permute(0, 1, 3, 2).reshape(n, -1, h, w)
         return self.fuse(fused) + x
 
-    def _attend(
-        self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, order: torch.Tensor
-    ) -> torch.Tensor:
+    def _attend(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
         """Windowed attention in one scale's segment order; returns (N, L, B) in pixel order.
 
         Keys are already L2-normalised. The neighbourhood lists the previous

@@ -27,10 +27,7 @@ class ChannelSelfAttention(nn.Module):
         self.out = nn.Linear(embed, embed, bias=False)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        attended = F.scaled_dot_product_attention(
-            self.query(tokens), self.key(tokens), self.value(tokens)
-        )
-        return self.out(attended)
+        return self.out(F.scaled_dot_product_attention(self.query(tokens), self.key(tokens), self.value(tokens)))
 
 
 class TCRM(nn.Module):

@@ -1,13 +1,5 @@
-"""Blending weights for overlapping tiles.
-
-Each tile's prediction is weighted by a separable raised-cosine taper that falls
-towards every side of the tile that a neighbouring tile overlaps, and stays 1 on
-sides at the scene border and in the interior. Within a regular overlap of
-``overlap`` pixels the falling taper of one tile and the rising taper of its
-neighbour sum to 1 (``sin**2 + cos**2``); the mosaic divides by the summed weights
-anyway, so the result is an exact weighted mean everywhere, including next to the
-shifted last tile where more than two tiles meet.
-"""
+"""Blending weights for overlapping tiles: a separable raised-cosine taper towards every side that a
+neighbouring tile overlaps, 1 elsewhere (docs/tiles.md, "Blending")."""
 
 from __future__ import annotations
 
@@ -45,13 +37,9 @@ def _profile(length: int, overlap: int, falls_before: bool, falls_after: bool) -
 
 
 @lru_cache(maxsize=64)
-def _weights(
-    height: int, width: int, overlap: int, top: bool, bottom: bool, left: bool, right: bool
-) -> np.ndarray:
+def _weights(height: int, width: int, overlap: int, top: bool, bottom: bool, left: bool, right: bool) -> np.ndarray:
     """Cached, read-only ``(height, width)`` weights for one shape and side pattern."""
-    rows = _profile(height, overlap, top, bottom)
-    cols = _profile(width, overlap, left, right)
-    weights = np.outer(rows, cols)
+    weights = np.outer(_profile(height, overlap, top, bottom), _profile(width, overlap, left, right))
     weights.setflags(write=False)
     return weights
 

@@ -1,12 +1,4 @@
-"""Window grid of a scene: overlapping tiles of a fixed size, in pixel coordinates.
-
-A :class:`TileGrid` cuts a ``height x width`` scene into tiles of ``tile x tile``
-pixels that overlap their neighbours by ``overlap`` pixels. Tile offsets along an
-axis are ``0, stride, 2 * stride, ...`` with ``stride = tile - overlap``; the last
-tile is shifted back so that it ends exactly at the scene edge, so every tile has
-the full size and tiles can be batched. A scene axis shorter than ``tile`` gets a
-single tile of the scene's size.
-"""
+"""Window grid of a scene: overlapping tiles of a fixed size, in pixel coordinates (docs/tiles.md, "Grid")."""
 
 from __future__ import annotations
 
@@ -35,10 +27,7 @@ class Window:
     @property
     def slices(self) -> tuple[slice, slice]:
         """``(rows, cols)`` slices selecting this window from a ``(..., H, W)`` array."""
-        return (
-            slice(self.row_off, self.row_off + self.height),
-            slice(self.col_off, self.col_off + self.width),
-        )
+        return slice(self.row_off, self.row_off + self.height), slice(self.col_off, self.col_off + self.width)
 
 
 def _as_int(name: str, value: object) -> int:
@@ -64,9 +53,7 @@ def _check_sizes(height: int, width: int, tile: int, overlap: int) -> None:
             f"({overlap} px), e.g. tile={2 * overlap + 1} or more, or a smaller overlap."
         )
     if height < 1 or width < 1:
-        raise TileSizeError(
-            f"The scene must be at least 1 x 1 pixels, got {height} x {width}."
-        )
+        raise TileSizeError(f"The scene must be at least 1 x 1 pixels, got {height} x {width}.")
 
 
 def _axis_offsets(length: int, tile: int, stride: int) -> tuple[int, ...]:
@@ -77,9 +64,7 @@ def _axis_offsets(length: int, tile: int, stride: int) -> tuple[int, ...]:
     shorter than a tile).
     """
     last = max(length - tile, 0)
-    offsets = list(range(0, last, stride))
-    offsets.append(last)
-    return tuple(offsets)
+    return (*range(0, last, stride), last)
 
 
 class TileGrid:
@@ -104,13 +89,9 @@ class TileGrid:
         tile = _as_int("tile size", tile)
         overlap = _as_int("tile overlap", overlap)
         _check_sizes(height, width, tile, overlap)
-        self.height = height
-        self.width = width
-        self.tile = tile
-        self.overlap = overlap
-        stride = tile - overlap
-        self.row_offsets: tuple[int, ...] = _axis_offsets(height, tile, stride)
-        self.col_offsets: tuple[int, ...] = _axis_offsets(width, tile, stride)
+        self.height, self.width, self.tile, self.overlap = height, width, tile, overlap
+        self.row_offsets: tuple[int, ...] = _axis_offsets(height, tile, self.stride)
+        self.col_offsets: tuple[int, ...] = _axis_offsets(width, tile, self.stride)
         self.tile_shape: tuple[int, int] = (min(tile, height), min(tile, width))
         self._row_index = {off: i for i, off in enumerate(self.row_offsets)}
         self._col_index = {off: j for j, off in enumerate(self.col_offsets)}
@@ -135,10 +116,7 @@ class TileGrid:
         return self.n_rows * self.n_cols
 
     def __repr__(self) -> str:
-        return (
-            f"TileGrid(height={self.height}, width={self.width}, tile={self.tile}, "
-            f"overlap={self.overlap})"
-        )
+        return f"TileGrid(height={self.height}, width={self.width}, tile={self.tile}, overlap={self.overlap})"
 
     def _check_row(self, i: int) -> None:
         if not 0 <= i < self.n_rows:
@@ -193,14 +171,11 @@ class TileGrid:
         return self.row_offsets[i], stop
 
     def resume_row(self, strip: int) -> int:
-        """The tile row to restart from so that strips ``strip, strip + 1, ...`` come out exact.
+        """The tile row ``r <= strip`` to restart from so that strips ``strip, strip + 1, ...`` come out
+        bit for bit as in an uninterrupted run (strips ``r .. strip - 1`` are incomplete: discard them).
 
-        Strip ``strip`` also holds contributions of earlier tile rows that reach into
-        it (its top ``overlap`` rows, more next to the shifted last tile). Restarting
-        a :class:`~hprn_geo.tiles.mosaic.MosaicAccumulator` at the returned tile row
-        ``r <= strip`` (``start_row=r``) and adding tile rows ``r, r + 1, ...`` gives
-        strips ``strip, ...`` identical, bit for bit, to an uninterrupted run; strips
-        ``r .. strip - 1`` are incomplete and must be discarded.
+        Strip ``strip`` also holds contributions of earlier tile rows that reach into it; see
+        docs/tiles.md, "Resuming".
         """
         self._check_row(strip)
         top = self.row_offsets[strip]

@@ -1,13 +1,6 @@
-"""Streaming weighted mosaic of overlapping tile predictions.
-
-:class:`MosaicAccumulator` takes the predictions of a :class:`TileGrid`'s tiles,
-tile row by tile row, and hands back each horizontal :class:`Strip` of the scene
-as soon as no later tile can touch it. It holds one tile row's height of the
-scene (all bands) and one weight plane, never the whole scene, so its memory
-depends on tile size, bands and width, not on scene height. Given a column range
-(a *block column* of the scene) it takes only the tiles that touch those columns
-and holds only their width, so a scene run block column by block column needs
-memory that depends on neither its width nor its height.
+"""Streaming weighted mosaic of overlapping tile predictions: each horizontal :class:`Strip` of the scene
+is handed back as soon as no later tile can touch it, so memory never grows with the scene's height (nor,
+run block column by block column, with its width). See docs/tiles.md, "Streaming mosaic".
 """
 
 from __future__ import annotations
@@ -52,16 +45,11 @@ class MosaicAccumulator:
         dtype: floating dtype of the running weighted sum. With float64 (default) a
             constant prediction comes out exactly constant after the cast to float32;
             float32 halves the memory and agrees to about 1e-7 relative.
-        start_row: first tile row that will be added (to resume a run). Strips from
-            ``start_row`` on are emitted. To get strip ``k`` and later exactly as an
-            uninterrupted run would, pass ``start_row=grid.resume_row(k)`` and discard
-            the strips before ``k``: they lack earlier tile rows' contributions.
-        columns: ``(start, stop)``: the scene columns to accumulate (default: all). Only the
-            tiles of ``grid.cols_touching(start, stop)`` are taken, each clipped to the
-            range, and strips are ``stop - start`` columns wide. Every pixel of the
-            range gets the same tiles and weights as in a full-width accumulator, so
-            the strips equal the same columns of full-width strips, bit for bit when
-            the tiles arrive in the same order.
+        start_row: first tile row that will be added, to resume a run from strip ``k`` with
+            ``start_row=grid.resume_row(k)``, discarding the strips before ``k`` (docs/tiles.md, "Resuming").
+        columns: ``(start, stop)``: the scene columns to accumulate (default: all); only the tiles of
+            ``grid.cols_touching(start, stop)`` are taken, each clipped to the range, and strips are
+            ``stop - start`` columns wide, equal to the same columns of full-width strips (docs/tiles.md).
     """
 
     def __init__(
@@ -99,9 +87,7 @@ class MosaicAccumulator:
         """True once every tile row has been added and emitted."""
         return self._row >= self.grid.n_rows
 
-    def add(
-        self, window: Window, prediction: np.ndarray, weights: np.ndarray | None = None
-    ) -> list[Strip]:
+    def add(self, window: Window, prediction: np.ndarray, weights: np.ndarray | None = None) -> list[Strip]:
         """Add one tile's prediction; return the strip it finished, if any.
 
         Args:
@@ -169,13 +155,8 @@ class MosaicAccumulator:
         return weights
 
     def _accumulate(self, window: Window, prediction: np.ndarray, weights: np.ndarray) -> None:
-        """Add ``weights * prediction`` and ``weights`` into the buffers, band by band.
-
-        The open tile row starts at buffer row 0 and the column range at buffer
-        column 0; the tile's columns outside the range are dropped. One band at a
-        time keeps the temporary small (``(height, width)``), which is 2-3x faster
-        than one ``(bands, height, width)`` product for large tiles.
-        """
+        """Add ``weights * prediction`` and ``weights`` into the buffers (the open tile row from buffer row 0,
+        the column range from buffer column 0), band by band: a small temporary, 2-3x faster for large tiles."""
         start, stop = self.columns
         lo, hi = max(window.col_off, start), min(window.col_off + window.width, stop)
         rows, cols = slice(0, window.height), slice(lo - start, hi - start)

@@ -3,16 +3,7 @@
 Every field has a default except the scenes. Paths given in a TOML file are
 relative to that file's folder. Wavelengths are a list of band centres (nm) or
 a table ``{start, stop, count}`` meaning ``numpy.linspace(start, stop, count)``.
-
-Example (``configs/vnir31.toml``)::
-
-    name = "vnir31"
-    wavelengths = { start = 400, stop = 700, count = 31 }
-    data_dir = "../../shared/data"
-    train = ["samson", "jasper_ridge"]
-    validation = ["muufl_sub"]
-    test = ["moffett"]
-    camera = "ntire2020_cie1964"
+Examples are in ``configs/`` and docs/training.md.
 """
 
 from __future__ import annotations
@@ -43,18 +34,17 @@ _PATH_FIELDS = ("data_dir", "srf_dir")
 class TrainConfig:
     """Everything a training run depends on (the run is reproducible from it and the data).
 
+    The config reference of docs/training.md says more on each field.
+
     Attributes:
         name: model name, written into the card (``"vnir31"``).
         wavelengths: (B,) output band centres, nm.
         fwhm: output band width (nm) for Gaussian resampling of the source cubes; None: linear interpolation.
-        edge_clamp_nm: a cube may fall short of the wavelength range by at most
-            this much; the missing end is filled with its edge band (constant extrapolation).
+        edge_clamp_nm: largest gap at either end of a cube's wavelength range filled with its edge band.
         data_dir: the folder of shared cube names (``samson``, ...); plain file paths need none.
         srf_dir: the camera response folder (default ``data_dir/srf``).
-        train: training scenes: shared names, glob patterns over them (tiles are
-            mosaicked by their offsets into one scene), or cube files.
-        validation: scenes for early stopping, never trained on; empty for a fixed
-            schedule (the model of the last step is kept: cross-validation and final runs).
+        train: training scenes: shared names, glob patterns over them (tiles mosaicked into one scene), or files.
+        validation: scenes for early stopping, never trained on; empty for a fixed schedule (the last step is kept).
         test: scenes for reported scores, never trained on nor used for stopping.
         camera: the fixed camera of the input convention (validation and test RGB).
         rgb_bands: 1-based (R, G, B) bands of the output grid used as RGB instead of a camera.
@@ -62,47 +52,36 @@ class TrainConfig:
         holdout_cameras: cameras never drawn (kept out of ``"all"`` for an honest real-camera test).
         fixed_camera_fraction: share of training patches rendered with the fixed camera.
         exposure: (low, high) brightness factor applied to both the target and its RGB.
-        spectral_tilt: standard deviation of a smooth random factor on every training
-            spectrum of a patch (target and RGB together; :class:`~hprn_geo.train.data.PatchPool`); 0 for none.
+        spectral_tilt: standard deviation of a smooth random factor on every training spectrum of a patch
+            (:class:`~hprn_geo.train.data.PatchPool`); 0 for none.
         noise_std: Gaussian noise added to training RGB, reflectance units.
-        white_balance_std: standard deviation of the log of a random gain per RGB channel
-            (a camera's white-balance error); 0 for none.
-        gamma_range: (low, high) exponent applied to clipped training RGB (a mis-linearised
-            photo); (1, 1) for none.
+        white_balance_std: standard deviation of the log of a random gain per RGB channel; 0 for none.
+        gamma_range: (low, high) exponent applied to clipped training RGB; (1, 1) for none.
         quantize_fraction: share of training RGB sRGB-encoded, rounded to 8 bits and decoded.
         blur_sigma: largest Gaussian blur (pixels) of training RGB, drawn uniformly; 0 for none.
-        mrae_weight: weight of the relative-error term beside SOPC (see
-            :func:`hprn_geo.model.loss.relative_l1`); 0 for the paper's loss alone.
-        preset: model preset (``"compact"`` or ``"paper"``).
+        mrae_weight: weight of the relative-error term beside SOPC; 0 for the paper's loss alone.
+        preset: model preset (``"compact"``, ``"paper"`` or ``"small"``).
         switches: extra :func:`hprn_geo.model.build_model` switches (``{"tcrm": false}``).
-        init: ``"random"`` (PyTorch's default initialisation) or ``"linear"``: start
-            at the least-squares linear map RGB -> spectrum of the training pixels
-            (see :func:`hprn_geo.model.linear_init`).
-        init_floor: with ``init = "linear"``: 0 for a plain least-squares map, else a relative
-            fit whose weights are ``1 / max(|truth|, init_floor)`` (MRAE-like).
+        init: ``"random"`` (PyTorch's default) or ``"linear"`` (:func:`hprn_geo.model.linear_init`).
+        init_floor: with ``init = "linear"``: 0 for a plain least-squares map, else a relative fit.
         patch_size: side of training patches and of the validation tiles.
         overlap: tile overlap of validation (and the card's default).
         batch_size: patches per step.
         pool_size: patches prepared (with their SLIC prior) before training.
-        scene_weights: how patches are shared among scenes: ``"positions"`` (uniform over every
-            valid patch position, so large scenes dominate) or ``"pixels"`` (each scene in
-            proportion to its valid pixels, as the per-pixel baselines weigh them).
+        scene_weights: ``"positions"`` (uniform over every valid patch position) or ``"pixels"`` (each scene in
+            proportion to its valid pixels).
         steps: optimiser steps (the schedule's length).
         lr: peak learning rate.
-        warmup: steps of linear learning-rate warm-up from ``lr / warmup`` (0: none); Adam's
-            first steps move every weight by about ``lr`` whatever its gradient, which throws a
-            linearly initialised network far from its start.
+        warmup: steps of linear learning-rate warm-up from ``lr / warmup`` (0: none).
         betas: Adam betas.
         power: polynomial learning-rate decay power.
-        ema: decay of an exponential moving average of the weights, which is what is
-            validated and saved (0: the weights themselves); smooths a noisy trajectory.
+        ema: decay of the moving average of the weights that is validated and saved (0: the weights themselves).
         tau: weight of the second-order term of the SOPC loss.
         val_every: steps between validations.
         patience: validations without improvement before stopping early.
         checkpoint_every: steps between resumable checkpoints.
-        snapshots: steps at which the model is also saved as ``model-<step>.pt``
-            (cross-validation scores them to choose the schedule's length); those at or
-            past ``steps`` are dropped (a shorter run of the same recipe).
+        snapshots: steps at which the model is also saved as ``model-<step>.pt``; those at or past ``steps``
+            are dropped.
         seed: seed of every random choice.
         bf16: run forward passes under bfloat16 autocast on the CPU.
     """

@@ -42,12 +42,9 @@ class PatchPool:
     """Training patches with their semantic prior, computed once.
 
     Patch i is ``exposure[i] * tilt_i(wavelength) * scenes[scene[i]].cube[:, row[i]:+P, col[i]:+P]``
-    with RGB ``renderer.training(target, default_rng(seed[i]))``; ``labels[i]``
-    is the SLIC prior of exactly that RGB. The spectral tilt
-    ``exp(tilt[i, 0] * x + tilt[i, 1] * (x**2 - 1/3))``, ``x`` the wavelength
-    mapped to [-1, 1] over the grid, is a smooth change of every spectrum of the
-    patch (as another illuminant or material would make), so target and RGB
-    change together and the model meets colour-spectrum pairs its few scenes lack.
+    with RGB ``renderer.training(target, default_rng(seed[i]))``; ``labels[i]`` is the SLIC prior of
+    exactly that RGB. The spectral tilt ``exp(tilt[i, 0] * x + tilt[i, 1] * (x**2 - 1/3))``, ``x`` the
+    wavelength mapped to [-1, 1] over the grid, changes target and RGB together.
 
     Attributes:
         scene, row, col, seed: (N,) int64.
@@ -137,15 +134,12 @@ class PatchPool:
         Returns:
             rgb (N, 3, P, P), target (N, B, P, P) float32 and labels (N, S, P, P) int64.
         """
-        rgbs, targets, labels = [], [], []
-        for i in indices:
-            turned = random_dihedral((*self.patch(i, scenes, renderer), self.labels[i]), rng)
-            for out, array in zip((rgbs, targets, labels), turned):
-                out.append(array)
+        turned = [random_dihedral((*self.patch(i, scenes, renderer), self.labels[i]), rng) for i in indices]
+        rgbs, targets, labels = (np.stack(arrays) for arrays in zip(*turned))
         return (
-            np.ascontiguousarray(np.stack(rgbs), np.float32),
-            np.ascontiguousarray(np.stack(targets), np.float32),
-            np.ascontiguousarray(np.stack(labels), np.int64),
+            np.ascontiguousarray(rgbs, np.float32),
+            np.ascontiguousarray(targets, np.float32),
+            np.ascontiguousarray(labels, np.int64),
         )
 
     def save(self, path: str | Path) -> None:

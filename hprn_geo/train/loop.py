@@ -1,20 +1,8 @@
 """The training loop: SOPC (+ relative error) loss, Adam with polynomial decay, scene-level validation, resume.
 
-:func:`train` writes into its run folder:
-
-- ``state.pt``: everything needed to continue (model, optimiser, scheduler,
-  random generators, step, early-stopping state), every ``checkpoint_every``
-  steps, atomically; ``--resume`` continues from it to the same result.
-- ``pool-<digest>.npz``: the prepared training patches with their SLIC prior.
-- ``log.csv``: step, loss, learning rate, validation MRAE, seconds.
-- ``training.png``: loss and validation MRAE against step.
-- ``model.pt`` + ``model.json``: the best checkpoint (lowest validation MRAE;
-  the last step's when there are no validation scenes) in the registry format, with its card.
-- ``model-<step>.pt``: the model at each of the config's ``snapshots``.
-
-Validation predicts each whole validation scene with
-:class:`hprn_geo.predict.Predictor` at tile = patch size, exactly as
-``hprn-geo predict`` would, and measures MRAE on its valid pixels.
+:func:`train` writes into its run folder ``state.pt`` (to ``--resume`` from), ``pool-<digest>.npz``,
+``log.csv``, ``training.png``, ``model.pt`` + ``model.json`` (the best checkpoint, with its card) and
+``model-<step>.pt`` at the config's ``snapshots``; see docs/training.md.
 """
 
 from __future__ import annotations
@@ -45,16 +33,7 @@ from hprn_geo.train.config import TrainConfig
 from hprn_geo.scenes import RGBRenderer, Scene, load_scene, training_pairs
 from hprn_geo.train.data import PatchPool, renderer_for
 
-__all__ = [
-    "TrainResult",
-    "Trainer",
-    "config_scenes",
-    "lr_factor",
-    "model_card",
-    "plot_log",
-    "protocol",
-    "train",
-]
+__all__ = ["TrainResult", "Trainer", "config_scenes", "lr_factor", "model_card", "plot_log", "protocol", "train"]
 
 _LOG_FIELDS = ("step", "loss", "lr", "val_mrae", "seconds")
 
@@ -101,38 +80,19 @@ def model_card(config: TrainConfig, renderer: RGBRenderer, scores: dict | None =
     )
 
 
+_PROTOCOL_FIELDS = (
+    "validation", "test", "edge_clamp_nm", "augment_cameras", "fixed_camera_fraction", "exposure", "noise_std",
+    "holdout_cameras", "white_balance_std", "gamma_range", "quantize_fraction", "blur_sigma", "mrae_weight", "preset",
+    "switches", "patch_size", "scene_weights", "spectral_tilt", "steps", "batch_size", "lr", "warmup", "power", "ema",
+    "seed", "init", "init_floor",
+)
+"""The :class:`TrainConfig` fields of :func:`protocol`, in the card's order."""
+
+
 def protocol(config: TrainConfig) -> dict:
     """How a model was trained and is to be scored (stored with its scores in the card)."""
-    return {
-        "validation": list(config.validation),
-        "test": list(config.test),
-        "edge_clamp_nm": config.edge_clamp_nm,
-        "augment_cameras": list(config.augment_cameras),
-        "fixed_camera_fraction": config.fixed_camera_fraction,
-        "exposure": list(config.exposure),
-        "noise_std": config.noise_std,
-        "holdout_cameras": list(config.holdout_cameras),
-        "white_balance_std": config.white_balance_std,
-        "gamma_range": list(config.gamma_range),
-        "quantize_fraction": config.quantize_fraction,
-        "blur_sigma": config.blur_sigma,
-        "mrae_weight": config.mrae_weight,
-        "preset": config.preset,
-        "switches": config.switches,
-        "patch_size": config.patch_size,
-        "scene_weights": config.scene_weights,
-        "spectral_tilt": config.spectral_tilt,
-        "steps": config.steps,
-        "batch_size": config.batch_size,
-        "lr": config.lr,
-        "warmup": config.warmup,
-        "power": config.power,
-        "ema": config.ema,
-        "seed": config.seed,
-        "init": config.init,
-        "init_floor": config.init_floor,
-        "hardware": "CPU",
-    }
+    values = config.to_dict()
+    return {**{name: values[name] for name in _PROTOCOL_FIELDS}, "hardware": "CPU"}
 
 
 class Schedule(Protocol):
@@ -393,15 +353,11 @@ def train(config: TrainConfig, run_dir: str | Path, resume: bool = False, progre
     if not resume and (run_dir / "state.pt").exists():
         raise CheckpointError(f"{run_dir} already holds a run; pass --resume or choose another folder")
     (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
-    trainer = Trainer(
-        config, run_dir, config_scenes(config, config.train), config_scenes(config, config.validation),
-        renderer_for(config),
-    )
+    scenes, validation = config_scenes(config, config.train), config_scenes(config, config.validation)
+    trainer = Trainer(config, run_dir, scenes, validation, renderer_for(config))
     stopped = trainer.load_state() if resume else False
     if not stopped:
         stopped = trainer.run(progress)
     path = trainer.save_best()
     plot_log(run_dir / "log.csv", run_dir / "training.png")
-    return TrainResult(
-        path, trainer.best_step, trainer.best_mrae, trainer.step, stopped, time.perf_counter() - started
-    )
+    return TrainResult(path, trainer.best_step, trainer.best_mrae, trainer.step, stopped, time.perf_counter() - started)
