@@ -1,21 +1,9 @@
 """Dask and dask.distributed pieces: lazy cubes, a per-process model cache, Zarr region writes, cluster runs.
 
-The lazy cube follows the CLI's global :class:`~hprn_geo.tiles.TileGrid` and
-runs the CLI's tiles, batches and blending, so a computed cube equals
-``hprn-geo predict`` on the same scene: bit for bit in one process on the CPU, to
-float32 rounding where torch runs with another number of threads (dask workers);
-on a GPU bit equality is not tested. Its blocks are groups of whole strips
-(``grid.strip(i)``: the rows that tile row ``i`` finishes), full width, all bands. The task of a block runs
-:meth:`Predictor.predict_strips <hprn_geo.predict.Predictor.predict_strips>`: the CLI's block columns,
-each from ``grid.resume_row(first strip)`` -- the CLI's own ``--resume`` path, which
-yields those strips exactly as an uninterrupted run does -- over the input
-rows those tiles read (the block plus its halo), and stops after the block's
-last strip. The price is the tile row(s) above each block, run by both
-neighbouring tasks: about one tile row per block. A task holds its input rows,
-one tile row of accumulator and its output block; nothing grows with the scene.
-
-Each process loads a checkpoint once (:func:`cached_checkpoint`), however
-many blocks it runs; :func:`model_loads` counts the loads.
+A lazy cube runs the CLI's grid, tiles, batches and blending, so it equals ``hprn-geo predict`` on the same
+scene (bit for bit in one process on the CPU). Each block is a group of whole strips, full width, computed by
+:meth:`Predictor.predict_strips <hprn_geo.predict.Predictor.predict_strips>` from the tile row that the CLI's
+``--resume`` would start it at (docs/dask.md). Each process loads a checkpoint once (:func:`cached_checkpoint`).
 """
 
 from __future__ import annotations
@@ -38,34 +26,15 @@ from dask.delayed import Delayed
 from distributed import Client, KilledWorker, as_completed
 
 from hprn_geo.errors import ClusterError, DeviceError, one_line_reason
-from hprn_geo.io import (
-    CubeSpec,
-    CubeWriter,
-    InputScaling,
-    ZarrWriter,
-    open_scene,
-    open_writer,
-)
+from hprn_geo.io import CubeSpec, CubeWriter, InputScaling, ZarrWriter, open_scene, open_writer
 from hprn_geo.io.formats import format_for
 from hprn_geo.io.photo import InputEncoding, WhiteBalance, decode
 from hprn_geo.io.publish import check_overwrite
 from hprn_geo.io.read import data_mask
 from hprn_geo.io.zarr_store import VARIABLE, create_store
-from hprn_geo.predict import (
-    PredictionReport,
-    Predictor,
-    colour_request,
-    input_notes,
-    pick_device,
-)
+from hprn_geo.predict import PredictionReport, Predictor, colour_request, input_notes, pick_device
 from hprn_geo.predict_options import DEFAULT_OPTIONS, PredictOptions
-from hprn_geo.registry import (
-    Checkpoint,
-    check_input,
-    checkpoint_path,
-    pick_model,
-    resolve,
-)
+from hprn_geo.registry import Checkpoint, check_input, checkpoint_path, pick_model, resolve
 from hprn_geo.sources import ArraySource, WindowSource
 from hprn_geo.tiles import TileGrid
 
@@ -133,16 +102,6 @@ class PredictorSpec:
         if path is not None:
             return cls(weights=str(path.resolve()), options=options)
         return cls(model=str(model), options=options)
-
-    @property
-    def tile(self) -> int | None:
-        """The tile side (None until :meth:`pinned`, where the card's is wanted)."""
-        return self.options.tile
-
-    @property
-    def overlap(self) -> int | None:
-        """The tile overlap (None until :meth:`pinned`, where the card's is wanted)."""
-        return self.options.overlap
 
     def predictor(self) -> Predictor:
         """A Predictor on ``device`` over this process's cached checkpoint (cheap after the first call).
@@ -284,7 +243,7 @@ def lazy_cube(raw: da.Array, decode: RawDecoder, spec: PredictorSpec, bands: int
         (B, H, W) float32 dask array, chunked in full-width groups of whole strips.
     """
     height, width = raw.shape[1:]
-    grid = TileGrid(height, width, spec.tile, spec.overlap)
+    grid = TileGrid(height, width, spec.options.tile, spec.options.overlap)
 
     def block(strips: range) -> Delayed:
         top, bottom = _input_rows(grid, strips)
@@ -293,23 +252,19 @@ def lazy_cube(raw: da.Array, decode: RawDecoder, spec: PredictorSpec, bands: int
     return _assemble(grid, bands, chunk_rows, block)
 
 
-def file_cube(path: str | os.PathLike[str], grid: TileGrid, spec: PredictorSpec, bands: int, chunk_rows: int, *,
-              rgb_bands: tuple[int, int, int] | None = None, scale: float | str = "auto", encoding: str = "auto",
-              white_balance: str = "none", sensor: str | None = None, strips: range | None = None) -> da.Array:
+def file_cube(path: str | os.PathLike[str], grid: TileGrid, spec: PredictorSpec, bands: int, chunk_rows: int,
+              reading: dict[str, Any], strips: range | None = None) -> da.Array:
     """Lazy spectra of a raster file whose tasks read it themselves (the file must be visible to the workers).
 
-    ``rgb_bands``, ``scale``, ``encoding``, ``white_balance`` and ``sensor`` go to :func:`hprn_geo.io.open_scene`
-    in every task (the white balance comes from the whole scene's decimated read, the same in each).
-    ``strips``: only these strips of ``grid`` (default all), e.g. those a resumed run still needs.
+    ``reading`` (:attr:`PredictOptions.reading <hprn_geo.predict_options.PredictOptions.reading>`) goes to
+    :func:`hprn_geo.io.open_scene` in every task (the white balance comes from the whole scene's decimated read,
+    the same in each). ``strips``: only these strips of ``grid`` (default all), e.g. those a resumed run still needs.
 
     Returns:
         (B, H, W) float32 dask array over ``grid`` (with ``strips``: their rows only), chunked as
         :func:`lazy_cube`'s.
     """
     name = os.path.abspath(path) if os.path.exists(path) else os.fspath(path)  # keep GDAL names as they are
-
-    reading = {"rgb_bands": rgb_bands, "scale": scale, "encoding": encoding, "white_balance": white_balance,
-               "sensor": sensor}
 
     def block(strips: range) -> Delayed:
         return dask.delayed(_file_block, pure=True)(name, reading, spec, strips, *_input_rows(grid, strips))
@@ -487,8 +442,8 @@ def run_on_cluster(
                 groups, parts = [], []
                 for start, stop in _runs(rows):  # each run of missing rows: the strips over it, in tasks
                     strips = strips_over(grid, start, stop)
-                    cube = file_cube(src, grid, spec.pinned(predictor), predictor.card.bands, chunk_rows,
-                                     strips=strips, **reading)
+                    cube = file_cube(src, grid, spec.pinned(predictor), predictor.card.bands, chunk_rows, reading,
+                                     strips)
                     parts.append((cube, grid.strip(strips.start)[0], [r for r in rows if start <= r[0] < stop]))
                     groups += strip_groups(grid, chunk_rows, strips)
                 if output is not None and output.parallel:
