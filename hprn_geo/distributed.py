@@ -146,8 +146,8 @@ class RawDecoder:
 
     scaling: InputScaling
     nodata: tuple[float | None, float | None, float | None]
-    encoding: InputEncoding = InputEncoding()
-    balance: WhiteBalance = WhiteBalance()
+    encoding: InputEncoding
+    balance: WhiteBalance
 
     def __call__(self, raw: np.ndarray) -> ArraySource:
         """(3, h, w) raw values -> a window source of reflectance with its mask."""
@@ -356,15 +356,10 @@ def predict_on_cluster(
 ) -> PredictionReport:
     """Reconstruct a raster file on a running dask.distributed cluster; same result as ``hprn-geo predict``.
 
-    The output goes through the CLI's writer (:func:`hprn_geo.io.open_writer`): under
-    ``dst.partial``, its journal ``dst.journal.json`` and its lock, moved onto ``dst`` when
-    complete. A format whose blocks many processes may write at once (``parallel`` in
-    :data:`~hprn_geo.io.formats.FORMATS`: Zarr) is written by the workers, one row of the
-    writer's blocks per task, each journaled here as it arrives; the others (GeoTIFF/COG)
-    are computed on the cluster, a few blocks ahead, and written here in order. Either way
-    ``resume`` continues an interrupted run (its client killed, say) from the journal,
-    computing only the rows not yet on disk. ``src`` and ``dst`` must be paths every
-    worker (and this process) can see; a ``weights`` file too.
+    The output goes through the CLI's writer (:func:`hprn_geo.io.open_writer`, its partial file, journal
+    and lock); a ``parallel`` format (Zarr) is written by the workers, the others are computed on the
+    cluster and written here in order (docs/dask.md). ``src``, ``dst`` and a ``weights`` file must be
+    paths every worker (and this process) can see.
 
     Args:
         src: the RGB raster.
@@ -378,9 +373,7 @@ def predict_on_cluster(
             takes them.
         chunk_rows: the least number of rows one task makes (more: fewer recomputed tile rows, more memory).
 
-    A worker lost mid-run (killed, out of memory) costs only the blocks it was
-    running: the scheduler runs them again on the others, and blocks are written
-    whole, so the cube equals an uninterrupted run's.
+    A worker lost mid-run costs only the blocks it was running: the scheduler runs them again.
 
     Raises:
         OptionError: ``block`` is narrower than the tile.
