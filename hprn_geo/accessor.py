@@ -48,22 +48,11 @@ DEFAULT_MODEL = "rosis103"
 _RGB_NAMES = ("red", "green", "blue")
 
 
-def reconstruct(
-    rgb: xr.DataArray,
-    model: str | os.PathLike[str] | None = None,
-    tile: int | None = None,
-    overlap: int | None = None,
-    rgb_bands: tuple[int, int, int] | None = None,
-    device: str = "auto",
-    *,
-    scale: float | str = "auto",
-    batch: int | str = "auto",
-    precision: str = "auto",
-    encoding: str = "auto",
-    white_balance: str = "none",
-    colour_consistent: bool | None = None,
-    sensor: str | None = None,
-) -> xr.DataArray:
+def reconstruct(rgb: xr.DataArray, model: str | os.PathLike[str] | None = None, tile: int | None = None,
+                overlap: int | None = None, rgb_bands: tuple[int, int, int] | None = None, device: str = "auto", *,
+                scale: float | str = "auto", batch: int | str = "auto", precision: str = "auto", encoding: str = "auto",
+                white_balance: str = "none", colour_consistent: bool | None = None,
+                sensor: str | None = None) -> xr.DataArray:
     """Reconstruct spectra from an RGB raster array.
 
     Args:
@@ -113,23 +102,12 @@ def reconstruct(
     return _reconstruct(rgb, (rgb.rio.nodata,) * 3, model, options)
 
 
-def reconstruct_dataset(
-    ds: xr.Dataset,
-    rgb: str | Sequence[str] | None = None,
-    model: str | os.PathLike[str] | None = None,
-    tile: int | None = None,
-    overlap: int | None = None,
-    rgb_bands: tuple[int, int, int] | None = None,
-    device: str = "auto",
-    *,
-    scale: float | str = "auto",
-    batch: int | str = "auto",
-    precision: str = "auto",
-    encoding: str = "auto",
-    white_balance: str = "none",
-    colour_consistent: bool | None = None,
-    sensor: str | None = None,
-) -> xr.Dataset:
+def reconstruct_dataset(ds: xr.Dataset, rgb: str | Sequence[str] | None = None,
+                        model: str | os.PathLike[str] | None = None, tile: int | None = None,
+                        overlap: int | None = None, rgb_bands: tuple[int, int, int] | None = None,
+                        device: str = "auto", *, scale: float | str = "auto", batch: int | str = "auto",
+                        precision: str = "auto", encoding: str = "auto", white_balance: str = "none",
+                        colour_consistent: bool | None = None, sensor: str | None = None) -> xr.Dataset:
     """Reconstruct spectra from the RGB variables of a Dataset.
 
     Args:
@@ -319,15 +297,9 @@ def _cube_like(rgb: xr.DataArray, data: Any, predictor: Predictor, decode: RawDe
     return cube.rio.write_nodata(np.nan, encoded=False)
 
 
-def to_zarr(
-    cube: xr.DataArray,
-    store: str | os.PathLike[str],
-    *,
-    region: Mapping[Hashable, slice] | None = None,
-    chunks: tuple[int, int, int] | None = None,
-    overwrite: bool = False,
-    compute: bool = True,
-) -> Delayed | None:
+def to_zarr(cube: xr.DataArray, store: str | os.PathLike[str], *, region: Mapping[Hashable, slice] | None = None,
+            chunks: tuple[int, int, int] | None = None, overwrite: bool = False,
+            compute: bool = True) -> Delayed | None:
     """Write a (wavelength, y, x) cube to a Zarr store laid out as ``hprn-geo predict`` writes it.
 
     Zarr format 2, variable ``reflectance``, CF ``grid_mapping`` (``spatial_ref``),

@@ -328,32 +328,14 @@ def _in_order(client: Client, parts: list[da.Array], ahead: int) -> Iterator[np.
         yield queue.popleft().result()
 
 
-def predict_on_cluster(
-    src: str | os.PathLike[str],
-    dst: str | os.PathLike[str],
-    scheduler_address: str,
-    *,
-    model: str | None = None,
-    weights: str | os.PathLike[str] | None = None,
-    bands: int | None = None,
-    tile: int | None = None,
-    overlap: int | None = None,
-    batch: int | str = "auto",
-    device: str = "auto",
-    precision: str = "auto",
-    colour_consistent: bool | None = None,
-    rgb_bands: tuple[int, int, int] | None = None,
-    scale: float | str = "auto",
-    encoding: str = "auto",
-    white_balance: str = "none",
-    sensor: str | None = None,
-    dtype: str = "float32",
-    cog: bool = False,
-    overwrite: bool = False,
-    chunk_rows: int = 512,
-    resume: bool = False,
-    block: int | None = None,
-) -> PredictionReport:
+def predict_on_cluster(src: str | os.PathLike[str], dst: str | os.PathLike[str], scheduler_address: str, *,
+                       model: str | None = None, weights: str | os.PathLike[str] | None = None,
+                       bands: int | None = None, tile: int | None = None, overlap: int | None = None,
+                       batch: int | str = "auto", device: str = "auto", precision: str = "auto",
+                       colour_consistent: bool | None = None, rgb_bands: tuple[int, int, int] | None = None,
+                       scale: float | str = "auto", encoding: str = "auto", white_balance: str = "none",
+                       sensor: str | None = None, dtype: str = "float32", cog: bool = False, overwrite: bool = False,
+                       chunk_rows: int = 512, resume: bool = False, block: int | None = None) -> PredictionReport:
     """Reconstruct a raster file on a running dask.distributed cluster; same result as ``hprn-geo predict``.
 
     The output goes through the CLI's writer (:func:`hprn_geo.io.open_writer`, its partial file, journal
@@ -383,26 +365,14 @@ def predict_on_cluster(
         ClusterError: no scheduler answers at ``scheduler_address``; workers kept dying on one block
             (more than the scheduler's ``allowed-failures``): nothing is left at ``dst``.
     """
-    options = PredictOptions.pick(locals())
-    return run_on_cluster(src, dst, scheduler_address, options, model=model, weights=weights, bands=bands,
-                          dtype=dtype, cog=cog, overwrite=overwrite, chunk_rows=chunk_rows, resume=resume)
+    return run_on_cluster(src, dst, scheduler_address, PredictOptions.pick(locals()), model=model, weights=weights,
+                          bands=bands, dtype=dtype, cog=cog, overwrite=overwrite, chunk_rows=chunk_rows, resume=resume)
 
 
-def run_on_cluster(
-    src: str | os.PathLike[str],
-    dst: str | os.PathLike[str],
-    scheduler_address: str,
-    options: PredictOptions,
-    *,
-    model: str | None = None,
-    weights: str | os.PathLike[str] | None = None,
-    bands: int | None = None,
-    dtype: str = "float32",
-    cog: bool = False,
-    overwrite: bool = False,
-    chunk_rows: int = 512,
-    resume: bool = False,
-) -> PredictionReport:
+def run_on_cluster(src: str | os.PathLike[str], dst: str | os.PathLike[str], scheduler_address: str,
+                   options: PredictOptions, *, model: str | None = None, weights: str | os.PathLike[str] | None = None,
+                   bands: int | None = None, dtype: str = "float32", cog: bool = False, overwrite: bool = False,
+                   chunk_rows: int = 512, resume: bool = False) -> PredictionReport:
     """:func:`predict_on_cluster` with its options built (what ``hprn-geo predict --dask-scheduler`` runs).
 
     Raises:
@@ -410,8 +380,7 @@ def run_on_cluster(
     """
     started = time.perf_counter()
     dst = Path(os.path.abspath(dst))
-    reading = options.reading
-    sensor = options.sensor
+    reading, sensor = options.reading, options.sensor
     if model is None and weights is None and sensor is not None:
         model = pick_model(bands, sensor)
     with open_scene(src, **reading) as scene:
