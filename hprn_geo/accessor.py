@@ -7,7 +7,7 @@
     cube.hprn.to_zarr("cube.zarr")                                   # computes, block by block
 
 The accessors' methods are the plain functions :func:`reconstruct`, :func:`reconstruct_dataset` and
-:func:`to_zarr`. Only numpy and xarray are imported here; torch, dask and the pipeline when first used.
+:func:`to_zarr`; torch, dask and the pipeline are imported when first used.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
-from hprn_geo.errors import OptionError
+from hprn_geo.errors import BandCountError, OptionError, UnsupportedDtypeError
 from hprn_geo.predict_options import PredictOptions
 
 if TYPE_CHECKING:
@@ -34,15 +34,8 @@ if TYPE_CHECKING:
     from hprn_geo.predict import Predictor
     from hprn_geo.sensors import Sensor
 
-__all__ = [
-    "HPRNDataArrayAccessor",
-    "HPRNDatasetAccessor",
-    "input_encoding",
-    "input_scaling",
-    "reconstruct",
-    "reconstruct_dataset",
-    "to_zarr",
-]
+__all__ = ["HPRNDataArrayAccessor", "HPRNDatasetAccessor", "input_encoding", "input_scaling", "reconstruct",
+           "reconstruct_dataset", "to_zarr"]
 
 DEFAULT_MODEL = "rosis103"
 _RGB_NAMES = ("red", "green", "blue")
@@ -124,8 +117,6 @@ def reconstruct_dataset(ds: xr.Dataset, rgb: str | Sequence[str] | None = None,
     """
     import rioxarray  # noqa: F401  (registers .rio)
 
-    from hprn_geo.errors import BandCountError, UnsupportedDtypeError
-
     names = _rgb_variables(ds, rgb, sensor)
     if len(names) == 1:
         cube = reconstruct(ds[names[0]], model, tile, overlap, rgb_bands, device, scale=scale, batch=batch,
@@ -187,8 +178,6 @@ def _declared(attrs: Mapping[str, Any], key: str) -> list[float]:
 
 def _three_bands(rgb: xr.DataArray, rgb_bands: tuple[int, int, int] | None) -> xr.DataArray:
     """(band, y, x) with the three chosen bands, in R, G, B order."""
-    from hprn_geo.errors import BandCountError
-
     if rgb.ndim != 3:
         raise BandCountError(f"expected a (band, y, x) array, got dimensions {rgb.dims}")
     y, x = rgb.rio.y_dim, rgb.rio.x_dim
@@ -205,7 +194,6 @@ def _three_bands(rgb: xr.DataArray, rgb_bands: tuple[int, int, int] | None) -> x
 
 
 def _rgb_variables(ds: xr.Dataset, rgb: str | Sequence[str] | None, sensor: str | None = None) -> list[Hashable]:
-    from hprn_geo.errors import BandCountError
     from hprn_geo.sensors import sensor_of
 
     satellite = None if sensor is None else sensor_of(sensor)

@@ -38,18 +38,8 @@ from hprn_geo.registry import Checkpoint, check_input, checkpoint_path, pick_mod
 from hprn_geo.sources import ArraySource, WindowSource
 from hprn_geo.tiles import TileGrid
 
-__all__ = [
-    "PredictorSpec",
-    "RawDecoder",
-    "cached_checkpoint",
-    "create_zarr",
-    "file_cube",
-    "lazy_cube",
-    "model_loads",
-    "predict_on_cluster",
-    "run_on_cluster",
-    "write_zarr_rows",
-]
+__all__ = ["PredictorSpec", "RawDecoder", "cached_checkpoint", "create_zarr", "file_cube", "lazy_cube", "model_loads",
+           "predict_on_cluster", "run_on_cluster", "write_zarr_rows"]
 
 _CACHE_LOCK = threading.Lock()
 

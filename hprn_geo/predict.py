@@ -29,23 +29,9 @@ from hprn_geo.sources import ArraySource, TileBatch, WindowSource, prepared_batc
 from hprn_geo.spectral import colour_consistent as project_to_input
 from hprn_geo.tiles import MosaicAccumulator, Strip, TileGrid, Window
 
-__all__ = [
-    "AUTO_BATCH_MAX",
-    "AUTO_BATCH_MEMORY",
-    "UINT16_SCALE",
-    "WRITE_AHEAD",
-    "PredictOptions",
-    "PredictionReport",
-    "Predictor",
-    "SpectralModel",
-    "StageTimes",
-    "TileCallback",
-    "check_block",
-    "colour_request",
-    "input_notes",
-    "load_model",
-    "pick_device",
-]
+__all__ = ["AUTO_BATCH_MAX", "AUTO_BATCH_MEMORY", "UINT16_SCALE", "WRITE_AHEAD", "PredictOptions", "PredictionReport",
+           "Predictor", "SpectralModel", "StageTimes", "TileCallback", "check_block", "colour_request", "input_notes",
+           "load_model", "pick_device"]
 
 
 @dataclass
