@@ -297,10 +297,9 @@ def to_zarr(cube: xr.DataArray, store: str | os.PathLike[str], *, region: Mappin
     Args:
         cube: (wavelength, y, x) reflectance, e.g. from :func:`reconstruct`.
         store: the store path.
-        region: ``None``: create the store and write ``cube`` (all of it). ``{"y": slice(a, b)}``:
-            write ``cube`` (rows ``a..b`` of the scene) into a store made before (by
-            ``to_zarr(full_cube, store, compute=False)``); ``a`` and ``b`` must fall on
-            chunk boundaries (or ``b`` at the bottom), so separate jobs never share a chunk.
+        region: ``None``: create the store and write ``cube`` (all of it). ``{"y": slice(a, b)}``: write ``cube``
+            (rows ``a..b`` of the scene) into a store made before (``to_zarr(full_cube, store, compute=False)``);
+            ``a`` and ``b`` must fall on chunk boundaries (or ``b`` at the bottom), so jobs never share a chunk.
         chunks: (bands, rows, cols) chunks of a new store (default the CLI's, 16 x 512 x 512).
         overwrite: replace an existing store.
         compute: write now; with False, write the metadata now and return a

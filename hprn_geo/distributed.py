@@ -50,11 +50,10 @@ def _load(model: str | None, weights: str | None, bands: int | None, device: str
 
 
 def cached_checkpoint(model: str | None, weights: str | None, bands: int | None, device: str) -> Checkpoint:
-    """The checkpoint :func:`~hprn_geo.registry.resolve` gives, loaded once per process and device.
+    """The checkpoint :func:`~hprn_geo.registry.resolve` gives, loaded once per process and device (thread-safe).
 
-    Thread-safe: concurrent first calls load it once. ``device`` (a resolved torch
-    device, ``"cpu"``, ``"cuda"``) only keys the cache: Predictors move their
-    model onto their device, so Predictors on different devices must not share one.
+    ``device`` (a resolved torch device) only keys the cache: Predictors move their model onto their device,
+    so Predictors on different devices must not share one.
     """
     with _CACHE_LOCK:
         return _load(model, weights, bands, device)
@@ -102,11 +101,8 @@ class PredictorSpec:
         return self._build(str(pick_device(self.options.device)))
 
     def plan(self) -> Predictor:
-        """A Predictor to plan with here (card, tile, overlap, grid), not to run.
-
-        On ``device`` where this process has it, else on the CPU: a client may
-        plan for GPU workers without a GPU of its own.
-        """
+        """A Predictor to plan with here (card, tile, overlap, grid), not to run: on ``device`` where this process
+        has it, else on the CPU (a client may plan for GPU workers without a GPU of its own)."""
         try:
             device = str(pick_device(self.options.device))
         except DeviceError:
@@ -148,9 +144,8 @@ class RawDecoder:
 class _Rows:
     """A :class:`WindowSource` of scene rows ``top .. bottom - 1`` only, in scene coordinates.
 
-    ``source``'s row 0 is scene row ``origin``; ``height`` is the scene's. Windows
-    outside the rows raise IndexError, so tiles prefetched past a block's last
-    strip fail at once instead of being read and prepared for nothing.
+    ``source``'s row 0 is scene row ``origin``; ``height`` is the scene's. Windows outside the rows raise
+    IndexError, so tiles prefetched past a block's last strip fail at once instead of being read for nothing.
     """
 
     source: WindowSource
@@ -169,11 +164,8 @@ class _Rows:
 
 
 def strip_groups(grid: TileGrid, rows: int, strips: range | None = None) -> list[range]:
-    """The grid's strips (or ``strips`` of them) in consecutive groups of at least ``rows`` rows (the last
-    group may have fewer).
-
-    Each group runs the tile row(s) above it once more, so fewer, taller groups waste less.
-    """
+    """The grid's strips (or ``strips`` of them) in consecutive groups of at least ``rows`` rows (the last may
+    have fewer); each group runs the tile row(s) above it once more, so fewer, taller groups waste less."""
     strips = range(grid.n_rows) if strips is None else strips
     groups, first = [], strips.start
     for i in strips:

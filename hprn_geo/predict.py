@@ -109,9 +109,8 @@ class Predictor:
             Colour consistency is applied per tile batch, before blending.
         workers: threads reading tiles and computing the prior ahead of the model.
         progress: show a progress bar on stderr.
-        channels_last: run the model in the channels-last memory layout (what
-            cuDNN's fastest convolutions use); None: on CUDA only. The output
-            does not change (a test checks it on the CPU).
+        channels_last: run the model in the channels-last memory layout (what cuDNN's fastest convolutions
+            use); None: on CUDA only. The output does not change.
 
     Raises:
         CheckpointError: ``colour_consistent=True`` and the card has no ``input_response``.
@@ -186,11 +185,10 @@ class Predictor:
         """Model output for a batch's live tiles: (L, B, h, w) float32 on the host."""
         start = time.perf_counter()
         rgb = torch.from_numpy(batch.rgb)
-        labels = batch.labels
         if self.device.type == "cuda":
             rgb = rgb.pin_memory()
         rgb = rgb.to(self.device, non_blocking=True)
-        labels = None if labels is None else labels.to(self.device, non_blocking=True)
+        labels = None if batch.labels is None else batch.labels.to(self.device, non_blocking=True)
         prior_seconds = 0.0
         if self._prior_on_device:
             labels, prior_seconds = self._device_prior(rgb)
@@ -251,18 +249,14 @@ class Predictor:
                 pred = np.zeros((self.card.bands, window.height, window.width), np.float32)
             yield window, np.concatenate([pred, batch.valid[i].astype(np.float32)[None]])
 
-    def iter_strips(
-        self, source: WindowSource, first_strip: int = 0, last_strip: int | None = None,
-        tick: Callable[[], None] | None = None, columns: tuple[int, int] | None = None,
-    ) -> Iterator[Strip]:
+    def iter_strips(self, source: WindowSource, first_strip: int = 0, last_strip: int | None = None,
+                    tick: Callable[[], None] | None = None, columns: tuple[int, int] | None = None) -> Iterator[Strip]:
         """Finished strips ``first_strip .. last_strip`` of the scene (default: to the end), nodata as NaN,
         over scene ``columns`` ``(start, stop)`` (default: the full width); ``tick`` is called after every tile.
 
-        Only the tile rows these strips need, and the tiles that touch ``columns``, are read
-        and run, so a block of strips can be computed on its own (by a dask task, or a
-        resumed run) and equals the same strips of a whole-scene run over the same columns,
-        bit for bit on the CPU with the same torch thread count (tested with
-        ``np.array_equal``). The mosaic sums in :data:`MOSAIC_DTYPE`.
+        Only the tile rows these strips need, and the tiles that touch ``columns``, are read and run, so a
+        block of strips (a dask task, a resumed run) equals the same strips of a whole-scene run, bit for bit
+        on the CPU with the same torch thread count. The mosaic sums in :data:`MOSAIC_DTYPE`.
 
         Yields:
             :class:`~hprn_geo.tiles.Strip` with ``data`` (B, rows, cols) float32.
@@ -327,23 +321,24 @@ class Predictor:
     def predict_file(self, src: str | Path, dst: str | Path, reading: PredictOptions | None = None, *,
                      dtype: str = "float32", cog: bool = False, overwrite: bool = False, resume: bool = False,
                      on_tile: TileCallback | None = None) -> PredictionReport:
-        """Reconstruct a raster file into a GeoTIFF/COG or Zarr cube.
+        """Reconstruct a raster file into a GeoTIFF/COG or Zarr cube, written under a temporary name and renamed
+        on success; strips are written on a background thread (at most :data:`WRITE_AHEAD` waiting).
 
-        The ``rgb_bands``, ``scale``, ``encoding``, ``white_balance`` and ``sensor`` of ``reading``
-        (default: this predictor's options) say how the input becomes linear RGB
-        (:func:`hprn_geo.io.open_scene`); a ``sensor`` the card does not take is refused
-        (:func:`hprn_geo.registry.check_input`).
+        Args:
+            src: the RGB raster.
+            dst: the output cube (``.tif``, ``.tiff``, ``.zarr``).
+            reading: its ``rgb_bands``, ``scale``, ``encoding``, ``white_balance`` and ``sensor`` say how the
+                input becomes linear RGB (:func:`hprn_geo.io.open_scene`); default: this predictor's options.
+            dtype, cog, overwrite: the stored data type (``"float32"``, ``"uint16"``), a COG, replace ``dst``.
+            resume: continue a killed run from its journal, each block column from its first strip not on disk.
+            on_tile: ``on_tile(done, total)`` after every tile; an exception it raises (e.g.
+                :class:`~hprn_geo.errors.CancelledError`) stops the run, the output left unpublished.
 
-        The output is written under a temporary name and renamed on success;
-        with ``resume`` a run killed earlier continues from its journal, each
-        block column from its first strip not wholly on disk.
-        The strips of each block column are written in order on a background
-        thread while the next strip is computed (at most :data:`WRITE_AHEAD`
-        waiting: one strip's memory more); a failed write stops the run at the
-        next strip.
-        ``on_tile(done, total)`` is called after every tile (a host's progress
-        bar); an exception it raises (e.g. :class:`~hprn_geo.errors.CancelledError`)
-        stops the run, and the partial output stays unpublished, as after a kill.
+        Returns:
+            What the run did: :class:`PredictionReport`.
+
+        Raises:
+            CheckpointError: the card does not take ``reading``'s sensor (:func:`~hprn_geo.registry.check_input`).
         """
         started = time.perf_counter()
         self.times = StageTimes()
