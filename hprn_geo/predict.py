@@ -222,10 +222,8 @@ class Predictor:
         return int(np.clip(AUTO_BATCH_MEMORY * free // per_tile, 1, AUTO_BATCH_MAX))
 
     def _device_prior(self, rgb: torch.Tensor) -> tuple[torch.Tensor | None, float]:
-        """The prior of a batch already on the GPU and its seconds, added to the prior stage.
-
-        Synchronised before and after, so the stage times split GPU time honestly.
-        """
+        """The prior of a batch already on the GPU and its seconds, added to the prior stage (synchronised before
+        and after, so the stage times split GPU time honestly)."""
         _synchronize(self.device)
         start = time.perf_counter()
         labels = self.model.prior(rgb, method=self.prior)
