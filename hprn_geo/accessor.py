@@ -6,25 +6,23 @@
     cube = rgb.hprn.reconstruct(model="rosis103")                    # (wavelength, y, x), lazy
     cube.hprn.to_zarr("cube.zarr")                                   # computes, block by block
 
-The classes are thin: the work is in the plain functions :func:`reconstruct`,
-:func:`reconstruct_dataset` and :func:`to_zarr`. This module imports only
-numpy and xarray; torch, dask and the pipeline are imported when first used.
-On dask input the result is lazy and equals ``hprn-geo predict`` on the same
-scene (see :mod:`hprn_geo.distributed`); on numpy input it is computed at once.
+The accessors' methods are the plain functions :func:`reconstruct`, :func:`reconstruct_dataset` and
+:func:`to_zarr`; torch, dask and the pipeline are imported when first used.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import replace
-from collections.abc import Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
 
-from hprn_geo.errors import OptionError
+from hprn_geo.errors import BandCountError, OptionError, UnsupportedDtypeError
 from hprn_geo.predict_options import PredictOptions
 
 if TYPE_CHECKING:
@@ -36,36 +34,18 @@ if TYPE_CHECKING:
     from hprn_geo.predict import Predictor
     from hprn_geo.sensors import Sensor
 
-__all__ = [
-    "HPRNDataArrayAccessor",
-    "HPRNDatasetAccessor",
-    "input_encoding",
-    "input_scaling",
-    "reconstruct",
-    "reconstruct_dataset",
-    "to_zarr",
-]
+__all__ = ["HPRNDataArrayAccessor", "HPRNDatasetAccessor", "input_encoding", "input_scaling", "reconstruct",
+           "reconstruct_dataset", "to_zarr"]
 
 DEFAULT_MODEL = "rosis103"
 _RGB_NAMES = ("red", "green", "blue")
 
 
-def reconstruct(
-    rgb: xr.DataArray,
-    model: str | os.PathLike[str] | None = None,
-    tile: int | None = None,
-    overlap: int | None = None,
-    rgb_bands: tuple[int, int, int] | None = None,
-    device: str = "auto",
-    *,
-    scale: float | str = "auto",
-    batch: int | str = "auto",
-    precision: str = "auto",
-    encoding: str = "auto",
-    white_balance: str = "none",
-    colour_consistent: bool | None = None,
-    sensor: str | None = None,
-) -> xr.DataArray:
+def reconstruct(rgb: xr.DataArray, model: str | os.PathLike[str] | None = None, tile: int | None = None,
+                overlap: int | None = None, rgb_bands: tuple[int, int, int] | None = None, device: str = "auto", *,
+                scale: float | str = "auto", batch: int | str = "auto", precision: str = "auto", encoding: str = "auto",
+                white_balance: str = "none", colour_consistent: bool | None = None,
+                sensor: str | None = None) -> xr.DataArray:
     """Reconstruct spectra from an RGB raster array.
 
     Args:
@@ -115,23 +95,12 @@ def reconstruct(
     return _reconstruct(rgb, (rgb.rio.nodata,) * 3, model, options)
 
 
-def reconstruct_dataset(
-    ds: xr.Dataset,
-    rgb: str | Sequence[str] | None = None,
-    model: str | os.PathLike[str] | None = None,
-    tile: int | None = None,
-    overlap: int | None = None,
-    rgb_bands: tuple[int, int, int] | None = None,
-    device: str = "auto",
-    *,
-    scale: float | str = "auto",
-    batch: int | str = "auto",
-    precision: str = "auto",
-    encoding: str = "auto",
-    white_balance: str = "none",
-    colour_consistent: bool | None = None,
-    sensor: str | None = None,
-) -> xr.Dataset:
+def reconstruct_dataset(ds: xr.Dataset, rgb: str | Sequence[str] | None = None,
+                        model: str | os.PathLike[str] | None = None, tile: int | None = None,
+                        overlap: int | None = None, rgb_bands: tuple[int, int, int] | None = None,
+                        device: str = "auto", *, scale: float | str = "auto", batch: int | str = "auto",
+                        precision: str = "auto", encoding: str = "auto", white_balance: str = "none",
+                        colour_consistent: bool | None = None, sensor: str | None = None) -> xr.Dataset:
     """Reconstruct spectra from the RGB variables of a Dataset.
 
     Args:
@@ -147,8 +116,6 @@ def reconstruct_dataset(
         A Dataset with one variable ``reflectance`` (wavelength, y, x), as :func:`reconstruct`.
     """
     import rioxarray  # noqa: F401  (registers .rio)
-
-    from hprn_geo.errors import BandCountError, UnsupportedDtypeError
 
     names = _rgb_variables(ds, rgb, sensor)
     if len(names) == 1:
@@ -211,8 +178,6 @@ def _declared(attrs: Mapping[str, Any], key: str) -> list[float]:
 
 def _three_bands(rgb: xr.DataArray, rgb_bands: tuple[int, int, int] | None) -> xr.DataArray:
     """(band, y, x) with the three chosen bands, in R, G, B order."""
-    from hprn_geo.errors import BandCountError
-
     if rgb.ndim != 3:
         raise BandCountError(f"expected a (band, y, x) array, got dimensions {rgb.dims}")
     y, x = rgb.rio.y_dim, rgb.rio.x_dim
@@ -229,7 +194,6 @@ def _three_bands(rgb: xr.DataArray, rgb_bands: tuple[int, int, int] | None) -> x
 
 
 def _rgb_variables(ds: xr.Dataset, rgb: str | Sequence[str] | None, sensor: str | None = None) -> list[Hashable]:
-    from hprn_geo.errors import BandCountError
     from hprn_geo.sensors import sensor_of
 
     satellite = None if sensor is None else sensor_of(sensor)
@@ -262,8 +226,7 @@ def _reconstruct(rgb: xr.DataArray, nodata: tuple[Any, Any, Any], model: str | o
     from hprn_geo.sensors import input_name
 
     sensor = options.sensor
-    decode = _decoder(rgb, tuple(None if v is None else float(v) for v in nodata), options.scale, options.encoding,
-                      options.white_balance, sensor)
+    decode = _decoder(rgb, tuple(None if v is None else float(v) for v in nodata), options)
     options = replace(options, colour_consistent=colour_request(options.colour_consistent, decode.encoding.name))
     if model is None:
         model = DEFAULT_MODEL if sensor is None else pick_model(sensor=sensor)
@@ -281,23 +244,23 @@ def _reconstruct(rgb: xr.DataArray, nodata: tuple[Any, Any, Any], model: str | o
     return cube
 
 
-def _decoder(rgb: xr.DataArray, nodata: tuple[float | None, ...], scale: float | str, encoding: str,
-             white_balance: str, sensor: str | None = None) -> RawDecoder:
-    """How ``rgb``'s raw values become linear RGB; white-balance gains from a decimated view of all of it."""
+def _decoder(rgb: xr.DataArray, nodata: tuple[float | None, ...], options: PredictOptions) -> RawDecoder:
+    """How ``rgb``'s raw values become linear RGB (``options``' scale, encoding, white balance and sensor);
+    white-balance gains from a decimated view of all of it."""
     from hprn_geo.distributed import RawDecoder
     from hprn_geo.io.photo import BALANCE_SAMPLE, sample_white_balance
     from hprn_geo.io.read import data_mask
     from hprn_geo.sensors import sensor_of
 
-    satellite = None if sensor is None else sensor_of(sensor)
-    scaling, decoding = input_scaling(rgb, scale, satellite), input_encoding(rgb, encoding, satellite)
+    satellite = None if options.sensor is None else sensor_of(options.sensor)
+    scaling, decoding = input_scaling(rgb, options.scale, satellite), input_encoding(rgb, options.encoding, satellite)
 
     def sample() -> tuple[np.ndarray, np.ndarray]:
         step = max(1, -(-max(rgb.shape[1:]) // BALANCE_SAMPLE))
         raw = np.asarray(rgb.data[:, ::step, ::step])
         return raw, data_mask(raw, nodata)
 
-    balance = sample_white_balance(sample, scaling, decoding, white_balance)
+    balance = sample_white_balance(sample, scaling, decoding, options.white_balance)
     return RawDecoder(scaling, nodata, decoding, balance)  # type: ignore[arg-type]
 
 
@@ -322,15 +285,9 @@ def _cube_like(rgb: xr.DataArray, data: Any, predictor: Predictor, decode: RawDe
     return cube.rio.write_nodata(np.nan, encoded=False)
 
 
-def to_zarr(
-    cube: xr.DataArray,
-    store: str | os.PathLike[str],
-    *,
-    region: Mapping[Hashable, slice] | None = None,
-    chunks: tuple[int, int, int] | None = None,
-    overwrite: bool = False,
-    compute: bool = True,
-) -> Delayed | None:
+def to_zarr(cube: xr.DataArray, store: str | os.PathLike[str], *, region: Mapping[Hashable, slice] | None = None,
+            chunks: tuple[int, int, int] | None = None, overwrite: bool = False,
+            compute: bool = True) -> Delayed | None:
     """Write a (wavelength, y, x) cube to a Zarr store laid out as ``hprn-geo predict`` writes it.
 
     Zarr format 2, variable ``reflectance``, CF ``grid_mapping`` (``spatial_ref``),
@@ -340,10 +297,9 @@ def to_zarr(
     Args:
         cube: (wavelength, y, x) reflectance, e.g. from :func:`reconstruct`.
         store: the store path.
-        region: ``None``: create the store and write ``cube`` (all of it). ``{"y": slice(a, b)}``:
-            write ``cube`` (rows ``a..b`` of the scene) into a store made before (by
-            ``to_zarr(full_cube, store, compute=False)``); ``a`` and ``b`` must fall on
-            chunk boundaries (or ``b`` at the bottom), so separate jobs never share a chunk.
+        region: ``None``: create the store and write ``cube`` (all of it). ``{"y": slice(a, b)}``: write ``cube``
+            (rows ``a..b`` of the scene) into a store made before (``to_zarr(full_cube, store, compute=False)``);
+            ``a`` and ``b`` must fall on chunk boundaries (or ``b`` at the bottom), so jobs never share a chunk.
         chunks: (bands, rows, cols) chunks of a new store (default the CLI's, 16 x 512 x 512).
         overwrite: replace an existing store.
         compute: write now; with False, write the metadata now and return a
@@ -383,73 +339,33 @@ def _region_start(cube: xr.DataArray, region: Mapping[Hashable, slice] | None) -
     return start
 
 
-@xr.register_dataarray_accessor("hprn")
-class HPRNDataArrayAccessor:
-    """``DataArray.hprn``: :meth:`reconstruct` spectra from RGB; :meth:`to_zarr` a cube."""
+def _method(function: Callable[..., Any]) -> Callable[..., Any]:
+    """An accessor method calling ``function`` on the accessor's object, with its signature and docstring."""
 
-    def __init__(self, obj: xr.DataArray) -> None:
+    @functools.wraps(function)
+    def method(self: _Accessor, *args: Any, **kwargs: Any) -> Any:
+        return function(self._obj, *args, **kwargs)
+
+    return method
+
+
+class _Accessor:
+    def __init__(self, obj: xr.DataArray | xr.Dataset) -> None:
         self._obj = obj
 
-    def reconstruct(
-        self,
-        model: str | os.PathLike[str] | None = None,
-        tile: int | None = None,
-        overlap: int | None = None,
-        rgb_bands: tuple[int, int, int] | None = None,
-        device: str = "auto",
-        *,
-        scale: float | str = "auto",
-        batch: int | str = "auto",
-        precision: str = "auto",
-        encoding: str = "auto",
-        white_balance: str = "none",
-        colour_consistent: bool | None = None,
-        sensor: str | None = None,
-    ) -> xr.DataArray:
-        """(band, y, x) RGB -> (wavelength, y, x) reflectance; see :func:`hprn_geo.accessor.reconstruct`."""
-        return reconstruct(self._obj, model, tile, overlap, rgb_bands, device, scale=scale, batch=batch,
-                           precision=precision, encoding=encoding, white_balance=white_balance,
-                           colour_consistent=colour_consistent, sensor=sensor)
 
-    def to_zarr(
-        self,
-        store: str | os.PathLike[str],
-        *,
-        region: Mapping[Hashable, slice] | None = None,
-        chunks: tuple[int, int, int] | None = None,
-        overwrite: bool = False,
-        compute: bool = True,
-    ) -> Delayed | None:
-        """Write this (wavelength, y, x) cube to Zarr; see :func:`hprn_geo.accessor.to_zarr`."""
-        return to_zarr(self._obj, store, region=region, chunks=chunks, overwrite=overwrite, compute=compute)
+@xr.register_dataarray_accessor("hprn")
+class HPRNDataArrayAccessor(_Accessor):
+    """``DataArray.hprn``: :meth:`reconstruct` spectra from RGB (:func:`hprn_geo.accessor.reconstruct`);
+    :meth:`to_zarr` a cube (:func:`hprn_geo.accessor.to_zarr`)."""
+
+    reconstruct = _method(reconstruct)
+    to_zarr = _method(to_zarr)
 
 
 @xr.register_dataset_accessor("hprn")
-class HPRNDatasetAccessor:
-    """``Dataset.hprn``: :meth:`reconstruct` spectra from the RGB variables."""
+class HPRNDatasetAccessor(_Accessor):
+    """``Dataset.hprn``: :meth:`reconstruct` spectra from the RGB variables
+    (:func:`hprn_geo.accessor.reconstruct_dataset`)."""
 
-    def __init__(self, obj: xr.Dataset) -> None:
-        self._obj = obj
-
-    def reconstruct(
-        self,
-        rgb: str | Sequence[str] | None = None,
-        model: str | os.PathLike[str] | None = None,
-        tile: int | None = None,
-        overlap: int | None = None,
-        rgb_bands: tuple[int, int, int] | None = None,
-        device: str = "auto",
-        *,
-        scale: float | str = "auto",
-        batch: int | str = "auto",
-        precision: str = "auto",
-        encoding: str = "auto",
-        white_balance: str = "none",
-        colour_consistent: bool | None = None,
-        sensor: str | None = None,
-    ) -> xr.Dataset:
-        """RGB variables -> Dataset with ``reflectance``; see :func:`hprn_geo.accessor.reconstruct_dataset`."""
-        return reconstruct_dataset(self._obj, rgb, model, tile, overlap, rgb_bands, device, scale=scale,
-                                   batch=batch, precision=precision, encoding=encoding,
-                                   white_balance=white_balance, colour_consistent=colour_consistent,
-                                   sensor=sensor)
+    reconstruct = _method(reconstruct_dataset)

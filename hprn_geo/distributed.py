@@ -1,21 +1,9 @@
 """Dask and dask.distributed pieces: lazy cubes, a per-process model cache, Zarr region writes, cluster runs.
 
-The lazy cube follows the CLI's global :class:`~hprn_geo.tiles.TileGrid` and
-runs the CLI's tiles, batches and blending, so a computed cube equals
-``hprn-geo predict`` on the same scene: bit for bit in one process on the CPU, to
-float32 rounding where torch runs with another number of threads (dask workers);
-on a GPU bit equality is not tested. Its blocks are groups of whole strips
-(``grid.strip(i)``: the rows that tile row ``i`` finishes), full width, all bands. The task of a block runs
-:meth:`Predictor.predict_strips <hprn_geo.predict.Predictor.predict_strips>`: the CLI's block columns,
-each from ``grid.resume_row(first strip)`` -- the CLI's own ``--resume`` path, which
-yields those strips exactly as an uninterrupted run does -- over the input
-rows those tiles read (the block plus its halo), and stops after the block's
-last strip. The price is the tile row(s) above each block, run by both
-neighbouring tasks: about one tile row per block. A task holds its input rows,
-one tile row of accumulator and its output block; nothing grows with the scene.
-
-Each process loads a checkpoint once (:func:`cached_checkpoint`), however
-many blocks it runs; :func:`model_loads` counts the loads.
+A lazy cube runs the CLI's grid, tiles, batches and blending, so it equals ``hprn-geo predict`` on the same
+scene (bit for bit in one process on the CPU). Each block is a group of whole strips, full width, computed by
+:meth:`Predictor.predict_strips <hprn_geo.predict.Predictor.predict_strips>` from the tile row that the CLI's
+``--resume`` would start it at (docs/dask.md). Each process loads a checkpoint once (:func:`cached_checkpoint`).
 """
 
 from __future__ import annotations
@@ -38,49 +26,20 @@ from dask.delayed import Delayed
 from distributed import Client, KilledWorker, as_completed
 
 from hprn_geo.errors import ClusterError, DeviceError, one_line_reason
-from hprn_geo.io import (
-    CubeSpec,
-    CubeWriter,
-    InputScaling,
-    ZarrWriter,
-    open_scene,
-    open_writer,
-)
+from hprn_geo.io import CubeSpec, CubeWriter, InputScaling, ZarrWriter, open_scene, open_writer
 from hprn_geo.io.formats import format_for
 from hprn_geo.io.photo import InputEncoding, WhiteBalance, decode
 from hprn_geo.io.publish import check_overwrite
 from hprn_geo.io.read import data_mask
 from hprn_geo.io.zarr_store import VARIABLE, create_store
-from hprn_geo.predict import (
-    PredictionReport,
-    Predictor,
-    colour_request,
-    input_notes,
-    pick_device,
-)
+from hprn_geo.predict import PredictionReport, Predictor, colour_request, input_notes, pick_device
 from hprn_geo.predict_options import DEFAULT_OPTIONS, PredictOptions
-from hprn_geo.registry import (
-    Checkpoint,
-    check_input,
-    checkpoint_path,
-    pick_model,
-    resolve,
-)
+from hprn_geo.registry import Checkpoint, check_input, checkpoint_path, pick_model, resolve
 from hprn_geo.sources import ArraySource, WindowSource
 from hprn_geo.tiles import TileGrid
 
-__all__ = [
-    "PredictorSpec",
-    "RawDecoder",
-    "cached_checkpoint",
-    "create_zarr",
-    "file_cube",
-    "lazy_cube",
-    "model_loads",
-    "predict_on_cluster",
-    "run_on_cluster",
-    "write_zarr_rows",
-]
+__all__ = ["PredictorSpec", "RawDecoder", "cached_checkpoint", "create_zarr", "file_cube", "lazy_cube", "model_loads",
+           "predict_on_cluster", "run_on_cluster", "write_zarr_rows"]
 
 _CACHE_LOCK = threading.Lock()
 
@@ -91,11 +50,10 @@ def _load(model: str | None, weights: str | None, bands: int | None, device: str
 
 
 def cached_checkpoint(model: str | None, weights: str | None, bands: int | None, device: str) -> Checkpoint:
-    """The checkpoint :func:`~hprn_geo.registry.resolve` gives, loaded once per process and device.
+    """The checkpoint :func:`~hprn_geo.registry.resolve` gives, loaded once per process and device (thread-safe).
 
-    Thread-safe: concurrent first calls load it once. ``device`` (a resolved torch
-    device, ``"cpu"``, ``"cuda"``) only keys the cache: Predictors move their
-    model onto their device, so Predictors on different devices must not share one.
+    ``device`` (a resolved torch device) only keys the cache: Predictors move their model onto their device,
+    so Predictors on different devices must not share one.
     """
     with _CACHE_LOCK:
         return _load(model, weights, bands, device)
@@ -134,16 +92,6 @@ class PredictorSpec:
             return cls(weights=str(path.resolve()), options=options)
         return cls(model=str(model), options=options)
 
-    @property
-    def tile(self) -> int | None:
-        """The tile side (None until :meth:`pinned`, where the card's is wanted)."""
-        return self.options.tile
-
-    @property
-    def overlap(self) -> int | None:
-        """The tile overlap (None until :meth:`pinned`, where the card's is wanted)."""
-        return self.options.overlap
-
     def predictor(self) -> Predictor:
         """A Predictor on ``device`` over this process's cached checkpoint (cheap after the first call).
 
@@ -153,11 +101,8 @@ class PredictorSpec:
         return self._build(str(pick_device(self.options.device)))
 
     def plan(self) -> Predictor:
-        """A Predictor to plan with here (card, tile, overlap, grid), not to run.
-
-        On ``device`` where this process has it, else on the CPU: a client may
-        plan for GPU workers without a GPU of its own.
-        """
+        """A Predictor to plan with here (card, tile, overlap, grid), not to run: on ``device`` where this process
+        has it, else on the CPU (a client may plan for GPU workers without a GPU of its own)."""
         try:
             device = str(pick_device(self.options.device))
         except DeviceError:
@@ -187,8 +132,8 @@ class RawDecoder:
 
     scaling: InputScaling
     nodata: tuple[float | None, float | None, float | None]
-    encoding: InputEncoding = InputEncoding()
-    balance: WhiteBalance = WhiteBalance()
+    encoding: InputEncoding
+    balance: WhiteBalance
 
     def __call__(self, raw: np.ndarray) -> ArraySource:
         """(3, h, w) raw values -> a window source of reflectance with its mask."""
@@ -199,9 +144,8 @@ class RawDecoder:
 class _Rows:
     """A :class:`WindowSource` of scene rows ``top .. bottom - 1`` only, in scene coordinates.
 
-    ``source``'s row 0 is scene row ``origin``; ``height`` is the scene's. Windows
-    outside the rows raise IndexError, so tiles prefetched past a block's last
-    strip fail at once instead of being read and prepared for nothing.
+    ``source``'s row 0 is scene row ``origin``; ``height`` is the scene's. Windows outside the rows raise
+    IndexError, so tiles prefetched past a block's last strip fail at once instead of being read for nothing.
     """
 
     source: WindowSource
@@ -220,11 +164,8 @@ class _Rows:
 
 
 def strip_groups(grid: TileGrid, rows: int, strips: range | None = None) -> list[range]:
-    """The grid's strips (or ``strips`` of them) in consecutive groups of at least ``rows`` rows (the last
-    group may have fewer).
-
-    Each group runs the tile row(s) above it once more, so fewer, taller groups waste less.
-    """
+    """The grid's strips (or ``strips`` of them) in consecutive groups of at least ``rows`` rows (the last may
+    have fewer); each group runs the tile row(s) above it once more, so fewer, taller groups waste less."""
     strips = range(grid.n_rows) if strips is None else strips
     groups, first = [], strips.start
     for i in strips:
@@ -284,7 +225,7 @@ def lazy_cube(raw: da.Array, decode: RawDecoder, spec: PredictorSpec, bands: int
         (B, H, W) float32 dask array, chunked in full-width groups of whole strips.
     """
     height, width = raw.shape[1:]
-    grid = TileGrid(height, width, spec.tile, spec.overlap)
+    grid = TileGrid(height, width, spec.options.tile, spec.options.overlap)
 
     def block(strips: range) -> Delayed:
         top, bottom = _input_rows(grid, strips)
@@ -293,23 +234,19 @@ def lazy_cube(raw: da.Array, decode: RawDecoder, spec: PredictorSpec, bands: int
     return _assemble(grid, bands, chunk_rows, block)
 
 
-def file_cube(path: str | os.PathLike[str], grid: TileGrid, spec: PredictorSpec, bands: int, chunk_rows: int, *,
-              rgb_bands: tuple[int, int, int] | None = None, scale: float | str = "auto", encoding: str = "auto",
-              white_balance: str = "none", sensor: str | None = None, strips: range | None = None) -> da.Array:
+def file_cube(path: str | os.PathLike[str], grid: TileGrid, spec: PredictorSpec, bands: int, chunk_rows: int,
+              reading: dict[str, Any], strips: range | None = None) -> da.Array:
     """Lazy spectra of a raster file whose tasks read it themselves (the file must be visible to the workers).
 
-    ``rgb_bands``, ``scale``, ``encoding``, ``white_balance`` and ``sensor`` go to :func:`hprn_geo.io.open_scene`
-    in every task (the white balance comes from the whole scene's decimated read, the same in each).
-    ``strips``: only these strips of ``grid`` (default all), e.g. those a resumed run still needs.
+    ``reading`` (:attr:`PredictOptions.reading <hprn_geo.predict_options.PredictOptions.reading>`) goes to
+    :func:`hprn_geo.io.open_scene` in every task (the white balance comes from the whole scene's decimated read,
+    the same in each). ``strips``: only these strips of ``grid`` (default all), e.g. those a resumed run still needs.
 
     Returns:
         (B, H, W) float32 dask array over ``grid`` (with ``strips``: their rows only), chunked as
         :func:`lazy_cube`'s.
     """
     name = os.path.abspath(path) if os.path.exists(path) else os.fspath(path)  # keep GDAL names as they are
-
-    reading = {"rgb_bands": rgb_bands, "scale": scale, "encoding": encoding, "white_balance": white_balance,
-               "sensor": sensor}
 
     def block(strips: range) -> Delayed:
         return dask.delayed(_file_block, pure=True)(name, reading, spec, strips, *_input_rows(grid, strips))
@@ -373,43 +310,20 @@ def _in_order(client: Client, parts: list[da.Array], ahead: int) -> Iterator[np.
         yield queue.popleft().result()
 
 
-def predict_on_cluster(
-    src: str | os.PathLike[str],
-    dst: str | os.PathLike[str],
-    scheduler_address: str,
-    *,
-    model: str | None = None,
-    weights: str | os.PathLike[str] | None = None,
-    bands: int | None = None,
-    tile: int | None = None,
-    overlap: int | None = None,
-    batch: int | str = "auto",
-    device: str = "auto",
-    precision: str = "auto",
-    colour_consistent: bool | None = None,
-    rgb_bands: tuple[int, int, int] | None = None,
-    scale: float | str = "auto",
-    encoding: str = "auto",
-    white_balance: str = "none",
-    sensor: str | None = None,
-    dtype: str = "float32",
-    cog: bool = False,
-    overwrite: bool = False,
-    chunk_rows: int = 512,
-    resume: bool = False,
-    block: int | None = None,
-) -> PredictionReport:
+def predict_on_cluster(src: str | os.PathLike[str], dst: str | os.PathLike[str], scheduler_address: str, *,
+                       model: str | None = None, weights: str | os.PathLike[str] | None = None,
+                       bands: int | None = None, tile: int | None = None, overlap: int | None = None,
+                       batch: int | str = "auto", device: str = "auto", precision: str = "auto",
+                       colour_consistent: bool | None = None, rgb_bands: tuple[int, int, int] | None = None,
+                       scale: float | str = "auto", encoding: str = "auto", white_balance: str = "none",
+                       sensor: str | None = None, dtype: str = "float32", cog: bool = False, overwrite: bool = False,
+                       chunk_rows: int = 512, resume: bool = False, block: int | None = None) -> PredictionReport:
     """Reconstruct a raster file on a running dask.distributed cluster; same result as ``hprn-geo predict``.
 
-    The output goes through the CLI's writer (:func:`hprn_geo.io.open_writer`): under
-    ``dst.partial``, its journal ``dst.journal.json`` and its lock, moved onto ``dst`` when
-    complete. A format whose blocks many processes may write at once (``parallel`` in
-    :data:`~hprn_geo.io.formats.FORMATS`: Zarr) is written by the workers, one row of the
-    writer's blocks per task, each journaled here as it arrives; the others (GeoTIFF/COG)
-    are computed on the cluster, a few blocks ahead, and written here in order. Either way
-    ``resume`` continues an interrupted run (its client killed, say) from the journal,
-    computing only the rows not yet on disk. ``src`` and ``dst`` must be paths every
-    worker (and this process) can see; a ``weights`` file too.
+    The output goes through the CLI's writer (:func:`hprn_geo.io.open_writer`, its partial file, journal
+    and lock); a ``parallel`` format (Zarr) is written by the workers, the others are computed on the
+    cluster and written here in order (docs/dask.md). ``src``, ``dst`` and a ``weights`` file must be
+    paths every worker (and this process) can see.
 
     Args:
         src: the RGB raster.
@@ -423,9 +337,7 @@ def predict_on_cluster(
             takes them.
         chunk_rows: the least number of rows one task makes (more: fewer recomputed tile rows, more memory).
 
-    A worker lost mid-run (killed, out of memory) costs only the blocks it was
-    running: the scheduler runs them again on the others, and blocks are written
-    whole, so the cube equals an uninterrupted run's.
+    A worker lost mid-run costs only the blocks it was running: the scheduler runs them again.
 
     Raises:
         OptionError: ``block`` is narrower than the tile.
@@ -435,26 +347,14 @@ def predict_on_cluster(
         ClusterError: no scheduler answers at ``scheduler_address``; workers kept dying on one block
             (more than the scheduler's ``allowed-failures``): nothing is left at ``dst``.
     """
-    options = PredictOptions.pick(locals())
-    return run_on_cluster(src, dst, scheduler_address, options, model=model, weights=weights, bands=bands,
-                          dtype=dtype, cog=cog, overwrite=overwrite, chunk_rows=chunk_rows, resume=resume)
+    return run_on_cluster(src, dst, scheduler_address, PredictOptions.pick(locals()), model=model, weights=weights,
+                          bands=bands, dtype=dtype, cog=cog, overwrite=overwrite, chunk_rows=chunk_rows, resume=resume)
 
 
-def run_on_cluster(
-    src: str | os.PathLike[str],
-    dst: str | os.PathLike[str],
-    scheduler_address: str,
-    options: PredictOptions,
-    *,
-    model: str | None = None,
-    weights: str | os.PathLike[str] | None = None,
-    bands: int | None = None,
-    dtype: str = "float32",
-    cog: bool = False,
-    overwrite: bool = False,
-    chunk_rows: int = 512,
-    resume: bool = False,
-) -> PredictionReport:
+def run_on_cluster(src: str | os.PathLike[str], dst: str | os.PathLike[str], scheduler_address: str,
+                   options: PredictOptions, *, model: str | None = None, weights: str | os.PathLike[str] | None = None,
+                   bands: int | None = None, dtype: str = "float32", cog: bool = False, overwrite: bool = False,
+                   chunk_rows: int = 512, resume: bool = False) -> PredictionReport:
     """:func:`predict_on_cluster` with its options built (what ``hprn-geo predict --dask-scheduler`` runs).
 
     Raises:
@@ -462,8 +362,7 @@ def run_on_cluster(
     """
     started = time.perf_counter()
     dst = Path(os.path.abspath(dst))
-    reading = options.reading
-    sensor = options.sensor
+    reading, sensor = options.reading, options.sensor
     if model is None and weights is None and sensor is not None:
         model = pick_model(bands, sensor)
     with open_scene(src, **reading) as scene:
@@ -487,8 +386,8 @@ def run_on_cluster(
                 groups, parts = [], []
                 for start, stop in _runs(rows):  # each run of missing rows: the strips over it, in tasks
                     strips = strips_over(grid, start, stop)
-                    cube = file_cube(src, grid, spec.pinned(predictor), predictor.card.bands, chunk_rows,
-                                     strips=strips, **reading)
+                    cube = file_cube(src, grid, spec.pinned(predictor), predictor.card.bands, chunk_rows, reading,
+                                     strips)
                     parts.append((cube, grid.strip(strips.start)[0], [r for r in rows if start <= r[0] < stop]))
                     groups += strip_groups(grid, chunk_rows, strips)
                 if output is not None and output.parallel:

@@ -37,11 +37,9 @@ def seconds_per_megapixel(checkpoint: Checkpoint) -> float:
 def activation_bytes_per_pixel(checkpoint: Checkpoint) -> float:
     """Peak bytes the model allocates per input pixel in one forward pass (CPU, fp32).
 
-    Measured, not guessed: torch's profiler records every allocation and free of one
-    PROBE x PROBE forward; the running total's maximum, divided by the pixels, scales
-    to any batch and tile (the network is fully convolutional and its attention windows
-    are a fixed number of pixels, so the peak is linear in the pixels: 2.2 kB/px for the
-    benchmark's 8-channel model at 64² and at 4 x 256² alike).
+    Measured with torch's profiler on one PROBE x PROBE forward: the running total's maximum over the pixels
+    scales to any batch and tile, the peak being linear in the pixels (2.2 kB/px for the benchmark's
+    8-channel model at 64² and at 4 x 256² alike).
     """
     from torch.profiler import ProfilerActivity, profile
 
@@ -141,13 +139,8 @@ def _colour_consistency(checkpoint: Checkpoint, photo: bool) -> str:
     return f"{'on' if checkpoint.card.colour_consistent else 'off'} by default (the model card's choice)"
 
 
-def describe_run(
-    src: str | Path,
-    model: str | None,
-    weights: str | None,
-    bands: int | None,
-    options: PredictOptions = DEFAULT_OPTIONS,
-) -> dict:
+def describe_run(src: str | Path, model: str | None, weights: str | None, bands: int | None,
+                 options: PredictOptions = DEFAULT_OPTIONS) -> dict:
     """Scene metadata (with the sensor, the bands chosen and the scaling, each with why), the model that
     would run with ``options`` (its tile, overlap and how the input is read; estimated on the CPU),
     its tile grid and estimated time and memory."""

@@ -1,20 +1,9 @@
 """The prediction pipeline: scene -> block columns -> tiles -> batches -> model -> mosaic -> writer.
 
-:class:`Predictor` is the one core behind every front door (CLI, xarray
-accessor, STAC, plugins). It reads overlapping tiles from a
-:class:`WindowSource`, fills nodata with the tile's mean colour (so nodata is
-never fed to the network as if it were data, and is masked again at the end),
-computes the semantic prior per tile, runs the model in batches, makes each
-output spectrum render back to its input RGB where the model card gives the
-input's response (:func:`~hprn_geo.spectral.colour_consistent`), blends the
-tiles with :class:`~hprn_geo.tiles.MosaicAccumulator` and hands finished
-windows to a writer. The scene is run one *block column* (``block`` pixels wide,
-:data:`BLOCK` by default) at a time, top to bottom: the tiles that touch the
-block column, tile row by tile row, through a mosaic of the block column's
-width; the tiles that touch two block columns are run by both. Each strip of a
-block column is a window the writer stores as its 512 x 512 blocks complete.
-Memory depends on block, tile, batch and bands, never on the scene's width or
-height (:mod:`hprn_geo.estimate` models it).
+:class:`Predictor` is the one core behind every front door (CLI, xarray accessor, STAC, plugins). It runs
+the scene one block column at a time, top to bottom, tile row by tile row; nodata is filled with the
+tile's mean colour and masked again at the end. Memory depends on block, tile, batch and bands, never on
+the scene's width or height (:mod:`hprn_geo.estimate` models it; docs/predict.md).
 """
 
 from __future__ import annotations
@@ -32,13 +21,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from hprn_geo.errors import (
-    AllNodataWarning,
-    CheckpointError,
-    DeviceError,
-    UntrainedModelWarning,
-    WeakModelWarning,
-)
+from hprn_geo.errors import AllNodataWarning, CheckpointError, DeviceError, UntrainedModelWarning, WeakModelWarning
 from hprn_geo.io import CubeSpec, CubeWriter, RasterScene, open_scene, open_writer
 from hprn_geo.predict_options import DEFAULT_OPTIONS, PredictOptions, check_block
 from hprn_geo.registry import Checkpoint, check_input
@@ -46,23 +29,9 @@ from hprn_geo.sources import ArraySource, TileBatch, WindowSource, prepared_batc
 from hprn_geo.spectral import colour_consistent as project_to_input
 from hprn_geo.tiles import MosaicAccumulator, Strip, TileGrid, Window
 
-__all__ = [
-    "AUTO_BATCH_MAX",
-    "AUTO_BATCH_MEMORY",
-    "UINT16_SCALE",
-    "WRITE_AHEAD",
-    "PredictOptions",
-    "PredictionReport",
-    "Predictor",
-    "SpectralModel",
-    "StageTimes",
-    "TileCallback",
-    "check_block",
-    "colour_request",
-    "input_notes",
-    "load_model",
-    "pick_device",
-]
+__all__ = ["AUTO_BATCH_MAX", "AUTO_BATCH_MEMORY", "UINT16_SCALE", "WRITE_AHEAD", "PredictOptions", "PredictionReport",
+           "Predictor", "SpectralModel", "StageTimes", "TileCallback", "check_block", "colour_request", "input_notes",
+           "load_model", "pick_device"]
 
 
 @dataclass
@@ -134,22 +103,14 @@ class Predictor:
     Args:
         checkpoint: the model and its card (from :func:`hprn_geo.registry.resolve`).
         options: how the model runs and how :meth:`predict_file` reads its input
-            (:class:`~hprn_geo.predict_options.PredictOptions`, built once by each front door).
-            ``batch="auto"`` measures one tile's prior and forward pass on CUDA; the prior's
-            SLIC segment counts scale with the tile's area, relative to the card's ``patch_size``
-            (:attr:`hprn_geo.model.HPRN.prior_patch`), so the default tile can be large without
-            coarser segments than in training; ``"auto"`` prior is ``"torch-connected"`` on CUDA
-            (on the GPU in the main thread; its held-out MRAE is within 1 % of the reference's,
-            docs/gpu.md) and ``"skimage"`` on the CPU. ``block`` is rounded up to a multiple of
-            :data:`BLOCK_ALIGN`; None: :data:`BLOCK`, or wider where a tile row of the block column
-            would not fill a batch. Colour consistency (None: the card's, except for an sRGB-decoded
-            file, whose camera is not the card's) is applied per tile batch before blending, so the
-            mosaic renders back to the input too (:func:`hprn_geo.spectral.colour_consistent`).
+            (:class:`~hprn_geo.predict_options.PredictOptions`). The prior's SLIC segment counts scale
+            with the tile's area relative to the card's ``patch_size``. ``block`` is rounded up to a multiple
+            of :data:`BLOCK_ALIGN`; None: :data:`BLOCK`, or wider where a tile row would not fill a batch.
+            Colour consistency is applied per tile batch, before blending.
         workers: threads reading tiles and computing the prior ahead of the model.
         progress: show a progress bar on stderr.
-        channels_last: run the model in the channels-last memory layout (what
-            cuDNN's fastest convolutions use); None: on CUDA only. The output
-            does not change (a test checks it on the CPU).
+        channels_last: run the model in the channels-last memory layout (what cuDNN's fastest convolutions
+            use); None: on CUDA only. The output does not change.
 
     Raises:
         CheckpointError: ``colour_consistent=True`` and the card has no ``input_response``.
@@ -161,51 +122,37 @@ class Predictor:
             (:meth:`~hprn_geo.registry.ModelCard.shortfall`).
     """
 
-    def __init__(
-        self,
-        checkpoint: Checkpoint,
-        options: PredictOptions = DEFAULT_OPTIONS,
-        *,
-        workers: int = 1,
-        progress: bool = False,
-        channels_last: bool | None = None,
-    ) -> None:
+    def __init__(self, checkpoint: Checkpoint, options: PredictOptions = DEFAULT_OPTIONS, *, workers: int = 1,
+                 progress: bool = False, channels_last: bool | None = None) -> None:
         self.checkpoint = checkpoint
         self.card = checkpoint.card
         self.options = options
-        tile, overlap, batch, device = options.tile, options.overlap, options.batch, options.device
-        precision, prior, block = options.precision, options.prior, options.block
         self.colour_requested = options.colour_consistent
         self.colour_consistent = self._consistency(options.colour_consistent)
         if self.colour_consistent and self.card.response is None:
-            raise CheckpointError(
-                f"model {self.card.name!r} has no input_response on its card; colour-consistent output needs one"
-            )
-        self.tile = int(tile or self.card.tile)
-        self.overlap = int(self.card.overlap if overlap is None else overlap)
-        self.device = pick_device(device)
+            raise CheckpointError(f"model {self.card.name!r} has no input_response on its card; "
+                                  "colour-consistent output needs one")
+        self.tile = int(options.tile or self.card.tile)
+        self.overlap = int(self.card.overlap if options.overlap is None else options.overlap)
+        self.device = pick_device(options.device)
         self.channels_last = self.device.type == "cuda" if channels_last is None else channels_last
         self.memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
         self.model = checkpoint.model.to(self.device, memory_format=self.memory_format).eval()
         self.model.prior_patch = self.card.patch_size
-        self.precision = ("bf16" if self.device.type == "cuda" else "fp32") if precision == "auto" else precision
+        on_cuda = self.device.type == "cuda"
+        self.precision = ("bf16" if on_cuda else "fp32") if options.precision == "auto" else options.precision
         self.workers = max(1, int(workers))
         self.progress = progress
-        if prior == "auto":
-            prior = "torch-connected" if self.device.type == "cuda" else "skimage"
-        self.prior = prior
-        self._prior_on_device = prior != "skimage" and self.device.type == "cuda"
+        self.prior = ("torch-connected" if on_cuda else "skimage") if options.prior == "auto" else options.prior
+        self._prior_on_device = self.prior != "skimage" and on_cuda
         self.times = StageTimes()
-        self.batch = self._auto_batch() if batch == "auto" else max(1, int(batch))
-        check_block(block, self.tile)
-        block = max(BLOCK, self.batch * (self.tile - self.overlap)) if block is None else max(1, int(block))
-        self.block = -(-block // BLOCK_ALIGN) * BLOCK_ALIGN
+        self.batch = self._auto_batch() if options.batch == "auto" else max(1, int(options.batch))
+        check_block(options.block, self.tile)
+        block = max(BLOCK, self.batch * (self.tile - self.overlap)) if options.block is None else int(options.block)
+        self.block = -(-max(1, block) // BLOCK_ALIGN) * BLOCK_ALIGN
         if not self.card.trained:
-            warnings.warn(
-                f"model {self.card.name!r} is UNTRAINED (random weights): its spectra are meaningless",
-                UntrainedModelWarning,
-                stacklevel=2,
-            )
+            warnings.warn(f"model {self.card.name!r} is UNTRAINED (random weights): its spectra are meaningless",
+                          UntrainedModelWarning, stacklevel=2)
         elif (shortfall := self.card.shortfall()) is not None:
             warnings.warn(f"model {self.card.name!r}: {shortfall}; see its card (hprn-geo models --json)",
                           WeakModelWarning, stacklevel=2)
@@ -238,11 +185,10 @@ class Predictor:
         """Model output for a batch's live tiles: (L, B, h, w) float32 on the host."""
         start = time.perf_counter()
         rgb = torch.from_numpy(batch.rgb)
-        labels = batch.labels
         if self.device.type == "cuda":
             rgb = rgb.pin_memory()
         rgb = rgb.to(self.device, non_blocking=True)
-        labels = None if labels is None else labels.to(self.device, non_blocking=True)
+        labels = None if batch.labels is None else batch.labels.to(self.device, non_blocking=True)
         prior_seconds = 0.0
         if self._prior_on_device:
             labels, prior_seconds = self._device_prior(rgb)
@@ -276,10 +222,8 @@ class Predictor:
         return int(np.clip(AUTO_BATCH_MEMORY * free // per_tile, 1, AUTO_BATCH_MAX))
 
     def _device_prior(self, rgb: torch.Tensor) -> tuple[torch.Tensor | None, float]:
-        """The prior of a batch already on the GPU and its seconds, added to the prior stage.
-
-        Synchronised before and after, so the stage times split GPU time honestly.
-        """
+        """The prior of a batch already on the GPU and its seconds, added to the prior stage (synchronised before
+        and after, so the stage times split GPU time honestly)."""
         _synchronize(self.device)
         start = time.perf_counter()
         labels = self.model.prior(rgb, method=self.prior)
@@ -303,18 +247,14 @@ class Predictor:
                 pred = np.zeros((self.card.bands, window.height, window.width), np.float32)
             yield window, np.concatenate([pred, batch.valid[i].astype(np.float32)[None]])
 
-    def iter_strips(
-        self, source: WindowSource, first_strip: int = 0, last_strip: int | None = None,
-        tick: Callable[[], None] | None = None, columns: tuple[int, int] | None = None,
-    ) -> Iterator[Strip]:
+    def iter_strips(self, source: WindowSource, first_strip: int = 0, last_strip: int | None = None,
+                    tick: Callable[[], None] | None = None, columns: tuple[int, int] | None = None) -> Iterator[Strip]:
         """Finished strips ``first_strip .. last_strip`` of the scene (default: to the end), nodata as NaN,
         over scene ``columns`` ``(start, stop)`` (default: the full width); ``tick`` is called after every tile.
 
-        Only the tile rows these strips need, and the tiles that touch ``columns``, are read
-        and run, so a block of strips can be computed on its own (by a dask task, or a
-        resumed run) and equals the same strips of a whole-scene run over the same columns,
-        bit for bit on the CPU with the same torch thread count (tested with
-        ``np.array_equal``). The mosaic sums in :data:`MOSAIC_DTYPE`.
+        Only the tile rows these strips need, and the tiles that touch ``columns``, are read and run, so a
+        block of strips (a dask task, a resumed run) equals the same strips of a whole-scene run, bit for bit
+        on the CPU with the same torch thread count. The mosaic sums in :data:`MOSAIC_DTYPE`.
 
         Yields:
             :class:`~hprn_geo.tiles.Strip` with ``data`` (B, rows, cols) float32.
@@ -341,14 +281,8 @@ class Predictor:
     def cube_spec(self, scene: RasterScene, dtype: str = "float32") -> CubeSpec:
         """The layout of the cube this predictor writes for ``scene``: its geometry, our bands and tags."""
         return CubeSpec(
-            height=scene.height,
-            width=scene.width,
-            wavelengths=self.checkpoint.wavelengths,
-            crs=scene.crs,
-            transform=scene.transform,
-            gcps=scene.gcps,
-            dtype=dtype,
-            scale=UINT16_SCALE if dtype == "uint16" else 1.0,
+            height=scene.height, width=scene.width, wavelengths=self.checkpoint.wavelengths, crs=scene.crs,
+            transform=scene.transform, gcps=scene.gcps, dtype=dtype, scale=UINT16_SCALE if dtype == "uint16" else 1.0,
             fwhm=None if self.card.fwhm is None else np.asarray(self.card.fwhm),
             tags={"hprn_model": self.card.name, "hprn_input_scaling": scene.scaling.reason,
                   "hprn_input_encoding": scene.encoding.reason, "hprn_white_balance": scene.balance.reason,
@@ -382,35 +316,27 @@ class Predictor:
         """
         return self.predict_strips(ArraySource(np.asarray(rgb, np.float32), valid))
 
-    def predict_file(
-        self,
-        src: str | Path,
-        dst: str | Path,
-        reading: PredictOptions | None = None,
-        *,
-        dtype: str = "float32",
-        cog: bool = False,
-        overwrite: bool = False,
-        resume: bool = False,
-        on_tile: TileCallback | None = None,
-    ) -> PredictionReport:
-        """Reconstruct a raster file into a GeoTIFF/COG or Zarr cube.
+    def predict_file(self, src: str | Path, dst: str | Path, reading: PredictOptions | None = None, *,
+                     dtype: str = "float32", cog: bool = False, overwrite: bool = False, resume: bool = False,
+                     on_tile: TileCallback | None = None) -> PredictionReport:
+        """Reconstruct a raster file into a GeoTIFF/COG or Zarr cube, written under a temporary name and renamed
+        on success; strips are written on a background thread (at most :data:`WRITE_AHEAD` waiting).
 
-        The ``rgb_bands``, ``scale``, ``encoding``, ``white_balance`` and ``sensor`` of ``reading``
-        (default: this predictor's options) say how the input becomes linear RGB
-        (:func:`hprn_geo.io.open_scene`); a ``sensor`` the card does not take is refused
-        (:func:`hprn_geo.registry.check_input`).
+        Args:
+            src: the RGB raster.
+            dst: the output cube (``.tif``, ``.tiff``, ``.zarr``).
+            reading: its ``rgb_bands``, ``scale``, ``encoding``, ``white_balance`` and ``sensor`` say how the
+                input becomes linear RGB (:func:`hprn_geo.io.open_scene`); default: this predictor's options.
+            dtype, cog, overwrite: the stored data type (``"float32"``, ``"uint16"``), a COG, replace ``dst``.
+            resume: continue a killed run from its journal, each block column from its first strip not on disk.
+            on_tile: ``on_tile(done, total)`` after every tile; an exception it raises (e.g.
+                :class:`~hprn_geo.errors.CancelledError`) stops the run, the output left unpublished.
 
-        The output is written under a temporary name and renamed on success;
-        with ``resume`` a run killed earlier continues from its journal, each
-        block column from its first strip not wholly on disk.
-        The strips of each block column are written in order on a background
-        thread while the next strip is computed (at most :data:`WRITE_AHEAD`
-        waiting: one strip's memory more); a failed write stops the run at the
-        next strip.
-        ``on_tile(done, total)`` is called after every tile (a host's progress
-        bar); an exception it raises (e.g. :class:`~hprn_geo.errors.CancelledError`)
-        stops the run, and the partial output stays unpublished, as after a kill.
+        Returns:
+            What the run did: :class:`PredictionReport`.
+
+        Raises:
+            CheckpointError: the card does not take ``reading``'s sensor (:func:`~hprn_geo.registry.check_input`).
         """
         started = time.perf_counter()
         self.times = StageTimes()
@@ -455,10 +381,8 @@ class Predictor:
                         pending.popleft().result()
                 start = time.perf_counter()
             self.times.write += time.perf_counter() - start
-        return PredictionReport(
-            Path(dst), grid, str(self.device), remaining, time.perf_counter() - started, self.times, notes,
-            self.card.name,
-        )
+        return PredictionReport(Path(dst), grid, str(self.device), remaining, time.perf_counter() - started,
+                                self.times, notes, self.card.name)
 
     def _write(self, writer: CubeWriter, strip: Strip) -> None:
         """Write one strip of a block column (on the write thread) and time it."""

@@ -1,10 +1,6 @@
-"""The options of one prediction, built once by each front door and passed down.
-
-:class:`PredictOptions` is what the CLI (``predict``, ``rio hprn``, ``stac``), the xarray accessor,
-the dask runner (:class:`~hprn_geo.distributed.PredictorSpec`, :func:`~hprn_geo.distributed.predict_on_cluster`),
-the QGIS runner and :mod:`hprn_geo.estimate` hand to :class:`~hprn_geo.predict.Predictor`. It sits below
-:mod:`hprn_geo.predict` and imports numpy only (no torch), so :mod:`hprn_geo.cli.options` can build it
-without slowing ``--help``. What is written (dtype, COG, overwrite, resume) stays with the writer's arguments.
+"""The options of one prediction (:class:`PredictOptions`), built once by each front door and passed down to
+:class:`~hprn_geo.predict.Predictor`. No torch here, so :mod:`hprn_geo.cli.options` can build it without
+slowing ``--help``; what is written (dtype, COG, overwrite, resume) stays with the writer's arguments.
 """
 
 from __future__ import annotations
