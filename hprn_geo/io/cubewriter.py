@@ -1,15 +1,8 @@
 """What every cube writer shares: the spec, window buffering, journal, commit and abort.
 
-A cube ``(B, H, W)`` arrives window by window (:meth:`CubeWriter.write_window`,
-any rectangle, in any order) or strip by strip (full-width windows). The
-writer keeps each *block* (the file's tile or chunk: ``block_rows x block_cols``,
-512 x 512 by default) in memory until it is complete, then writes it once,
-makes it durable, and only then records it (and every strip it completes) in
-the journal. A block on disk is never rewritten, so a SIGKILL at any moment
-leaves every journaled block intact; a resumed writer skips blocks already on
-disk. Memory: the blocks touched by windows not yet complete, ``(B, block_rows,
-block_cols)`` each in the stored dtype -- the width of a window (rounded out to
-blocks) times two block rows when windows of a block column arrive top to bottom.
+Windows arrive in any order; each *block* (the file's tile or chunk, 512 x 512 by default) is kept in
+memory until complete, then written once, made durable, and only then journaled, so a SIGKILL at any
+moment leaves every journaled block intact. See ``docs/formats.md`` ("Atomic and resumable writing").
 """
 
 from __future__ import annotations

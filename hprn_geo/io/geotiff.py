@@ -1,18 +1,9 @@
-"""GeoTIFF and COG cube writer.
+"""GeoTIFF and COG cube writer; the layout and metadata are described in ``docs/formats.md``.
 
-The partial (``cube.tif.partial``, driver forced to GTiff) is a tiled
-(512x512, or the image size rounded up to 16 when smaller), band-interleaved,
-ZSTD- (else DEFLATE-) compressed GeoTIFF with PREDICTOR=3 (float32) or 2
-(uint16), BIGTIFF=IF_SAFER and SPARSE_OK (blocks not yet written take no
-space). All metadata — band descriptions ``"550 nm"``, ``wavelength`` /
-``wavelength_units`` / ``fwhm`` tags on the dataset and on each band, nodata,
-uint16 scales, user tags, the GCPs of a raster georeferenced by them — is written when the partial is created, before any
-data and before any COG conversion.
-
-Each complete block (one 512 x 512 tile of every band) is written by
-reopening the partial in ``r+`` mode and closing it (GDAL rewrites the tile index on close), then fsync'd; only
-then does the journal list it. With ``cog=True`` the finished partial is
-copied with GDAL's COG driver (overviews with AVERAGE resampling) at commit.
+The partial (``cube.tif.partial``, driver forced to GTiff) is created with all metadata before any
+data; each complete block is written by reopening it in ``r+`` mode and closing it (GDAL rewrites the
+tile index on close), then fsync'd before the journal lists it. With ``cog=True`` the finished partial
+is copied with GDAL's COG driver at commit.
 """
 
 from __future__ import annotations

@@ -1,17 +1,10 @@
 """The lock beside an output being written: one run per output at a time.
 
-``cube.tif.lock`` (``cube.zarr.lock`` beside a store) is created with
-``O_EXCL`` before anything else is written and removed when the writer commits
-or aborts. It names its owner: pid, host, and the process's start time, so a
-recycled pid (a container restarted with the same pid) is not mistaken for the
-owner. A second run on the same output is refused with
-:class:`~hprn_geo.errors.OutputLockedError`. A lock whose owner is gone -- same
-host, and no process with that pid and start time -- is *stale* (the run was
-killed); it is taken over with a :class:`~hprn_geo.errors.StaleLockWarning`.
-A lock from another host cannot be checked and is never taken over.
-
-Taking over renames the stale lock aside first and checks that what was moved
-is the lock judged stale, so two runs racing for one stale lock do not both win.
+``cube.tif.lock`` is created with ``O_EXCL`` before anything else is written and names its owner
+(pid, host, process start time). A live owner's lock is refused with
+:class:`~hprn_geo.errors.OutputLockedError`; one whose owner is gone (same host) is taken over with a
+:class:`~hprn_geo.errors.StaleLockWarning`, renamed aside first so that two runs racing for it do not
+both win. See ``docs/reliability.md`` ("One run per output").
 """
 
 from __future__ import annotations

@@ -1,29 +1,10 @@
 """Photographs as input: the transfer function (encoding) and a per-scene white balance.
 
-A model takes linear RGB in reflectance units (a white reflector gives 1). A
-photo or orthophoto is usually gamma-encoded (sRGB) and white-balanced and
-exposed by its camera. After :mod:`hprn_geo.io.scaling` has brought raw values
-to [0, 1]:
-
-1. :class:`InputEncoding` undoes the transfer function: ``"srgb"`` applies
-   the sRGB decoding of IEC 61966-2-1 (:func:`srgb_to_linear`), ``"linear"``
-   nothing. ``"auto"`` (:func:`infer_encoding`) picks ``"srgb"`` for 8-bit
-   unsigned rasters that declare no scale/offset (photos, orthophotos,
-   true-colour images), ``"linear"`` for everything else.
-2. :class:`WhiteBalance` multiplies each channel by a gain computed once per
-   scene from its valid pixels (:func:`estimate_white_balance`, on a
-   decimated read of the whole scene, so tiling does not change it):
-
-   =============== ===========================================================
-   ``none``        gains 1 (the default)
-   ``gray-world``  each channel's mean becomes the mean of the three means
-                   (colour only; overall brightness kept)
-   ``white-patch`` each channel's :data:`WHITE_PERCENTILE` th percentile
-                   becomes :data:`EXPOSURE_TARGET` (colour and exposure)
-   ``exposure``    one gain for all channels: the :data:`WHITE_PERCENTILE` th
-                   percentile of the per-pixel channel mean becomes
-                   :data:`EXPOSURE_TARGET` (exposure only)
-   =============== ===========================================================
+After :mod:`hprn_geo.io.scaling` has brought raw values to [0, 1], :class:`InputEncoding` undoes the
+transfer function (sRGB or linear; ``"auto"``: :func:`infer_encoding`) and :class:`WhiteBalance`
+multiplies each channel by a gain computed once per scene (:func:`estimate_white_balance`, on a
+decimated read of the whole scene, so tiling does not change it). The methods, and what they do:
+``docs/predict.md`` ("Photographs as input").
 """
 
 from __future__ import annotations

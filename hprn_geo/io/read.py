@@ -1,13 +1,9 @@
 """Reading windows of RGB reflectance from any GDAL raster.
 
-:func:`open_scene` opens a raster with rasterio, picks three bands, infers how
-raw values become reflectance (:mod:`hprn_geo.io.scaling`, then the transfer
-function and white balance of :mod:`hprn_geo.io.photo`) and hands back a
-:class:`RasterScene` that reads windows as ``(3, h, w)`` float32 reflectance
-plus a ``(h, w)`` validity mask. Invalid pixels (nodata in any of the three
-bands, masked by an internal mask or alpha band, or non-finite floats) are
-filled with 0 in the reflectance array: callers must use the mask, never the
-value, to tell them apart.
+:func:`open_scene` opens a raster, picks three bands and infers how raw values become reflectance
+(:mod:`hprn_geo.io.scaling`, :mod:`hprn_geo.io.photo`); its :class:`RasterScene` reads windows as
+``(3, h, w)`` float32 reflectance, 0 where invalid, plus a ``(h, w)`` validity mask (use the mask,
+never the value). See ``docs/formats.md`` ("Input").
 """
 
 from __future__ import annotations

@@ -1,28 +1,9 @@
 """Input scaling: how raw raster values become reflectance in [0, 1].
 
-``reflectance = raw * factor + offset``. :func:`infer_scaling` picks the
-factor from the data type and from what the raster declares about itself:
-
-========== ==============================================================
-dtype      ``scale="auto"``
-========== ==============================================================
-uint8      divided by 255
-uint16     the bands' declared scale/offset (GDAL band scales) when set;
-           else divided by ``2**NBITS - 1`` when the bands declare NBITS
-           (e.g. 4095 for 12-bit sensors); else divided by 65535
-int16      the declared scale/offset when set; else divided by 10000
-           (the common "reflectance x 10000" convention)
-float32/64 taken as reflectance already (factor 1)
-others     :class:`~hprn_geo.errors.UnsupportedDtypeError`; pass a number
-========== ==============================================================
-
-A number given as ``scale`` overrides all of this (``factor = scale``,
-``offset = 0``) for any real integer or float dtype.
-
-With a satellite sensor (:mod:`hprn_geo.sensors`), integer bands without a declared scale/offset
-follow the sensor's digital-number convention (``Sensor.scale``, ``Sensor.offset``: Sentinel-2
-L2A ``x 1e-4 - 0.1``, Landsat Collection 2 L2 ``x 2.75e-5 - 0.2``); 8-bit bands are refused (a
-quick-look such as Sentinel-2's TCI, not the product); a declared scale or a given number still wins.
+``reflectance = raw * factor + offset``; :func:`infer_scaling` picks the factor from the data type,
+what the raster declares (GDAL band scale/offset, NBITS) and, for a satellite sensor
+(:mod:`hprn_geo.sensors`), its digital-number convention. The rules: ``docs/formats.md`` ("Input")
+and ``docs/predict.md`` ("Satellite products as input").
 """
 
 from __future__ import annotations

@@ -1,20 +1,9 @@
-"""Zarr cube writer (zarr format 2, readable by xarray, rioxarray and GDAL).
+"""Zarr cube writer (zarr format 2, readable by xarray, rioxarray and GDAL); the store's layout is
+described in ``docs/formats.md`` ("Zarr").
 
-Layout of ``cube.zarr``: one data variable ``reflectance`` with dims
-``(wavelength, y, x)``, chunks ``(min(B, 16), 512, 512)``; coordinates
-``wavelength`` (nm), ``fwhm`` (nm, when given), ``x``/``y`` at pixel centres
-(for north-up transforms) and ``spatial_ref`` (CF ``grid_mapping``, written by
-rioxarray, with ``crs_wkt`` and ``GeoTransform``, or, for a cube georeferenced by
-GCPs, rioxarray's ``gcps``). ``reflectance`` also carries
-GDAL's ``_CRS`` attribute so GDAL's Zarr driver finds the CRS. float32 stores
-NaN as nodata; uint16 stores ``round(reflectance * scale)`` with CF
-``scale_factor = 1/scale`` and ``_FillValue`` (65535).
-
-Metadata and coordinates are written first (``to_zarr(compute=False)`` on a
-lazy template), then each complete block is written with zarr into
-its chunks (each chunk written once, whole) and fsync'd before the journal
-lists it (one chunk at a time, so a failed write leaves nothing in flight).
-Everything goes to ``cube.zarr.partial``, renamed at commit.
+Metadata and coordinates are written first (``to_zarr(compute=False)`` on a lazy template), then each
+complete block is written into its chunks (each chunk written once, whole, one at a time) and fsync'd
+before the journal lists it. Everything goes to ``cube.zarr.partial``, renamed at commit.
 """
 
 from __future__ import annotations
