@@ -23,13 +23,7 @@ from rasterio.transform import Affine
 from hprn_geo.errors import HPRNGeoError, OutputError, one_line_reason
 from hprn_geo.io.journal import Journal
 from hprn_geo.io.lock import OutputLock
-from hprn_geo.io.publish import (
-    check_overwrite,
-    fsync_dir,
-    partial_path,
-    remove_path,
-    replace,
-)
+from hprn_geo.io.publish import check_overwrite, fsync_dir, partial_path, remove_path, replace
 
 __all__ = ["CubeSpec", "CubeWriter", "format_wavelength"]
 
@@ -188,8 +182,10 @@ class CubeWriter:
         self.spec = spec
         self.overwrite = overwrite
         self.partial = partial_path(path)
-        self.block_rows = min(512, _round_up(spec.height, 16))
-        self.block_cols = min(512, _round_up(spec.width, 16))
+        self.block_rows = min(512, -(-spec.height // 16) * 16)
+        self.block_cols = min(512, -(-spec.width // 16) * 16)
+        self._n_block_rows = -(-spec.height // self.block_rows)
+        self._n_block_cols = -(-spec.width // self.block_cols)
         fingerprint = spec.fingerprint(self.format_name, self.block_rows) | {"block_cols": self.block_cols}
         self._journal = Journal(path.with_name(path.name + ".journal.json"), fingerprint)
         self._pending: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -216,6 +212,10 @@ class CubeWriter:
         """Temporaries besides the partial and journal (removed on commit/abort)."""
         return []
 
+    def _remove_temporaries(self) -> None:
+        for tmp in self._temporaries():
+            remove_path(tmp)
+
     # -- lifecycle -------------------------------------------------------
     def start(self, resume: bool) -> CubeWriter:
         """Lock the target, then create the partial (or reopen it when resuming); called by ``open_writer``.
@@ -234,8 +234,7 @@ class CubeWriter:
 
     def _prepare(self, resume: bool) -> None:
         """Drop stale temporaries; reopen the partial and journal (resume) or create them afresh."""
-        for tmp in self._temporaries():
-            remove_path(tmp)
+        self._remove_temporaries()
         if resume and self.partial.exists() and self._journal.path.exists():
             self._journal = Journal.load(self._journal.path, self._journal.fingerprint, str(self.path))
             guarded(self.path, "resume", self._reopen)
@@ -256,10 +255,8 @@ class CubeWriter:
 
     def block_rows_to_write(self) -> list[tuple[int, int]]:
         """``(row_off, rows)`` of each row of blocks not wholly on disk and journaled, top to bottom."""
-        return [(r * self.block_rows, min(self.block_rows, self.spec.height - r * self.block_rows))
-                for r in range(self._n_block_rows)
-                if not self.written(r * self.block_rows, 0, min(self.block_rows, self.spec.height - r * self.block_rows),
-                                    self.spec.width)]
+        rows = [(r0, min(self.block_rows, self.spec.height - r0)) for r0 in range(0, self.spec.height, self.block_rows)]
+        return [(r0, n) for r0, n in rows if not self.written(r0, 0, n, self.spec.width)]
 
     def write_rows_elsewhere(self, row_off: int, data: np.ndarray) -> None:
         """Write one whole row of blocks into the partial of a run another process started, durably.
@@ -340,8 +337,7 @@ class CubeWriter:
             finished = guarded(self.path, "finish", self._finish)
             guarded(self.path, "move the result onto", lambda: self._install(finished))
         except BaseException:
-            for tmp in self._temporaries():
-                remove_path(tmp)
+            self._remove_temporaries()
             raise
         self._state = "committed"
         self._cleanup(keep_partial=False)
@@ -365,14 +361,6 @@ class CubeWriter:
             self.abort(keep_partial=issubclass(exc_type, KeyboardInterrupt))
 
     # -- internals -------------------------------------------------------
-    @property
-    def _n_block_rows(self) -> int:
-        return -(-self.spec.height // self.block_rows)
-
-    @property
-    def _n_block_cols(self) -> int:
-        return -(-self.spec.width // self.block_cols)
-
     def _require_open(self) -> None:
         if self._state != "open":
             raise ValueError(f"the writer for {self.path} is {self._state}, not open")
@@ -447,13 +435,8 @@ class CubeWriter:
         fsync_dir(self.path.parent)
 
     def _cleanup(self, keep_partial: bool) -> None:
-        for tmp in self._temporaries():
-            remove_path(tmp)
+        self._remove_temporaries()
         if not keep_partial:
             remove_path(self.partial)
             self._journal.remove()
         self._lock.release()
-
-
-def _round_up(n: int, multiple: int) -> int:
-    return -(-n // multiple) * multiple

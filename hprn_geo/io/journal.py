@@ -85,7 +85,4 @@ class Journal:
     def remove(self) -> None:
         """Delete the journal and any temporary copy of it."""
         for p in (self.path, partial_path(self.path)):
-            try:
-                p.unlink()
-            except FileNotFoundError:
-                pass
+            p.unlink(missing_ok=True)

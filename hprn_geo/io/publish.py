@@ -94,10 +94,7 @@ def remove_path(path: Path) -> None:
             time.sleep(0.05)
         shutil.rmtree(path)
     else:
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            pass
+        path.unlink(missing_ok=True)
 
 
 def fsync_path(path: str | os.PathLike[str]) -> None:

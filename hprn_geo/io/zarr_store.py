@@ -64,11 +64,7 @@ def _encoding(spec: CubeSpec, ds: xr.Dataset, chunks: tuple[int, int, int]) -> d
     else:
         enc.update(dtype="uint16", _FillValue=np.uint16(spec.nodata),
                    scale_factor=np.float32(1.0 / spec.scale), add_offset=np.float32(0.0))
-    encoding = {VARIABLE: enc}
-    for name in ds.coords:
-        if name != "spatial_ref":
-            encoding[name] = {"_FillValue": None}
-    return encoding
+    return {VARIABLE: enc} | {name: {"_FillValue": None} for name in ds.coords if name != "spatial_ref"}
 
 
 def create_store(path: str | os.PathLike[str], spec: CubeSpec, chunks: tuple[int, int, int]) -> None:
