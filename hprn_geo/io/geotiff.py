@@ -43,19 +43,11 @@ def best_compression() -> str:
     return "ZSTD" if ok else "DEFLATE"
 
 
-def _band_tags(spec: CubeSpec, i: int) -> dict[str, str]:
-    tags = {"wavelength": repr(float(spec.wavelengths[i])), "wavelength_units": "nm"}
+def _wavelength_tags(spec: CubeSpec, bands: slice) -> dict[str, str]:
+    """``wavelength``, ``wavelength_units`` (and ``fwhm``) tags of ``bands``, values comma-separated in nm."""
+    tags = {"wavelength": ",".join(repr(float(w)) for w in spec.wavelengths[bands]), "wavelength_units": "nm"}
     if spec.fwhm is not None:
-        tags["fwhm"] = repr(float(spec.fwhm[i]))
-    return tags
-
-
-def _dataset_tags(spec: CubeSpec) -> dict[str, str]:
-    tags = dict(spec.tags)
-    tags["wavelength"] = ",".join(repr(float(w)) for w in spec.wavelengths)
-    tags["wavelength_units"] = "nm"
-    if spec.fwhm is not None:
-        tags["fwhm"] = ",".join(repr(float(w)) for w in spec.fwhm)
+        tags["fwhm"] = ",".join(repr(float(w)) for w in spec.fwhm[bands])
     return tags
 
 
@@ -75,7 +67,7 @@ class GeoTIFFWriter(CubeWriter):
         profile = dict(
             driver="GTiff", width=spec.width, height=spec.height, count=spec.bands, dtype=spec.dtype,
             transform=spec.transform, nodata=spec.nodata, tiled=True,
-            blockxsize=min(BLOCK, -(-spec.width // 16) * 16), blockysize=self.block_rows,
+            blockxsize=self.block_cols, blockysize=self.block_rows,
             compress=self.compression, predictor=3 if spec.dtype == "float32" else 2,
             bigtiff="IF_SAFER", interleave="band", sparse_ok=True,
         )
@@ -90,8 +82,8 @@ class GeoTIFFWriter(CubeWriter):
             with rasterio.open(self.partial, "w", **self._profile()) as ds:
                 for i in range(spec.bands):
                     ds.set_band_description(i + 1, format_wavelength(spec.wavelengths[i]))
-                    ds.update_tags(i + 1, **_band_tags(spec, i))
-                ds.update_tags(**_dataset_tags(spec))
+                    ds.update_tags(i + 1, **_wavelength_tags(spec, slice(i, i + 1)))
+                ds.update_tags(**spec.tags, **_wavelength_tags(spec, slice(None)))
                 if spec.gcps:
                     ds.gcps = (list(spec.gcps), spec.crs)
                 if spec.dtype == "uint16":

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hprn_geo.errors import OptionError
-from hprn_geo.io.scaling import InputScaling
+from hprn_geo.io.scaling import InputScaling, scale_offset_pairs
 
 if TYPE_CHECKING:  # annotations only: the command line imports this module at start
     from hprn_geo.sensors import Sensor
@@ -134,9 +134,7 @@ def infer_encoding(
         return InputEncoding("linear", f"linear: {sensor.name} surface reflectance, never sRGB")
     if encoding != "auto":
         return InputEncoding(encoding, f"{encoding}: given")
-    declared = any(s not in (None, 1.0) for s in declared_scales or ()) or any(
-        o not in (None, 0.0) for o in declared_offsets or ()
-    )
+    declared = any(pair != (1.0, 0.0) for pair in scale_offset_pairs(declared_scales, declared_offsets))
     if np.dtype(dtype) == np.uint8 and not declared:
         return InputEncoding("srgb", "srgb: 8-bit values without a declared scale are taken as an sRGB-encoded photo")
     if np.dtype(dtype) == np.uint8:
