@@ -20,21 +20,8 @@ from rasterio.enums import ColorInterp, Resampling
 from rasterio.errors import NodataShadowWarning, NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
-from hprn_geo.errors import (
-    BandCountError,
-    MissingCRSWarning,
-    RasterReadError,
-    UnsupportedDtypeError,
-    one_line_reason,
-)
-from hprn_geo.io.photo import (
-    BALANCE_SAMPLE,
-    InputEncoding,
-    WhiteBalance,
-    decode,
-    infer_encoding,
-    sample_white_balance,
-)
+from hprn_geo.errors import BandCountError, MissingCRSWarning, RasterReadError, UnsupportedDtypeError, one_line_reason
+from hprn_geo.io.photo import BALANCE_SAMPLE, InputEncoding, WhiteBalance, decode, infer_encoding, sample_white_balance
 from hprn_geo.io.remote import gdal_name
 from hprn_geo.io.scaling import InputScaling, infer_scaling
 from hprn_geo.sensors import Sensor, input_name, sensor_of
@@ -93,7 +80,6 @@ class RasterScene:
         alpha = [i + 1 for i, c in enumerate(dataset.colorinterp) if c == ColorInterp.alpha]
         self._alpha: int | None = alpha[0] if alpha and alpha[0] not in rgb_bands else None
 
-    # -- context manager -------------------------------------------------
     def __enter__(self) -> RasterScene:
         return self
 
@@ -109,12 +95,9 @@ class RasterScene:
         return self._ds.closed
 
     def __repr__(self) -> str:
-        return (
-            f"RasterScene({self.path!r}, {self.height}x{self.width}, {self.dtype}, "
-            f"rgb_bands={self.rgb_bands}, crs={self._crs_text()})"
-        )
+        return (f"RasterScene({self.path!r}, {self.height}x{self.width}, {self.dtype}, "
+                f"rgb_bands={self.rgb_bands}, crs={self._crs_text()})")
 
-    # -- reading ---------------------------------------------------------
     def read_window(self, row_off: int, col_off: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
         """Read one window of the three bands as reflectance.
 
@@ -127,12 +110,12 @@ class RasterScene:
             the dataset mask (internal mask, alpha) marks the pixel invalid.
         """
         self._check_window(row_off, col_off, height, width)
-        window = Window(col_off, row_off, width, height)
-        try:
-            raw, masks = self._read(window=window)
-        except RasterioError as e:
-            raise self._read_error(f" at rows {row_off}+{height}, cols {col_off}+{width}", e) from None
-        return self._to_reflectance(raw, masks)
+        where = f" at rows {row_off}+{height}, cols {col_off}+{width}"
+        raw, masks = self._read(where, window=Window(col_off, row_off, width, height))
+        valid = self._valid(raw, masks)
+        rgb = decode(raw, self.scaling, self.encoding, self.balance)
+        rgb[:, ~valid] = 0.0
+        return rgb, valid
 
     def valid_fraction(self, sample: int = 64) -> float:
         """Estimate the fraction of valid pixels from a decimated read.
@@ -156,19 +139,14 @@ class RasterScene:
         if sample < 1:
             raise ValueError(f"sample must be >= 1, got {sample}")
         shape = (3, min(sample, self.height), min(sample, self.width))
-        try:
-            raw, masks = self._read(out_shape=shape, resampling=Resampling.nearest)
-        except RasterioError as e:
-            raise self._read_error("", e) from None
+        raw, masks = self._read("", out_shape=shape, resampling=Resampling.nearest)
         return raw, self._valid(raw, masks)
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready summary for ``hprn-geo info``: size, CRS, transform, bands, dtype, nodata, scaling."""
-        names = "RGB"
-        bands = []
-        for i, description in enumerate(self.band_descriptions, start=1):
-            role = names[self.rgb_bands.index(i)] if i in self.rgb_bands else None
-            bands.append({"index": i, "description": description, "role": role})
+        roles = dict(zip(reversed(self.rgb_bands), "BGR"))  # a band chosen twice keeps its first role
+        bands = [{"index": i, "description": description, "role": roles.get(i)}
+                 for i, description in enumerate(self.band_descriptions, start=1)]
         return {
             "path": self.path,
             "driver": self._ds.driver,
@@ -189,13 +167,8 @@ class RasterScene:
             "white balance": self.balance.reason,
         }
 
-    # -- helpers ---------------------------------------------------------
     def _crs_text(self) -> str | None:
         return None if self.crs is None else self.crs.to_string()
-
-    def _read_error(self, where: str, error: BaseException) -> RasterReadError:
-        """One line saying what failed, naming the raster as the user did (not as opened, e.g. ``/vsicurl?...``)."""
-        return RasterReadError(f"cannot read {self.path}{where}: {_reason(error, self._ds.name, self.path)}")
 
     def _check_window(self, row_off: int, col_off: int, height: int, width: int) -> None:
         ok = (height >= 1 and width >= 1 and row_off >= 0 and col_off >= 0
@@ -206,28 +179,30 @@ class RasterScene:
                 f"{self.path} ({self.height}x{self.width})"
             )
 
-    def _read(self, **kwargs: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Raw ``(3, h, w)`` values and ``(3 or 4, h, w)`` masks (the alpha band's values appended)."""
+    def _read(self, where: str, **kwargs: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Raw ``(3, h, w)`` values and ``(3 or 4, h, w)`` masks (the alpha band's values appended).
+
+        Raises:
+            RasterReadError: GDAL failed; one line naming the raster as the user did (not as opened,
+                e.g. ``/vsicurl?...``), ``where`` in it.
+        """
         bands = list(self.rgb_bands)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NodataShadowWarning)
-            raw = self._ds.read(indexes=bands, **kwargs)
-            masks = self._ds.read_masks(indexes=bands, **kwargs)
-            if self._alpha is not None:  # GDAL ignores alpha when nodata is set; we honour both
-                if "out_shape" in kwargs:
-                    kwargs = {**kwargs, "out_shape": (1, *kwargs["out_shape"][1:])}
-                alpha = self._ds.read(indexes=[self._alpha], **kwargs)
-                masks = np.concatenate([masks, alpha != 0])
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NodataShadowWarning)
+                raw = self._ds.read(indexes=bands, **kwargs)
+                masks = self._ds.read_masks(indexes=bands, **kwargs)
+                if self._alpha is not None:  # GDAL ignores alpha when nodata is set; we honour both
+                    if "out_shape" in kwargs:
+                        kwargs = {**kwargs, "out_shape": (1, *kwargs["out_shape"][1:])}
+                    alpha = self._ds.read(indexes=[self._alpha], **kwargs)
+                    masks = np.concatenate([masks, alpha != 0])
+        except RasterioError as e:
+            raise RasterReadError(f"cannot read {self.path}{where}: {_reason(e, self._ds.name, self.path)}") from None
         return raw, masks
 
     def _valid(self, raw: np.ndarray, masks: np.ndarray) -> np.ndarray:
         return np.all(masks != 0, axis=0) & data_mask(raw, self._nodatavals)
-
-    def _to_reflectance(self, raw: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        valid = self._valid(raw, masks)
-        rgb = decode(raw, self.scaling, self.encoding, self.balance)
-        rgb[:, ~valid] = 0.0
-        return rgb, valid
 
 
 def _reason(error: BaseException, opened: str, name: str) -> str:
@@ -353,11 +328,8 @@ def _choose_bands(name: str, count: int, rgb_bands: tuple[int, int, int] | None,
 def _declared_max(dataset: Any, bands: tuple[int, int, int]) -> int | None:
     """``2**NBITS - 1`` when the chosen bands declare NBITS (all the same), else None."""
     nbits = {dataset.tags(b, ns="IMAGE_STRUCTURE").get("NBITS") for b in bands}
-    if len(nbits) != 1:
-        return None
-    value = nbits.pop()
     try:
-        bits = int(value) if value is not None else None
-    except ValueError:
+        bits = int(nbits.pop()) if len(nbits) == 1 else 0
+    except (TypeError, ValueError):
         return None
-    return 2**bits - 1 if bits and 0 < bits <= 16 else None
+    return 2**bits - 1 if 0 < bits <= 16 else None
