@@ -23,7 +23,13 @@ from rasterio.transform import Affine
 from hprn_geo.errors import HPRNGeoError, OutputError, one_line_reason
 from hprn_geo.io.journal import Journal
 from hprn_geo.io.lock import OutputLock
-from hprn_geo.io.publish import check_overwrite, fsync_dir, partial_path, remove_path, replace
+from hprn_geo.io.publish import (
+    check_overwrite,
+    fsync_dir,
+    partial_path,
+    remove_path,
+    replace,
+)
 
 __all__ = ["CubeSpec", "CubeWriter", "format_wavelength"]
 

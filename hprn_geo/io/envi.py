@@ -39,18 +39,13 @@ def read_envi(path: str | Path) -> Cube:
     header_path, data_path = _envi_paths(Path(path))
     header = parse_envi_header(header_path.read_text(errors="replace"))
     data = _read_envi_data(header, data_path)
-    bands = data.shape[0]
-    units = header.get("wavelength units")
-    wavelengths = _envi_vector(header, "wavelength", bands, units)
-    extras: dict[str, Any] = {}
-    if "map info" in header:
-        extras.update(envi_map_info(header["map info"]))
+    bands, units = data.shape[0], header.get("wavelength units")
     return Cube(
         data=data,
-        wavelengths=wavelengths,
+        wavelengths=_envi_vector(header, "wavelength", bands, units),
         fwhm=_envi_vector(header, "fwhm", bands, units),
         name=data_path.stem,
-        extras=extras,
+        extras=envi_map_info(header["map info"]) if "map info" in header else {},
     )
 
 
@@ -65,9 +60,8 @@ def parse_envi_header(text: str) -> dict[str, Any]:
     for name, value in _ENVI_FIELD.findall(text):
         value = value.strip()
         if value.startswith("{"):
-            fields[name.strip().lower()] = [item.strip() for item in value[1:-1].split(",") if item.strip()]
-        else:
-            fields[name.strip().lower()] = value
+            value = [item.strip() for item in value[1:-1].split(",") if item.strip()]
+        fields[name.strip().lower()] = value
     return fields
 
 

@@ -65,7 +65,7 @@ def read_mat_arrays(path: Path) -> dict[str, np.ndarray]:
         contents = scipy.io.loadmat(path)
     except (ValueError, TypeError, OSError, NotImplementedError) as error:
         raise RasterReadError(f"cannot read {path} as a MATLAB file: {error}") from error
-    return {name: value for name, value in contents.items() if _is_numeric(value) or _is_text(value)}
+    return {name: value for name, value in contents.items() if _is_numeric(value, "biufU")}
 
 
 def _load_mat73(path: Path) -> dict[str, np.ndarray]:
@@ -84,12 +84,9 @@ def _load_mat73(path: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _is_numeric(value: Any) -> bool:
-    return isinstance(value, np.ndarray) and value.dtype.kind in "biuf" and value.size > 0
-
-
-def _is_text(value: Any) -> bool:
-    return isinstance(value, np.ndarray) and value.dtype.kind == "U" and value.size > 0
+def _is_numeric(value: Any, kinds: str = "biuf") -> bool:
+    """A non-empty array of one of the dtype ``kinds`` (numbers by default)."""
+    return isinstance(value, np.ndarray) and value.dtype.kind in kinds and value.size > 0
 
 
 def _only_cube_key(arrays: Mapping[str, np.ndarray], path: Path) -> str:
@@ -113,10 +110,9 @@ def require_array(arrays: Mapping[str, np.ndarray], key: str, path: Path) -> np.
 def _mat_vector(
     arrays: Mapping[str, np.ndarray], path: Path, key: str | None, candidates: tuple[str, ...], bands: int
 ) -> np.ndarray | None:
+    key = key if key is not None else next((name for name in candidates if name in arrays), None)
     if key is None:
-        key = next((name for name in candidates if name in arrays), None)
-        if key is None:
-            return None
+        return None
     values = np.asarray(require_array(arrays, key, path), dtype=np.float64).ravel()
     if values.size != bands:
         raise DataFileError(f"{path.name}: {key!r} has {values.size} values for {bands} bands")

@@ -20,8 +20,21 @@ from rasterio.enums import ColorInterp, Resampling
 from rasterio.errors import NodataShadowWarning, NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
-from hprn_geo.errors import BandCountError, MissingCRSWarning, RasterReadError, UnsupportedDtypeError, one_line_reason
-from hprn_geo.io.photo import BALANCE_SAMPLE, InputEncoding, WhiteBalance, decode, infer_encoding, sample_white_balance
+from hprn_geo.errors import (
+    BandCountError,
+    MissingCRSWarning,
+    RasterReadError,
+    UnsupportedDtypeError,
+    one_line_reason,
+)
+from hprn_geo.io.photo import (
+    BALANCE_SAMPLE,
+    InputEncoding,
+    WhiteBalance,
+    decode,
+    infer_encoding,
+    sample_white_balance,
+)
 from hprn_geo.io.remote import gdal_name
 from hprn_geo.io.scaling import InputScaling, infer_scaling
 from hprn_geo.sensors import Sensor, input_name, sensor_of
