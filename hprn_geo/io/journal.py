@@ -1,10 +1,6 @@
-"""The resume journal kept beside a cube being written.
-
-``cube.tif.journal.json`` records which strips (and which blocks of rows) are
-safely on disk, plus a fingerprint of the cube's layout so a resume with
-different options is refused. It is rewritten atomically (temporary file,
-fsync, ``os.replace``: :func:`hprn_geo.io.publish.published`) and only after
-the data it lists has been flushed.
+"""The resume journal kept beside a cube being written (``cube.tif.journal.json``): which strips and
+blocks are safely on disk, and a fingerprint of the cube's layout so that a resume with different
+options is refused. Rewritten atomically, only after the data it lists has been flushed.
 """
 
 from __future__ import annotations

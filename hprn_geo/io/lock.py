@@ -100,7 +100,12 @@ class OutputLock:
             try:
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             except FileExistsError:
-                self._take_over_if_stale()
+                owner = self._stale_owner()
+                if owner is not None:
+                    self._remove_stale(owner)
+                    warnings.warn(f"{self.target}: took over the stale lock {self.path.name} of a run that is gone "
+                                  f"({owner}); its partial output is resumed with --resume, else started over",
+                                  StaleLockWarning, stacklevel=3)
                 continue
             except OSError as e:
                 raise OutputError(f"cannot write {self.target}: cannot create its lock {self.path.name} "
@@ -121,15 +126,6 @@ class OutputLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
-
-    def _take_over_if_stale(self) -> None:
-        """Remove the lock at ``path`` if its owner is gone (with a warning); else refuse."""
-        owner = self._stale_owner()
-        if owner is not None:
-            self._remove_stale(owner)
-            warnings.warn(f"{self.target}: took over the stale lock {self.path.name} of a run that is gone "
-                          f"({owner}); its partial output is resumed with --resume, else started over",
-                          StaleLockWarning, stacklevel=4)
 
     def _stale_owner(self) -> Owner | None:
         """The owner of the lock at ``path`` when it is gone; None when the lock vanished meanwhile.

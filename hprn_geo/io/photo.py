@@ -46,15 +46,8 @@ WHITE_PERCENTILE = 99.0
 """The percentile taken as the scene's white (robust to a few saturated or specular pixels)."""
 
 EXPOSURE_TARGET = 0.175
-"""Where ``white-patch`` and ``exposure`` put the scene's :data:`WHITE_PERCENTILE` th percentile.
-
-The median over the shared reflectance scenes (samson 0.175, jasper_ridge 0.147,
-moffett 0.186, muufl_sub 0.512, enmap_potsdam 0.151) of the 99th percentile of
-the per-pixel mean of R, G and B, rendered at exposure 1 through ``vnir31``'s
-camera (``ntire2020_cie1964``) on its 400-700 nm grid: the brightness of the
-scenes the bundled models were trained and validated on. ``benchmarks/photo_inputs.py``
-prints it again.
-"""
+"""Where ``white-patch`` and ``exposure`` put the scene's :data:`WHITE_PERCENTILE` th percentile: the
+brightness of the scenes the bundled models were trained on (how it was measured: ``docs/predict.md``)."""
 
 
 def srgb_to_linear(values: np.ndarray) -> np.ndarray:

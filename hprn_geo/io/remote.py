@@ -66,12 +66,7 @@ def gdal_name(name: str) -> str:
     if not is_url(name):
         return name
     retries, delay = retry_policy()
-    return f"/vsicurl?max_retry={retries}&retry_delay={delay:g}&url={quote(_plain(name), safe='')}"
-
-
-def _plain(url: str) -> str:
-    """``/vsicurl/https://h/x`` -> ``https://h/x``."""
-    return url[len(_VSICURL):] if url.startswith(_VSICURL) else url
+    return f"/vsicurl?max_retry={retries}&retry_delay={delay:g}&url={quote(name.removeprefix(_VSICURL), safe='')}"
 
 
 def read_url(url: str) -> bytes:
@@ -94,5 +89,5 @@ def read_url(url: str) -> bytes:
 
 
 def _fetch(url: str) -> bytes:
-    with urllib.request.urlopen(_plain(url), timeout=TIMEOUT) as response:
+    with urllib.request.urlopen(url.removeprefix(_VSICURL), timeout=TIMEOUT) as response:
         return response.read()

@@ -89,10 +89,7 @@ class ZarrWriter(CubeWriter):
         super().__init__(path, spec, overwrite=overwrite)
         self.chunks = (min(spec.bands, BAND_CHUNK), self.block_rows, min(CHUNK, spec.width))
         self._array: zarr.Array | None = None
-
-    @property
-    def _array_dir(self) -> Path:
-        return self.partial / VARIABLE
+        self._array_dir = self.partial / VARIABLE
 
     def _create(self) -> None:
         create_store(self.partial, self.spec, self.chunks)
