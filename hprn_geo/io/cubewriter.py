@@ -334,10 +334,8 @@ class CubeWriter:
         missing = [b for b in range(n_blocks) if b not in self._journal.blocks]
         if missing:
             r0 = missing[0] // self._n_block_cols * self.block_rows
-            raise OutputError(
-                f"cannot finish {self.path}: rows from {r0} on were never written "
-                f"({len(missing)} of {n_blocks} blocks); the partial is kept for --resume"
-            )
+            raise OutputError(f"cannot finish {self.path}: rows from {r0} on were never written "
+                              f"({len(missing)} of {n_blocks} blocks); the partial is kept for --resume")
         check_overwrite(self.path, self.overwrite)
         try:
             finished = guarded(self.path, "finish", self._finish)

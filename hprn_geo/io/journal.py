@@ -66,16 +66,12 @@ class Journal:
             blocks = {int(b) for b in payload["blocks"]}
             strips = {int(i): (int(r[0]), int(r[1])) for i, r in payload["strips"].items()}
         except (OSError, ValueError, KeyError, TypeError, IndexError) as e:
-            raise OutputError(
-                f"cannot resume {target}: journal {path.name} is unreadable ({e}); "
-                "delete it or drop --resume"
-            ) from None
+            raise OutputError(f"cannot resume {target}: journal {path.name} is unreadable ({e}); "
+                              "delete it or drop --resume") from None
         if fingerprint_digest(fingerprint) != fingerprint_digest(expected):
             keys = sorted(k for k in set(fingerprint) | set(expected) if fingerprint.get(k) != expected.get(k))
-            raise OutputError(
-                f"cannot resume {target}: it was started with a different {', '.join(keys)}; "
-                "use the same options, or drop --resume to start over"
-            )
+            raise OutputError(f"cannot resume {target}: it was started with a different {', '.join(keys)}; "
+                              "use the same options, or drop --resume to start over")
         return cls(path, fingerprint, strips, blocks)
 
     def remove(self) -> None:

@@ -93,10 +93,8 @@ def _only_cube_key(arrays: Mapping[str, np.ndarray], path: Path) -> str:
     cubes = [name for name, value in arrays.items() if value.ndim == 3 and _is_numeric(value)]
     if len(cubes) != 1:
         found = ", ".join(f"{name} {value.shape}" for name, value in arrays.items())
-        raise DataFileError(
-            f"{path.name}: expected exactly one 3-D array, found {len(cubes)}; name the cube's array with "
-            f"--cube-key (key= in Python); the file has: {found}"
-        )
+        raise DataFileError(f"{path.name}: expected exactly one 3-D array, found {len(cubes)}; name the cube's "
+                            f"array with --cube-key (key= in Python); the file has: {found}")
     return cubes[0]
 
 

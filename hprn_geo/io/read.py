@@ -75,15 +75,13 @@ class RasterScene:
         self.width: int = dataset.width
         gcps, gcp_crs = dataset.gcps
         self.gcps: tuple[GroundControlPoint, ...] = tuple(gcps) if dataset.transform.is_identity else ()
-        crs = dataset.crs or (gcp_crs if self.gcps else None)
-        self.crs = crs if crs else None
+        self.crs = dataset.crs or (gcp_crs if self.gcps else None) or None
         self.transform = dataset.transform
         self.count: int = dataset.count
         self.rgb_bands = rgb_bands
         self.dtype: str = dataset.dtypes[rgb_bands[0] - 1]
         self._nodatavals = tuple(dataset.nodatavals[b - 1] for b in rgb_bands)
-        nodata = self._nodatavals[0]
-        self.nodata: float | None = None if nodata is None else float(nodata)
+        self.nodata: float | None = None if self._nodatavals[0] is None else float(self._nodatavals[0])
         self.scaling = scaling
         self.encoding = encoding
         self.balance = balance
@@ -187,10 +185,8 @@ class RasterScene:
         ok = (height >= 1 and width >= 1 and row_off >= 0 and col_off >= 0
               and row_off + height <= self.height and col_off + width <= self.width)
         if not ok:
-            raise ValueError(
-                f"window rows {row_off}+{height}, cols {col_off}+{width} is not inside "
-                f"{self.path} ({self.height}x{self.width})"
-            )
+            raise ValueError(f"window rows {row_off}+{height}, cols {col_off}+{width} is not inside "
+                             f"{self.path} ({self.height}x{self.width})")
 
     def _read(self, where: str, **kwargs: Any) -> tuple[np.ndarray, np.ndarray]:
         """Raw ``(3, h, w)`` values and ``(3 or 4, h, w)`` masks (the alpha band's values appended).
@@ -286,8 +282,7 @@ def open_scene(
         dataset.close()
         raise
     if scene.crs is None:
-        warnings.warn(f"{name} has no CRS; the output will be written without one",
-                      MissingCRSWarning, stacklevel=2)
+        warnings.warn(f"{name} has no CRS; the output will be written without one", MissingCRSWarning, stacklevel=2)
     return scene
 
 
@@ -326,9 +321,8 @@ def _choose_bands(name: str, count: int, rgb_bands: tuple[int, int, int] | None,
             names = "" if sensor is None else (
                 f" and no band descriptions naming {sensor.name}'s red, green and blue "
                 f"({', '.join(n[0].upper() for n in sensor.band_names[:3])})")
-            raise BandCountError(
-                f"{name} has {count} {plural}{names}; pass --rgb-bands R,G,B (1-based) to choose three"
-            )
+            raise BandCountError(f"{name} has {count} {plural}{names}; "
+                                 "pass --rgb-bands R,G,B (1-based) to choose three")
         return (1, 2, 3)
     bands = tuple(rgb_bands)
     if len(bands) != 3 or not all(isinstance(b, (int, np.integer)) and not isinstance(b, bool) for b in bands):

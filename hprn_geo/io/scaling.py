@@ -113,10 +113,9 @@ def _sensor_scaling(name: str, sensor: Sensor, declared: tuple[float, float] | N
     if declared is not None:
         return _declared_scaling(name, *declared, f" (over the {sensor.name} convention)")
     if name == "uint8":
-        raise UnsupportedDtypeError(
-            f"8-bit {sensor.name} values are a quick-look (e.g. Sentinel-2's TCI: reflectance x 1275 clipped at 255), "
-            f"not reflectance; use the product's bands or pass --scale FACTOR"
-        )
+        raise UnsupportedDtypeError(f"8-bit {sensor.name} values are a quick-look (e.g. Sentinel-2's TCI: reflectance "
+                                    f"x 1275 clipped at 255), not reflectance; use the product's bands or "
+                                    "pass --scale FACTOR")
     offset = f" {'-' if sensor.offset < 0 else '+'} {abs(sensor.offset):g}" if sensor.offset else ""
     return InputScaling(sensor.scale, sensor.offset,
                         f"{name}: {sensor.name} convention x {sensor.scale:g}{offset} ({sensor.convention})")

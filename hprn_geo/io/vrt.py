@@ -61,8 +61,7 @@ def stack_bands(path: str | os.PathLike[str], bands: Sequence[VrtBand]) -> Path:
             raise BandCountError(f"{band.href} and {bands[0].href} differ in {', '.join(differs)}: "
                                  "they cannot be stacked as one RGB raster")
     crs = f"<SRS>{escape(first['crs'].to_wkt())}</SRS>" if first["crs"] else ""
-    transform = first["transform"]
-    geo = ", ".join(f"{v!r}" for v in (transform.c, transform.a, transform.b, transform.f, transform.d, transform.e))
+    geo = ", ".join(repr(v) for v in first["transform"].to_gdal())
     xml = [f'<VRTDataset rasterXSize="{first["width"]}" rasterYSize="{first["height"]}">', crs,
            f"<GeoTransform>{geo}</GeoTransform>"]
     for i, (band, source) in enumerate(zip(bands, sources, strict=True), start=1):

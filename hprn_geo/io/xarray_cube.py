@@ -62,10 +62,8 @@ def _spectral_variable(dataset: Any, variable: str | None, path: Path) -> str:
         return variable
     names = [str(n) for n, v in dataset.data_vars.items() if any(d in v.dims for d in _SPECTRAL_DIMS)]
     if len(names) != 1:
-        raise DataFileError(
-            f"{path.name}: expected one variable with a 'wavelength' or 'band' dimension, found {names or 'none'}; "
-            f"pass variable= (variables: {', '.join(map(str, dataset.data_vars))})"
-        )
+        raise DataFileError(f"{path.name}: expected one variable with a 'wavelength' or 'band' dimension, found "
+                            f"{names or 'none'}; pass variable= (variables: {', '.join(map(str, dataset.data_vars))})")
     return names[0]
 
 

@@ -119,7 +119,8 @@ class ZarrWriter(CubeWriter):
     def _write_blocks(self, blocks: list[tuple[int, int, np.ndarray]]) -> None:
         # One chunk per call: zarr writes the chunks of one call concurrently and, when one
         # fails (disk full), returns while the others may still be writing; one at a time,
-        # nothing is left in flight when an error reaches abort().
+        # nothing is left in flight when an error reaches abort(). Each chunk file
+        # (``<band>.<row>.<col>``) is fsync'd once written.
         array = self._open()
         band_step, row_step, col_step = self.chunks
         for row_off, col_off, stored in blocks:
@@ -128,13 +129,6 @@ class ZarrWriter(CubeWriter):
                 for c0 in range(0, stored.shape[2], col_step):
                     bands, cols = slice(b0, b0 + band_step), slice(c0, c0 + col_step)
                     array[bands, rows, col_off + c0:col_off + c0 + col_step] = stored[bands, :, cols]
-        self._fsync_chunks({(row_off // row_step, (col_off + c0) // col_step)
-                            for row_off, col_off, stored in blocks for c0 in range(0, stored.shape[2], col_step)})
-
-    def _fsync_chunks(self, chunks: set[tuple[int, int]]) -> None:
-        """fsync the chunk files ``<band>.<row>.<col>`` of the given ``(row, col)`` chunk indices, all bands."""
-        band_chunks = -(-self.spec.bands // self.chunks[0])
-        for row, col in chunks:
-            for band in range(band_chunks):
-                fsync_path(self._array_dir / f"{band}.{row}.{col}")
+                    chunk = f"{b0 // band_step}.{row_off // row_step}.{(col_off + c0) // col_step}"
+                    fsync_path(self._array_dir / chunk)
         fsync_dir(self._array_dir)
