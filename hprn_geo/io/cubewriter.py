@@ -133,9 +133,7 @@ class CubeSpec:
         data = np.asarray(data, dtype=np.float32)
         invalid = np.isnan(data)
         if self.dtype == "float32":
-            if math.isnan(self.nodata):
-                return data
-            return np.where(invalid, np.float32(self.nodata), data)
+            return data if math.isnan(self.nodata) else np.where(invalid, np.float32(self.nodata), data)
         scaled = np.rint(np.where(invalid, 0.0, data).astype(np.float64) * self.scale)
         stored = np.clip(scaled, 0, 65535).astype(np.uint16)
         nodata = int(self.nodata)

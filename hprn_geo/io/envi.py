@@ -21,12 +21,9 @@ _ENVI_FIELD = re.compile(r"^\s*([^=\n]+?)\s*=\s*(\{.*?\}|[^\n]*)", re.MULTILINE 
 
 
 def read_envi(path: str | Path) -> Cube:
-    """Read an ENVI file: a text header (``.hdr``) beside raw binary data.
-
-    Handles BSQ, BIL and BIP interleave, both byte orders, ``header offset``,
-    ``wavelength``/``fwhm`` (with ``wavelength units``), ``reflectance scale
-    factor`` (values are divided by it), ``data ignore value`` (-> NaN) and a
-    UTM or geographic ``map info`` (-> ``extras["crs"]``, ``extras["transform"]``).
+    """Read an ENVI file: a text header (``.hdr``) beside raw BSQ, BIL or BIP data (what of the header is
+    read: ``docs/spectral.md``, "Readers"); a UTM or geographic ``map info`` gives ``extras["crs"]`` and
+    ``extras["transform"]``.
 
     Args:
         path: the header or the data file (``x.hdr`` beside ``x``, ``x.img``,

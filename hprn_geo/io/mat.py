@@ -21,11 +21,8 @@ _WAVELENGTH_KEYS = ("wavelengths", "wavelength", "wavlength")
 def read_mat(path: str | Path, key: str | None = None, wavelength_key: str | None = None) -> Cube:
     """Read a cube stored as a ``(rows, cols, bands)`` array in a MATLAB file.
 
-    Both MATLAB v5 files (scipy.io) and v7.3 files (HDF5, read with h5py and
-    transposed back to MATLAB's axis order) are read. Besides the cube,
-    ``wavelengths``/``fwhm`` vectors of the right length and every 2-D array of
-    the image's shape (masks, label maps) are picked up, the latter into
-    ``extras``.
+    MATLAB v5 (scipy.io) and v7.3 (HDF5, h5py) files; every 2-D array of the image's shape (masks,
+    label maps) goes into ``extras``.
 
     Args:
         path: the ``.mat`` file.

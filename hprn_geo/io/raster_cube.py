@@ -24,12 +24,9 @@ _DESCRIPTION_WAVELENGTH = re.compile(
 def read_raster(path: str | Path) -> Cube:
     """Read every band of a GDAL raster (GeoTIFF, ENVI, netCDF, ...) with rasterio.
 
-    GDAL band scale/offset are applied, nodata becomes NaN, and wavelengths
-    come from band descriptions such as ``"550 nm"``, band tags
-    ``wavelength`` (+ ``wavelength_units``), or the ENVI metadata domain; band
-    widths likewise from band tags ``fwhm`` or the ENVI domain's ``fwhm``.
-    ``extras`` holds ``crs`` (None when absent: lab cubes often have none, so
-    rasterio's NotGeoreferencedWarning is silenced), ``transform`` and ``nodata``.
+    GDAL band scale/offset are applied and nodata becomes NaN; wavelengths and band widths come from the
+    band metadata (``docs/spectral.md``, "Readers"). ``extras`` holds ``crs`` (None when absent: lab cubes
+    often have none, so rasterio's NotGeoreferencedWarning is silenced), ``transform`` and ``nodata``.
 
     Raises:
         RasterReadError: the file cannot be opened or read.

@@ -78,7 +78,10 @@ def infer_scaling(
             number, or a number that is not positive and finite.
         TypeError: ``scale`` is neither a string nor a number.
     """
-    name = _dtype_name(dtype)
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:
+        raise UnsupportedDtypeError(f"unknown data type {dtype!r}") from None
     if not isinstance(scale, str):
         return _explicit(name, scale)
     if scale != "auto":
@@ -123,13 +126,6 @@ def _sensor_scaling(name: str, sensor: Sensor, declared: tuple[float, float] | N
 
 def _declared_scaling(name: str, factor: float, offset: float, note: str = "") -> InputScaling:
     return InputScaling(factor, offset, f"{name}: declared band scale {factor:g} and offset {offset:g} applied{note}")
-
-
-def _dtype_name(dtype: str) -> str:
-    try:
-        return np.dtype(dtype).name
-    except TypeError:
-        raise UnsupportedDtypeError(f"unknown data type {dtype!r}") from None
 
 
 def _explicit(name: str, scale: float) -> InputScaling:
