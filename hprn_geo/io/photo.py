@@ -157,7 +157,9 @@ class WhiteBalance:
 
 
 def estimate_white_balance(rgb: np.ndarray, method: str = "none") -> WhiteBalance:
-    """The gains of ``method`` for a scene (see the module table).
+    """The gains of ``method`` for a scene: ``gray-world`` evens the channel means, ``white-patch`` puts each
+    channel's :data:`WHITE_PERCENTILE` th percentile at :data:`EXPOSURE_TARGET`, ``exposure`` does that with
+    one gain for the per-pixel mean of the channels.
 
     Args:
         rgb: (3, N) linear RGB of the scene's valid pixels (a decimated sample is enough).

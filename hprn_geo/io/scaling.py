@@ -61,7 +61,7 @@ def infer_scaling(
 
     Args:
         dtype: numpy/GDAL data type name of the raw values, e.g. ``"uint16"``.
-        scale: ``"auto"`` (see the module table) or a positive number used
+        scale: ``"auto"`` (see ``docs/formats.md``, "Input") or a positive number used
             as the factor.
         declared_scales: the bands' GDAL scales (1.0 means none declared).
         declared_offsets: the bands' GDAL offsets (0.0 means none declared).

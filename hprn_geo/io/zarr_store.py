@@ -81,7 +81,7 @@ def create_store(path: str | os.PathLike[str], spec: CubeSpec, chunks: tuple[int
 
 
 class ZarrWriter(CubeWriter):
-    """Writes a cube to a zarr-format-2 store; see the module doc for the layout."""
+    """Writes a cube to a zarr-format-2 store (the layout: ``docs/formats.md``, "Zarr")."""
 
     format_name = "Zarr"
 
