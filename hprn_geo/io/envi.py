@@ -37,13 +37,9 @@ def read_envi(path: str | Path) -> Cube:
     header = parse_envi_header(header_path.read_text(errors="replace"))
     data = _read_envi_data(header, data_path)
     bands, units = data.shape[0], header.get("wavelength units")
-    return Cube(
-        data=data,
-        wavelengths=_envi_vector(header, "wavelength", bands, units),
-        fwhm=_envi_vector(header, "fwhm", bands, units),
-        name=data_path.stem,
-        extras=envi_map_info(header["map info"]) if "map info" in header else {},
-    )
+    wavelengths, fwhm = _envi_vector(header, "wavelength", bands, units), _envi_vector(header, "fwhm", bands, units)
+    extras = envi_map_info(header["map info"]) if "map info" in header else {}
+    return Cube(data, wavelengths, fwhm, name=data_path.stem, extras=extras)
 
 
 def parse_envi_header(text: str) -> dict[str, Any]:

@@ -43,13 +43,9 @@ def read_mat(path: str | Path, key: str | None = None, wavelength_key: str | Non
         raise DataFileError(f"{path.name}: {key!r} has shape {data.shape}; a cube needs 3 dimensions")
     bands, image_shape = data.shape[2], data.shape[:2]
     extras = {name: value for name, value in arrays.items() if value.shape == image_shape}
-    return Cube(
-        data=np.moveaxis(data, -1, 0).astype(np.float32),
-        wavelengths=_mat_vector(arrays, path, wavelength_key, _WAVELENGTH_KEYS, bands),
-        fwhm=_mat_vector(arrays, path, None, ("fwhm",), bands),
-        name=path.stem,
-        extras=extras,
-    )
+    wavelengths = _mat_vector(arrays, path, wavelength_key, _WAVELENGTH_KEYS, bands)
+    fwhm = _mat_vector(arrays, path, None, ("fwhm",), bands)
+    return Cube(np.moveaxis(data, -1, 0).astype(np.float32), wavelengths, fwhm, name=path.stem, extras=extras)
 
 
 def read_mat_arrays(path: Path) -> dict[str, np.ndarray]:

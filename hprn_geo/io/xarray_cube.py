@@ -45,13 +45,9 @@ def read_xarray(path: str | Path, variable: str | None = None) -> Cube:
         if array.ndim != 3:
             raise DataFileError(f"{path.name}: {array.name!r} has dims {array.dims}; a cube needs 3")
         array = array.transpose(spectral, ...)
-        return Cube(
-            data=array.values.astype(np.float32),
-            wavelengths=_coordinate(array, "wavelength", spectral),
-            fwhm=_coordinate(array, "fwhm", spectral),
-            name=path.stem,
-            extras={"dims": tuple(array.dims)},
-        )
+        wavelengths, fwhm = _coordinate(array, "wavelength", spectral), _coordinate(array, "fwhm", spectral)
+        data = array.values.astype(np.float32)
+        return Cube(data, wavelengths, fwhm, name=path.stem, extras={"dims": tuple(array.dims)})
 
 
 def _spectral_variable(dataset: Any, variable: str | None, path: Path) -> str:
