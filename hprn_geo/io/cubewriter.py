@@ -266,9 +266,9 @@ class CubeWriter:
         """Write one whole row of blocks into the partial of a run another process started, durably.
 
         For formats whose blocks many processes may write at once (``parallel`` in
-        :data:`~hprn_geo.io.formats.FORMATS`): a dask worker builds a writer for the same
-        target and spec, writes its rows, and the process that started the run (and holds
-        the lock and the journal) records them with :meth:`journal_rows` once this returned.
+        :data:`~hprn_geo.io.formats.FORMATS`): a dask worker, with a writer for the same target and spec,
+        writes its rows; the process that started the run (holding the lock and the journal) records them
+        with :meth:`journal_rows` once this returned.
 
         Args:
             row_off: the first row, on a block boundary (a multiple of ``block_rows``).

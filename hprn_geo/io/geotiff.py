@@ -93,12 +93,11 @@ class GeoTIFFWriter(CubeWriter):
         fsync_dir(self.partial.parent)
 
     def _reopen(self) -> None:
-        spec = self.spec
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             with rasterio.open(self.partial) as ds:
                 found = (ds.count, ds.height, ds.width, ds.dtypes[0])
-        if found != (spec.bands, spec.height, spec.width, spec.dtype):
+        if found != (self.spec.bands, self.spec.height, self.spec.width, self.spec.dtype):
             raise OutputError(f"cannot resume {self.path}: {self.partial.name} holds {found}, "
                               "not the cube asked for; drop --resume to start over")
 
@@ -113,8 +112,7 @@ class GeoTIFFWriter(CubeWriter):
     def _finish(self) -> Path:
         if not self.cog:
             return self.partial
-        spec = self.spec
-        overviews = "AUTO" if max(spec.height, spec.width) > BLOCK else "NONE"
+        overviews = "AUTO" if max(self.spec.height, self.spec.width) > BLOCK else "NONE"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             rasterio.shutil.copy(
@@ -122,18 +120,13 @@ class GeoTIFFWriter(CubeWriter):
                 PREDICTOR="YES", BIGTIFF="IF_SAFER", BLOCKSIZE=BLOCK, OVERVIEWS=overviews,
                 RESAMPLING="AVERAGE", NUM_THREADS="ALL_CPUS",
             )
-            self._check_cog()
-        fsync_path(self._cog_partial)
-        return self._cog_partial
-
-    def _check_cog(self) -> None:
-        with rasterio.open(self._cog_partial) as ds:
-            layout = ds.tags(ns="IMAGE_STRUCTURE").get("LAYOUT")
-            descriptions = ds.descriptions
-            tags = ds.tags()
+            with rasterio.open(self._cog_partial) as ds:  # check the copy kept the layout and band metadata
+                layout, descriptions, tags = ds.tags(ns="IMAGE_STRUCTURE").get("LAYOUT"), ds.descriptions, ds.tags()
         expected = tuple(format_wavelength(w) for w in self.spec.wavelengths)
         if layout != "COG" or descriptions != expected or tags.get("wavelength_units") != "nm":
             raise OutputError(f"cannot finish {self.path}: the COG copy lost its layout or band metadata")
+        fsync_path(self._cog_partial)
+        return self._cog_partial
 
     def _temporaries(self) -> list[Path]:
         return [self._cog_partial]

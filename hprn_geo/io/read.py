@@ -129,20 +129,14 @@ class RasterScene:
         return rgb, valid
 
     def valid_fraction(self, sample: int = 64) -> float:
-        """Estimate the fraction of valid pixels from a decimated read.
-
-        Reads the whole scene at about ``sample x sample`` pixels (nearest
-        neighbour, overviews when present) — cheap on any scene size.
-        """
+        """Estimate the fraction of valid pixels from a decimated read of the whole scene at about
+        ``sample x sample`` pixels (nearest neighbour, overviews when present): cheap on any scene size."""
         return float(self._sample(sample)[1].mean())
 
     def white_balance(self, method: str, sample: int = BALANCE_SAMPLE) -> WhiteBalance:
-        """The gains of ``method`` (:data:`~hprn_geo.io.photo.WHITE_BALANCES`) for the whole scene.
-
-        Computed from a decimated read (about ``sample x sample`` pixels) of
-        the scene's valid pixels, scaled and decoded, so every window is
-        balanced alike however the scene is tiled.
-        """
+        """The gains of ``method`` (:data:`~hprn_geo.io.photo.WHITE_BALANCES`) for the whole scene, from a
+        decimated read (about ``sample x sample`` pixels) of its valid pixels, scaled and decoded, so every
+        window is balanced alike however the scene is tiled."""
         return sample_white_balance(lambda: self._sample(sample), self.scaling, self.encoding, method)
 
     def _sample(self, sample: int) -> tuple[np.ndarray, np.ndarray]:
@@ -189,12 +183,8 @@ class RasterScene:
                              f"{self.path} ({self.height}x{self.width})")
 
     def _read(self, where: str, **kwargs: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Raw ``(3, h, w)`` values and ``(3 or 4, h, w)`` masks (the alpha band's values appended).
-
-        Raises:
-            RasterReadError: GDAL failed; one line naming the raster as the user did (not as opened,
-                e.g. ``/vsicurl?...``), ``where`` in it.
-        """
+        """Raw ``(3, h, w)`` values and ``(3 or 4, h, w)`` masks (the alpha band's values appended); a GDAL
+        failure is a one-line RasterReadError naming the raster as the user did (not ``/vsicurl?...``)."""
         bands = list(self.rgb_bands)
         try:
             with warnings.catch_warnings():

@@ -133,8 +133,7 @@ def _explicit(name: str, scale: float) -> InputScaling:
         raise TypeError(f"scale must be 'auto' or a positive number, got {scale!r}")
     if not (math.isfinite(scale) and scale > 0):
         raise OptionError(f"scale must be a positive finite number, got {scale!r}")
-    kind = np.dtype(name).kind
-    if kind not in "uif":
+    if np.dtype(name).kind not in "uif":
         raise UnsupportedDtypeError(f"{name} rasters cannot be scaled to reflectance")
     return InputScaling(float(scale), 0.0, f"{name}: multiplied by {float(scale):g} (scale given)")
 
