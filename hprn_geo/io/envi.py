@@ -81,8 +81,7 @@ def north_up(west: float, north: float, size_x: float, size_y: float) -> Affine:
 
 def _envi_paths(path: Path) -> tuple[Path, Path]:
     if path.suffix.lower() == ".hdr":
-        header = path
-        stem = path.with_suffix("")
+        header, stem = path, path.with_suffix("")
         candidates = [stem] + [stem.with_suffix(ext) for ext in (".img", ".dat", ".raw", ".bsq", ".bil", ".bip")]
     else:
         beside = (path.with_suffix(".hdr"), Path(f"{path}.hdr"))

@@ -77,10 +77,8 @@ class Owner:
 
 
 class OutputLock:
-    """The lock of one output; :meth:`acquire` it before writing, :meth:`release` when done.
-
-    Usable as a context manager (acquired on entry, released on exit).
-    """
+    """The lock of one output; :meth:`acquire` it before writing, :meth:`release` when done (or use it as a
+    context manager: acquired on entry, released on exit)."""
 
     def __init__(self, target: Path) -> None:
         self.target = target
