@@ -120,8 +120,9 @@ class GeoTIFFWriter(CubeWriter):
                 PREDICTOR="YES", BIGTIFF="IF_SAFER", BLOCKSIZE=BLOCK, OVERVIEWS=overviews,
                 RESAMPLING="AVERAGE", NUM_THREADS="ALL_CPUS",
             )
-            with rasterio.open(self._cog_partial) as ds:  # check the copy kept the layout and band metadata
-                layout, descriptions, tags = ds.tags(ns="IMAGE_STRUCTURE").get("LAYOUT"), ds.descriptions, ds.tags()
+            with rasterio.open(self._cog_partial) as ds:  # the copy must keep the layout and band metadata
+                layout = ds.tags(ns="IMAGE_STRUCTURE").get("LAYOUT")
+                descriptions, tags = ds.descriptions, ds.tags()
         expected = tuple(format_wavelength(w) for w in self.spec.wavelengths)
         if layout != "COG" or descriptions != expected or tags.get("wavelength_units") != "nm":
             raise OutputError(f"cannot finish {self.path}: the COG copy lost its layout or band metadata")

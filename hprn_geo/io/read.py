@@ -149,7 +149,7 @@ class RasterScene:
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready summary for ``hprn-geo info``: size, CRS, transform, bands, dtype, nodata, scaling."""
-        roles = dict(zip(reversed(self.rgb_bands), "BGR"))  # a band chosen twice keeps its first role
+        roles = {band: "RGB"[self.rgb_bands.index(band)] for band in self.rgb_bands}
         bands = [{"index": i, "description": description, "role": roles.get(i)}
                  for i, description in enumerate(self.band_descriptions, start=1)]
         return {

@@ -110,8 +110,7 @@ class ZarrWriter(CubeWriter):
         except (OSError, ValueError, KeyError) as e:
             raise OutputError(f"cannot resume {self.path}: {self.partial.name} is unreadable ({e}); "
                               "drop --resume to start over") from None
-        expected = ((self.spec.bands, self.spec.height, self.spec.width), np.dtype(self.spec.dtype))
-        if (tuple(array.shape), array.dtype) != expected:
+        if tuple(array.shape) != (self.spec.bands, self.spec.height, self.spec.width) or array.dtype != self.spec.dtype:
             raise OutputError(f"cannot resume {self.path}: {self.partial.name} holds "
                               f"{tuple(array.shape)} {array.dtype}, not the cube asked for; "
                               "drop --resume to start over")
