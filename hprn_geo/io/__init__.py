@@ -8,21 +8,12 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = [
-    "CubeSpec",
-    "CubeWriter",
-    "GeoTIFFWriter",
-    "InputScaling",
-    "RasterScene",
-    "ZarrWriter",
-    "infer_scaling",
-    "open_scene",
-    "open_writer",
-]
-
 _MODULE = {"RasterScene": "read", "open_scene": "read", "InputScaling": "scaling", "infer_scaling": "scaling",
            "CubeSpec": "write", "CubeWriter": "write", "GeoTIFFWriter": "write", "ZarrWriter": "write",
            "open_writer": "write"}
+"""Each public name -> the module under ``hprn_geo.io`` it lives in."""
+
+__all__ = list(_MODULE)
 
 
 def __getattr__(name: str) -> Any:

@@ -49,10 +49,8 @@ def read_band_stack(folder_or_glob: str | Path, wavelengths: np.ndarray | None =
 
 
 def _stack_files(folder_or_glob: Path) -> list[Path]:
-    if folder_or_glob.is_dir():
-        files = list(folder_or_glob.glob("*.png"))
-    else:
-        files = list(folder_or_glob.parent.glob(folder_or_glob.name))
+    pattern = folder_or_glob / "*.png" if folder_or_glob.is_dir() else folder_or_glob
+    files = list(pattern.parent.glob(pattern.name))
     if not files:
         raise RasterReadError(f"no band images found at {folder_or_glob}")
     numbers = {file: _TRAILING_NUMBER.search(file.stem) for file in files}

@@ -43,9 +43,8 @@ class Cube:
         for label in ("wavelengths", "fwhm"):
             values = getattr(self, label)
             if values is not None and np.shape(values) != (self.data.shape[0],):
-                raise DataFileError(
-                    f"cube {self.name!r}: {label} {np.shape(values)} do not match {self.data.shape[0]} bands"
-                )
+                raise DataFileError(f"cube {self.name!r}: {label} {np.shape(values)} do not match "
+                                    f"{self.data.shape[0]} bands")
 
 
 def to_nanometres(values: np.ndarray, units: str | None = None) -> np.ndarray:

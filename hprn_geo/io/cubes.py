@@ -1,32 +1,9 @@
 """Reading hyperspectral cubes in the formats the field uses: :func:`read_cube` picks the reader.
 
-Each format has its module under ``hprn_geo.io`` (``mat``, ``envi``, ``raster_cube``,
-``xarray_cube``, ``band_stack``). Every reader returns a :class:`~hprn_geo.io.cube.Cube`:
-``data`` ``(B, H, W)`` float32 with the spectral axis first, ``wavelengths`` ``(B,)`` nm when known.
-
-================================ =========================== ==========================================
-reader                           formats                     wavelengths from
-================================ =========================== ==========================================
-:func:`read_mat`                 MATLAB v5 (scipy) and       a ``wavelengths``/``wavelength``/
-                                 v7.3 (HDF5, h5py)           ``wavlength`` array, or ``wavelength_key``
-:func:`read_envi`                ENVI ``.hdr`` + raw data    header ``wavelength``, ``fwhm``
-                                 (BSQ, BIL, BIP)
-:func:`read_raster`              any GDAL raster (rasterio)  band descriptions (``"550 nm"``), band
-                                                             tags ``wavelength``, or the ENVI domain
-:func:`read_xarray`              Zarr, NetCDF (xarray)       the ``wavelength`` coordinate
-:func:`read_band_stack`          one PNG/TIFF per band       the ``wavelengths`` argument
-                                 (CAVE)
-================================ =========================== ==========================================
-
-:func:`read_cube` picks the reader from the path. Values are returned as
-stored, except where the file says how to scale them (ENVI ``reflectance
-scale factor``, GDAL band scale/offset, integer band stacks divided by their
-type's maximum); nodata values (ENVI ``data ignore value``, GDAL nodata, NetCDF
-``_FillValue``) become NaN. Wavelength arrays whose values are all below 30
-are taken to be micrometres and converted to nm.
-
-The real cubes of the shared data folder are described in a data file and
-loaded by :mod:`hprn_geo.io.shared`.
+Each format has its module under ``hprn_geo.io`` (``mat``, ``envi``, ``raster_cube``, ``xarray_cube``,
+``band_stack``); every reader returns a :class:`~hprn_geo.io.cube.Cube` (``data`` ``(B, H, W)`` float32,
+``wavelengths`` ``(B,)`` nm when known). What each reads, and where it finds wavelengths, scaling and
+nodata: ``docs/spectral.md`` ("Readers"). The shared data folder's cubes: :mod:`hprn_geo.io.shared`.
 """
 
 from __future__ import annotations

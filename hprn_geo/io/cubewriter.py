@@ -1,15 +1,8 @@
 """What every cube writer shares: the spec, window buffering, journal, commit and abort.
 
-A cube ``(B, H, W)`` arrives window by window (:meth:`CubeWriter.write_window`,
-any rectangle, in any order) or strip by strip (full-width windows). The
-writer keeps each *block* (the file's tile or chunk: ``block_rows x block_cols``,
-512 x 512 by default) in memory until it is complete, then writes it once,
-makes it durable, and only then records it (and every strip it completes) in
-the journal. A block on disk is never rewritten, so a SIGKILL at any moment
-leaves every journaled block intact; a resumed writer skips blocks already on
-disk. Memory: the blocks touched by windows not yet complete, ``(B, block_rows,
-block_cols)`` each in the stored dtype -- the width of a window (rounded out to
-blocks) times two block rows when windows of a block column arrive top to bottom.
+Windows arrive in any order; each *block* (the file's tile or chunk, 512 x 512 by default) is kept in
+memory until complete, then written once, made durable, and only then journaled, so a SIGKILL at any
+moment leaves every journaled block intact. See ``docs/formats.md`` ("Atomic and resumable writing").
 """
 
 from __future__ import annotations
@@ -18,7 +11,6 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any, TypeVar
 
 import numpy as np
@@ -140,9 +132,7 @@ class CubeSpec:
         data = np.asarray(data, dtype=np.float32)
         invalid = np.isnan(data)
         if self.dtype == "float32":
-            if math.isnan(self.nodata):
-                return data
-            return np.where(invalid, np.float32(self.nodata), data)
+            return data if math.isnan(self.nodata) else np.where(invalid, np.float32(self.nodata), data)
         scaled = np.rint(np.where(invalid, 0.0, data).astype(np.float64) * self.scale)
         stored = np.clip(scaled, 0, 65535).astype(np.uint16)
         nodata = int(self.nodata)
@@ -195,8 +185,10 @@ class CubeWriter:
         self.spec = spec
         self.overwrite = overwrite
         self.partial = partial_path(path)
-        self.block_rows = min(512, _round_up(spec.height, 16))
-        self.block_cols = min(512, _round_up(spec.width, 16))
+        self.block_rows = min(512, -(-spec.height // 16) * 16)
+        self.block_cols = min(512, -(-spec.width // 16) * 16)
+        self._n_block_rows = -(-spec.height // self.block_rows)
+        self._n_block_cols = -(-spec.width // self.block_cols)
         fingerprint = spec.fingerprint(self.format_name, self.block_rows) | {"block_cols": self.block_cols}
         self._journal = Journal(path.with_name(path.name + ".journal.json"), fingerprint)
         self._pending: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -223,6 +215,10 @@ class CubeWriter:
         """Temporaries besides the partial and journal (removed on commit/abort)."""
         return []
 
+    def _remove_temporaries(self) -> None:
+        for tmp in self._temporaries():
+            remove_path(tmp)
+
     # -- lifecycle -------------------------------------------------------
     def start(self, resume: bool) -> CubeWriter:
         """Lock the target, then create the partial (or reopen it when resuming); called by ``open_writer``.
@@ -241,8 +237,7 @@ class CubeWriter:
 
     def _prepare(self, resume: bool) -> None:
         """Drop stale temporaries; reopen the partial and journal (resume) or create them afresh."""
-        for tmp in self._temporaries():
-            remove_path(tmp)
+        self._remove_temporaries()
         if resume and self.partial.exists() and self._journal.path.exists():
             self._journal = Journal.load(self._journal.path, self._journal.fingerprint, str(self.path))
             guarded(self.path, "resume", self._reopen)
@@ -263,18 +258,16 @@ class CubeWriter:
 
     def block_rows_to_write(self) -> list[tuple[int, int]]:
         """``(row_off, rows)`` of each row of blocks not wholly on disk and journaled, top to bottom."""
-        return [(r * self.block_rows, min(self.block_rows, self.spec.height - r * self.block_rows))
-                for r in range(self._n_block_rows)
-                if not self.written(r * self.block_rows, 0, min(self.block_rows, self.spec.height - r * self.block_rows),
-                                    self.spec.width)]
+        rows = [(r0, min(self.block_rows, self.spec.height - r0)) for r0 in range(0, self.spec.height, self.block_rows)]
+        return [(r0, n) for r0, n in rows if not self.written(r0, 0, n, self.spec.width)]
 
     def write_rows_elsewhere(self, row_off: int, data: np.ndarray) -> None:
         """Write one whole row of blocks into the partial of a run another process started, durably.
 
         For formats whose blocks many processes may write at once (``parallel`` in
-        :data:`~hprn_geo.io.formats.FORMATS`): a dask worker builds a writer for the same
-        target and spec, writes its rows, and the process that started the run (and holds
-        the lock and the journal) records them with :meth:`journal_rows` once this returned.
+        :data:`~hprn_geo.io.formats.FORMATS`): a dask worker, with a writer for the same target and spec,
+        writes its rows; the process that started the run (holding the lock and the journal) records them
+        with :meth:`journal_rows` once this returned.
 
         Args:
             row_off: the first row, on a block boundary (a multiple of ``block_rows``).
@@ -338,17 +331,14 @@ class CubeWriter:
         missing = [b for b in range(n_blocks) if b not in self._journal.blocks]
         if missing:
             r0 = missing[0] // self._n_block_cols * self.block_rows
-            raise OutputError(
-                f"cannot finish {self.path}: rows from {r0} on were never written "
-                f"({len(missing)} of {n_blocks} blocks); the partial is kept for --resume"
-            )
+            raise OutputError(f"cannot finish {self.path}: rows from {r0} on were never written "
+                              f"({len(missing)} of {n_blocks} blocks); the partial is kept for --resume")
         check_overwrite(self.path, self.overwrite)
         try:
             finished = guarded(self.path, "finish", self._finish)
             guarded(self.path, "move the result onto", lambda: self._install(finished))
         except BaseException:
-            for tmp in self._temporaries():
-                remove_path(tmp)
+            self._remove_temporaries()
             raise
         self._state = "committed"
         self._cleanup(keep_partial=False)
@@ -364,22 +354,13 @@ class CubeWriter:
     def __enter__(self) -> CubeWriter:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         if exc_type is None:
             self.commit()
         else:
             self.abort(keep_partial=issubclass(exc_type, KeyboardInterrupt))
 
     # -- internals -------------------------------------------------------
-    @property
-    def _n_block_rows(self) -> int:
-        return -(-self.spec.height // self.block_rows)
-
-    @property
-    def _n_block_cols(self) -> int:
-        return -(-self.spec.width // self.block_cols)
-
     def _require_open(self) -> None:
         if self._state != "open":
             raise ValueError(f"the writer for {self.path} is {self._state}, not open")
@@ -454,13 +435,8 @@ class CubeWriter:
         fsync_dir(self.path.parent)
 
     def _cleanup(self, keep_partial: bool) -> None:
-        for tmp in self._temporaries():
-            remove_path(tmp)
+        self._remove_temporaries()
         if not keep_partial:
             remove_path(self.partial)
             self._journal.remove()
         self._lock.release()
-
-
-def _round_up(n: int, multiple: int) -> int:
-    return -(-n // multiple) * multiple

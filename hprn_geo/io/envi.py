@@ -21,12 +21,9 @@ _ENVI_FIELD = re.compile(r"^\s*([^=\n]+?)\s*=\s*(\{.*?\}|[^\n]*)", re.MULTILINE 
 
 
 def read_envi(path: str | Path) -> Cube:
-    """Read an ENVI file: a text header (``.hdr``) beside raw binary data.
-
-    Handles BSQ, BIL and BIP interleave, both byte orders, ``header offset``,
-    ``wavelength``/``fwhm`` (with ``wavelength units``), ``reflectance scale
-    factor`` (values are divided by it), ``data ignore value`` (-> NaN) and a
-    UTM or geographic ``map info`` (-> ``extras["crs"]``, ``extras["transform"]``).
+    """Read an ENVI file: a text header (``.hdr``) beside raw BSQ, BIL or BIP data (what of the header is
+    read: ``docs/spectral.md``, "Readers"); a UTM or geographic ``map info`` gives ``extras["crs"]`` and
+    ``extras["transform"]``.
 
     Args:
         path: the header or the data file (``x.hdr`` beside ``x``, ``x.img``,
@@ -39,19 +36,10 @@ def read_envi(path: str | Path) -> Cube:
     header_path, data_path = _envi_paths(Path(path))
     header = parse_envi_header(header_path.read_text(errors="replace"))
     data = _read_envi_data(header, data_path)
-    bands = data.shape[0]
-    units = header.get("wavelength units")
-    wavelengths = _envi_vector(header, "wavelength", bands, units)
-    extras: dict[str, Any] = {}
-    if "map info" in header:
-        extras.update(envi_map_info(header["map info"]))
-    return Cube(
-        data=data,
-        wavelengths=wavelengths,
-        fwhm=_envi_vector(header, "fwhm", bands, units),
-        name=data_path.stem,
-        extras=extras,
-    )
+    bands, units = data.shape[0], header.get("wavelength units")
+    wavelengths, fwhm = _envi_vector(header, "wavelength", bands, units), _envi_vector(header, "fwhm", bands, units)
+    extras = envi_map_info(header["map info"]) if "map info" in header else {}
+    return Cube(data, wavelengths, fwhm, name=data_path.stem, extras=extras)
 
 
 def parse_envi_header(text: str) -> dict[str, Any]:
@@ -65,9 +53,8 @@ def parse_envi_header(text: str) -> dict[str, Any]:
     for name, value in _ENVI_FIELD.findall(text):
         value = value.strip()
         if value.startswith("{"):
-            fields[name.strip().lower()] = [item.strip() for item in value[1:-1].split(",") if item.strip()]
-        else:
-            fields[name.strip().lower()] = value
+            value = [item.strip() for item in value[1:-1].split(",") if item.strip()]
+        fields[name.strip().lower()] = value
     return fields
 
 
@@ -94,8 +81,7 @@ def north_up(west: float, north: float, size_x: float, size_y: float) -> Affine:
 
 def _envi_paths(path: Path) -> tuple[Path, Path]:
     if path.suffix.lower() == ".hdr":
-        header = path
-        stem = path.with_suffix("")
+        header, stem = path, path.with_suffix("")
         candidates = [stem] + [stem.with_suffix(ext) for ext in (".img", ".dat", ".raw", ".bsq", ".bil", ".bip")]
     else:
         beside = (path.with_suffix(".hdr"), Path(f"{path}.hdr"))

@@ -1,18 +1,9 @@
-"""GeoTIFF and COG cube writer.
+"""GeoTIFF and COG cube writer; the layout and metadata are described in ``docs/formats.md``.
 
-The partial (``cube.tif.partial``, driver forced to GTiff) is a tiled
-(512x512, or the image size rounded up to 16 when smaller), band-interleaved,
-ZSTD- (else DEFLATE-) compressed GeoTIFF with PREDICTOR=3 (float32) or 2
-(uint16), BIGTIFF=IF_SAFER and SPARSE_OK (blocks not yet written take no
-space). All metadata — band descriptions ``"550 nm"``, ``wavelength`` /
-``wavelength_units`` / ``fwhm`` tags on the dataset and on each band, nodata,
-uint16 scales, user tags, the GCPs of a raster georeferenced by them — is written when the partial is created, before any
-data and before any COG conversion.
-
-Each complete block (one 512 x 512 tile of every band) is written by
-reopening the partial in ``r+`` mode and closing it (GDAL rewrites the tile index on close), then fsync'd; only
-then does the journal list it. With ``cog=True`` the finished partial is
-copied with GDAL's COG driver (overviews with AVERAGE resampling) at commit.
+The partial (``cube.tif.partial``, driver forced to GTiff) is created with all metadata before any
+data; each complete block is written by reopening it in ``r+`` mode and closing it (GDAL rewrites the
+tile index on close), then fsync'd before the journal lists it. With ``cog=True`` the finished partial
+is copied with GDAL's COG driver at commit.
 """
 
 from __future__ import annotations
@@ -52,19 +43,11 @@ def best_compression() -> str:
     return "ZSTD" if ok else "DEFLATE"
 
 
-def _band_tags(spec: CubeSpec, i: int) -> dict[str, str]:
-    tags = {"wavelength": repr(float(spec.wavelengths[i])), "wavelength_units": "nm"}
+def _wavelength_tags(spec: CubeSpec, bands: slice) -> dict[str, str]:
+    """``wavelength``, ``wavelength_units`` (and ``fwhm``) tags of ``bands``, values comma-separated in nm."""
+    tags = {"wavelength": ",".join(repr(float(w)) for w in spec.wavelengths[bands]), "wavelength_units": "nm"}
     if spec.fwhm is not None:
-        tags["fwhm"] = repr(float(spec.fwhm[i]))
-    return tags
-
-
-def _dataset_tags(spec: CubeSpec) -> dict[str, str]:
-    tags = dict(spec.tags)
-    tags["wavelength"] = ",".join(repr(float(w)) for w in spec.wavelengths)
-    tags["wavelength_units"] = "nm"
-    if spec.fwhm is not None:
-        tags["fwhm"] = ",".join(repr(float(w)) for w in spec.fwhm)
+        tags["fwhm"] = ",".join(repr(float(w)) for w in spec.fwhm[bands])
     return tags
 
 
@@ -84,7 +67,7 @@ class GeoTIFFWriter(CubeWriter):
         profile = dict(
             driver="GTiff", width=spec.width, height=spec.height, count=spec.bands, dtype=spec.dtype,
             transform=spec.transform, nodata=spec.nodata, tiled=True,
-            blockxsize=min(BLOCK, -(-spec.width // 16) * 16), blockysize=self.block_rows,
+            blockxsize=self.block_cols, blockysize=self.block_rows,
             compress=self.compression, predictor=3 if spec.dtype == "float32" else 2,
             bigtiff="IF_SAFER", interleave="band", sparse_ok=True,
         )
@@ -99,8 +82,8 @@ class GeoTIFFWriter(CubeWriter):
             with rasterio.open(self.partial, "w", **self._profile()) as ds:
                 for i in range(spec.bands):
                     ds.set_band_description(i + 1, format_wavelength(spec.wavelengths[i]))
-                    ds.update_tags(i + 1, **_band_tags(spec, i))
-                ds.update_tags(**_dataset_tags(spec))
+                    ds.update_tags(i + 1, **_wavelength_tags(spec, slice(i, i + 1)))
+                ds.update_tags(**spec.tags, **_wavelength_tags(spec, slice(None)))
                 if spec.gcps:
                     ds.gcps = (list(spec.gcps), spec.crs)
                 if spec.dtype == "uint16":
@@ -110,12 +93,11 @@ class GeoTIFFWriter(CubeWriter):
         fsync_dir(self.partial.parent)
 
     def _reopen(self) -> None:
-        spec = self.spec
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             with rasterio.open(self.partial) as ds:
                 found = (ds.count, ds.height, ds.width, ds.dtypes[0])
-        if found != (spec.bands, spec.height, spec.width, spec.dtype):
+        if found != (self.spec.bands, self.spec.height, self.spec.width, self.spec.dtype):
             raise OutputError(f"cannot resume {self.path}: {self.partial.name} holds {found}, "
                               "not the cube asked for; drop --resume to start over")
 
@@ -130,8 +112,7 @@ class GeoTIFFWriter(CubeWriter):
     def _finish(self) -> Path:
         if not self.cog:
             return self.partial
-        spec = self.spec
-        overviews = "AUTO" if max(spec.height, spec.width) > BLOCK else "NONE"
+        overviews = "AUTO" if max(self.spec.height, self.spec.width) > BLOCK else "NONE"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             rasterio.shutil.copy(
@@ -139,18 +120,14 @@ class GeoTIFFWriter(CubeWriter):
                 PREDICTOR="YES", BIGTIFF="IF_SAFER", BLOCKSIZE=BLOCK, OVERVIEWS=overviews,
                 RESAMPLING="AVERAGE", NUM_THREADS="ALL_CPUS",
             )
-            self._check_cog()
-        fsync_path(self._cog_partial)
-        return self._cog_partial
-
-    def _check_cog(self) -> None:
-        with rasterio.open(self._cog_partial) as ds:
-            layout = ds.tags(ns="IMAGE_STRUCTURE").get("LAYOUT")
-            descriptions = ds.descriptions
-            tags = ds.tags()
+            with rasterio.open(self._cog_partial) as ds:  # the copy must keep the layout and band metadata
+                layout = ds.tags(ns="IMAGE_STRUCTURE").get("LAYOUT")
+                descriptions, tags = ds.descriptions, ds.tags()
         expected = tuple(format_wavelength(w) for w in self.spec.wavelengths)
         if layout != "COG" or descriptions != expected or tags.get("wavelength_units") != "nm":
             raise OutputError(f"cannot finish {self.path}: the COG copy lost its layout or band metadata")
+        fsync_path(self._cog_partial)
+        return self._cog_partial
 
     def _temporaries(self) -> list[Path]:
         return [self._cog_partial]

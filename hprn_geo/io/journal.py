@@ -1,10 +1,6 @@
-"""The resume journal kept beside a cube being written.
-
-``cube.tif.journal.json`` records which strips (and which blocks of rows) are
-safely on disk, plus a fingerprint of the cube's layout so a resume with
-different options is refused. It is rewritten atomically (temporary file,
-fsync, ``os.replace``: :func:`hprn_geo.io.publish.published`) and only after
-the data it lists has been flushed.
+"""The resume journal kept beside a cube being written (``cube.tif.journal.json``): which strips and
+blocks are safely on disk, and a fingerprint of the cube's layout so that a resume with different
+options is refused. Rewritten atomically, only after the data it lists has been flushed.
 """
 
 from __future__ import annotations
@@ -70,22 +66,15 @@ class Journal:
             blocks = {int(b) for b in payload["blocks"]}
             strips = {int(i): (int(r[0]), int(r[1])) for i, r in payload["strips"].items()}
         except (OSError, ValueError, KeyError, TypeError, IndexError) as e:
-            raise OutputError(
-                f"cannot resume {target}: journal {path.name} is unreadable ({e}); "
-                "delete it or drop --resume"
-            ) from None
+            raise OutputError(f"cannot resume {target}: journal {path.name} is unreadable ({e}); "
+                              "delete it or drop --resume") from None
         if fingerprint_digest(fingerprint) != fingerprint_digest(expected):
             keys = sorted(k for k in set(fingerprint) | set(expected) if fingerprint.get(k) != expected.get(k))
-            raise OutputError(
-                f"cannot resume {target}: it was started with a different {', '.join(keys)}; "
-                "use the same options, or drop --resume to start over"
-            )
+            raise OutputError(f"cannot resume {target}: it was started with a different {', '.join(keys)}; "
+                              "use the same options, or drop --resume to start over")
         return cls(path, fingerprint, strips, blocks)
 
     def remove(self) -> None:
         """Delete the journal and any temporary copy of it."""
         for p in (self.path, partial_path(self.path)):
-            try:
-                p.unlink()
-            except FileNotFoundError:
-                pass
+            p.unlink(missing_ok=True)

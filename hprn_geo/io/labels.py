@@ -1,9 +1,4 @@
-"""Label maps: (H, W) integer class rasters beside a cube, 0 = unlabelled.
-
-Read from a MATLAB file (a key, or the only 2-D array), a ``.npy`` array, or
-band 1 of any GDAL raster (GeoTIFF, ENVI, ...). Singleton axes are dropped,
-so ``(H, W, 1)`` maps load as ``(H, W)``.
-"""
+"""Label maps: (H, W) integer class rasters beside a cube, 0 = unlabelled."""
 
 from __future__ import annotations
 
@@ -19,7 +14,7 @@ __all__ = ["read_label_map"]
 
 
 def read_label_map(path: str | Path, key: str | None = None) -> np.ndarray:
-    """Read a class map.
+    """Read a class map; singleton axes are dropped, so ``(H, W, 1)`` maps load as ``(H, W)``.
 
     Args:
         path: ``.mat``, ``.npy`` or a GDAL raster (band 1; its nodata becomes 0).

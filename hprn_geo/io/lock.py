@@ -1,17 +1,10 @@
 """The lock beside an output being written: one run per output at a time.
 
-``cube.tif.lock`` (``cube.zarr.lock`` beside a store) is created with
-``O_EXCL`` before anything else is written and removed when the writer commits
-or aborts. It names its owner: pid, host, and the process's start time, so a
-recycled pid (a container restarted with the same pid) is not mistaken for the
-owner. A second run on the same output is refused with
-:class:`~hprn_geo.errors.OutputLockedError`. A lock whose owner is gone -- same
-host, and no process with that pid and start time -- is *stale* (the run was
-killed); it is taken over with a :class:`~hprn_geo.errors.StaleLockWarning`.
-A lock from another host cannot be checked and is never taken over.
-
-Taking over renames the stale lock aside first and checks that what was moved
-is the lock judged stale, so two runs racing for one stale lock do not both win.
+``cube.tif.lock`` is created with ``O_EXCL`` before anything else is written and names its owner
+(pid, host, process start time). A live owner's lock is refused with
+:class:`~hprn_geo.errors.OutputLockedError`; one whose owner is gone (same host) is taken over with a
+:class:`~hprn_geo.errors.StaleLockWarning`, renamed aside first so that two runs racing for it do not
+both win. See ``docs/reliability.md`` ("One run per output").
 """
 
 from __future__ import annotations
@@ -84,10 +77,8 @@ class Owner:
 
 
 class OutputLock:
-    """The lock of one output; :meth:`acquire` it before writing, :meth:`release` when done.
-
-    Usable as a context manager (acquired on entry, released on exit).
-    """
+    """The lock of one output; :meth:`acquire` it before writing, :meth:`release` when done (or use it as a
+    context manager: acquired on entry, released on exit)."""
 
     def __init__(self, target: Path) -> None:
         self.target = target
@@ -107,7 +98,12 @@ class OutputLock:
             try:
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             except FileExistsError:
-                self._take_over_if_stale()
+                owner = self._stale_owner()
+                if owner is not None:
+                    self._remove_stale(owner)
+                    warnings.warn(f"{self.target}: took over the stale lock {self.path.name} of a run that is gone "
+                                  f"({owner}); its partial output is resumed with --resume, else started over",
+                                  StaleLockWarning, stacklevel=3)
                 continue
             except OSError as e:
                 raise OutputError(f"cannot write {self.target}: cannot create its lock {self.path.name} "
@@ -128,15 +124,6 @@ class OutputLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
-
-    def _take_over_if_stale(self) -> None:
-        """Remove the lock at ``path`` if its owner is gone (with a warning); else refuse."""
-        owner = self._stale_owner()
-        if owner is not None:
-            self._remove_stale(owner)
-            warnings.warn(f"{self.target}: took over the stale lock {self.path.name} of a run that is gone "
-                          f"({owner}); its partial output is resumed with --resume, else started over",
-                          StaleLockWarning, stacklevel=4)
 
     def _stale_owner(self) -> Owner | None:
         """The owner of the lock at ``path`` when it is gone; None when the lock vanished meanwhile.

@@ -21,11 +21,8 @@ _WAVELENGTH_KEYS = ("wavelengths", "wavelength", "wavlength")
 def read_mat(path: str | Path, key: str | None = None, wavelength_key: str | None = None) -> Cube:
     """Read a cube stored as a ``(rows, cols, bands)`` array in a MATLAB file.
 
-    Both MATLAB v5 files (scipy.io) and v7.3 files (HDF5, read with h5py and
-    transposed back to MATLAB's axis order) are read. Besides the cube,
-    ``wavelengths``/``fwhm`` vectors of the right length and every 2-D array of
-    the image's shape (masks, label maps) are picked up, the latter into
-    ``extras``.
+    MATLAB v5 (scipy.io) and v7.3 (HDF5, h5py) files; every 2-D array of the image's shape (masks,
+    label maps) goes into ``extras``.
 
     Args:
         path: the ``.mat`` file.
@@ -46,13 +43,9 @@ def read_mat(path: str | Path, key: str | None = None, wavelength_key: str | Non
         raise DataFileError(f"{path.name}: {key!r} has shape {data.shape}; a cube needs 3 dimensions")
     bands, image_shape = data.shape[2], data.shape[:2]
     extras = {name: value for name, value in arrays.items() if value.shape == image_shape}
-    return Cube(
-        data=np.moveaxis(data, -1, 0).astype(np.float32),
-        wavelengths=_mat_vector(arrays, path, wavelength_key, _WAVELENGTH_KEYS, bands),
-        fwhm=_mat_vector(arrays, path, None, ("fwhm",), bands),
-        name=path.stem,
-        extras=extras,
-    )
+    wavelengths = _mat_vector(arrays, path, wavelength_key, _WAVELENGTH_KEYS, bands)
+    fwhm = _mat_vector(arrays, path, None, ("fwhm",), bands)
+    return Cube(np.moveaxis(data, -1, 0).astype(np.float32), wavelengths, fwhm, name=path.stem, extras=extras)
 
 
 def read_mat_arrays(path: Path) -> dict[str, np.ndarray]:
@@ -65,7 +58,7 @@ def read_mat_arrays(path: Path) -> dict[str, np.ndarray]:
         contents = scipy.io.loadmat(path)
     except (ValueError, TypeError, OSError, NotImplementedError) as error:
         raise RasterReadError(f"cannot read {path} as a MATLAB file: {error}") from error
-    return {name: value for name, value in contents.items() if _is_numeric(value) or _is_text(value)}
+    return {name: value for name, value in contents.items() if _is_numeric(value, "biufU")}
 
 
 def _load_mat73(path: Path) -> dict[str, np.ndarray]:
@@ -84,22 +77,17 @@ def _load_mat73(path: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _is_numeric(value: Any) -> bool:
-    return isinstance(value, np.ndarray) and value.dtype.kind in "biuf" and value.size > 0
-
-
-def _is_text(value: Any) -> bool:
-    return isinstance(value, np.ndarray) and value.dtype.kind == "U" and value.size > 0
+def _is_numeric(value: Any, kinds: str = "biuf") -> bool:
+    """A non-empty array of one of the dtype ``kinds`` (numbers by default)."""
+    return isinstance(value, np.ndarray) and value.dtype.kind in kinds and value.size > 0
 
 
 def _only_cube_key(arrays: Mapping[str, np.ndarray], path: Path) -> str:
     cubes = [name for name, value in arrays.items() if value.ndim == 3 and _is_numeric(value)]
     if len(cubes) != 1:
         found = ", ".join(f"{name} {value.shape}" for name, value in arrays.items())
-        raise DataFileError(
-            f"{path.name}: expected exactly one 3-D array, found {len(cubes)}; name the cube's array with "
-            f"--cube-key (key= in Python); the file has: {found}"
-        )
+        raise DataFileError(f"{path.name}: expected exactly one 3-D array, found {len(cubes)}; name the cube's "
+                            f"array with --cube-key (key= in Python); the file has: {found}")
     return cubes[0]
 
 
@@ -113,10 +101,9 @@ def require_array(arrays: Mapping[str, np.ndarray], key: str, path: Path) -> np.
 def _mat_vector(
     arrays: Mapping[str, np.ndarray], path: Path, key: str | None, candidates: tuple[str, ...], bands: int
 ) -> np.ndarray | None:
+    key = key if key is not None else next((name for name in candidates if name in arrays), None)
     if key is None:
-        key = next((name for name in candidates if name in arrays), None)
-        if key is None:
-            return None
+        return None
     values = np.asarray(require_array(arrays, key, path), dtype=np.float64).ravel()
     if values.size != bands:
         raise DataFileError(f"{path.name}: {key!r} has {values.size} values for {bands} bands")

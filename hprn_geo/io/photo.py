@@ -1,29 +1,10 @@
 """Photographs as input: the transfer function (encoding) and a per-scene white balance.
 
-A model takes linear RGB in reflectance units (a white reflector gives 1). A
-photo or orthophoto is usually gamma-encoded (sRGB) and white-balanced and
-exposed by its camera. After :mod:`hprn_geo.io.scaling` has brought raw values
-to [0, 1]:
-
-1. :class:`InputEncoding` undoes the transfer function: ``"srgb"`` applies
-   the sRGB decoding of IEC 61966-2-1 (:func:`srgb_to_linear`), ``"linear"``
-   nothing. ``"auto"`` (:func:`infer_encoding`) picks ``"srgb"`` for 8-bit
-   unsigned rasters that declare no scale/offset (photos, orthophotos,
-   true-colour images), ``"linear"`` for everything else.
-2. :class:`WhiteBalance` multiplies each channel by a gain computed once per
-   scene from its valid pixels (:func:`estimate_white_balance`, on a
-   decimated read of the whole scene, so tiling does not change it):
-
-   =============== ===========================================================
-   ``none``        gains 1 (the default)
-   ``gray-world``  each channel's mean becomes the mean of the three means
-                   (colour only; overall brightness kept)
-   ``white-patch`` each channel's :data:`WHITE_PERCENTILE` th percentile
-                   becomes :data:`EXPOSURE_TARGET` (colour and exposure)
-   ``exposure``    one gain for all channels: the :data:`WHITE_PERCENTILE` th
-                   percentile of the per-pixel channel mean becomes
-                   :data:`EXPOSURE_TARGET` (exposure only)
-   =============== ===========================================================
+After :mod:`hprn_geo.io.scaling` has brought raw values to [0, 1], :class:`InputEncoding` undoes the
+transfer function (sRGB or linear; ``"auto"``: :func:`infer_encoding`) and :class:`WhiteBalance`
+multiplies each channel by a gain computed once per scene (:func:`estimate_white_balance`, on a
+decimated read of the whole scene, so tiling does not change it). The methods, and what they do:
+``docs/predict.md`` ("Photographs as input").
 """
 
 from __future__ import annotations
@@ -35,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hprn_geo.errors import OptionError
-from hprn_geo.io.scaling import InputScaling
+from hprn_geo.io.scaling import InputScaling, scale_offset_pairs
 
 if TYPE_CHECKING:  # annotations only: the command line imports this module at start
     from hprn_geo.sensors import Sensor
@@ -65,15 +46,8 @@ WHITE_PERCENTILE = 99.0
 """The percentile taken as the scene's white (robust to a few saturated or specular pixels)."""
 
 EXPOSURE_TARGET = 0.175
-"""Where ``white-patch`` and ``exposure`` put the scene's :data:`WHITE_PERCENTILE` th percentile.
-
-The median over the shared reflectance scenes (samson 0.175, jasper_ridge 0.147,
-moffett 0.186, muufl_sub 0.512, enmap_potsdam 0.151) of the 99th percentile of
-the per-pixel mean of R, G and B, rendered at exposure 1 through ``vnir31``'s
-camera (``ntire2020_cie1964``) on its 400-700 nm grid: the brightness of the
-scenes the bundled models were trained and validated on. ``benchmarks/photo_inputs.py``
-prints it again.
-"""
+"""Where ``white-patch`` and ``exposure`` put the scene's :data:`WHITE_PERCENTILE` th percentile: the
+brightness of the scenes the bundled models were trained on (how it was measured: ``docs/predict.md``)."""
 
 
 def srgb_to_linear(values: np.ndarray) -> np.ndarray:
@@ -153,9 +127,7 @@ def infer_encoding(
         return InputEncoding("linear", f"linear: {sensor.name} surface reflectance, never sRGB")
     if encoding != "auto":
         return InputEncoding(encoding, f"{encoding}: given")
-    declared = any(s not in (None, 1.0) for s in declared_scales or ()) or any(
-        o not in (None, 0.0) for o in declared_offsets or ()
-    )
+    declared = any(pair != (1.0, 0.0) for pair in scale_offset_pairs(declared_scales, declared_offsets))
     if np.dtype(dtype) == np.uint8 and not declared:
         return InputEncoding("srgb", "srgb: 8-bit values without a declared scale are taken as an sRGB-encoded photo")
     if np.dtype(dtype) == np.uint8:
@@ -185,7 +157,9 @@ class WhiteBalance:
 
 
 def estimate_white_balance(rgb: np.ndarray, method: str = "none") -> WhiteBalance:
-    """The gains of ``method`` for a scene (see the module table).
+    """The gains of ``method`` for a scene: ``gray-world`` evens the channel means, ``white-patch`` puts each
+    channel's :data:`WHITE_PERCENTILE` th percentile at :data:`EXPOSURE_TARGET`, ``exposure`` does that with
+    one gain for the per-pixel mean of the channels.
 
     Args:
         rgb: (3, N) linear RGB of the scene's valid pixels (a decimated sample is enough).

@@ -1,14 +1,7 @@
 """Publishing outputs atomically, in one place: write under a temporary name in the same folder, then
-``os.replace`` it onto its name, so that nothing half-written ever looks finished; and the one refusal
-of an output that exists.
-
-Standard library only (and :mod:`hprn_geo.errors`), so any module of the package may use it.
-
-Example::
-
-    check_overwrite(path, overwrite)
-    with published(path) as partial:     # partial: <path>.partial beside path
-        partial.write_text(text)         # on success moved onto path; on an error removed
+``os.replace`` it onto its name (:func:`published`), so that nothing half-written ever looks finished;
+and the one refusal of an output that exists (:func:`check_overwrite`). Standard library only (and
+:mod:`hprn_geo.errors`), so any module of the package may use it.
 """
 
 from __future__ import annotations
@@ -94,10 +87,7 @@ def remove_path(path: Path) -> None:
             time.sleep(0.05)
         shutil.rmtree(path)
     else:
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            pass
+        path.unlink(missing_ok=True)
 
 
 def fsync_path(path: str | os.PathLike[str]) -> None:

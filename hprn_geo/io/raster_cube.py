@@ -24,12 +24,9 @@ _DESCRIPTION_WAVELENGTH = re.compile(
 def read_raster(path: str | Path) -> Cube:
     """Read every band of a GDAL raster (GeoTIFF, ENVI, netCDF, ...) with rasterio.
 
-    GDAL band scale/offset are applied, nodata becomes NaN, and wavelengths
-    come from band descriptions such as ``"550 nm"``, band tags
-    ``wavelength`` (+ ``wavelength_units``), or the ENVI metadata domain; band
-    widths likewise from band tags ``fwhm`` or the ENVI domain's ``fwhm``.
-    ``extras`` holds ``crs`` (None when absent: lab cubes often have none, so
-    rasterio's NotGeoreferencedWarning is silenced), ``transform`` and ``nodata``.
+    GDAL band scale/offset are applied and nodata becomes NaN; wavelengths and band widths come from the
+    band metadata (``docs/spectral.md``, "Readers"). ``extras`` holds ``crs`` (None when absent: lab cubes
+    often have none, so rasterio's NotGeoreferencedWarning is silenced), ``transform`` and ``nodata``.
 
     Raises:
         RasterReadError: the file cannot be opened or read.
@@ -49,8 +46,7 @@ def read_raster(path: str | Path) -> Cube:
 
 
 def _scaled_bands(dataset: Any) -> np.ndarray:
-    raw = dataset.read(masked=True)
-    data = raw.astype(np.float32).filled(np.nan)
+    data = dataset.read(masked=True).astype(np.float32).filled(np.nan)
     scales = np.asarray(dataset.scales, dtype=np.float32)[:, None, None]
     offsets = np.asarray(dataset.offsets, dtype=np.float32)[:, None, None]
     return data * scales + offsets
@@ -65,9 +61,13 @@ def _raster_wavelengths(dataset: Any) -> np.ndarray | None:
 
 
 def _raster_fwhm(dataset: Any) -> np.ndarray | None:
-    """Band widths (nm) from band tags ``fwhm`` (as our writer writes them) or the ENVI domain, else None."""
+    """Band widths (nm) from band tags ``fwhm`` (as our writer writes them) or the ENVI domain, else None:
+    as the units say, else micrometres only below 0.5 (no real band is that narrow in nm)."""
     stored = _band_values(dataset, "fwhm")
-    return None if stored is None else _width_nanometres(*stored)
+    if stored is None:
+        return None
+    values, units = stored
+    return to_nanometres(values, units or "nm") if units or np.nanmax(values) >= 0.5 else values * 1000.0
 
 
 def _band_values(dataset: Any, key: str) -> tuple[np.ndarray, str | None] | None:
@@ -84,15 +84,6 @@ def _band_values(dataset: Any, key: str) -> tuple[np.ndarray, str | None] | None
     return None
 
 
-def _width_nanometres(values: np.ndarray, units: str | None) -> np.ndarray:
-    """Band widths in nm: as the units say, else micrometres only below 0.5 (no real band is that narrow in nm)."""
-    if units or np.nanmax(values) >= 0.5:
-        return to_nanometres(values, units or "nm")
-    return values * 1000.0
-
-
 def _description_wavelength(text: str | None) -> float | None:
     match = _DESCRIPTION_WAVELENGTH.search(text or "")
-    if match is None:
-        return None
-    return float(to_nanometres(np.array([float(match.group(1))]), match.group(2))[0])
+    return None if match is None else float(to_nanometres(np.array([float(match.group(1))]), match.group(2))[0])

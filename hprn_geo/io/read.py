@@ -1,13 +1,9 @@
 """Reading windows of RGB reflectance from any GDAL raster.
 
-:func:`open_scene` opens a raster with rasterio, picks three bands, infers how
-raw values become reflectance (:mod:`hprn_geo.io.scaling`, then the transfer
-function and white balance of :mod:`hprn_geo.io.photo`) and hands back a
-:class:`RasterScene` that reads windows as ``(3, h, w)`` float32 reflectance
-plus a ``(h, w)`` validity mask. Invalid pixels (nodata in any of the three
-bands, masked by an internal mask or alpha band, or non-finite floats) are
-filled with 0 in the reflectance array: callers must use the mask, never the
-value, to tell them apart.
+:func:`open_scene` opens a raster, picks three bands and infers how raw values become reflectance
+(:mod:`hprn_geo.io.scaling`, :mod:`hprn_geo.io.photo`); its :class:`RasterScene` reads windows as
+``(3, h, w)`` float32 reflectance, 0 where invalid, plus a ``(h, w)`` validity mask (use the mask,
+never the value). See ``docs/formats.md`` ("Input").
 """
 
 from __future__ import annotations
@@ -79,15 +75,13 @@ class RasterScene:
         self.width: int = dataset.width
         gcps, gcp_crs = dataset.gcps
         self.gcps: tuple[GroundControlPoint, ...] = tuple(gcps) if dataset.transform.is_identity else ()
-        crs = dataset.crs or (gcp_crs if self.gcps else None)
-        self.crs = crs if crs else None
+        self.crs = dataset.crs or (gcp_crs if self.gcps else None) or None
         self.transform = dataset.transform
         self.count: int = dataset.count
         self.rgb_bands = rgb_bands
         self.dtype: str = dataset.dtypes[rgb_bands[0] - 1]
         self._nodatavals = tuple(dataset.nodatavals[b - 1] for b in rgb_bands)
-        nodata = self._nodatavals[0]
-        self.nodata: float | None = None if nodata is None else float(nodata)
+        self.nodata: float | None = None if self._nodatavals[0] is None else float(self._nodatavals[0])
         self.scaling = scaling
         self.encoding = encoding
         self.balance = balance
@@ -97,7 +91,6 @@ class RasterScene:
         alpha = [i + 1 for i, c in enumerate(dataset.colorinterp) if c == ColorInterp.alpha]
         self._alpha: int | None = alpha[0] if alpha and alpha[0] not in rgb_bands else None
 
-    # -- context manager -------------------------------------------------
     def __enter__(self) -> RasterScene:
         return self
 
@@ -113,12 +106,9 @@ class RasterScene:
         return self._ds.closed
 
     def __repr__(self) -> str:
-        return (
-            f"RasterScene({self.path!r}, {self.height}x{self.width}, {self.dtype}, "
-            f"rgb_bands={self.rgb_bands}, crs={self._crs_text()})"
-        )
+        return (f"RasterScene({self.path!r}, {self.height}x{self.width}, {self.dtype}, "
+                f"rgb_bands={self.rgb_bands}, crs={self._crs_text()})")
 
-    # -- reading ---------------------------------------------------------
     def read_window(self, row_off: int, col_off: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
         """Read one window of the three bands as reflectance.
 
@@ -131,28 +121,22 @@ class RasterScene:
             the dataset mask (internal mask, alpha) marks the pixel invalid.
         """
         self._check_window(row_off, col_off, height, width)
-        window = Window(col_off, row_off, width, height)
-        try:
-            raw, masks = self._read(window=window)
-        except RasterioError as e:
-            raise self._read_error(f" at rows {row_off}+{height}, cols {col_off}+{width}", e) from None
-        return self._to_reflectance(raw, masks)
+        where = f" at rows {row_off}+{height}, cols {col_off}+{width}"
+        raw, masks = self._read(where, window=Window(col_off, row_off, width, height))
+        valid = self._valid(raw, masks)
+        rgb = decode(raw, self.scaling, self.encoding, self.balance)
+        rgb[:, ~valid] = 0.0
+        return rgb, valid
 
     def valid_fraction(self, sample: int = 64) -> float:
-        """Estimate the fraction of valid pixels from a decimated read.
-
-        Reads the whole scene at about ``sample x sample`` pixels (nearest
-        neighbour, overviews when present) — cheap on any scene size.
-        """
+        """Estimate the fraction of valid pixels from a decimated read of the whole scene at about
+        ``sample x sample`` pixels (nearest neighbour, overviews when present): cheap on any scene size."""
         return float(self._sample(sample)[1].mean())
 
     def white_balance(self, method: str, sample: int = BALANCE_SAMPLE) -> WhiteBalance:
-        """The gains of ``method`` (:data:`~hprn_geo.io.photo.WHITE_BALANCES`) for the whole scene.
-
-        Computed from a decimated read (about ``sample x sample`` pixels) of
-        the scene's valid pixels, scaled and decoded, so every window is
-        balanced alike however the scene is tiled.
-        """
+        """The gains of ``method`` (:data:`~hprn_geo.io.photo.WHITE_BALANCES`) for the whole scene, from a
+        decimated read (about ``sample x sample`` pixels) of its valid pixels, scaled and decoded, so every
+        window is balanced alike however the scene is tiled."""
         return sample_white_balance(lambda: self._sample(sample), self.scaling, self.encoding, method)
 
     def _sample(self, sample: int) -> tuple[np.ndarray, np.ndarray]:
@@ -160,19 +144,14 @@ class RasterScene:
         if sample < 1:
             raise ValueError(f"sample must be >= 1, got {sample}")
         shape = (3, min(sample, self.height), min(sample, self.width))
-        try:
-            raw, masks = self._read(out_shape=shape, resampling=Resampling.nearest)
-        except RasterioError as e:
-            raise self._read_error("", e) from None
+        raw, masks = self._read("", out_shape=shape, resampling=Resampling.nearest)
         return raw, self._valid(raw, masks)
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready summary for ``hprn-geo info``: size, CRS, transform, bands, dtype, nodata, scaling."""
-        names = "RGB"
-        bands = []
-        for i, description in enumerate(self.band_descriptions, start=1):
-            role = names[self.rgb_bands.index(i)] if i in self.rgb_bands else None
-            bands.append({"index": i, "description": description, "role": role})
+        roles = {band: "RGB"[self.rgb_bands.index(band)] for band in self.rgb_bands}
+        bands = [{"index": i, "description": description, "role": roles.get(i)}
+                 for i, description in enumerate(self.band_descriptions, start=1)]
         return {
             "path": self.path,
             "driver": self._ds.driver,
@@ -193,45 +172,36 @@ class RasterScene:
             "white balance": self.balance.reason,
         }
 
-    # -- helpers ---------------------------------------------------------
     def _crs_text(self) -> str | None:
         return None if self.crs is None else self.crs.to_string()
-
-    def _read_error(self, where: str, error: BaseException) -> RasterReadError:
-        """One line saying what failed, naming the raster as the user did (not as opened, e.g. ``/vsicurl?...``)."""
-        return RasterReadError(f"cannot read {self.path}{where}: {_reason(error, self._ds.name, self.path)}")
 
     def _check_window(self, row_off: int, col_off: int, height: int, width: int) -> None:
         ok = (height >= 1 and width >= 1 and row_off >= 0 and col_off >= 0
               and row_off + height <= self.height and col_off + width <= self.width)
         if not ok:
-            raise ValueError(
-                f"window rows {row_off}+{height}, cols {col_off}+{width} is not inside "
-                f"{self.path} ({self.height}x{self.width})"
-            )
+            raise ValueError(f"window rows {row_off}+{height}, cols {col_off}+{width} is not inside "
+                             f"{self.path} ({self.height}x{self.width})")
 
-    def _read(self, **kwargs: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Raw ``(3, h, w)`` values and ``(3 or 4, h, w)`` masks (the alpha band's values appended)."""
+    def _read(self, where: str, **kwargs: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Raw ``(3, h, w)`` values and ``(3 or 4, h, w)`` masks (the alpha band's values appended); a GDAL
+        failure is a one-line RasterReadError naming the raster as the user did (not ``/vsicurl?...``)."""
         bands = list(self.rgb_bands)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NodataShadowWarning)
-            raw = self._ds.read(indexes=bands, **kwargs)
-            masks = self._ds.read_masks(indexes=bands, **kwargs)
-            if self._alpha is not None:  # GDAL ignores alpha when nodata is set; we honour both
-                if "out_shape" in kwargs:
-                    kwargs = {**kwargs, "out_shape": (1, *kwargs["out_shape"][1:])}
-                alpha = self._ds.read(indexes=[self._alpha], **kwargs)
-                masks = np.concatenate([masks, alpha != 0])
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NodataShadowWarning)
+                raw = self._ds.read(indexes=bands, **kwargs)
+                masks = self._ds.read_masks(indexes=bands, **kwargs)
+                if self._alpha is not None:  # GDAL ignores alpha when nodata is set; we honour both
+                    if "out_shape" in kwargs:
+                        kwargs = {**kwargs, "out_shape": (1, *kwargs["out_shape"][1:])}
+                    alpha = self._ds.read(indexes=[self._alpha], **kwargs)
+                    masks = np.concatenate([masks, alpha != 0])
+        except RasterioError as e:
+            raise RasterReadError(f"cannot read {self.path}{where}: {_reason(e, self._ds.name, self.path)}") from None
         return raw, masks
 
     def _valid(self, raw: np.ndarray, masks: np.ndarray) -> np.ndarray:
         return np.all(masks != 0, axis=0) & data_mask(raw, self._nodatavals)
-
-    def _to_reflectance(self, raw: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        valid = self._valid(raw, masks)
-        rgb = decode(raw, self.scaling, self.encoding, self.balance)
-        rgb[:, ~valid] = 0.0
-        return rgb, valid
 
 
 def _reason(error: BaseException, opened: str, name: str) -> str:
@@ -302,8 +272,7 @@ def open_scene(
         dataset.close()
         raise
     if scene.crs is None:
-        warnings.warn(f"{name} has no CRS; the output will be written without one",
-                      MissingCRSWarning, stacklevel=2)
+        warnings.warn(f"{name} has no CRS; the output will be written without one", MissingCRSWarning, stacklevel=2)
     return scene
 
 
@@ -342,9 +311,8 @@ def _choose_bands(name: str, count: int, rgb_bands: tuple[int, int, int] | None,
             names = "" if sensor is None else (
                 f" and no band descriptions naming {sensor.name}'s red, green and blue "
                 f"({', '.join(n[0].upper() for n in sensor.band_names[:3])})")
-            raise BandCountError(
-                f"{name} has {count} {plural}{names}; pass --rgb-bands R,G,B (1-based) to choose three"
-            )
+            raise BandCountError(f"{name} has {count} {plural}{names}; "
+                                 "pass --rgb-bands R,G,B (1-based) to choose three")
         return (1, 2, 3)
     bands = tuple(rgb_bands)
     if len(bands) != 3 or not all(isinstance(b, (int, np.integer)) and not isinstance(b, bool) for b in bands):
@@ -357,11 +325,8 @@ def _choose_bands(name: str, count: int, rgb_bands: tuple[int, int, int] | None,
 def _declared_max(dataset: Any, bands: tuple[int, int, int]) -> int | None:
     """``2**NBITS - 1`` when the chosen bands declare NBITS (all the same), else None."""
     nbits = {dataset.tags(b, ns="IMAGE_STRUCTURE").get("NBITS") for b in bands}
-    if len(nbits) != 1:
-        return None
-    value = nbits.pop()
     try:
-        bits = int(value) if value is not None else None
-    except ValueError:
+        bits = int(nbits.pop()) if len(nbits) == 1 else 0
+    except (TypeError, ValueError):
         return None
-    return 2**bits - 1 if bits and 0 < bits <= 16 else None
+    return 2**bits - 1 if 0 < bits <= 16 else None

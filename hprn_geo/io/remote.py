@@ -1,15 +1,10 @@
 """Remote inputs: http(s) URLs read through GDAL's ``/vsicurl/``, retrying what fails for a moment.
 
-A raster at ``https://host/scene.tif`` (or ``/vsicurl/https://host/scene.tif``)
-is opened as ``/vsicurl?max_retry=N&retry_delay=S&url=https%3A...``: GDAL then
-reads only the byte ranges it needs and retries a request that gets HTTP 429,
-500, 502, 503 or 504, waiting ``S`` seconds and about twice as long before each
-further try. ``N`` and ``S`` are the user's ``GDAL_HTTP_MAX_RETRY`` and
-``GDAL_HTTP_RETRY_DELAY`` (environment or GDAL config) where set, else
-:data:`MAX_RETRY` and :data:`RETRY_DELAY` (GDAL's own default is not to retry).
-Putting them in the name, rather than in a ``rasterio.Env``, keeps them in force
-in every thread and every dask worker that opens the name. Documents (STAC
-Items) are fetched with the same policy by :func:`read_url`.
+A URL is opened as ``/vsicurl?max_retry=N&retry_delay=S&url=...`` (:func:`gdal_name`): the retry
+policy travels in the name, so it holds in every thread and dask worker that opens it. ``N`` and ``S``
+are the user's ``GDAL_HTTP_MAX_RETRY`` and ``GDAL_HTTP_RETRY_DELAY`` where set, else :data:`MAX_RETRY`
+and :data:`RETRY_DELAY`. Documents (STAC Items) are fetched with the same policy by :func:`read_url`.
+See ``docs/reliability.md`` ("Remote inputs are retried").
 """
 
 from __future__ import annotations
@@ -71,12 +66,7 @@ def gdal_name(name: str) -> str:
     if not is_url(name):
         return name
     retries, delay = retry_policy()
-    return f"/vsicurl?max_retry={retries}&retry_delay={delay:g}&url={quote(_plain(name), safe='')}"
-
-
-def _plain(url: str) -> str:
-    """``/vsicurl/https://h/x`` -> ``https://h/x``."""
-    return url[len(_VSICURL):] if url.startswith(_VSICURL) else url
+    return f"/vsicurl?max_retry={retries}&retry_delay={delay:g}&url={quote(name.removeprefix(_VSICURL), safe='')}"
 
 
 def read_url(url: str) -> bytes:
@@ -99,5 +89,5 @@ def read_url(url: str) -> bytes:
 
 
 def _fetch(url: str) -> bytes:
-    with urllib.request.urlopen(_plain(url), timeout=TIMEOUT) as response:
+    with urllib.request.urlopen(url.removeprefix(_VSICURL), timeout=TIMEOUT) as response:
         return response.read()

@@ -1,32 +1,14 @@
 """Input scaling: how raw raster values become reflectance in [0, 1].
 
-``reflectance = raw * factor + offset``. :func:`infer_scaling` picks the
-factor from the data type and from what the raster declares about itself:
-
-========== ==============================================================
-dtype      ``scale="auto"``
-========== ==============================================================
-uint8      divided by 255
-uint16     the bands' declared scale/offset (GDAL band scales) when set;
-           else divided by ``2**NBITS - 1`` when the bands declare NBITS
-           (e.g. 4095 for 12-bit sensors); else divided by 65535
-int16      the declared scale/offset when set; else divided by 10000
-           (the common "reflectance x 10000" convention)
-float32/64 taken as reflectance already (factor 1)
-others     :class:`~hprn_geo.errors.UnsupportedDtypeError`; pass a number
-========== ==============================================================
-
-A number given as ``scale`` overrides all of this (``factor = scale``,
-``offset = 0``) for any real integer or float dtype.
-
-With a satellite sensor (:mod:`hprn_geo.sensors`), integer bands without a declared scale/offset
-follow the sensor's digital-number convention (``Sensor.scale``, ``Sensor.offset``: Sentinel-2
-L2A ``x 1e-4 - 0.1``, Landsat Collection 2 L2 ``x 2.75e-5 - 0.2``); 8-bit bands are refused (a
-quick-look such as Sentinel-2's TCI, not the product); a declared scale or a given number still wins.
+``reflectance = raw * factor + offset``; :func:`infer_scaling` picks the factor from the data type,
+what the raster declares (GDAL band scale/offset, NBITS) and, for a satellite sensor
+(:mod:`hprn_geo.sensors`), its digital-number convention. The rules: ``docs/formats.md`` ("Input")
+and ``docs/predict.md`` ("Satellite products as input").
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -79,7 +61,7 @@ def infer_scaling(
 
     Args:
         dtype: numpy/GDAL data type name of the raw values, e.g. ``"uint16"``.
-        scale: ``"auto"`` (see the module table) or a positive number used
+        scale: ``"auto"`` (see ``docs/formats.md``, "Input") or a positive number used
             as the factor.
         declared_scales: the bands' GDAL scales (1.0 means none declared).
         declared_offsets: the bands' GDAL offsets (0.0 means none declared).
@@ -96,7 +78,10 @@ def infer_scaling(
             number, or a number that is not positive and finite.
         TypeError: ``scale`` is neither a string nor a number.
     """
-    name = _dtype_name(dtype)
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:
+        raise UnsupportedDtypeError(f"unknown data type {dtype!r}") from None
     if not isinstance(scale, str):
         return _explicit(name, scale)
     if scale != "auto":
@@ -105,10 +90,8 @@ def infer_scaling(
         except ValueError:
             raise OptionError(f"scale must be 'auto' or a positive number, got {scale!r}") from None
     if name not in _AUTO_DTYPES:
-        raise UnsupportedDtypeError(
-            f"{name} rasters have no standard reflectance scaling; "
-            f"supported: {', '.join(_AUTO_DTYPES)}, or pass --scale FACTOR"
-        )
+        raise UnsupportedDtypeError(f"{name} rasters have no standard reflectance scaling; "
+                                    f"supported: {', '.join(_AUTO_DTYPES)}, or pass --scale FACTOR")
     if sensor is not None and np.dtype(name).kind in "iu":
         return _sensor_scaling(name, sensor, _declared(declared_scales, declared_offsets))
     if name == "uint8":
@@ -117,45 +100,32 @@ def infer_scaling(
         return InputScaling(1.0, 0.0, f"{name}: taken as reflectance (factor 1)")
     declared = _declared(declared_scales, declared_offsets)
     if declared is not None:
-        factor, offset = declared
-        return InputScaling(
-            factor, offset, f"{name}: declared band scale {factor:g} and offset {offset:g} applied"
-        )
+        return _declared_scaling(name, *declared)
     if name == "int16":
-        return InputScaling(
-            1 / 10000, 0.0, "int16: no scale declared, divided by 10000 (reflectance x 10000)"
-        )
+        return InputScaling(1 / 10000, 0.0, "int16: no scale declared, divided by 10000 (reflectance x 10000)")
     if max_value is not None:
         if not 0 < int(max_value) <= 65535:
             raise ValueError(f"max_value must be in 1..65535 for uint16, got {max_value}")
-        return InputScaling(
-            1 / int(max_value), 0.0,
-            f"uint16: no scale declared, divided by {int(max_value)} (declared bit depth)",
-        )
+        return InputScaling(1 / int(max_value), 0.0,
+                            f"uint16: no scale declared, divided by {int(max_value)} (declared bit depth)")
     return InputScaling(1 / 65535, 0.0, "uint16: no scale or bit depth declared, divided by 65535")
 
 
 def _sensor_scaling(name: str, sensor: Sensor, declared: tuple[float, float] | None) -> InputScaling:
     """Integer values of ``sensor``: the declared scale/offset, else the sensor's convention (not for 8 bits)."""
     if declared is not None:
-        factor, offset = declared
-        return InputScaling(factor, offset, f"{name}: declared band scale {factor:g} and offset {offset:g} applied "
-                                            f"(over the {sensor.name} convention)")
+        return _declared_scaling(name, *declared, f" (over the {sensor.name} convention)")
     if name == "uint8":
-        raise UnsupportedDtypeError(
-            f"8-bit {sensor.name} values are a quick-look (e.g. Sentinel-2's TCI: reflectance x 1275 clipped at 255), "
-            f"not reflectance; use the product's bands or pass --scale FACTOR"
-        )
+        raise UnsupportedDtypeError(f"8-bit {sensor.name} values are a quick-look (e.g. Sentinel-2's TCI: reflectance "
+                                    f"x 1275 clipped at 255), not reflectance; use the product's bands or "
+                                    "pass --scale FACTOR")
     offset = f" {'-' if sensor.offset < 0 else '+'} {abs(sensor.offset):g}" if sensor.offset else ""
     return InputScaling(sensor.scale, sensor.offset,
                         f"{name}: {sensor.name} convention x {sensor.scale:g}{offset} ({sensor.convention})")
 
 
-def _dtype_name(dtype: str) -> str:
-    try:
-        return np.dtype(dtype).name
-    except TypeError:
-        raise UnsupportedDtypeError(f"unknown data type {dtype!r}") from None
+def _declared_scaling(name: str, factor: float, offset: float, note: str = "") -> InputScaling:
+    return InputScaling(factor, offset, f"{name}: declared band scale {factor:g} and offset {offset:g} applied{note}")
 
 
 def _explicit(name: str, scale: float) -> InputScaling:
@@ -163,34 +133,27 @@ def _explicit(name: str, scale: float) -> InputScaling:
         raise TypeError(f"scale must be 'auto' or a positive number, got {scale!r}")
     if not (math.isfinite(scale) and scale > 0):
         raise OptionError(f"scale must be a positive finite number, got {scale!r}")
-    kind = np.dtype(name).kind
-    if kind not in "uif":
+    if np.dtype(name).kind not in "uif":
         raise UnsupportedDtypeError(f"{name} rasters cannot be scaled to reflectance")
     return InputScaling(float(scale), 0.0, f"{name}: multiplied by {float(scale):g} (scale given)")
 
 
 def _declared(
-    scales: Sequence[float] | None, offsets: Sequence[float] | None
+    scales: Sequence[float | None] | None, offsets: Sequence[float | None] | None
 ) -> tuple[float, float] | None:
     """The one (factor, offset) the bands declare, or None when none is declared."""
-    pairs = _pairs(scales, offsets)
-    if not pairs or all(s == 1.0 and o == 0.0 for s, o in pairs):
+    pairs = scale_offset_pairs(scales, offsets)
+    if all(pair == (1.0, 0.0) for pair in pairs):
         return None
     if len(set(pairs)) > 1:
         listed = ", ".join(f"{s:g}/{o:g}" for s, o in pairs)
-        raise UnsupportedDtypeError(
-            f"the bands declare different scale/offset ({listed}); pass --scale FACTOR"
-        )
+        raise UnsupportedDtypeError(f"the bands declare different scale/offset ({listed}); pass --scale FACTOR")
     return pairs[0]
 
 
-def _pairs(
-    scales: Sequence[float] | None, offsets: Sequence[float] | None
+def scale_offset_pairs(
+    scales: Sequence[float | None] | None, offsets: Sequence[float | None] | None
 ) -> list[tuple[float, float]]:
-    n = max(len(scales or ()), len(offsets or ()))
-    out = []
-    for i in range(n):
-        s = scales[i] if scales and i < len(scales) and scales[i] is not None else 1.0
-        o = offsets[i] if offsets and i < len(offsets) and offsets[i] is not None else 0.0
-        out.append((float(s), float(o)))
-    return out
+    """``(scale, offset)`` of each band as GDAL declares them, 1.0 and 0.0 where a band declares none."""
+    pairs = itertools.zip_longest(scales or (), offsets or ())
+    return [(1.0 if s is None else float(s), 0.0 if o is None else float(o)) for s, o in pairs]

@@ -117,10 +117,8 @@ def load_shared(name: str, data_dir: str | Path) -> Cube:
         return Cube(cube.data, cube.wavelengths, name=name, extras=cube.extras)
     arrays = read_mat_arrays(path)
     data = _arrange(require_array(arrays, spec.key, path), spec, arrays, path)
-    extras = {
-        label: _arrange(require_array(arrays, stored, path), spec, arrays, path, how)
-        for label, (stored, how) in spec.extras.items()
-    }
+    extras = {label: _arrange(require_array(arrays, stored, path), spec, arrays, path, how)
+              for label, (stored, how) in spec.extras.items()}
     extras.update(_shared_metadata(spec, arrays))
     fwhm = None if spec.fwhm_key is None else np.asarray(arrays[spec.fwhm_key], dtype=np.float64).ravel()
     return Cube(data, spec.band_centres(arrays, data_dir), fwhm=fwhm, name=name, extras=extras, kind=spec.kind)

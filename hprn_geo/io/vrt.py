@@ -1,10 +1,8 @@
 """Stacking bands of several rasters into one virtual raster (GDAL VRT), with a declared scale and offset.
 
-A Sentinel-2 L2A STAC Item keeps B04, B03 and B02 as three single-band COGs, and says in its
-``raster:bands`` how their digital numbers become reflectance. :func:`stack_bands` writes a small VRT
-XML whose bands are those sources (``SimpleSource``), each with its ``<Scale>``/``<Offset>`` and a
-description, so that :func:`hprn_geo.io.open_scene` reads the three as one RGB raster and applies
-the declared scaling as for any raster that declares one (:mod:`hprn_geo.io.scaling`).
+A Sentinel-2 L2A STAC Item keeps B04, B03 and B02 as three single-band COGs; :func:`stack_bands` writes
+a small VRT whose bands are those sources, each with its ``<Scale>``/``<Offset>`` and description, so
+that :func:`hprn_geo.io.open_scene` reads them as one RGB raster and applies the declared scaling.
 """
 
 from __future__ import annotations
@@ -63,8 +61,7 @@ def stack_bands(path: str | os.PathLike[str], bands: Sequence[VrtBand]) -> Path:
             raise BandCountError(f"{band.href} and {bands[0].href} differ in {', '.join(differs)}: "
                                  "they cannot be stacked as one RGB raster")
     crs = f"<SRS>{escape(first['crs'].to_wkt())}</SRS>" if first["crs"] else ""
-    transform = first["transform"]
-    geo = ", ".join(f"{v!r}" for v in (transform.c, transform.a, transform.b, transform.f, transform.d, transform.e))
+    geo = ", ".join(repr(v) for v in first["transform"].to_gdal())
     xml = [f'<VRTDataset rasterXSize="{first["width"]}" rasterYSize="{first["height"]}">', crs,
            f"<GeoTransform>{geo}</GeoTransform>"]
     for i, (band, source) in enumerate(zip(bands, sources, strict=True), start=1):

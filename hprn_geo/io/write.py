@@ -1,27 +1,8 @@
 """Writing ``(B, H, W)`` reflectance cubes: GeoTIFF, COG or Zarr, window by window or strip by strip.
 
-:func:`open_writer` picks the format from the suffix and returns a
-:class:`CubeWriter`. Every writer is atomic and resumable:
-
-- nothing is written until the target is known to be writable, and an
-  existing target is refused unless ``overwrite`` (then it stays untouched
-  until the final ``os.replace``);
-- ``<target>.lock`` keeps a second run off the target while one writes; a
-  lock left by a killed run is taken over (:mod:`hprn_geo.io.lock`);
-- data goes to ``<target>.partial`` and a journal ``<target>.journal.json``
-  lists the strips safely on disk; ``commit()`` moves the result onto the
-  target, ``abort()`` removes the temporaries (or keeps them for resume);
-- ``resume=True`` reopens an existing partial whose journal matches the spec
-  and ``done_strips()`` tells which strips to skip (``written(...)``: which windows).
-
-Example::
-
-    spec = CubeSpec(height=h, width=w, wavelengths=np.arange(400, 701, 10.0),
-                    crs=scene.crs, transform=scene.transform)
-    with open_writer("cube.tif", spec, cog=True) as writer:
-        for index, (row_off, strip) in enumerate(strips):  # strip: (B, rows, w) float32
-            if index not in writer.done_strips():
-                writer.write_strip(index, row_off, strip)
+:func:`open_writer` picks the format from the suffix and returns a :class:`CubeWriter`, atomic (a lock,
+a ``.partial`` and a journal beside the target) and resumable; see ``docs/formats.md`` ("Output",
+"Atomic and resumable writing").
 """
 
 from __future__ import annotations

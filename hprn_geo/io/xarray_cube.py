@@ -45,13 +45,9 @@ def read_xarray(path: str | Path, variable: str | None = None) -> Cube:
         if array.ndim != 3:
             raise DataFileError(f"{path.name}: {array.name!r} has dims {array.dims}; a cube needs 3")
         array = array.transpose(spectral, ...)
-        return Cube(
-            data=array.values.astype(np.float32),
-            wavelengths=_coordinate(array, "wavelength", spectral),
-            fwhm=_coordinate(array, "fwhm", spectral),
-            name=path.stem,
-            extras={"dims": tuple(array.dims)},
-        )
+        wavelengths, fwhm = _coordinate(array, "wavelength", spectral), _coordinate(array, "fwhm", spectral)
+        data = array.values.astype(np.float32)
+        return Cube(data, wavelengths, fwhm, name=path.stem, extras={"dims": tuple(array.dims)})
 
 
 def _spectral_variable(dataset: Any, variable: str | None, path: Path) -> str:
@@ -62,10 +58,8 @@ def _spectral_variable(dataset: Any, variable: str | None, path: Path) -> str:
         return variable
     names = [str(n) for n, v in dataset.data_vars.items() if any(d in v.dims for d in _SPECTRAL_DIMS)]
     if len(names) != 1:
-        raise DataFileError(
-            f"{path.name}: expected one variable with a 'wavelength' or 'band' dimension, found {names or 'none'}; "
-            f"pass variable= (variables: {', '.join(map(str, dataset.data_vars))})"
-        )
+        raise DataFileError(f"{path.name}: expected one variable with a 'wavelength' or 'band' dimension, found "
+                            f"{names or 'none'}; pass variable= (variables: {', '.join(map(str, dataset.data_vars))})")
     return names[0]
 
 

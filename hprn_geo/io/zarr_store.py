@@ -1,20 +1,9 @@
-"""Zarr cube writer (zarr format 2, readable by xarray, rioxarray and GDAL).
+"""Zarr cube writer (zarr format 2, readable by xarray, rioxarray and GDAL); the store's layout is
+described in ``docs/formats.md`` ("Zarr").
 
-Layout of ``cube.zarr``: one data variable ``reflectance`` with dims
-``(wavelength, y, x)``, chunks ``(min(B, 16), 512, 512)``; coordinates
-``wavelength`` (nm), ``fwhm`` (nm, when given), ``x``/``y`` at pixel centres
-(for north-up transforms) and ``spatial_ref`` (CF ``grid_mapping``, written by
-rioxarray, with ``crs_wkt`` and ``GeoTransform``, or, for a cube georeferenced by
-GCPs, rioxarray's ``gcps``). ``reflectance`` also carries
-GDAL's ``_CRS`` attribute so GDAL's Zarr driver finds the CRS. float32 stores
-NaN as nodata; uint16 stores ``round(reflectance * scale)`` with CF
-``scale_factor = 1/scale`` and ``_FillValue`` (65535).
-
-Metadata and coordinates are written first (``to_zarr(compute=False)`` on a
-lazy template), then each complete block is written with zarr into
-its chunks (each chunk written once, whole) and fsync'd before the journal
-lists it (one chunk at a time, so a failed write leaves nothing in flight).
-Everything goes to ``cube.zarr.partial``, renamed at commit.
+Metadata and coordinates are written first (``to_zarr(compute=False)`` on a lazy template), then each
+complete block is written into its chunks (each chunk written once, whole, one at a time) and fsync'd
+before the journal lists it. Everything goes to ``cube.zarr.partial``, renamed at commit.
 """
 
 from __future__ import annotations
@@ -75,11 +64,7 @@ def _encoding(spec: CubeSpec, ds: xr.Dataset, chunks: tuple[int, int, int]) -> d
     else:
         enc.update(dtype="uint16", _FillValue=np.uint16(spec.nodata),
                    scale_factor=np.float32(1.0 / spec.scale), add_offset=np.float32(0.0))
-    encoding = {VARIABLE: enc}
-    for name in ds.coords:
-        if name != "spatial_ref":
-            encoding[name] = {"_FillValue": None}
-    return encoding
+    return {VARIABLE: enc} | {name: {"_FillValue": None} for name in ds.coords if name != "spatial_ref"}
 
 
 def create_store(path: str | os.PathLike[str], spec: CubeSpec, chunks: tuple[int, int, int]) -> None:
@@ -96,7 +81,7 @@ def create_store(path: str | os.PathLike[str], spec: CubeSpec, chunks: tuple[int
 
 
 class ZarrWriter(CubeWriter):
-    """Writes a cube to a zarr-format-2 store; see the module doc for the layout."""
+    """Writes a cube to a zarr-format-2 store (the layout: ``docs/formats.md``, "Zarr")."""
 
     format_name = "Zarr"
 
@@ -104,10 +89,7 @@ class ZarrWriter(CubeWriter):
         super().__init__(path, spec, overwrite=overwrite)
         self.chunks = (min(spec.bands, BAND_CHUNK), self.block_rows, min(CHUNK, spec.width))
         self._array: zarr.Array | None = None
-
-    @property
-    def _array_dir(self) -> Path:
-        return self.partial / VARIABLE
+        self._array_dir = self.partial / VARIABLE
 
     def _create(self) -> None:
         create_store(self.partial, self.spec, self.chunks)
@@ -128,8 +110,7 @@ class ZarrWriter(CubeWriter):
         except (OSError, ValueError, KeyError) as e:
             raise OutputError(f"cannot resume {self.path}: {self.partial.name} is unreadable ({e}); "
                               "drop --resume to start over") from None
-        expected = ((self.spec.bands, self.spec.height, self.spec.width), np.dtype(self.spec.dtype))
-        if (tuple(array.shape), array.dtype) != expected:
+        if tuple(array.shape) != (self.spec.bands, self.spec.height, self.spec.width) or array.dtype != self.spec.dtype:
             raise OutputError(f"cannot resume {self.path}: {self.partial.name} holds "
                               f"{tuple(array.shape)} {array.dtype}, not the cube asked for; "
                               "drop --resume to start over")
@@ -137,7 +118,8 @@ class ZarrWriter(CubeWriter):
     def _write_blocks(self, blocks: list[tuple[int, int, np.ndarray]]) -> None:
         # One chunk per call: zarr writes the chunks of one call concurrently and, when one
         # fails (disk full), returns while the others may still be writing; one at a time,
-        # nothing is left in flight when an error reaches abort().
+        # nothing is left in flight when an error reaches abort(). Each chunk file
+        # (``<band>.<row>.<col>``) is fsync'd once written.
         array = self._open()
         band_step, row_step, col_step = self.chunks
         for row_off, col_off, stored in blocks:
@@ -146,13 +128,6 @@ class ZarrWriter(CubeWriter):
                 for c0 in range(0, stored.shape[2], col_step):
                     bands, cols = slice(b0, b0 + band_step), slice(c0, c0 + col_step)
                     array[bands, rows, col_off + c0:col_off + c0 + col_step] = stored[bands, :, cols]
-        self._fsync_chunks({(row_off // row_step, (col_off + c0) // col_step)
-                            for row_off, col_off, stored in blocks for c0 in range(0, stored.shape[2], col_step)})
-
-    def _fsync_chunks(self, chunks: set[tuple[int, int]]) -> None:
-        """fsync the chunk files ``<band>.<row>.<col>`` of the given ``(row, col)`` chunk indices, all bands."""
-        band_chunks = -(-self.spec.bands // self.chunks[0])
-        for row, col in chunks:
-            for band in range(band_chunks):
-                fsync_path(self._array_dir / f"{band}.{row}.{col}")
+                    chunk = f"{b0 // band_step}.{row_off // row_step}.{(col_off + c0) // col_step}"
+                    fsync_path(self._array_dir / chunk)
         fsync_dir(self._array_dir)
