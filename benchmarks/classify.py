@@ -67,7 +67,7 @@ def main() -> None:
     parser.add_argument("--scenes", nargs="+", default=list(SCENES), choices=list(SCENES))
     parser.add_argument("--train-per-class", type=int, default=50, help="random split: training pixels per class")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
-    parser.add_argument("--fit-steps", type=int, default=300)
+    parser.add_argument("--fit-steps", type=int, default=SceneFitConfig.steps)
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--json", type=Path, help="write every run's report as JSON")
     args = parser.parse_args()

@@ -22,14 +22,14 @@ import argparse
 import json
 import os
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from hprn_geo.cameras import load_cameras
 from hprn_geo.fit.holdout import format_holdout, plot_holdout_spectra
-from hprn_geo.fit.pipeline import FIT_RECIPE, fit_pair
+from hprn_geo.fit.pipeline import fit_pair
+from hprn_geo.fit.scenefit import SceneFitConfig
 from hprn_geo.fit.simulate import enmap_block, simulate_pair
 from hprn_geo.io.cube import Cube
 from hprn_geo.io.shared import load_shared
@@ -49,14 +49,14 @@ def main() -> None:
     parser.add_argument("--scenes", nargs="+", default=list(SCENES), choices=SCENES)
     parser.add_argument("--camera", default="Nikon D700", help="the photo's camera (a name of srf/'s cameras)")
     parser.add_argument("--shift", nargs=2, type=float, default=(0.3, -0.2), help="photo georeference error, cube px")
-    parser.add_argument("--preset", default=FIT_RECIPE.preset)
-    parser.add_argument("--steps", type=int, default=FIT_RECIPE.steps)
-    parser.add_argument("--patch", type=int, default=FIT_RECIPE.patch)
+    parser.add_argument("--preset", default=SceneFitConfig.preset)
+    parser.add_argument("--steps", type=int, default=SceneFitConfig.steps)
+    parser.add_argument("--patch", type=int, default=SceneFitConfig.patch)
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "fit", help="pairs, checkpoints, JSON")
     parser.add_argument("--figure", type=Path, help="PNG of the first scene's held-out spectra")
     args = parser.parse_args()
     camera = load_cameras(args.data_dir / "srf")[args.camera]
-    config = replace(FIT_RECIPE, preset=args.preset, steps=args.steps, patch=args.patch)
+    config = SceneFitConfig(preset=args.preset, steps=args.steps, patch=args.patch)
     results = {}
     for name in args.scenes:
         cube, folder = load(name, args.data_dir), args.out / name

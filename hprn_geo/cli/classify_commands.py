@@ -37,8 +37,8 @@ __all__ = ["classify", "format_classification"]
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the random split, the classifier and the scene fit.")
 @click.option("--model", "model_name", help="Reconstruct with this bundled model instead of fitting HPRN on the scene.")
 @click.option("--weights", type=click.Path(dir_okay=False), help="Reconstruct with this checkpoint instead of fitting HPRN on the scene.")
-@click.option("--preset", default="compact", show_default=True, type=click.Choice(sorted(PRESETS)), help="Scene fit: HPRN size.")
-@click.option("--fit-steps", default=500, show_default=True, type=click.IntRange(min=1), help="Scene fit: training steps.")
+@click.option("--preset", type=click.Choice(sorted(PRESETS)), help="Scene fit: HPRN size [default: the fit recipe's, small].")
+@click.option("--fit-steps", type=click.IntRange(min=1), help="Scene fit: training steps [default: the fit recipe's, 900].")
 @click.option("--epochs", default=100, show_default=True, type=click.IntRange(min=1), help="Classifier training epochs.")
 @click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the scores as JSON.")
@@ -48,7 +48,7 @@ __all__ = ["classify", "format_classification"]
 def classify(cube_path: str, cube_key: str | None, gt_path: str, gt_key: str | None, wavelengths: str | None,
              rgb_bands: tuple[int, int, int] | None, camera: str | None, data_dir: str | None, scale: float | None,
              train_mask: str | None, test_mask: str | None, train_per_class: int | None, seed: int,
-             model_name: str | None, weights: str | None, preset: str, fit_steps: int, epochs: int, device: str,
+             model_name: str | None, weights: str | None, preset: str | None, fit_steps: int | None, epochs: int, device: str,
              json_path: str | None, plot_dir: str | None, quiet: bool) -> None:
     """Classify RGB, HPRN-reconstructed HSI and the real HSI of a labelled cube with one CNN and one split."""
     from hprn_geo.sensors import load_responses
@@ -66,9 +66,10 @@ def classify(cube_path: str, cube_key: str | None, gt_path: str, gt_key: str | N
     checkpoint = resolve(model_name, weights) if model_name or weights else None
     needs_camera = camera is not None or (checkpoint is not None and checkpoint.card.input.startswith("camera:"))
     cameras = load_responses(camera_folder(None, data_dir)) if needs_camera else None
+    asked = {"preset": preset, "steps": fit_steps}
     result = classify_scene(
         cube, split, rgb_bands=rgb_bands, camera=camera, cameras=cameras, checkpoint=checkpoint, scale=scale,
-        fit=SceneFitConfig(preset=preset, steps=fit_steps, seed=seed), classifier=ClassifierConfig(epochs=epochs, seed=seed),
+        fit=SceneFitConfig(seed=seed, **{k: v for k, v in asked.items() if v is not None}), classifier=ClassifierConfig(epochs=epochs, seed=seed),
         maps=plot_dir is not None, device=device, progress=not quiet,
     )  # fmt: skip
     report = result.to_dict()

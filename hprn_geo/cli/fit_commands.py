@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -44,7 +43,8 @@ def fit(rgb_path: str, cube_path: str, output: str, wavelengths: str, rgb_bands:
         quiet: bool) -> None:
     """Fit HPRN to a photo and a co-registered hyperspectral raster of part of it; score it on a blocked holdout."""
     from hprn_geo.fit.holdout import format_holdout, plot_holdout_spectra
-    from hprn_geo.fit.pipeline import FIT_RECIPE, fit_pair
+    from hprn_geo.fit.pipeline import fit_pair
+    from hprn_geo.fit.scenefit import SceneFitConfig
     from hprn_geo.io.publish import check_overwrite
 
     check_overwrite(output, overwrite)
@@ -52,7 +52,7 @@ def fit(rgb_path: str, cube_path: str, output: str, wavelengths: str, rgb_bands:
     report = fit_pair(
         rgb_path, cube_path, output, wavelengths=wavelengths, bands=band_list, rgb_bands=rgb_bands, holdout=0.0 if holdout_mask else holdout,
         holdout_mask=holdout_mask, holdout_block=holdout_block, align=align, min_pixels=min_pixels, device=device,
-        config=replace(FIT_RECIPE, seed=seed, **{k: v for k, v in asked.items() if v is not None}),
+        config=SceneFitConfig(seed=seed, **{k: v for k, v in asked.items() if v is not None}),
         resume=resume, progress=not quiet,
     )  # fmt: skip
     found = report.registration

@@ -28,12 +28,7 @@ from hprn_geo.io.labels import read_label_map
 from hprn_geo.predict import PredictOptions, Predictor, pick_device
 from hprn_geo.registry import Checkpoint, save_checkpoint
 
-__all__ = ["FIT_RECIPE", "FitReport", "fit_pair"]
-
-FIT_RECIPE = SceneFitConfig(preset="small", patch=48, steps=900, warmup=50, mrae_weight=1.0, init_floor=0.02)
-"""The default training of a fit: the bundled models' ``small`` network, relative-error term beside SOPC
-(dark pixels such as water count, as they do in MRAE and SAM), relative linear start and warm-up; 900 steps
-(on the EnMAP pair 300 steps lost to kNN on SAM and RMSE, 900 beat it on all three; docs/fit.md)."""
+__all__ = ["FitReport", "fit_pair"]
 
 ALIGN_ROUNDS = 2
 """``align``: at most this many rounds of measure, move, measure again."""
@@ -88,7 +83,7 @@ def fit_pair(
     holdout: float = 0.2,
     holdout_mask: str | Path | None = None,
     holdout_block: int = 8,
-    config: SceneFitConfig = FIT_RECIPE,
+    config: SceneFitConfig = SceneFitConfig(),
     align: bool = False,
     min_pixels: int = 100,
     device: str = "auto",

@@ -23,13 +23,14 @@ from hprn_geo.errors import (
     MisregistrationWarning,
     TooFewPixelsError,
 )
-from hprn_geo.fit.pipeline import FIT_RECIPE, FitReport, fit_pair
+from hprn_geo.fit.pipeline import FitReport, fit_pair
+from hprn_geo.fit.scenefit import SceneFitConfig
 from hprn_geo.fit.simulate import SimulatedPair
 from hprn_geo.registry import load_checkpoint
 
 from .conftest import SHIFT
 
-QUICK = replace(FIT_RECIPE, preset="small", patch=32, batch_size=2, steps=4, pool=8)
+QUICK = SceneFitConfig(patch=32, batch_size=2, steps=4, pool=8)
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +66,7 @@ def test_predict_uses_the_checkpoint(fitted: FitReport, enmap_pair: SimulatedPai
 def test_the_fitted_model_beats_ridge_and_knn_on_the_blocked_holdout(enmap_pair: SimulatedPair, tmp_path: Path) -> None:
     """The fast check, on the 35 visible bands (418-700 nm, what the camera sees) and 120 steps of small patches;
     benchmarks/fit.py measures the whole spectrum with the full recipe (docs/fit.md)."""
-    quick = replace(FIT_RECIPE, patch=16, steps=120, lr=3e-3, warmup=20, pool=64)
+    quick = SceneFitConfig(patch=16, steps=120, lr=3e-3, warmup=20, pool=64)
     report = fit_pair(enmap_pair.rgb_path, enmap_pair.cube_path, tmp_path / "m.pt", bands=range(1, 36), config=quick,
                       align=True, holdout=0.25, device="cpu")  # fmt: skip
     ours, table = report.table["hprn"], report.table

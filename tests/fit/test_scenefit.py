@@ -69,3 +69,15 @@ def test_nodata_is_no_target(jasper: tuple[Cube, np.ndarray]) -> None:
     assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
     trained = fit_scene_model(rgb, hsi, everything, np.arange(50.0), "bands:7,5,2", TINY).model.state_dict()
     assert not all(torch.equal(states[0][k], trained[k]) for k in states[0])  # those pixels do count when they hold data
+
+
+@pytest.mark.parametrize(("command", "options"), [("fit", {"preset": "--preset", "steps": "--steps", "patch": "--patch",
+                                                           "batch_size": "--batch-size"}),
+                                                  ("classify", {"preset": "--preset", "steps": "--fit-steps"})])
+def test_the_commands_fit_with_the_recipe_their_help_names(command: str, options: dict[str, str]) -> None:
+    from hprn_geo.cli import main
+
+    params = {p.opts[0]: p for p in main.commands[command].params}
+    recipe = SceneFitConfig()
+    for field, flag in options.items():
+        assert params[flag].help.endswith(f"[default: the fit recipe's, {getattr(recipe, field)}].")
