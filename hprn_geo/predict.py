@@ -337,6 +337,7 @@ class Predictor:
 
         Raises:
             CheckpointError: the card does not take ``reading``'s sensor (:func:`~hprn_geo.registry.check_input`).
+            OptionError: ``reading``'s sensor is not a sensor name or ``camera:NAME``.
         """
         started = time.perf_counter()
         self.times = StageTimes()
