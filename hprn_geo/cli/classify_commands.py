@@ -48,8 +48,8 @@ __all__ = ["classify", "format_classification"]
 def classify(cube_path: str, cube_key: str | None, gt_path: str, gt_key: str | None, wavelengths: str | None,
              rgb_bands: tuple[int, int, int] | None, camera: str | None, data_dir: str | None, scale: float | None,
              train_mask: str | None, test_mask: str | None, train_per_class: int | None, seed: int,
-             model_name: str | None, weights: str | None, preset: str | None, fit_steps: int | None, epochs: int, device: str,
-             json_path: str | None, plot_dir: str | None, quiet: bool) -> None:
+             model_name: str | None, weights: str | None, preset: str | None, fit_steps: int | None, epochs: int,
+             device: str, json_path: str | None, plot_dir: str | None, quiet: bool) -> None:
     """Classify RGB, HPRN-reconstructed HSI and the real HSI of a labelled cube with one CNN and one split."""
     from hprn_geo.sensors import load_responses
     from hprn_geo.classify import ClassifierConfig, SceneFitConfig, classify_scene

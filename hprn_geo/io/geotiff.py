@@ -83,7 +83,7 @@ class GeoTIFFWriter(CubeWriter):
                 for i in range(spec.bands):
                     ds.set_band_description(i + 1, format_wavelength(spec.wavelengths[i]))
                     ds.update_tags(i + 1, **_wavelength_tags(spec, slice(i, i + 1)))
-                ds.update_tags(**spec.tags, **_wavelength_tags(spec, slice(None)))
+                ds.update_tags(**{**spec.tags, **_wavelength_tags(spec, slice(None))})
                 if spec.gcps:
                     ds.gcps = (list(spec.gcps), spec.crs)
                 if spec.dtype == "uint16":

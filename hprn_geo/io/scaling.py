@@ -21,7 +21,7 @@ from hprn_geo.errors import OptionError, UnsupportedDtypeError
 if TYPE_CHECKING:  # annotations only: the command line imports this module at start
     from hprn_geo.sensors import Sensor
 
-__all__ = ["InputScaling", "infer_scaling"]
+__all__ = ["InputScaling", "infer_scaling", "scale_offset_pairs"]
 
 _AUTO_DTYPES = ("uint8", "uint16", "int16", "float32", "float64")
 
@@ -154,6 +154,13 @@ def _declared(
 def scale_offset_pairs(
     scales: Sequence[float | None] | None, offsets: Sequence[float | None] | None
 ) -> list[tuple[float, float]]:
-    """``(scale, offset)`` of each band as GDAL declares them, 1.0 and 0.0 where a band declares none."""
+    """``(scale, offset)`` of each band as GDAL declares them, 1.0 and 0.0 where a band declares none.
+
+    Args:
+        scales, offsets: a raster's per-band ``scales`` and ``offsets`` (None or shorter: undeclared).
+
+    Returns:
+        One ``(scale, offset)`` pair per band named by either sequence.
+    """
     pairs = itertools.zip_longest(scales or (), offsets or ())
     return [(1.0 if s is None else float(s), 0.0 if o is None else float(o)) for s, o in pairs]
