@@ -30,7 +30,7 @@ from hprn_geo.spectral import colour_consistent as project_to_input
 from hprn_geo.tiles import MosaicAccumulator, Strip, TileGrid, Window
 
 __all__ = ["AUTO_BATCH_MAX", "AUTO_BATCH_MEMORY", "UINT16_SCALE", "WRITE_AHEAD", "PredictOptions", "PredictionReport",
-           "Predictor", "SpectralModel", "StageTimes", "TileCallback", "check_block", "colour_request", "input_notes",
+           "Predictor", "SpectralModel", "StageTimes", "TileCallback", "colour_request", "input_notes",
            "load_model", "pick_device"]
 
 

@@ -100,9 +100,10 @@ def _source(band: VrtBand) -> dict:
                 if not 1 <= band.band <= dataset.count:
                     raise BandCountError(f"{band.href} has no band {band.band} (it has {dataset.count})")
                 i = band.band - 1
-                return {"count": dataset.count, "width": dataset.width, "height": dataset.height, "transform": dataset.transform,
-                        "crs": dataset.crs, "dtype": dataset.dtypes[i], "nodata": dataset.nodatavals[i],
-                        "description": dataset.descriptions[i], "scale": dataset.scales[i], "offset": dataset.offsets[i],
+                return {"count": dataset.count, "width": dataset.width, "height": dataset.height,
+                        "transform": dataset.transform, "crs": dataset.crs, "dtype": dataset.dtypes[i],
+                        "nodata": dataset.nodatavals[i], "description": dataset.descriptions[i],
+                        "scale": dataset.scales[i], "offset": dataset.offsets[i],
                         "gdal_type": _gdal_type(band.href, dataset.dtypes[i])}
     except RasterioError as exc:
         raise RasterReadError(f"cannot open {band.href}: {one_line_reason(exc)}") from None
