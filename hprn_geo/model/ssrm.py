@@ -69,28 +69,23 @@ def _padded_order(order: torch.Tensor, window: int) -> torch.Tensor:
     return torch.cat([order, order[:, tail]], dim=1)
 
 
-def _gather(tokens: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
-    """(N, L, E) tokens picked in (N, M) ``order`` -> (N, M, E)."""
-    return tokens.gather(1, order.unsqueeze(-1).expand(-1, -1, tokens.shape[-1]))
+def _tokens(x: torch.Tensor) -> torch.Tensor:
+    """(N, E, H, W) -> (N * H * W, E): one row per pixel (a view when ``x`` is channels-last)."""
+    n, e, h, w = x.shape
+    return x.permute(0, 2, 3, 1).reshape(n * h * w, e)
 
 
-def _neighbourhoods(tokens: torch.Tensor, order: torch.Tensor, window: int) -> torch.Tensor:
-    """Each window's tokens with those of the previous and next window (cyclic).
-
-    Gathers the sequence extended by one window at each end and returns an
-    overlapping strided view, so no token is copied three times.
+def _neighbourhood_index(padded: torch.Tensor, window: int) -> torch.Tensor:
+    """Row indices of each window's tokens followed by those of the previous and next window (cyclic).
 
     Args:
-        tokens: (N, L, E) in pixel order.
-        order: (N, M) padded segment order, M = G * window.
+        padded: (N, M) padded segment order as flat token rows, M = G * window.
 
     Returns:
-        (N, G, 3 * window, E) view: previous, own and next window.
+        (N * G * 3 * window,) row indices: own, previous and next window of each window in turn.
     """
-    n, m = order.shape
-    extended = _gather(tokens, torch.cat([order[:, -window:], order, order[:, :window]], dim=1))
-    e = tokens.shape[-1]
-    return extended.as_strided((n, m // window, 3 * window, e), (extended.stride(0), window * e, e, 1))
+    windows = padded.view(padded.shape[0], -1, window)
+    return torch.cat([windows, windows.roll(1, 1), windows.roll(-1, 1)], dim=2).reshape(-1)
 
 
 class SSRM(nn.Module):
@@ -131,27 +126,37 @@ class SSRM(nn.Module):
         n, b, h, w = x.shape
         if labels.shape != (n, len(self.scales), h, w):
             raise ValueError(f"labels must have shape {(n, len(self.scales), h, w)}, got {tuple(labels.shape)}")
-        query = self.query(x).flatten(2).transpose(1, 2)  # (N, L, B)
-        key = query if self.key is None else self.key(x).flatten(2).transpose(1, 2)
+        query = _tokens(self.query(x))  # (N * L, B)
+        key = query if self.key is None else _tokens(self.key(x))
         key = F.normalize(key, dim=-1, eps=5e-5)  # per token, so before grouping
-        value = self.value(x).flatten(2).transpose(1, 2)
-        order = segment_order(labels)
-        outs = [self._attend(query, key, value, order[:, s]) for s in range(len(self.scales))]
-        stacked = torch.stack(outs, dim=1)  # (N, S, L, B)
-        fused = stacked.permute(0, 1, 3, 2).reshape(n, -1, h, w)
-        return self.fuse(fused) + x
+        value = _tokens(self.value(x))
+        rows = segment_order(labels) + torch.arange(n, device=x.device).view(n, 1, 1) * (h * w)  # (N, S, L)
+        fused = torch.empty(n * h * w, len(self.scales), b, dtype=query.dtype, device=x.device)
+        for s in range(len(self.scales)):
+            fused[:, s].index_copy_(0, rows[:, s].reshape(-1), self._attend(query, key, value, rows[:, s]))
+        # (N * L, S, B) is the channels-last layout of (N, S * B, H, W): no copy before the fusing conv
+        return self.fuse(fused.view(n, h, w, -1).permute(0, 3, 1, 2)) + x
 
-    def _attend(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
-        """Windowed attention in one scale's segment order; returns (N, L, B) in pixel order.
+    def _attend(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        """Windowed attention in one scale's segment order.
 
-        Keys are already L2-normalised. The neighbourhood lists the previous
-        window first (the authors list it second); attention does not depend
-        on the order of its keys.
+        Keys are already L2-normalised. The neighbourhood lists the own window
+        first, then the previous and the next (the authors list previous, own,
+        next); attention does not depend on the order of its keys.
+
+        Args:
+            query, key, value: (N * L, B) token rows.
+            rows: (N, L) token rows in segment order.
+
+        Returns:
+            (N * L, B): the attended tokens in the order of ``rows``.
         """
-        n, length, b = query.shape
-        padded = _padded_order(order, self.window)
-        q = _gather(query, padded).reshape(n, -1, self.window, b)
-        k = _neighbourhoods(key, padded, self.window)
-        v = _neighbourhoods(value, padded, self.window)
+        n, length = rows.shape
+        b = query.shape[1]
+        padded = _padded_order(rows, self.window)
+        neighbours = _neighbourhood_index(padded, self.window)
+        q = query.index_select(0, padded.reshape(-1)).view(n, -1, self.window, b)
+        k = key.index_select(0, neighbours).view(n, -1, 3 * self.window, b)
+        v = value.index_select(0, neighbours).view(n, -1, 3 * self.window, b)
         out = F.scaled_dot_product_attention(q, k, v, scale=1.0).reshape(n, -1, b)[:, :length]
-        return torch.empty_like(out).scatter_(1, order.unsqueeze(-1).expand(-1, -1, b), out)
+        return out.reshape(n * length, b)
