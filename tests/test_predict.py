@@ -28,7 +28,7 @@ from hprn_geo.sources import ArraySource
 pytestmark = pytest.mark.filterwarnings("ignore::hprn_geo.errors.UntrainedModelWarning")
 
 
-def _predictor(checkpoint: Path, channels_last: bool | None = None, **options) -> Predictor:
+def _predictor(checkpoint: Path, channels_last: bool = True, **options) -> Predictor:
     return Predictor(load_checkpoint(checkpoint), PredictOptions(**options), channels_last=channels_last)
 
 
@@ -171,11 +171,11 @@ def test_uint16_output_stores_scaled_reflectance(shared_data: Path, tiny_checkpo
 
 
 def test_channels_last_layout_does_not_change_the_output(pavia_rgb: np.ndarray, tiny_checkpoint: Path) -> None:
-    """The CUDA default layout, run on the CPU: same cube as NCHW, and the CPU default stays NCHW."""
+    """The default layout, channels-last, gives the same cube as NCHW."""
     rgb = pavia_rgb[:, :150, :130]
-    nchw = _predictor(tiny_checkpoint, tile=64, overlap=16, device="cpu")
-    assert not nchw.channels_last
-    last = _predictor(tiny_checkpoint, tile=64, overlap=16, device="cpu", channels_last=True)
+    nchw = _predictor(tiny_checkpoint, tile=64, overlap=16, device="cpu", channels_last=False)
+    assert not nchw.model.head.conv.weight.is_contiguous(memory_format=torch.channels_last)
+    last = Predictor(load_checkpoint(tiny_checkpoint), PredictOptions(tile=64, overlap=16, device="cpu"))
     assert last.model.head.conv.weight.is_contiguous(memory_format=torch.channels_last)
     assert np.allclose(last.predict_array(rgb), nchw.predict_array(rgb), atol=1e-5)
 
