@@ -26,9 +26,6 @@ from hprn_geo.io.publish import fsync_dir, fsync_path
 __all__ = ["GeoTIFFWriter", "best_compression"]
 
 BLOCK = 512
-ZSTD_LEVEL = 1
-"""ZSTD level of the streamed GeoTIFF: GDAL's default (9) made writing a quarter of a CPU run's time
-for files 0.5-0.7 % smaller (measured on vnir31 and rosis103 cubes); the COG copy keeps GDAL's default."""
 
 
 @functools.cache
@@ -74,8 +71,6 @@ class GeoTIFFWriter(CubeWriter):
             compress=self.compression, predictor=3 if spec.dtype == "float32" else 2,
             bigtiff="IF_SAFER", interleave="band", sparse_ok=True,
         )
-        if self.compression == "ZSTD":
-            profile["zstd_level"] = ZSTD_LEVEL
         if spec.crs is not None:
             profile["crs"] = spec.crs
         return profile
