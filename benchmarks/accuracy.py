@@ -31,8 +31,8 @@ import numpy as np
 from hprn_geo.evaluate import evaluate_checkpoint
 from hprn_geo.evaluate.crossval import CrossValidation, cross_validate, fold_checkpoints, fold_config, load_fold
 from hprn_geo.registry import ModelCard, load_checkpoint, save_checkpoint, sha256
-from hprn_geo.train import TrainConfig, load_config
 from hprn_geo.scenes import scene_name
+from hprn_geo.train import TrainConfig, load_config
 from hprn_geo.train.loop import protocol
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -34,6 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import rasterio
 import torch
 from torch import nn
 
@@ -86,8 +87,6 @@ def conv_floor(channels: int, macs: int) -> nn.Sequential:
 
 def tiles_of(mosaic: Path, predictor: Predictor) -> torch.Tensor:
     """One batch of the predictor's tiles cut from the mosaic's top-left corner: (n, 3, t, t) in [0, 1]."""
-    import rasterio
-
     t, n = predictor.tile, predictor.batch
     with rasterio.open(mosaic) as src:
         block = src.read([1, 2, 3], window=((0, t), (0, n * t))).astype(np.float32) / 255.0
@@ -111,8 +110,6 @@ def model_row(label: str, cli: list[str], mosaic: Path, out: Path, repeats: int,
     command = ["predict", str(mosaic), *cli, "--device", "cpu", "-o", str(out), "--overwrite"]
     wall, rss = run_cli(command)
     before = run_cli(command, compare)[0] if compare else None
-    import rasterio
-
     with rasterio.open(mosaic) as src:
         scene_mpx = src.width * src.height / 1e6
         grid = predictor.grid(src.height, src.width)

@@ -13,11 +13,11 @@ branch, before block streaming) and prints its peak RSS and estimate beside.
 
 On 2 CPU cores the real models take minutes per megapixel, so the default
 model for the scaling runs is ``--model tiny`` (an untrained 8-channel,
-1-block HPRN with 31 bands: every stage of the pipeline but a cheap network);
-``--model NAME`` uses a bundled model.
+1-block HPRN with 31 bands: every stage of the pipeline but a cheap network; ``--bands N`` gives it
+N bands); ``--model NAME`` uses a bundled model.
 
 Run:
-    python benchmarks/predict_scaling.py [--shapes 1024x1024 1024x8192 8192x1024] [--model tiny|NAME]
+    python benchmarks/predict_scaling.py [--shapes 1024x1024 1024x8192 8192x1024] [--model tiny|NAME] [--bands 31]
         [--tile 256] [--overlap 32] [--compare ../main] [--workdir DIR]
 """
 
@@ -46,10 +46,11 @@ from hprn_geo.model import build_model
 from hprn_geo.predict import PredictOptions, Predictor
 from hprn_geo.registry import Checkpoint, ModelCard, resolve
 src, dst, model, tile, overlap, mode = sys.argv[1:7]
-if model == "tiny":
+if model.startswith("tiny"):  # "tiny" or "tiny:BANDS"
+    bands = int(model.partition(":")[2] or 31)
     torch.manual_seed(0)
-    net = build_model("compact", 31, channels=8, blocks=1).eval()
-    card = ModelCard("tiny", tuple(np.arange(400.0, 701.0, 10.0)), "compact", "benchmark", trained=False)
+    net = build_model("compact", bands, channels=8, blocks=1).eval()
+    card = ModelCard("tiny", tuple(np.linspace(400.0, 700.0, bands)), "compact", "benchmark", trained=False)
     checkpoint = Checkpoint(net, card)
 else:
     checkpoint = resolve(model=model)
@@ -119,12 +120,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--shapes", type=shape, nargs="+", default=[(1024, 1024), (1024, 8192), (8192, 1024)])
     parser.add_argument("--model", default="tiny")
+    parser.add_argument("--bands", type=int, default=31, help="bands of the tiny model")
     parser.add_argument("--tile", type=int, default=256)
     parser.add_argument("--overlap", type=int, default=32)
     parser.add_argument("--compare", type=Path, help="another checkout to run beside this one (e.g. ../main)")
     parser.add_argument("--workdir", type=Path)
     args = parser.parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="hprn-bench-"))
+    if args.model == "tiny":
+        args.model = f"tiny:{args.bands}"
     print(f"model {args.model}, tile {args.tile}, overlap {args.overlap}, CPU threads {os.cpu_count()}, "
           f"load average {os.getloadavg()[0]:.2f}")
     old = f" {'old RSS':>8} {'old est':>8}" if args.compare else ""
