@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import scipy.io
-from scipy.ndimage import gaussian_filter
 
 from hprn_geo.colour_science import import_colour
 from hprn_geo.errors import DataFileError, RasterReadError
@@ -151,6 +149,8 @@ class PhotoDegradation:
             encoded = np.round(colour.models.eotf_inverse_sRGB(np.clip(out, 0.0, 1.0)) * 255.0) / 255.0
             out = colour.models.eotf_sRGB(encoded)
         if self.blur_sigma:
+            from scipy.ndimage import gaussian_filter  # on first use: scipy costs `hprn-geo models` 0.24 s
+
             out = gaussian_filter(out, (0.0, *(2 * [rng.uniform(0.0, self.blur_sigma)])), mode="reflect")
         return out.astype(np.float32)
 
@@ -185,6 +185,8 @@ def _read_ntire2020(path: Path, name: str) -> Camera:
 
 
 def _read_cave(path: Path) -> Camera:
+    import scipy.io  # on first use, as gaussian_filter
+
     data = scipy.io.loadmat(path)
     if "iniA" not in data:
         raise DataFileError(f"{path.name} has no 'iniA'; keys: {', '.join(k for k in data if not k.startswith('__'))}")

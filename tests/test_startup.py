@@ -1,4 +1,4 @@
-"""The front doors start without the heavy stack: torch, xarray and dask load when a command runs."""
+"""The front doors start without the heavy stack: torch, xarray, dask and scipy load when a command runs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-HEAVY = ("torch", "xarray", "dask", "zarr", "pystac")
+HEAVY = ("torch", "xarray", "dask", "zarr", "pystac", "scipy")
 
 
 @pytest.mark.parametrize("statement", [
