@@ -25,12 +25,10 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +37,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from model_speed import median_times
 from predict_scaling import build_mosaic
 
 from hprn_geo.predict import PredictOptions, Predictor
@@ -59,18 +58,6 @@ def run_cli(args: list[str], checkout: Path | None = None) -> tuple[float, float
     if status != 0:
         raise SystemExit(f"hprn-geo {' '.join(args)} failed:\n{err}")
     return time.perf_counter() - start, usage.ru_maxrss / 1024
-
-
-def median_seconds(fn: Callable[[], object], repeats: int) -> float:
-    """Median wall seconds of ``fn`` over ``repeats`` runs after one warm-up, under inference mode."""
-    with torch.inference_mode():
-        fn()
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def conv_macs_per_pixel(model: nn.Module) -> int:
@@ -102,10 +89,10 @@ def model_row(label: str, cli: list[str], mosaic: Path, out: Path, repeats: int,
     predictor = Predictor(checkpoint, PredictOptions(device="cpu"))
     rgb = tiles_of(mosaic, predictor)
     labels = predictor.model.prior(rgb, method=predictor.prior)
-    model_s = median_seconds(lambda: predictor._forward(rgb, labels), repeats)
     macs = conv_macs_per_pixel(predictor.model)
     floor = conv_floor(predictor.model.config.channels, macs).eval().to(memory_format=predictor.memory_format)
-    floor_s = median_seconds(lambda: floor(rgb), repeats)
+    with torch.inference_mode():  # model and floor in turn each round (model_speed.median_times)
+        model_s, floor_s = median_times([lambda: predictor._forward(rgb, labels), lambda: floor(rgb)], repeats, 1, "cpu")
     tile_mpx = rgb.shape[0] * rgb.shape[2] * rgb.shape[3] / 1e6
     command = ["predict", str(mosaic), *cli, "--device", "cpu", "-o", str(out), "--overwrite"]
     wall, rss = run_cli(command)
@@ -131,7 +118,9 @@ def mstpp_mpx(path: Path, rgb: torch.Tensor, repeats: int) -> float:
     torch.manual_seed(0)
     model = module.MST_Plus_Plus().eval()
     x = rgb.contiguous()
-    return x.shape[0] * x.shape[2] * x.shape[3] / 1e6 / median_seconds(lambda: model(x), repeats)
+    with torch.inference_mode():
+        (seconds,) = median_times([lambda: model(x)], repeats, 1, "cpu")
+    return x.shape[0] * x.shape[2] * x.shape[3] / 1e6 / seconds
 
 
 def main(argv: list[str] | None = None) -> None:
