@@ -14,7 +14,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -132,8 +132,8 @@ class RawDecoder:
 
     scaling: InputScaling
     nodata: tuple[float | None, float | None, float | None]
-    encoding: InputEncoding = field(default_factory=InputEncoding)
-    balance: WhiteBalance = field(default_factory=WhiteBalance)
+    encoding: InputEncoding = InputEncoding()
+    balance: WhiteBalance = WhiteBalance()
 
     def __call__(self, raw: np.ndarray) -> ArraySource:
         """(3, h, w) raw values -> a window source of reflectance with its mask."""
