@@ -66,10 +66,9 @@ def classify(cube_path: str, cube_key: str | None, gt_path: str, gt_key: str | N
     checkpoint = resolve(model_name, weights) if model_name or weights else None
     needs_camera = camera is not None or (checkpoint is not None and checkpoint.card.input.startswith("camera:"))
     cameras = load_responses(camera_folder(None, data_dir)) if needs_camera else None
-    asked = {"preset": preset, "steps": fit_steps}
     result = classify_scene(
         cube, split, rgb_bands=rgb_bands, camera=camera, cameras=cameras, checkpoint=checkpoint, scale=scale,
-        fit=SceneFitConfig(seed=seed, **{k: v for k, v in asked.items() if v is not None}), classifier=ClassifierConfig(epochs=epochs, seed=seed),
+        fit=SceneFitConfig().replace(seed=seed, preset=preset, steps=fit_steps), classifier=ClassifierConfig(epochs=epochs, seed=seed),
         maps=plot_dir is not None, device=device, progress=not quiet,
     )  # fmt: skip
     report = result.to_dict()

@@ -48,11 +48,10 @@ def fit(rgb_path: str, cube_path: str, output: str, wavelengths: str, rgb_bands:
     from hprn_geo.io.publish import check_overwrite
 
     check_overwrite(output, overwrite)
-    asked = {"preset": preset, "steps": steps, "patch": patch, "batch_size": batch_size}
     report = fit_pair(
         rgb_path, cube_path, output, wavelengths=wavelengths, bands=band_list, rgb_bands=rgb_bands, holdout=0.0 if holdout_mask else holdout,
         holdout_mask=holdout_mask, holdout_block=holdout_block, align=align, min_pixels=min_pixels, device=device,
-        config=SceneFitConfig(seed=seed, **{k: v for k, v in asked.items() if v is not None}),
+        config=SceneFitConfig().replace(seed=seed, preset=preset, steps=steps, patch=patch, batch_size=batch_size),
         resume=resume, progress=not quiet,
     )  # fmt: skip
     found = report.registration

@@ -8,9 +8,10 @@ a holdout, nodata) are set to 0 and given weight 0 in
 :func:`hprn_geo.model.sopc_loss` before any patch is cut, so they cannot reach
 the loss or its gradient; their RGB stays in the input, as context, like any
 pixel of the image the model is applied to. Training is the bundled models'
-recipe (``configs/*.toml``): least-squares linear start, random patches with
-their SLIC prior, Adam with polynomial decay (power 1.5), SOPC loss, a fixed
-number of steps (no early stopping: the held-out pixels must not choose).
+recipe (``configs/*.toml``): a relative least-squares linear start, random patches with
+their SLIC prior, Adam with a warm-up and polynomial decay (power 1.5), SOPC plus a relative-error
+term (:class:`SceneFitConfig`), a fixed number of steps (no early stopping: the held-out pixels
+must not choose).
 
 Both ``hprn-geo fit`` (:mod:`hprn_geo.fit.pipeline`) and ``hprn-geo classify``
 train with :func:`fit_scene_model`.
@@ -19,7 +20,9 @@ train with :func:`fit_scene_model`.
 from __future__ import annotations
 
 import functools
+import dataclasses
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -70,6 +73,11 @@ class SceneFitConfig:
     def to_dict(self) -> dict:
         """JSON-ready."""
         return asdict(self)
+
+    def replace(self, **changes: Any) -> SceneFitConfig:
+        """A copy with ``changes`` applied (``None`` values are ignored, as unset CLI flags), as
+        :meth:`hprn_geo.train.TrainConfig.replace`."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
 def block_mean(values: np.ndarray, factor: int) -> np.ndarray:

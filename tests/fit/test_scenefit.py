@@ -81,3 +81,9 @@ def test_the_commands_fit_with_the_recipe_their_help_names(command: str, options
     recipe = SceneFitConfig()
     for field, flag in options.items():
         assert params[flag].help.endswith(f"[default: the fit recipe's, {getattr(recipe, field)}].")
+
+
+def test_replace_applies_the_given_options_and_keeps_the_recipe_for_unset_ones() -> None:
+    config = SceneFitConfig().replace(preset="compact", steps=None, seed=3)
+    assert config == SceneFitConfig(preset="compact", seed=3)
+    assert config.steps == SceneFitConfig.steps
