@@ -38,8 +38,8 @@ def activation_bytes_per_pixel(checkpoint: Checkpoint) -> float:
     """Peak bytes the model allocates per input pixel in one forward pass (CPU, fp32).
 
     Measured with torch's profiler on one PROBE x PROBE forward: the running total's maximum over the pixels
-    scales to any batch and tile, the peak being linear in the pixels (2.2 kB/px for the benchmark's
-    8-channel model at 64² and at 4 x 256² alike).
+    scales to any batch and tile, the peak being linear in the pixels (2.0 kB/px for the benchmark's
+    8-channel model at 64² and at 256² alike; 2.2 kB/px before SSRM gathered pixel rows).
     """
     from torch.profiler import ProfilerActivity, profile
 
