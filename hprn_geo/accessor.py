@@ -17,7 +17,7 @@ import json
 import os
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 import xarray as xr
@@ -339,11 +339,16 @@ def _region_start(cube: xr.DataArray, region: Mapping[Hashable, slice] | None) -
     return start
 
 
-def _method(function: Callable[..., Any]) -> Callable[..., Any]:
-    """An accessor method calling ``function`` on the accessor's object, with its signature and docstring."""
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _method(function: Callable[Concatenate[Any, _P], _R]) -> Callable[Concatenate[_Accessor, _P], _R]:
+    """An accessor method calling ``function`` on the accessor's object, with its signature, return type and
+    docstring."""
 
     @functools.wraps(function)
-    def method(self: _Accessor, *args: Any, **kwargs: Any) -> Any:
+    def method(self: _Accessor, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         return function(self._obj, *args, **kwargs)
 
     return method
