@@ -10,7 +10,8 @@ means and the one :func:`choose` picks (variant, step, colour consistency) with
 the command that trains the bundled model (``hprn-geo train --config
 configs/<name>.toml --steps <step>``). ``--tiles`` scores the recipe's folds at
 that step at several prediction tiles and picks the largest whose mean CV MRAE
-is within 1 % of the best. ``--seams`` measures how far tiled prediction of a scene larger than a tile
+is within 1 % of the best. ``--lookup-sweep`` scores the untrained lookup start alone at several table sides and
+neighbour counts (:func:`lookup_sweep`). ``--seams`` measures how far tiled prediction of a scene larger than a tile
 strays from predicting it whole, per overlap (:func:`seam_deviation`), the measurement behind
 :data:`BUNDLED_OVERLAP`. ``--write-weights`` bundles ``out/runs/<name>/model.pt`` with the CV table, the
 ablation rows, the tile and :data:`BUNDLED_OVERLAP` in its card.
@@ -27,12 +28,16 @@ import os
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from hprn_geo.evaluate import evaluate_checkpoint
 from hprn_geo.evaluate.crossval import CrossValidation, cross_validate, fold_checkpoints, fold_config, load_fold
+from hprn_geo.metrics import mrae, sam
+from hprn_geo.model import build_model, lookup_init
 from hprn_geo.registry import ModelCard, load_checkpoint, save_checkpoint, sha256
-from hprn_geo.scenes import scene_name
+from hprn_geo.scenes import load_scene, scene_name, training_pairs
 from hprn_geo.train import TrainConfig, load_config
+from hprn_geo.train.data import renderer_for
 from hprn_geo.train.loop import protocol
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,9 +49,11 @@ the tile-scaled overlap the cards had), and ``--seams`` finds tiled prediction a
 prediction as at 76 (docs/accuracy.md, "Overlap")."""
 _CLEAN = {"white_balance_std": 0.0, "gamma_range": (1.0, 1.0), "quantize_fraction": 0.0, "blur_sigma": 0.0}
 _SHORT = {"steps": 300, "snapshots": (25, 50, 75, 100, 150, 200, 250)}
-_SSRM = {"switches": {}}
+_SSRM = {"switches": {}, "init": "linear"}
+_LINEAR = {"switches": {"ssrm": False}, "init": "linear"}
 _GENTLE = {**_SHORT, **_SSRM, "spectral_tilt": 0.0, "init_floor": 0.0, "fixed_camera_fraction": 1.0}
 _FIRST = {**_CLEAN, **_SHORT, **_SSRM, "spectral_tilt": 0.0, "init_floor": 0.0, "lr": 3e-4, "ema": 0.0}
+_LONG = {**_LINEAR, "steps": 1000, "snapshots": (100, 200, 300, 500, 700)}
 VARIANTS: dict[str, dict] = {
     "recipe": {},
     "first": {
@@ -57,17 +64,15 @@ VARIANTS: dict[str, dict] = {
     **{f"relative_{floor}": {**_GENTLE, "init_floor": floor} for floor in (0.01, 0.02, 0.05, 0.1)},
     "cameras": {**_SSRM, "fixed_camera_fraction": 0.5, "steps": 600, "snapshots": (25, 50, 100, 150, 200, 250, 300, 400, 500)},
     "ssrm": {**_SHORT, **_SSRM},
-    "floor_0.015": {**_SHORT, "init_floor": 0.015},
-    "floor_0": {**_SHORT, "init_floor": 0.0},
-    "floor_0.02": {**_SHORT, "init_floor": 0.02},
-    "floor_0.1": {**_SHORT, "init_floor": 0.1},
-    "no_tilt": {**_SHORT, "spectral_tilt": 0.0},
-    "long": {"steps": 1000, "snapshots": (100, 200, 300, 400, 500, 600, 800)},
-    "fast": {"steps": 1000, "snapshots": (100, 200, 300, 500, 700), "lr": 5e-4},
-    "fast_0.02": {"steps": 1000, "snapshots": (100, 200, 300, 500, 700), "lr": 5e-4, "init_floor": 0.02},
-    "no_tilt_floor_0": {**_SHORT, "spectral_tilt": 0.0, "init_floor": 0.0},
+    **{f"floor_{floor}": {**_SHORT, **_LINEAR, "init_floor": floor} for floor in (0.015, 0, 0.02, 0.1)},
+    "no_tilt": {**_SHORT, **_LINEAR, "spectral_tilt": 0.0, "init_floor": 0.02},
+    "long": {**_LONG, "init_floor": 0.02, "snapshots": (100, 200, 300, 400, 500, 600, 800)},
+    "fast": {**_LONG, "lr": 5e-4, "init_floor": 0},
+    "fast_0.02": {**_LONG, "lr": 5e-4, "init_floor": 0.02},
+    "no_tilt_floor_0": {**_SHORT, **_LINEAR, "spectral_tilt": 0.0, "init_floor": 0.0},
+    "lookup": {**_SHORT, "switches": {"ssrm": False, "lookup": 128}, "init": "lookup"},
     "no_mrae": {**_SHORT, **_SSRM, "mrae_weight": 0.0},
-    "no_ssrm": {**_SHORT, "switches": {"ssrm": False}},
+    "no_ssrm": {**_SHORT, **_LINEAR},
     "compact": {**_SHORT, **_SSRM, "preset": "compact"},
     "previous": {
         **_SHORT, **_SSRM, "spectral_tilt": 0.0, "init_floor": 0.0, "mrae_weight": 0.0, "scene_weights": "positions",
@@ -79,13 +84,16 @@ VARIANTS: dict[str, dict] = {
 degradations); ``gentle``: lr 1e-4 with a moving average of the weights, plain linear start, no
 camera augmentation, no tilt; ``relative_<floor>``: ``gentle`` from the relative linear fit;
 ``cameras``: the recipe with SSRM and half of the patches through the other cameras, 600 steps;
-``ssrm``: the recipe with SSRM and its SLIC prior; ``floor_<f>``: the recipe from a relative start of floor f (0: the plain least-squares start; ``floor_0.02``: vnir31's relative start, the first recipe of the
-satellite models); ``long``: the recipe for 1000 steps (``fast``: at lr 5e-4; ``fast_0.02``: and from the relative start); ``no_tilt``: the recipe without the spectral tilt
-(``no_tilt_floor_0``: and from the plain least-squares start); ``no_mrae``: ``ssrm`` without the relative-error
-term; ``no_ssrm``: the recipe without SSRM (``vnir31``'s recipe is that row); ``compact``: ``ssrm`` at
-the compact preset; ``previous``: the loss, sampling, schedule and preset of the models bundled
-before cross-validation. All rows but the recipe and ``cameras`` set ``switches`` themselves (SSRM
-on unless named), so they mean the same for every model; they run 300 steps."""
+``ssrm``: the recipe with SSRM and its SLIC prior; ``floor_<f>``: the recipe without SSRM from a linear start of
+floor f (0: the plain least-squares start; ``floor_0.02``: vnir31's relative start, the first recipe of the
+satellite models); ``long``: ``floor_0.02`` for 1000 steps (``fast``: ``floor_0`` for 1000 steps at
+lr 5e-4; ``fast_0.02``: and from the relative start); ``no_tilt``: ``floor_0.02`` without the spectral tilt
+(``no_tilt_floor_0``: and from the plain least-squares start); ``lookup``: no SSRM, a 128 x 128 chromaticity
+lookup table started at the training pixels' kNN (:func:`hprn_geo.model.lookup_init`); ``no_mrae``: ``ssrm``
+without the relative-error term; ``no_ssrm``: no SSRM, the linear start of the recipe's floor (``vnir31``'s
+recipe, and the satellite models' before ``lookup``); ``compact``: ``ssrm`` at the compact preset; ``previous``: the loss, sampling, schedule and preset of the models bundled before
+cross-validation. Every row but the recipe sets its start and ``switches`` itself, so it means the same for
+every model; all but ``cameras``, ``long`` and ``fast*`` run 300 steps."""
 
 
 CV_OF = {"vnir31_photo": ("vnir31", "cameras", "camera")}
@@ -194,6 +202,30 @@ def tile_sweep(config: TrainConfig, folds: Path, tiles: list[int], step: int, co
     return sweep
 
 
+def lookup_sweep(config: TrainConfig, sides: list[int], neighbours: list[int]) -> dict[tuple[int, int], list[float]]:
+    """(table side, neighbours) -> mean CV [MRAE, SAM] of the untrained lookup start alone
+    (:func:`hprn_geo.model.lookup_init`, no training): each fold's table filled from its training
+    scenes, scored on the valid pixels of the held-out scene, which is what ``--cv`` scores."""
+    renderer = renderer_for(config)
+    scenes = {s: load_scene(s, config.wavelengths, config.data_dir, config.fwhm, config.edge_clamp_nm) for s in config.train}
+    scores: dict[tuple[int, int], list[tuple[float, float]]] = {}
+    for held in config.train:
+        rgb, spectra = training_pairs([scenes[s] for s in config.train if s != held], renderer)
+        truth = scenes[held].spectra()  # (B, N)
+        image = torch.from_numpy(renderer.fixed(scenes[held].cube)[:, scenes[held].valid][None, :, None]).float()
+        for side in sides:
+            model = build_model(config.preset, config.bands, ssrm=False, lookup=side)
+            for k in neighbours:
+                lookup_init(model, rgb, spectra, k)
+                with torch.no_grad():
+                    out = model.lookup(image)[0, :, 0].numpy()  # type: ignore[misc]
+                scores.setdefault((side, k), []).append((mrae(out, truth), sam(out, truth)))
+    sweep = {key: np.mean(values, axis=0).tolist() for key, values in scores.items()}
+    for (side, k), (error, angle) in sweep.items():
+        print(f"  side {side:>4}, {k:>2} neighbours: mean CV MRAE {error:.4f} / SAM {angle:5.2f}°")
+    return sweep
+
+
 def largest_good_tile(sweep: dict[int, float], margin: float = 0.01) -> int:
     """The largest tile whose mean CV MRAE is within ``margin`` (relative) of the best."""
     best = min(sweep.values())
@@ -275,6 +307,7 @@ def main() -> None:
     parser.add_argument("--summary", action="store_true", help="print every variant's mean scores and the chosen one")
     parser.add_argument("--tiles", nargs="*", type=int, help="score the recipe's folds at these tiles")
     parser.add_argument("--seams", nargs="*", type=int, help="tiled vs whole-scene deviation at these overlaps")
+    parser.add_argument("--lookup-sweep", nargs="*", type=int, help="score the untrained lookup start at these table sides")
     parser.add_argument("--write-weights", action="store_true", help="bundle out/runs/<name>/model.pt with its CV table")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "cv", help="folder of the folds")
     parser.add_argument("--runs", type=Path, default=ROOT / "out" / "runs", help="folder of the final runs <name>/")
@@ -289,6 +322,9 @@ def main() -> None:
                     run_cv(config, row, args.out, args.device, camera)
         if args.seams:
             seam_deviation(name, args.seams)
+        if args.lookup_sweep:
+            print(f"\n== {name}: the lookup start alone (no training), leave-one-scene-out")
+            lookup_sweep(config, args.lookup_sweep, [3, 5, 10])
         if not (args.summary or args.tiles or args.write_weights):
             continue
         source, row, column = CV_OF.get(name, (name, "recipe", "own"))

@@ -11,14 +11,14 @@ from typing import Any
 
 __all__ = [
     "HPRN", "HPRNConfig", "MRB", "PAPER_SCALES", "PRESETS", "SSRM", "TCRM", "band_covariance", "build_model",
-    "linear_init", "offset_labels", "relative_l1", "segment_order", "semantic_prior", "slic_labels", "sopc_loss"
+    "linear_init", "lookup_init", "offset_labels", "relative_l1", "segment_order", "semantic_prior", "slic_labels", "sopc_loss"
 ]
 
 _MODULE = {"HPRN": "hprn", "HPRNConfig": "hprn", "build_model": "hprn", "PRESETS": "presets",
            "band_covariance": "loss", "relative_l1": "loss", "sopc_loss": "loss", "MRB": "mrb",
            "PAPER_SCALES": "prior", "semantic_prior": "prior", "slic_labels": "prior", "SSRM": "ssrm",
            "offset_labels": "ssrm", "segment_order": "ssrm", "TCRM": "tcrm",
-           "linear_init": "init"}
+           "linear_init": "init", "lookup_init": "init"}
 
 
 def __getattr__(name: str) -> Any:

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from hprn_geo.model.layers import ReflectConv
+from hprn_geo.model.lookup import ChromaticityLookup
 from hprn_geo.model.mrb import MRB
 from hprn_geo.model.presets import PRESETS
 from hprn_geo.model.prior import PAPER_SCALES, semantic_prior
@@ -31,6 +32,8 @@ class HPRNConfig:
         tcrm: include TCRM in every MRB (ablation switch).
         ssrm: include SSRM and the semantic prior (ablation switch).
         shared_qk: SSRM query and key share one embedding (authors' code) or not (paper text).
+        lookup: side G of a learned chromaticity lookup table added to the band projection
+            (:class:`~hprn_geo.model.lookup.ChromaticityLookup`); 0: none, as in the paper and the authors' code.
     """
 
     bands: int
@@ -43,6 +46,7 @@ class HPRNConfig:
     tcrm: bool = True
     ssrm: bool = True
     shared_qk: bool = True
+    lookup: int = 0
 
     def to_dict(self) -> dict:
         """Plain-JSON form (tuples become lists)."""
@@ -67,6 +71,8 @@ class HPRN(nn.Module):
     residual, a 3x3 conv to B bands (the coarse estimate), then SSRM guided by
     the multi-scale SLIC prior of the input. All convolutions are bias-free and
     reflection-padded except SSRM's fusion, as in the authors' ``HPRN.py``.
+    With ``config.lookup`` the coarse estimate also adds a per-pixel chromaticity
+    lookup of the input (an addition of ours, off by default).
 
     Args:
         config: the hyper-parameters.
@@ -92,6 +98,7 @@ class HPRN(nn.Module):
         self.blocks = nn.ModuleList(MRB(c, config.tcrm, config.grid, config.reduction) for _ in range(config.blocks))
         self.tail = ReflectConv(c, c)
         self.to_bands = ReflectConv(c, config.bands)
+        self.lookup = ChromaticityLookup(config.bands, config.lookup) if config.lookup else None
         self.ssrm = SSRM(config.bands, config.scales, config.window, config.shared_qk) if config.ssrm else None
 
     @property
@@ -121,8 +128,8 @@ class HPRN(nn.Module):
     def coarse(self, rgb: torch.Tensor) -> torch.Tensor:
         """The backbone's coarse estimate before SSRM: (N, 3, H, W) -> (N, B, H, W).
 
-        Under autocast (bf16) the head, the global residual and the band
-        projection stay in float32 (< 1 % of the paper preset's work): the
+        Under autocast (bf16) the head, the global residual, the band
+        projection and the lookup table stay in float32 (< 1 % of the paper preset's work): the
         residual carries the input's colours to the output, and rounding them
         to bf16 (8 bits) cost 1.5 % held-out MRAE on ``vnir31``
         (docs/gpu.md). The MRBs, which hold the compute, run in bf16.
@@ -134,7 +141,8 @@ class HPRN(nn.Module):
             x = block(x)
         residual = self.tail(x).float() + shallow
         with _float32(rgb):
-            return self.to_bands(residual)
+            bands = self.to_bands(residual)
+            return bands if self.lookup is None else bands + self.lookup(rgb.float())
 
     def forward(self, rgb: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         coarse = self.coarse(rgb)

@@ -1,4 +1,6 @@
-"""Starting HPRN at the per-pixel least-squares linear map: the start of training and of scene fits."""
+"""Starting HPRN at a per-pixel map of the training pixels: the least-squares linear map
+(:func:`linear_init`) or their chromaticity lookup table (:func:`lookup_init`); the start of training
+and of scene fits."""
 
 from __future__ import annotations
 
@@ -6,8 +8,13 @@ import numpy as np
 import torch
 
 from hprn_geo.model.hprn import HPRN
+from hprn_geo.model.lookup import DARK, chromaticity
 
-__all__ = ["linear_init"]
+__all__ = ["LOOKUP_NEIGHBOURS", "linear_init", "lookup_init"]
+
+LOOKUP_NEIGHBOURS = 3
+"""Training pixels averaged per grid point by :func:`lookup_init` (3 beat 5 and 10 in the
+cross-validation of the table alone: docs/accuracy.md, "The lookup start")."""
 
 
 def linear_init(model: HPRN, rgb: np.ndarray, spectra: np.ndarray, floor: float = 0.0) -> np.ndarray:
@@ -24,20 +31,66 @@ def linear_init(model: HPRN, rgb: np.ndarray, spectra: np.ndarray, floor: float 
     Returns:
         W, (3, B).
     """
+    weights = _least_squares(rgb, spectra, floor)
+    _start(model)
+    with torch.no_grad():
+        model.head.conv.weight[:3].zero_()
+        model.head.conv.weight[:3, :, 1, 1] = torch.eye(3)
+        model.to_bands.conv.weight[:, :3, 1, 1] = torch.from_numpy(weights.T).to(model.to_bands.conv.weight.dtype)
+    return weights
+
+
+def lookup_init(model: HPRN, rgb: np.ndarray, spectra: np.ndarray, neighbours: int = LOOKUP_NEIGHBOURS) -> np.ndarray:
+    """Start ``model`` (built with a ``lookup`` table) at the chromaticity lookup of rgb (3, N) and spectra (B, N).
+
+    Each grid point of the table holds the mean spectrum per unit brightness (spectrum over
+    ``r + g + b``) of the ``neighbours`` training pixels nearest to it in chromaticity, as the kNN
+    baseline averages; the band projection, the tail and SSRM's fusion start at zero, so the
+    untrained network outputs ``(r + g + b) * table(r, g)`` (docs/training.md, "Start").
+
+    Returns:
+        The table, (B, G, G).
+
+    Raises:
+        ValueError: the model has no lookup table, or no training pixel is brighter than black.
+    """
+    from scipy.spatial import cKDTree
+
+    if model.lookup is None:
+        raise ValueError("lookup_init needs a model built with a lookup table (switch lookup = G)")
+    brightness, chroma = chromaticity(torch.from_numpy(np.asarray(rgb, np.float64).T[:, :, None, None]))
+    lit = (brightness > DARK).numpy().ravel()
+    if not lit.any():
+        raise ValueError("no training pixel is brighter than black: the lookup table cannot be filled")
+    per_unit = np.asarray(spectra, np.float64)[:, lit] / brightness.numpy().ravel()[lit]  # (B, n)
+    side = model.lookup.table.shape[-1]
+    axis = np.linspace(0.0, 1.0, side)
+    g, r = np.meshgrid(axis, axis, indexing="ij")
+    _, nearest = cKDTree(chroma.numpy()[lit, :, 0, 0]).query(np.stack([r.ravel(), g.ravel()], 1), k=min(neighbours, lit.sum()))
+    table = per_unit[:, np.reshape(nearest, (side * side, -1))].mean(-1).reshape(-1, side, side)
+    _start(model)
+    with torch.no_grad():
+        model.lookup.table.copy_(torch.from_numpy(table))
+    return table
+
+
+def _least_squares(rgb: np.ndarray, spectra: np.ndarray, floor: float) -> np.ndarray:
+    """W (3, B) of :func:`linear_init`."""
     x, y = rgb.T.astype(np.float64), spectra.T.astype(np.float64)
     if floor > 0:
         scale = 1.0 / np.maximum(np.abs(y), floor)  # (N, B)
-        weights = np.stack([np.linalg.lstsq(x * w[:, None], t * w, rcond=None)[0] for w, t in zip(scale.T, y.T)], axis=1)
-    else:
-        weights = np.linalg.lstsq(x, y, rcond=None)[0]
+        return np.stack([np.linalg.lstsq(x * w[:, None], t * w, rcond=None)[0] for w, t in zip(scale.T, y.T)], axis=1)
+    return np.linalg.lstsq(x, y, rcond=None)[0]
+
+
+def _start(model: HPRN) -> None:
+    """Zero what lies between the per-pixel start and the output: the band projection, the tail,
+    SSRM's fusion and a lookup table (each start then sets its own part)."""
     with torch.no_grad():
-        head, bands = model.head.conv.weight, model.to_bands.conv.weight
-        head[:3].zero_()
-        head[:3, :, 1, 1] = torch.eye(3)
-        bands.zero_()
-        bands[:, :3, 1, 1] = torch.from_numpy(weights.T).to(bands.dtype)
+        model.to_bands.conv.weight.zero_()
         model.tail.conv.weight.zero_()
         if model.ssrm is not None:
             model.ssrm.fuse.weight.zero_()
             model.ssrm.fuse.bias.zero_()
-    return weights
+        if model.lookup is not None:
+            model.lookup.table.zero_()

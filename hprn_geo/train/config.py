@@ -62,7 +62,8 @@ class TrainConfig:
         mrae_weight: weight of the relative-error term beside SOPC; 0 for the paper's loss alone.
         preset: model preset (``"compact"``, ``"paper"`` or ``"small"``).
         switches: extra :func:`hprn_geo.model.build_model` switches (``{"tcrm": false}``).
-        init: ``"random"`` (PyTorch's default) or ``"linear"`` (:func:`hprn_geo.model.linear_init`).
+        init: ``"random"`` (PyTorch's default), ``"linear"`` (:func:`hprn_geo.model.linear_init`) or
+            ``"lookup"`` (:func:`hprn_geo.model.lookup_init`; needs ``switches = { lookup = G }``).
         init_floor: with ``init = "linear"``: 0 for a plain least-squares map, else a relative fit.
         patch_size: side of training patches and of the validation tiles.
         overlap: tile overlap of validation (and the card's default).
@@ -168,8 +169,10 @@ class TrainConfig:
             raise ConfigError(f"snapshots must be positive steps, got {list(self.snapshots)}")
         if self.scene_weights not in ("positions", "pixels"):
             raise ConfigError(f"scene_weights must be 'positions' or 'pixels', got {self.scene_weights!r}")
-        if self.init not in ("random", "linear"):
-            raise ConfigError(f"init must be 'random' or 'linear', got {self.init!r}")
+        if self.init not in ("random", "linear", "lookup"):
+            raise ConfigError(f"init must be 'random', 'linear' or 'lookup', got {self.init!r}")
+        if self.init == "lookup" and not self.switches.get("lookup"):
+            raise ConfigError("init = 'lookup' needs a lookup table: switches = { lookup = G }")
 
     @property
     def bands(self) -> int:

@@ -26,7 +26,7 @@ from hprn_geo.errors import CheckpointError
 from hprn_geo.figures import pyplot, save_figure
 from hprn_geo.io.publish import published
 from hprn_geo.metrics import mrae
-from hprn_geo.model import HPRN, build_model, linear_init, relative_l1, sopc_loss
+from hprn_geo.model import HPRN, build_model, linear_init, lookup_init, relative_l1, sopc_loss
 from hprn_geo.predict import PredictOptions, Predictor
 from hprn_geo.registry import Checkpoint, ModelCard, save_checkpoint
 from hprn_geo.train.config import TrainConfig
@@ -134,6 +134,8 @@ class Trainer:
         self.model: HPRN = build_model(config.preset, config.bands, **config.switches)
         if config.init == "linear":
             linear_init(self.model, *training_pairs(self.scenes, renderer), config.init_floor)
+        elif config.init == "lookup":
+            lookup_init(self.model, *training_pairs(self.scenes, renderer))
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, betas=config.betas)
         self.average = (
             AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(config.ema), use_buffers=True) if config.ema else None

@@ -12,11 +12,13 @@ import torch
 from click.testing import CliRunner
 
 from hprn_geo.cli.train_commands import train as train_command
-from hprn_geo.errors import CheckpointError
+from hprn_geo.errors import CheckpointError, ConfigError
 from hprn_geo.model import build_model, relative_l1
 from hprn_geo.registry import load_checkpoint
 from hprn_geo.train import TrainConfig, load_config
-from hprn_geo.model import linear_init
+from hprn_geo.evaluate.baselines import KNNBaseline
+from hprn_geo.model import linear_init, lookup_init
+from hprn_geo.model.init import LOOKUP_NEIGHBOURS
 from hprn_geo.scenes import training_pairs
 from hprn_geo.train.data import renderer_for
 from hprn_geo.train.loop import Trainer, config_scenes, train
@@ -118,6 +120,23 @@ def test_linear_init_starts_at_the_least_squares_map(shared_data: Path) -> None:
         out = model(image)
     expected = np.einsum("cb,chw->bhw", weights, image[0].numpy())
     np.testing.assert_allclose(out[0].numpy(), expected, rtol=1e-4, atol=1e-6)
+
+
+def test_lookup_init_starts_at_the_knn_of_the_training_pixels(shared_data: Path) -> None:
+    """At a grid point of the table the untrained network is the kNN baseline (k = LOOKUP_NEIGHBOURS):
+    brightness times the mean spectrum per unit brightness of the training pixels nearest in chromaticity."""
+    config = _config(shared_data)
+    rgb, spectra = training_pairs(config_scenes(config, config.train), renderer_for(config))
+    model = build_model("compact", 31, channels=8, blocks=1, ssrm=False, lookup=16)
+    lookup_init(model, rgb, spectra)
+    nodes = np.array([(r, g) for r in range(4, 9) for g in range(3, 8)]) / 15  # (25, 2) grid points (r, g)
+    image = np.stack([nodes[:, 0], nodes[:, 1], 1 - nodes.sum(1)]) * np.linspace(0.2, 1.4, 25)  # (3, 25)
+    expected = KNNBaseline(k=LOOKUP_NEIGHBOURS).fit(rgb, spectra).predict(image)
+    with torch.no_grad():
+        out = model(torch.from_numpy(image.reshape(1, 3, 5, 5)).float())
+    np.testing.assert_allclose(out[0].numpy().reshape(31, 25), expected, rtol=1e-4, atol=1e-6)
+    with pytest.raises(ConfigError, match="needs a lookup table"):
+        config.replace(init="lookup")
 
 
 @pytest.mark.slow
