@@ -28,6 +28,9 @@ __all__ = ["fit"]
 @click.option("--steps", type=click.IntRange(min=1), help="Training steps [default: the fit recipe's, 900].")
 @click.option("--patch", type=click.IntRange(min=8), help="Training patch side, photo pixels [default: the fit recipe's, 48].")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Patches per step [default: the fit recipe's, 4].")
+@click.option("--start", type=click.Choice(["auto", "linear", "lookup"]),
+              help="Start at the least-squares linear map, at a kNN-like chromaticity lookup, or at the one that "
+                   "fits an inner blocked split of the training pixels better [default: the fit recipe's, auto].")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the holdout draw and the training.")
 @click.option("--min-pixels", default=100, show_default=True, type=click.IntRange(min=1), help="Fewest training pixels accepted.")
 @DEVICE
@@ -39,7 +42,7 @@ __all__ = ["fit"]
 def fit(rgb_path: str, cube_path: str, output: str, wavelengths: str, rgb_bands: tuple[int, int, int] | None,
         band_list: str | None, holdout: float,
         holdout_mask: str | None, holdout_block: int, align: bool, preset: str | None, steps: int | None,
-        patch: int | None, batch_size: int | None, seed: int, min_pixels: int, device: str, resume: bool, overwrite: bool, plot_path: str | None,
+        patch: int | None, batch_size: int | None, start: str | None, seed: int, min_pixels: int, device: str, resume: bool, overwrite: bool, plot_path: str | None,
         quiet: bool) -> None:
     """Fit HPRN to a photo and a co-registered hyperspectral raster of part of it; score it on a blocked holdout."""
     from hprn_geo.fit.holdout import format_holdout, plot_holdout_spectra
@@ -51,7 +54,8 @@ def fit(rgb_path: str, cube_path: str, output: str, wavelengths: str, rgb_bands:
     report = fit_pair(
         rgb_path, cube_path, output, wavelengths=wavelengths, bands=band_list, rgb_bands=rgb_bands, holdout=0.0 if holdout_mask else holdout,
         holdout_mask=holdout_mask, holdout_block=holdout_block, align=align, min_pixels=min_pixels, device=device,
-        config=SceneFitConfig().replace(seed=seed, preset=preset, steps=steps, patch=patch, batch_size=batch_size),
+        config=SceneFitConfig().replace(seed=seed, preset=preset, steps=steps, patch=patch, batch_size=batch_size,
+                                        start=start),
         resume=resume, progress=not quiet,
     )  # fmt: skip
     found = report.registration

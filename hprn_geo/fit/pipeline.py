@@ -140,7 +140,7 @@ def fit_pair(
     spectra = _score(fitted, pair, train, held, str(torch_device), progress) if held.any() else None
     scores = {"holdout": {} if spectra is None else spectra.table(), "registration": registration.to_dict(),
               "aligned": None if aligned is None else {**aligned.to_dict(), "moved_rows": moved[0], "moved_cols": moved[1]},
-              "factor": pair.factor, "bands": list(pair.bands), "fit": config.to_dict()}  # fmt: skip
+              "factor": pair.factor, "bands": list(pair.bands), "fit": config.to_dict(), **fitted.card.scores}  # fmt: skip
     held_text = f"held-out pixels of {Path(holdout_mask).name}" if holdout_mask else "held-out pixels in whole blocks"
     card = replace(
         fitted.card, name=Path(output).stem, fwhm=None if pair.fwhm is None else tuple(map(float, pair.fwhm)),

@@ -9,6 +9,7 @@ import torch
 from hprn_geo.classify import random_split
 from hprn_geo.errors import DataFileError
 from hprn_geo.fit import SceneFitConfig, block_mean, fit_scene_model
+from hprn_geo.fit.scenefit import STARTS
 from hprn_geo.io.cube import Cube
 
 TINY = SceneFitConfig(patch=32, batch_size=2, steps=3, pool=4)
@@ -72,7 +73,7 @@ def test_nodata_is_no_target(jasper: tuple[Cube, np.ndarray]) -> None:
 
 
 @pytest.mark.parametrize(("command", "options"), [("fit", {"preset": "--preset", "steps": "--steps", "patch": "--patch",
-                                                           "batch_size": "--batch-size"}),
+                                                           "batch_size": "--batch-size", "start": "--start"}),
                                                   ("classify", {"preset": "--preset", "steps": "--fit-steps"})])
 def test_the_commands_fit_with_the_recipe_their_help_names(command: str, options: dict[str, str]) -> None:
     from hprn_geo.cli import main
@@ -87,3 +88,19 @@ def test_replace_applies_the_given_options_and_keeps_the_recipe_for_unset_ones()
     config = SceneFitConfig().replace(preset="compact", steps=None, seed=3)
     assert config == SceneFitConfig(preset="compact", seed=3)
     assert config.steps == SceneFitConfig.steps
+
+
+def test_the_auto_start_is_the_start_whose_inner_split_error_is_lower(jasper: tuple[Cube, np.ndarray]) -> None:
+    """``start="auto"`` trains exactly what the chosen start trains; the card names it with both starts' errors."""
+    rgb, hsi, test = _inputs(jasper)
+    fits = {start: fit_scene_model(rgb, hsi, ~test, np.arange(50.0), "bands:7,5,2", TINY.replace(start=start))
+            for start in ("auto", *STARTS)}  # fmt: skip
+    record = fits["auto"].card.scores["start"]
+    chosen = min(STARTS, key=record["inner_mrae"].__getitem__)
+    assert record["chosen"] == chosen and set(record["inner_mrae"]) == set(STARTS)
+    states = {start: fit.model.state_dict() for start, fit in fits.items()}
+    assert states["auto"].keys() == states[chosen].keys()
+    assert all(torch.equal(states["auto"][k], states[chosen][k]) for k in states[chosen])
+    assert fits["linear"].card.scores["start"] == {"chosen": "linear", "inner_mrae": {}}
+    with pytest.raises(ValueError, match="start must be 'auto', 'linear' or 'lookup'"):
+        SceneFitConfig(start="knn")
