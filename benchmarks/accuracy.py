@@ -71,6 +71,8 @@ VARIANTS: dict[str, dict] = {
     "fast_0.02": {**_LONG, "lr": 5e-4, "init_floor": 0.02},
     "no_tilt_floor_0": {**_SHORT, **_LINEAR, "spectral_tilt": 0.0, "init_floor": 0.0},
     "lookup": {**_SHORT, "switches": {"ssrm": False, "lookup": 128}, "init": "lookup"},
+    "nir_lookup": {**_SHORT, "switches": {"ssrm": False, "lookup": 128, "in_channels": 4}, "init": "lookup", "init_floor": 0.0},
+    "nir_linear": {**_SHORT, "switches": {"ssrm": False, "in_channels": 4}, "init": "linear", "init_floor": 0.02},
     "no_mrae": {**_SHORT, **_SSRM, "mrae_weight": 0.0},
     "no_ssrm": {**_SHORT, **_LINEAR},
     "compact": {**_SHORT, **_SSRM, "preset": "compact"},
@@ -89,7 +91,9 @@ floor f (0: the plain least-squares start; ``floor_0.02``: vnir31's relative sta
 satellite models); ``long``: ``floor_0.02`` for 1000 steps (``fast``: ``floor_0`` for 1000 steps at
 lr 5e-4; ``fast_0.02``: and from the relative start); ``no_tilt``: ``floor_0.02`` without the spectral tilt
 (``no_tilt_floor_0``: and from the plain least-squares start); ``lookup``: no SSRM, a 128 x 128 chromaticity
-lookup table started at the training pixels' kNN (:func:`hprn_geo.model.lookup_init`); ``no_mrae``: ``ssrm``
+lookup table started at the training pixels' kNN (:func:`hprn_geo.model.lookup_init`); ``nir_lookup``, ``nir_linear``
+(models with a NIR input channel): ``lookup`` (over R, G, B; the NIR reaches the output through the network only),
+and no SSRM from the relative linear start (floor 0.02) of all four channels; ``no_mrae``: ``ssrm``
 without the relative-error term; ``no_ssrm``: no SSRM, the linear start of the recipe's floor (``vnir31``'s
 recipe, and the satellite models' before ``lookup``); ``compact``: ``ssrm`` at the compact preset; ``previous``: the loss, sampling, schedule and preset of the models bundled before
 cross-validation. Every row but the recipe sets its start and ``switches`` itself, so it means the same for

@@ -23,7 +23,7 @@ import numpy as np
 import xarray as xr
 
 from hprn_geo.errors import BandCountError, OptionError, UnsupportedDtypeError
-from hprn_geo.predict_options import PredictOptions
+from hprn_geo.predict_options import PredictOptions, refuse_nir
 
 if TYPE_CHECKING:
     from dask.delayed import Delayed
@@ -86,6 +86,7 @@ def reconstruct(rgb: xr.DataArray, model: str | os.PathLike[str] | None = None, 
 
     from hprn_geo.sensors import sensor_of
 
+    refuse_nir(sensor, "the xarray accessor")
     satellite = None if sensor is None else sensor_of(sensor)
     if rgb_bands is None and satellite is not None and rgb.ndim == 3:
         names = rgb.attrs.get("long_name")
@@ -117,6 +118,7 @@ def reconstruct_dataset(ds: xr.Dataset, rgb: str | Sequence[str] | None = None,
     """
     import rioxarray  # noqa: F401  (registers .rio)
 
+    refuse_nir(sensor, "the xarray accessor")
     names = _rgb_variables(ds, rgb, sensor)
     if len(names) == 1:
         cube = reconstruct(ds[names[0]], model, tile, overlap, rgb_bands, device, scale=scale, batch=batch,

@@ -25,7 +25,7 @@ PROBE = 64
 
 def seconds_per_megapixel(checkpoint: Checkpoint) -> float:
     """Time one PROBE x PROBE tile (prior + model, CPU, fp32) and scale to a megapixel."""
-    rgb = torch.rand(1, 3, PROBE, PROBE, generator=torch.Generator().manual_seed(0))
+    rgb = torch.rand(1, checkpoint.model.config.in_channels, PROBE, PROBE, generator=torch.Generator().manual_seed(0))
     with torch.inference_mode():
         checkpoint.model(rgb)  # warm-up
         start = time.perf_counter()
@@ -43,7 +43,7 @@ def activation_bytes_per_pixel(checkpoint: Checkpoint) -> float:
     """
     from torch.profiler import ProfilerActivity, profile
 
-    rgb = torch.rand(1, 3, PROBE, PROBE, generator=torch.Generator().manual_seed(0))
+    rgb = torch.rand(1, checkpoint.model.config.in_channels, PROBE, PROBE, generator=torch.Generator().manual_seed(0))
     with torch.inference_mode():
         labels = checkpoint.model.prior(rgb)
         with _native_stderr_muted(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:

@@ -200,7 +200,7 @@ class Predictor:
         return out
 
     def _forward(self, rgb: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        """The model on (N, 3, h, w) already on the device, in this predictor's layout and precision."""
+        """The model on (N, C, h, w) already on the device, in this predictor's layout and precision."""
         rgb = rgb.contiguous(memory_format=self.memory_format)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
             return self.model(rgb, labels)
@@ -210,7 +210,7 @@ class Predictor:
         """4 on the CPU; on CUDA the tiles that fit in the free memory, by one tile's measured peak."""
         if self.device.type != "cuda":
             return 4
-        rgb = torch.rand(1, 3, self.tile, self.tile, device=self.device)
+        rgb = torch.rand(1, self.model.config.in_channels, self.tile, self.tile, device=self.device)
         _synchronize(self.device)
         torch.cuda.reset_peak_memory_stats(self.device)
         before = torch.cuda.memory_allocated(self.device)

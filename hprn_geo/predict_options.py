@@ -11,8 +11,9 @@ from typing import Any
 
 from hprn_geo.errors import OptionError
 from hprn_geo.io.photo import ENCODINGS, WHITE_BALANCES
+from hprn_geo.sensors import with_nir
 
-__all__ = ["DEFAULT_OPTIONS", "DEVICES", "FIELDS", "PRECISIONS", "PRIORS", "PredictOptions", "check_block"]
+__all__ = ["DEFAULT_OPTIONS", "DEVICES", "FIELDS", "PRECISIONS", "PRIORS", "PredictOptions", "check_block", "refuse_nir"]
 
 DEVICES = ("auto", "cpu", "cuda")
 """The ``device`` choices (``"cuda:N"`` is taken too)."""
@@ -45,12 +46,14 @@ class PredictOptions:
     How the input is read (:func:`hprn_geo.io.open_scene`):
 
     Attributes:
-        rgb_bands: 1-based R, G, B band numbers of a multiband input (None: the first three, or the sensor's).
+        rgb_bands: 1-based R, G, B (and with a ``+nir`` sensor NIR) band numbers of a multiband input (None: the
+            first three, or the sensor's by band name).
         scale: input -> reflectance: ``"auto"`` or a positive factor (a number, or its text, checked when
             the input is opened).
         encoding: ``"auto"``, ``"linear"`` or ``"srgb"``, the transfer function undone after scaling.
         white_balance: ``"none"``, ``"gray-world"``, ``"white-patch"`` or ``"exposure"``.
-        sensor: the input's satellite sensor or ``camera:NAME`` (None: none declared).
+        sensor: the input's satellite sensor or ``camera:NAME`` (None: none declared); ``NAME+nir``
+            (``--with-nir``) also reads the sensor's near-infrared band as a fourth channel.
 
     Raises:
         OptionError: a value outside its choices, a batch below 1, a tile below 1, a negative overlap,
@@ -65,7 +68,7 @@ class PredictOptions:
     prior: str = "auto"
     colour_consistent: bool | None = None
     block: int | None = None
-    rgb_bands: tuple[int, int, int] | None = None
+    rgb_bands: tuple[int, ...] | None = None
     scale: float | str = "auto"
     encoding: str = "auto"
     white_balance: str = "none"
@@ -88,6 +91,8 @@ class PredictOptions:
             raise OptionError(f"white_balance must be one of {WHITE_BALANCES}, got {self.white_balance!r}")
         if self.rgb_bands is not None:
             object.__setattr__(self, "rgb_bands", tuple(self.rgb_bands))
+        if with_nir(self.sensor) and self.white_balance != "none":
+            raise OptionError("white balance is for a photo's R, G, B; it does not apply to a sensor's NIR input (--with-nir)")
         if self.block is not None and self.tile is not None:
             check_block(self.block, int(self.tile))
 
@@ -109,6 +114,17 @@ FIELDS = frozenset(f.name for f in fields(PredictOptions))
 
 DEFAULT_OPTIONS = PredictOptions()
 """Every option at its default (the default argument of the functions that take options)."""
+
+
+def refuse_nir(sensor: str | None, door: str) -> None:
+    """Refuse a ``NAME+nir`` sensor (:func:`hprn_geo.sensors.with_nir`) at a door that reads R, G and B only.
+
+    Raises:
+        OptionError: one line naming the doors that read the NIR band.
+    """
+    if with_nir(sensor):
+        raise OptionError(f"{door} reads R, G and B only; the NIR input ({sensor}) is read by hprn-geo predict "
+                          "--with-nir, rio hprn --with-nir and Predictor.predict_file")
 
 
 def check_block(block: int | None, tile: int) -> None:

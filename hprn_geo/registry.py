@@ -57,7 +57,7 @@ class ModelCard:
         test_data: scenes held out for the reported scores only (never used for a choice).
         scores: held-out scores, e.g. ``{"mrae": ..., "sam": ...}`` per method.
         trained: False for a random-weight model (its spectra are meaningless).
-        input_response: (3, B) the input's spectral response on the model's grid, rows R, G, B, as
+        input_response: (C, B) the input's spectral response on the model's grid, rows R, G, B (and NIR), as
             training rendered RGB (``rgb = R @ spectrum``; see
             :meth:`hprn_geo.scenes.RGBRenderer.input_response`), or None when unknown.
         colour_consistent: whether prediction projects the output onto the spectra that render
@@ -84,15 +84,15 @@ class ModelCard:
     def __post_init__(self) -> None:
         if self.input_response is not None:
             rows = tuple(tuple(float(v) for v in row) for row in self.input_response)
-            if len(rows) != 3 or any(len(row) != self.bands for row in rows):
-                raise CheckpointError(f"card {self.name!r}: input_response must be 3 rows of {self.bands} values")
+            if len(rows) not in (3, 4) or any(len(row) != self.bands for row in rows):
+                raise CheckpointError(f"card {self.name!r}: input_response must be 3 (or, with NIR, 4) rows of {self.bands} values")
             object.__setattr__(self, "input_response", rows)
         elif self.colour_consistent:
             raise CheckpointError(f"card {self.name!r}: colour_consistent needs an input_response")
 
     @property
     def response(self) -> np.ndarray | None:
-        """(3, B) float64 :attr:`input_response`, or None."""
+        """(C, B) float64 :attr:`input_response` (C = 3, or 4 with NIR), or None."""
         return None if self.input_response is None else np.asarray(self.input_response, dtype=np.float64)
 
     @property

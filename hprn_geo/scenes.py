@@ -17,7 +17,7 @@ from hprn_geo.errors import DataFileError
 from hprn_geo.io.cube import Cube
 from hprn_geo.io.cubes import read_cube
 from hprn_geo.io.shared import SHARED_CUBES, load_shared
-from hprn_geo.sensors import SENSORS
+from hprn_geo.sensors import NIR, SENSORS
 from hprn_geo.spectral import normalised_response, render_rgb, resample
 
 __all__ = [
@@ -189,7 +189,7 @@ class InputConvention:
 
     Attributes:
         camera: a camera or satellite sensor of :func:`hprn_geo.sensors.load_responses`; RGB =
-            :func:`hprn_geo.spectral.render_rgb` through it (white -> 1).
+            :func:`hprn_geo.spectral.render_rgb` through it (white -> 1); ``NAME+nir``: R, G, B and NIR.
         rgb_bands: 1-based (R, G, B) bands of the output grid used as RGB.
 
     The card's ``input`` text starts with a machine-readable prefix,
@@ -254,7 +254,7 @@ class RGBRenderer:
         self.convention = convention
         self.wavelengths = np.asarray(wavelengths, dtype=np.float64)
         cameras = dict(cameras or {})
-        every_camera = [n for n in cameras if n not in SENSORS]
+        every_camera = [n for n in cameras if n.removesuffix(NIR) not in SENSORS]
         names = [n for n in (every_camera if tuple(augment) == ("all",) else augment) if n not in holdout]
         missing = [n for n in names + [convention.camera or ""] if n and n not in cameras]
         if missing:
@@ -266,13 +266,14 @@ class RGBRenderer:
         self.degradation = degradation
 
     def fixed(self, cube: np.ndarray) -> np.ndarray:
-        """(B, H, W) reflectance -> (3, H, W) float32 RGB by the fixed convention, noise-free."""
+        """(B, H, W) reflectance -> (C, H, W) float32 RGB by the fixed convention, noise-free (C = 4: R, G, B
+        and NIR, for a sensor's ``+nir`` convention)."""
         if self.fixed_camera is not None:
             return render_rgb(cube, self.fixed_camera.on_grid(self.wavelengths))
         return cube[[b - 1 for b in self.convention.rgb_bands]].astype(np.float32)  # type: ignore[union-attr]
 
     def input_response(self) -> np.ndarray:
-        """(3, B) float64 ``R`` with :meth:`fixed` ``(cube) == R @ cube``: the card's ``input_response``.
+        """(C, B) float64 ``R`` with :meth:`fixed` ``(cube) == R @ cube``: the card's ``input_response``.
 
         A camera: its response on the grid, each row summing to 1 (white -> 1);
         ``rgb_bands``: one-hot rows selecting those bands.

@@ -21,8 +21,8 @@ from hprn_geo.cameras import Camera, load_cameras
 from hprn_geo.errors import DataFileError, OptionError, RasterReadError
 
 __all__ = [
-    "SENSORS", "Sensor", "band_responses", "get_sensor", "input_name", "load_responses", "load_sensor_cameras",
-    "sensor_for_platform", "sensor_of",
+    "NIR", "SENSORS", "Sensor", "band_responses", "get_sensor", "input_name", "load_responses", "load_sensor_cameras",
+    "sensor_for_platform", "sensor_of", "with_nir",
 ]
 
 
@@ -55,13 +55,14 @@ class Sensor:
     offset: float
     convention: str
 
-    def rgb_in(self, names: Sequence[str | None]) -> tuple[int, int, int] | None:
+    def rgb_in(self, names: Sequence[str | None], nir: bool = False) -> tuple[int, ...] | None:
         """1-based positions in ``names`` (band descriptions, variable or asset names) of this sensor's
-        red, green and blue bands (``B04``, ``red``, ``SR_B4``; case-insensitive), or None unless all three
-        are there."""
+        red, green and blue bands (``B04``, ``red``, ``SR_B4``; case-insensitive), and with ``nir`` its
+        near-infrared band (``B08``, ``nir``), or None unless all are there."""
         lower = [(n or "").strip().lower() for n in names]
-        found = [next((i + 1 for i, n in enumerate(lower) if n in channel), None) for channel in self.band_names[:3]]
-        return None if None in found else tuple(found)  # type: ignore[return-value]
+        channels = self.band_names if nir else self.band_names[:3]
+        found = [next((i + 1 for i, n in enumerate(lower) if n in channel), None) for channel in channels]
+        return None if None in found else tuple(found)  # type: ignore[arg-type]
 
 
 SENSORS: dict[str, Sensor] = {
@@ -103,12 +104,13 @@ SENSORS: dict[str, Sensor] = {
 
 
 def get_sensor(name: str) -> Sensor:
-    """The sensor called ``name`` or one of its aliases (case and ``-``/``_`` insensitive).
+    """The sensor called ``name`` or one of its aliases (case and ``-``/``_`` insensitive; a ``+nir`` suffix,
+    :data:`NIR`, names the same sensor).
 
     Raises:
         OptionError: an unknown name (the message lists the known ones).
     """
-    key = name.strip().lower().replace("_", "").replace("-", "")
+    key = name.strip().lower().removesuffix(NIR).replace("_", "").replace("-", "")
     for sensor in SENSORS.values():
         names = (sensor.name, *sensor.aliases)
         if key in {n.replace("_", "").replace("-", "") for n in names}:
@@ -120,7 +122,8 @@ def input_name(text: str) -> str:
     """The name ``--sensor`` and a model card's ``camera:NAME`` input are compared by.
 
     ``"landsat8"``, ``"camera:landsat9"`` -> ``"landsat"`` (a sensor, by :func:`get_sensor`);
-    ``"camera:Nikon_D700"`` -> ``"nikon_d700"`` (a camera name, lower case).
+    ``"camera:Nikon_D700"`` -> ``"nikon_d700"`` (a camera name, lower case); ``"s2+nir"``,
+    ``"camera:sentinel2+nir"`` -> ``"sentinel2+nir"`` (the sensor with its NIR band as a fourth channel).
 
     Raises:
         OptionError: ``text`` is neither ``camera:NAME`` nor a sensor name or alias.
@@ -129,7 +132,15 @@ def input_name(text: str) -> str:
     if colon and kind.strip().lower() != "camera":
         raise OptionError(f"expected a sensor name or camera:NAME, got {text!r}")
     sensor = sensor_of(text)
-    return sensor.name if sensor is not None else value.strip().lower()
+    if sensor is None:
+        return value.strip().lower()
+    return sensor.name + NIR if with_nir(text) else sensor.name
+
+
+def with_nir(text: str | None) -> bool:
+    """Whether a ``--sensor`` value or a card's ``camera:NAME`` input asks for the NIR band as a fourth
+    channel (it ends in :data:`NIR`, ``"sentinel2+nir"``)."""
+    return text is not None and text.strip().lower().endswith(NIR)
 
 
 def sensor_of(text: str) -> Sensor | None:
@@ -158,6 +169,10 @@ def sensor_for_platform(platform: str | None) -> Sensor | None:
     return next((s for s in SENSORS.values() if key in s.platforms), None)
 
 
+NIR = "+nir"
+"""Suffix of a sensor's camera name (``"sentinel2+nir"``) whose input has the NIR band as a fourth channel."""
+
+
 def load_sensor_cameras(srf_dir: str | Path) -> dict[str, Camera]:
     """Every sensor of :data:`SENSORS` as a camera (its red, green and blue bands), its platforms' mean response.
 
@@ -165,14 +180,19 @@ def load_sensor_cameras(srf_dir: str | Path) -> dict[str, Camera]:
         srf_dir: the shared ``srf/`` folder.
 
     Returns:
-        ``{name: Camera}``, response ``(K, 3)`` columns R, G, B on the files' 1 nm grid.
+        ``{name: Camera}``, response ``(K, 3)`` columns R, G, B on the files' 1 nm grid, and
+        ``{name + "+nir": Camera}`` with the NIR band as a fourth column (``(K, 4)``).
 
     Raises:
         RasterReadError: a file is missing.
         DataFileError: a file lacks a column or its grids differ.
     """
-    return {sensor.name: Camera(sensor.name, *band_responses(srf_dir, sensor, sensor.columns[:3]))
-            for sensor in SENSORS.values()}
+    cameras = {}
+    for sensor in SENSORS.values():
+        wavelengths, response = band_responses(srf_dir, sensor, sensor.columns)
+        cameras[sensor.name] = Camera(sensor.name, wavelengths, response[:, :3])
+        cameras[sensor.name + NIR] = Camera(sensor.name + NIR, wavelengths, response)
+    return cameras
 
 
 def load_responses(srf_dir: str | Path) -> dict[str, Camera]:

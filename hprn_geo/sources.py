@@ -31,7 +31,7 @@ class WindowSource(Protocol):
     width: int
 
     def read_window(self, row_off: int, col_off: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
-        """(rgb (3, h, w) float32 reflectance, valid (h, w) bool)."""
+        """(rgb (C, h, w) float32 reflectance, C = 3 or (with NIR) 4; valid (h, w) bool)."""
         ...
 
 
@@ -40,7 +40,7 @@ class ArraySource:
     """A :class:`WindowSource` over an RGB array in memory.
 
     Args:
-        rgb: (3, H, W) float reflectance.
+        rgb: (C, H, W) float reflectance: R, G, B (C = 3) and NIR (C = 4).
         valid: (H, W) bool, True where the pixel is data (default: finite in all bands).
     """
 
@@ -48,8 +48,8 @@ class ArraySource:
     valid: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        if self.rgb.ndim != 3 or self.rgb.shape[0] != 3:
-            raise ValueError(f"rgb must have shape (3, H, W), got {self.rgb.shape}")
+        if self.rgb.ndim != 3 or self.rgb.shape[0] not in (3, 4):
+            raise ValueError(f"rgb must have shape (3, H, W) (or (4, H, W) with NIR), got {self.rgb.shape}")
         finite = np.isfinite(self.rgb).all(axis=0)
         self.valid = finite if self.valid is None else np.asarray(self.valid, bool) & finite
         self.height, self.width = self.rgb.shape[1:]
@@ -61,10 +61,10 @@ class ArraySource:
 
 
 def fill_nodata(rgb: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Replace invalid pixels of (3, h, w) ``rgb`` by the mean colour of the valid ones."""
+    """Replace invalid pixels of (C, h, w) ``rgb`` by the mean colour of the valid ones."""
     if valid.all():
         return rgb
-    mean = rgb[:, valid].mean(axis=1) if valid.any() else np.full(3, 0.5, np.float32)
+    mean = rgb[:, valid].mean(axis=1) if valid.any() else np.full(rgb.shape[0], 0.5, np.float32)
     return np.where(valid, rgb, mean[:, None, None]).astype(np.float32)
 
 
@@ -76,7 +76,7 @@ class TileBatch:
         windows: the T windows of the batch.
         valid: (T, h, w) bool data masks.
         live: indices of the tiles with at least one valid pixel (the ones to run).
-        rgb: (L, 3, h, w) float32 input of the live tiles, nodata filled.
+        rgb: (L, C, h, w) float32 input of the live tiles, nodata filled.
         labels: (L, S, h, w) int64 semantic prior of the live tiles, or None.
         read_seconds, prior_seconds: time spent preparing it (in a worker thread).
     """
@@ -99,7 +99,7 @@ def prepare_batch(
     valid = np.stack([v for _, v in reads])
     live = [i for i in range(len(windows)) if valid[i].any()]
     h, w = windows[0].height, windows[0].width
-    rgb = np.stack([fill_nodata(*reads[i]) for i in live]) if live else np.empty((0, 3, h, w), np.float32)
+    rgb = np.stack([fill_nodata(*reads[i]) for i in live]) if live else np.empty((0, reads[0][0].shape[0], h, w), np.float32)
     read_done = time.perf_counter()
     labels = prior(torch.from_numpy(rgb)) if live else None
     return TileBatch(windows, valid, live, rgb, labels, read_done - start, time.perf_counter() - read_done)

@@ -79,20 +79,21 @@ def render_rgb(cube: np.ndarray, response: np.ndarray) -> np.ndarray:
 
     Args:
         cube: ``(B, H, W)`` reflectance.
-        response: ``(B, 3)`` non-negative weights, columns R, G, B.
+        response: ``(B, C)`` non-negative weights, columns R, G, B (C = 3) and NIR (C = 4, a satellite
+            sensor's ``+nir`` input, :mod:`hprn_geo.sensors`).
 
     Returns:
-        ``(3, H, W)`` float32.
+        ``(C, H, W)`` float32.
 
     Raises:
         ValueError: shapes do not match, or a channel has no sensitivity over the cube's bands.
     """
     response = np.asarray(response, dtype=np.float64)
-    if cube.ndim != 3 or response.shape != (cube.shape[0], 3):
-        raise ValueError(f"need a (B, H, W) cube and a (B, 3) response; got {cube.shape} and {response.shape}")
+    if cube.ndim != 3 or response.ndim != 2 or response.shape[0] != cube.shape[0] or response.shape[1] not in (3, 4):
+        raise ValueError(f"need a (B, H, W) cube and a (B, 3) or (B, 4) response; got {cube.shape} and {response.shape}")
     weights = normalised_response(response).astype(np.float32)
     flat = cube.reshape(cube.shape[0], -1).astype(np.float32, copy=False)
-    return (weights @ flat).reshape(3, *cube.shape[1:])
+    return (weights @ flat).reshape(response.shape[1], *cube.shape[1:])
 
 
 def normalised_response(response: ArrayLike) -> np.ndarray:
@@ -127,9 +128,9 @@ def colour_consistent(spectra: np.ndarray, rgb: np.ndarray, response: ArrayLike,
 
     Args:
         spectra: ``(..., B, ...)`` values with the spectral axis at ``axis``.
-        rgb: ``(..., 3, ...)`` what each spectrum must render to, the shape of ``spectra`` but ``3`` at ``axis``.
-        response: ``(3, B)`` ``R``, rows R, G, B, as :func:`normalised_response` gives (or one-hot rows, to make
-            three of the bands equal the input); rank 3.
+        rgb: ``(..., C, ...)`` what each spectrum must render to, the shape of ``spectra`` but ``C`` at ``axis``.
+        response: ``(C, B)`` ``R``, rows R, G, B (and NIR, C = 4), as :func:`normalised_response` gives (or one-hot
+            rows, to make C of the bands equal the input); rank C.
         axis: the spectral (and colour) axis.
 
     Returns:
@@ -140,14 +141,14 @@ def colour_consistent(spectra: np.ndarray, rgb: np.ndarray, response: ArrayLike,
     """
     matrix = np.asarray(response, dtype=np.float64)
     spectra, rgb = np.moveaxis(np.asarray(spectra), axis, -1), np.moveaxis(np.asarray(rgb), axis, -1)
-    if matrix.ndim != 2 or matrix.shape[0] != 3 or spectra.shape[-1] != matrix.shape[1] \
-            or rgb.shape != (*spectra.shape[:-1], 3):
-        raise ValueError(f"need a (3, B) response and spectra/rgb with B/3 on axis {axis}; got {matrix.shape}, "
-                         f"{np.moveaxis(spectra, -1, axis).shape} and {np.moveaxis(rgb, -1, axis).shape}")
+    channels = matrix.shape[0] if matrix.ndim == 2 else 0
+    if channels not in (3, 4) or spectra.shape[-1] != matrix.shape[1] or rgb.shape != (*spectra.shape[:-1], channels):
+        raise ValueError(f"need a (3 or 4, B) response and spectra/rgb with B/its rows on axis {axis}; got "
+                         f"{matrix.shape}, {np.moveaxis(spectra, -1, axis).shape} and {np.moveaxis(rgb, -1, axis).shape}")
     gram = matrix @ matrix.T
-    if np.linalg.matrix_rank(gram) < 3:
-        raise ValueError("the response's three rows are linearly dependent; no unique projection exists")
-    lift = np.linalg.solve(gram, matrix).T  # (B, 3) = R^T (R R^T)^-1
+    if np.linalg.matrix_rank(gram) < channels:
+        raise ValueError("the response's rows are linearly dependent; no unique projection exists")
+    lift = np.linalg.solve(gram, matrix).T  # (B, C) = R^T (R R^T)^-1
     values = spectra.astype(np.float64)
     values += (rgb - values @ matrix.T) @ lift.T
     dtype = np.float64 if spectra.dtype == np.float64 else np.float32

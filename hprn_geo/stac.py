@@ -35,6 +35,7 @@ from hprn_geo.io.publish import check_overwrite, published
 from hprn_geo.io.remote import is_url, read_url
 from hprn_geo.io.vrt import VrtBand, band_count, stack_bands
 from hprn_geo.predict import Predictor
+from hprn_geo.predict_options import refuse_nir
 from hprn_geo.registry import ModelCard, check_input
 from hprn_geo.sensors import SENSORS, Sensor, input_name, sensor_for_platform, sensor_of
 from hprn_geo.spectral import micrometres
@@ -267,6 +268,7 @@ def reconstruct_items(document: StacDocument, asset: str, out_dir: str | Path, p
     out = Path(out_dir).absolute()
     options = predictor.options
     rgb_bands, scale, sensor = options.rgb_bands, options.scale, options.sensor
+    refuse_nir(sensor, "the STAC door")
     with tempfile.TemporaryDirectory(prefix="hprn-stac-") as inputs:
         plans = [_plan(item, asset, out, fmt, suffix, rgb_bands, scale, sensor, Path(inputs))
                  for item in document.items]

@@ -19,14 +19,15 @@ TRANSFORM = Affine(10.0, 0.0, 580000.0, 0.0, -10.0, 4140000.0)
 GRID = np.linspace(400, 1000, 61)
 
 
-def sentinel2_reflectance(shared_data: Path) -> np.ndarray:
-    """(3, 50, 50) float32 B04, B03, B02 surface reflectance of Moffett Field (AVIRIS) through Sentinel-2's mean SRF."""
+def sentinel2_reflectance(shared_data: Path, camera: str = "sentinel2") -> np.ndarray:
+    """(3, 50, 50) float32 B04, B03, B02 surface reflectance of Moffett Field (AVIRIS) through Sentinel-2's mean SRF
+    (``camera="sentinel2+nir"``: (4, 50, 50), and B08)."""
     from hprn_geo.scenes import load_scene
     from hprn_geo.sensors import load_responses
     from hprn_geo.spectral import render_rgb
 
     cube = load_scene("moffett", GRID, shared_data, 10.0, 19.0).cube
-    return render_rgb(cube, load_responses(shared_data / "srf")["sentinel2"].on_grid(GRID)).astype(np.float32)
+    return render_rgb(cube, load_responses(shared_data / "srf")[camera].on_grid(GRID)).astype(np.float32)
 
 
 def write_raster(path: Path, data: np.ndarray, descriptions: Sequence[str] | None = None,
@@ -66,14 +67,15 @@ def sentinel2_dn(reflectance: np.ndarray) -> np.ndarray:
 
 
 def sensor_checkpoint(folder: Path, sensor: str = "sentinel2", name: str = "tiny_s2") -> Path:
-    """A small untrained 8-band checkpoint (seeded) whose card takes ``camera:<sensor>`` input."""
+    """A small untrained 8-band checkpoint (seeded) whose card takes ``camera:<sensor>`` input (four input
+    channels for a ``+nir`` sensor)."""
     import torch
 
     from hprn_geo.model import build_model
     from hprn_geo.registry import ModelCard, save_checkpoint
 
     torch.manual_seed(0)
-    model = build_model("compact", 8, channels=16, blocks=1)
+    model = build_model("compact", 8, channels=16, blocks=1, in_channels=4 if sensor.endswith("+nir") else 3)
     card = ModelCard(name=name, wavelengths=tuple(float(w) for w in np.linspace(450, 800, 8)), preset="compact",
                      input=f"camera:{sensor} | test: untrained", patch_size=64, tile=64, overlap=16, trained=False)
     folder.mkdir(parents=True, exist_ok=True)

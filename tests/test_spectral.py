@@ -170,7 +170,7 @@ def test_colour_consistent_refuses_bad_shapes_and_dependent_rows(vnir31_scene) -
     from hprn_geo.spectral import colour_consistent
 
     cube, rgb, response = vnir31_scene
-    with pytest.raises(ValueError, match=r"\(3, B\) response"):
+    with pytest.raises(ValueError, match=r"\(3 or 4, B\) response"):
         colour_consistent(cube[:30], rgb, response)
     with pytest.raises(ValueError, match="linearly dependent"):
         colour_consistent(cube, rgb, np.stack([response[0], response[0], response[2]]))

@@ -24,8 +24,8 @@ from hprn_geo.predict_options import FIELDS, PredictOptions
 
 __all__ = [
     "BLOCK", "CAMERA", "COLOUR_CONSISTENT", "DATA_DIR", "INPUT_RGB_BANDS", "OVERWRITE", "PREDICT_OPTIONS", "RGB_BANDS",
-    "SENSOR", "friendly_errors",
-    "model_options", "parse_batch", "parse_grid", "parse_rgb_bands", "parse_scale", "photo_options", "publish",
+    "SENSOR", "WITH_NIR", "friendly_errors",
+    "model_options", "parse_batch", "parse_grid", "parse_rgb_bands", "parse_scale", "parse_sensor", "photo_options", "publish",
     "run_options", "run_predict", "split_options", "with_options",
 ]
 
@@ -78,17 +78,43 @@ def parse_batch(ctx: click.Context, param: click.Parameter, value: str) -> int |
     return _auto_or(value, int, lambda n: n >= 1, "a whole number >= 1")  # type: ignore[return-value]
 
 
-def parse_rgb_bands(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, int, int] | None:
-    """``"4,3,2"`` -> (4, 3, 2)."""
+def parse_rgb_bands(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
+    """``"4,3,2"`` -> (4, 3, 2); four numbers (R, G, B, NIR) with ``--with-nir``."""
     if value is None:
         return None
     try:
         bands = tuple(int(v) for v in value.split(","))
     except ValueError:
         raise click.BadParameter(f"expected three 1-based band numbers like 4,3,2, got {value!r}") from None
-    if len(bands) != 3:
-        raise click.BadParameter(f"expected three band numbers, got {len(bands)}")
-    return bands  # type: ignore[return-value]
+    wanted = 4 if ctx.meta.get(_NIR_KEY) else 3
+    if len(bands) != wanted:
+        raise click.BadParameter(f"expected {wanted} band numbers{' (R,G,B,NIR, --with-nir)' if wanted == 4 else ''}, "
+                                 f"got {len(bands)}")
+    return bands
+
+
+_NIR_KEY = "hprn_geo.with_nir"
+
+
+def _remember_nir(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    ctx.meta[_NIR_KEY] = value
+
+
+def parse_sensor(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--sensor NAME``, as ``NAME+nir`` (:data:`hprn_geo.sensors.NIR`) with ``--with-nir``."""
+    if not ctx.meta.get(_NIR_KEY):
+        return value
+    if value is None:
+        raise click.BadParameter("--with-nir needs --sensor NAME, the sensor whose near-infrared band to read")
+    return value if value.strip().lower().endswith("+nir") else value + "+nir"
+
+
+WITH_NIR = click.option(
+    "--with-nir", is_flag=True, is_eager=True, expose_value=False, callback=_remember_nir,
+    help="Also read the sensor's near-infrared band (Sentinel-2 B08, OLI band 5, the Pléiades/SPOT NIR band) as a "
+         "fourth input channel, for a model trained with it (sentinel2_nir); needs --sensor.",
+)  # fmt: skip
+"""``--with-nir``: a fourth (NIR) input channel (``predict``, ``rio hprn``, ``info``)."""
 
 
 def parse_scale(ctx: click.Context, param: click.Parameter, value: str) -> float | str:
@@ -101,7 +127,7 @@ INPUT_RGB_BANDS = click.option("--rgb-bands", callback=parse_rgb_bands,
 """The R, G, B bands of an input raster with more than three (``predict``, ``info``, ``fit``)."""
 
 SENSOR = click.option(
-    "--sensor", metavar="NAME",
+    "--sensor", metavar="NAME", callback=parse_sensor,
     help="The input's satellite sensor (sentinel2, landsat, pleiades, spot67 or an alias such as landsat8) or "
          "camera:NAME: picks R, G, B by band name, scales integers by the sensor's DN convention (unless "
          "declared or --scale), reads linear, and picks or checks the model that takes this input.",
@@ -181,7 +207,7 @@ run_options = [
 """How a prediction runs and what it writes (``predict`` and ``rio hprn``; ``--overwrite`` is
 :data:`OVERWRITE`, which ``rio hprn`` takes from rasterio instead)."""
 
-PREDICT_OPTIONS = [*model_options, *photo_options, *run_options]
+PREDICT_OPTIONS = [*model_options, WITH_NIR, *photo_options, *run_options]
 """Every option of a prediction but the input, the output and ``--overwrite``."""
 
 DATA_DIR = click.option(

@@ -10,6 +10,7 @@ import click
 from hprn_geo.cli.options import (
     OVERWRITE,
     PREDICT_OPTIONS,
+    WITH_NIR,
     friendly_errors,
     model_options,
     photo_options,
@@ -38,6 +39,7 @@ def predict(src: str, dst: str, **options: object) -> None:
 @click.command()
 @click.argument("src", type=click.Path(dir_okay=False))
 @with_options(model_options)
+@WITH_NIR
 @with_options(photo_options)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @friendly_errors

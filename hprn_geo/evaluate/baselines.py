@@ -1,7 +1,7 @@
 """Classical RGB -> spectrum baselines, fitted on the same training spectra as the model.
 
-Each baseline is fitted on pairs of RGB (3, N) and spectra (B, N) and predicts (B, H, W) from
-(3, H, W), pixel by pixel: :class:`RidgeBaseline`, :class:`KNNBaseline` and :class:`FlatBaseline`.
+Each baseline is fitted on pairs of RGB (C, N) and spectra (B, N) and predicts (B, H, W) from
+(C, H, W), pixel by pixel (C = 3, or 4 with a near-infrared band): :class:`RidgeBaseline`, :class:`KNNBaseline` and :class:`FlatBaseline`.
 """
 
 from __future__ import annotations
@@ -30,12 +30,12 @@ class Baseline(Protocol):
 
 
 def _flat(rgb: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
-    """(3, ...) -> (N, 3) float64 and the trailing shape."""
-    return np.asarray(rgb, np.float64).reshape(3, -1).T, np.shape(rgb)[1:]
+    """(C, ...) -> (N, C) float64 and the trailing shape."""
+    return np.asarray(rgb, np.float64).reshape(np.shape(rgb)[0], -1).T, np.shape(rgb)[1:]
 
 
 class RidgeBaseline:
-    """Affine regression ``spectrum = W^T [r, g, b] + c`` with an L2 penalty ``alpha`` on W (not c).
+    """Affine regression ``spectrum = W^T [r, g, b(, nir)] + c`` with an L2 penalty ``alpha`` on W (not c).
 
     Exact (up to ``alpha``) on data that an affine map generated.
     """
@@ -49,18 +49,19 @@ class RidgeBaseline:
         y = np.asarray(spectra, np.float64).reshape(spectra.shape[0], -1).T
         mean_x, mean_y = x.mean(0), y.mean(0)
         xc, yc = x - mean_x, y - mean_y
-        slope = np.linalg.solve(xc.T @ xc + self.alpha * len(x) * np.eye(3), xc.T @ yc)
+        slope = np.linalg.solve(xc.T @ xc + self.alpha * len(x) * np.eye(x.shape[1]), xc.T @ yc)
         self.weights = np.vstack([slope, mean_y - mean_x @ slope])
         return self
 
     def predict(self, rgb: np.ndarray) -> np.ndarray:
         x, shape = _flat(rgb)
-        out = x @ self.weights[:3] + self.weights[3]
+        out = x @ self.weights[:-1] + self.weights[-1]
         return out.T.reshape(-1, *shape).astype(np.float32)
 
 
 class KNNBaseline:
-    """The ``k`` training spectra nearest in chromaticity ``(r, g) / (r + g + b)``.
+    """The ``k`` training spectra nearest in chromaticity ``(r, g) / (r + g + b)`` (with a NIR channel:
+    ``(r, g, b) / (r + g + b + nir)``).
 
     Each neighbour's spectrum is scaled by the ratio of the pixel's brightness
     ``r + g + b`` to the neighbour's, and the ``k`` scaled spectra are
@@ -89,10 +90,10 @@ class KNNBaseline:
 
 
 def _chromaticity(x: np.ndarray) -> np.ndarray:
-    """(N, 3) -> (N, 2) ``(r, g) / (r + g + b)``; dark pixels get grey (1/3, 1/3)."""
+    """(N, C) -> (N, C - 1): every channel but the last over their sum; dark pixels get grey (1 / C each)."""
     total = x.sum(1, keepdims=True)
     safe = np.where(total > _DARK, total, 1.0)
-    return np.where(total > _DARK, x[:, :2] / safe, 1.0 / 3.0)
+    return np.where(total > _DARK, x[:, :-1] / safe, 1.0 / x.shape[1])
 
 
 class FlatBaseline:

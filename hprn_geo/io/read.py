@@ -37,7 +37,7 @@ from hprn_geo.io.photo import (
 )
 from hprn_geo.io.remote import gdal_name
 from hprn_geo.io.scaling import InputScaling, infer_scaling
-from hprn_geo.sensors import Sensor, input_name, sensor_of
+from hprn_geo.sensors import Sensor, input_name, sensor_of, with_nir
 
 __all__ = ["RasterScene", "open_scene"]
 
@@ -66,7 +66,7 @@ class RasterScene:
         sensor: the input's sensor as a model card names it (``"sentinel2"``, a camera name), or None.
     """
 
-    def __init__(self, dataset: Any, path: str, rgb_bands: tuple[int, int, int], scaling: InputScaling,
+    def __init__(self, dataset: Any, path: str, rgb_bands: tuple[int, ...], scaling: InputScaling,
                  encoding: InputEncoding = InputEncoding(), balance: WhiteBalance = WhiteBalance(),
                  bands_reason: str = "", sensor: str | None = None):
         self._ds = dataset
@@ -143,13 +143,13 @@ class RasterScene:
         """Raw ``(3, h, w)`` values and ``(h, w)`` validity of the whole scene at about ``sample`` pixels a side."""
         if sample < 1:
             raise ValueError(f"sample must be >= 1, got {sample}")
-        shape = (3, min(sample, self.height), min(sample, self.width))
+        shape = (len(self.rgb_bands), min(sample, self.height), min(sample, self.width))
         raw, masks = self._read("", out_shape=shape, resampling=Resampling.nearest)
         return raw, self._valid(raw, masks)
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready summary for ``hprn-geo info``: size, CRS, transform, bands, dtype, nodata, scaling."""
-        roles = {band: "RGB"[self.rgb_bands.index(band)] for band in self.rgb_bands}
+        roles = {band: ("R", "G", "B", "NIR")[self.rgb_bands.index(band)] for band in self.rgb_bands}
         bands = [{"index": i, "description": description, "role": roles.get(i)}
                  for i, description in enumerate(self.band_descriptions, start=1)]
         return {
@@ -276,16 +276,16 @@ def open_scene(
     return scene
 
 
-def _scene_from(dataset: Any, name: str, rgb_bands: tuple[int, int, int] | None, scale: float | str,
+def _scene_from(dataset: Any, name: str, rgb_bands: tuple[int, ...] | None, scale: float | str,
                 encoding: str, sensor: str | None = None) -> RasterScene:
-    satellite = None if sensor is None else sensor_of(sensor)
-    named = None if rgb_bands is not None or satellite is None else satellite.rgb_in(dataset.descriptions)
+    satellite, nir = None if sensor is None else sensor_of(sensor), with_nir(sensor)
+    named = None if rgb_bands is not None or satellite is None else satellite.rgb_in(dataset.descriptions, nir)
     if named is not None:
         bands = named
         why = (f"by name: {', '.join(str(dataset.descriptions[b - 1]) for b in named)} are "
-               f"{satellite.name}'s red, green and blue")  # type: ignore[union-attr]
+               f"{satellite.name}'s {'red, green, blue and NIR' if nir else 'red, green and blue'}")  # type: ignore[union-attr]
     else:
-        bands = _choose_bands(name, dataset.count, rgb_bands, satellite)
+        bands = _choose_bands(name, dataset.count, rgb_bands, satellite, nir)
         why = "given (--rgb-bands)" if rgb_bands is not None else "the raster's three bands, in order"
     dtypes = {dataset.dtypes[b - 1] for b in bands}
     if len(dtypes) > 1:
@@ -301,10 +301,12 @@ def _scene_from(dataset: Any, name: str, rgb_bands: tuple[int, int, int] | None,
                        bands_reason=why, sensor=None if sensor is None else input_name(sensor))
 
 
-def _choose_bands(name: str, count: int, rgb_bands: tuple[int, int, int] | None,
-                  sensor: Sensor | None = None) -> tuple[int, int, int]:
+def _choose_bands(name: str, count: int, rgb_bands: tuple[int, ...] | None,
+                  sensor: Sensor | None = None, nir: bool = False) -> tuple[int, ...]:
     if count == 0:
         raise RasterReadError(f"cannot open {name}: it has no raster bands (a container of subdatasets?)")
+    if nir:
+        return _nir_bands(name, count, rgb_bands, sensor)
     if rgb_bands is None:
         if count != 3:
             plural = "band" if count == 1 else "bands"
@@ -322,7 +324,19 @@ def _choose_bands(name: str, count: int, rgb_bands: tuple[int, int, int] | None,
     return (int(bands[0]), int(bands[1]), int(bands[2]))
 
 
-def _declared_max(dataset: Any, bands: tuple[int, int, int]) -> int | None:
+def _nir_bands(name: str, count: int, rgb_bands: tuple[int, ...] | None, sensor: Sensor | None) -> tuple[int, ...]:
+    """R, G, B and NIR of a raster read with ``--with-nir``: the four given, else refused (the names did not say)."""
+    if rgb_bands is None:
+        names = "" if sensor is None else f" naming {sensor.name}'s {', '.join(n[0].upper() for n in sensor.band_names)}"
+        raise BandCountError(f"{name} has no band descriptions{names}; pass --rgb-bands R,G,B,NIR (1-based) with --with-nir")
+    bands = tuple(int(b) for b in rgb_bands)
+    if len(bands) != 4 or not all(1 <= b <= count for b in bands):
+        raise BandCountError(f"with --with-nir, --rgb-bands must be four band numbers R,G,B,NIR in 1-{count}, "
+                             f"got {','.join(map(str, bands))}")
+    return bands
+
+
+def _declared_max(dataset: Any, bands: tuple[int, ...]) -> int | None:
     """``2**NBITS - 1`` when the chosen bands declare NBITS (all the same), else None."""
     nbits = {dataset.tags(b, ns="IMAGE_STRUCTURE").get("NBITS") for b in bands}
     try:

@@ -34,6 +34,8 @@ class HPRNConfig:
         shared_qk: SSRM query and key share one embedding (authors' code) or not (paper text).
         lookup: side G of a learned chromaticity lookup table added to the band projection
             (:class:`~hprn_geo.model.lookup.ChromaticityLookup`); 0: none, as in the paper and the authors' code.
+        in_channels: input channels C: 3 (R, G, B) or 4 (and a near-infrared band); the semantic prior
+            and the lookup table see the first three.
     """
 
     bands: int
@@ -47,6 +49,7 @@ class HPRNConfig:
     ssrm: bool = True
     shared_qk: bool = True
     lookup: int = 0
+    in_channels: int = 3
 
     def to_dict(self) -> dict:
         """Plain-JSON form (tuples become lists)."""
@@ -65,7 +68,7 @@ MAX_SEGMENTS = 256
 """Most SLIC segments asked at one scale when the counts scale with the tile (:meth:`HPRN.segment_counts`)."""
 
 class HPRN(nn.Module):
-    """HPRN: RGB (N, 3, H, W) in [0, 1] -> spectra (N, B, H, W).
+    """HPRN: RGB (N, 3, H, W) in [0, 1] -> spectra (N, B, H, W); (N, 4, H, W) with ``in_channels=4`` (RGB + NIR).
 
     Head 3x3 conv (3 -> C), ``blocks`` MRBs, tail 3x3 conv with the global
     residual, a 3x3 conv to B bands (the coarse estimate), then SSRM guided by
@@ -94,7 +97,7 @@ class HPRN(nn.Module):
         segment covers the same area whatever the tile. None: the counts as given at any size
         (the authors' code). :class:`hprn_geo.predict.Predictor` sets it from the model card."""
         c = config.channels
-        self.head = ReflectConv(3, c)
+        self.head = ReflectConv(config.in_channels, c)
         self.blocks = nn.ModuleList(MRB(c, config.tcrm, config.grid, config.reduction) for _ in range(config.blocks))
         self.tail = ReflectConv(c, c)
         self.to_bands = ReflectConv(c, config.bands)
@@ -123,7 +126,7 @@ class HPRN(nn.Module):
         """
         if self.ssrm is None:
             return None
-        return semantic_prior(rgb, self.segment_counts(*rgb.shape[-2:]), method or self.prior_method)
+        return semantic_prior(rgb[:, :3], self.segment_counts(*rgb.shape[-2:]), method or self.prior_method)
 
     def coarse(self, rgb: torch.Tensor) -> torch.Tensor:
         """The backbone's coarse estimate before SSRM: (N, 3, H, W) -> (N, B, H, W).
@@ -142,7 +145,7 @@ class HPRN(nn.Module):
         residual = self.tail(x).float() + shallow
         with _float32(rgb):
             bands = self.to_bands(residual)
-            return bands if self.lookup is None else bands + self.lookup(rgb.float())
+            return bands if self.lookup is None else bands + self.lookup(rgb[:, :3].float())
 
     def forward(self, rgb: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         coarse = self.coarse(rgb)

@@ -18,30 +18,32 @@ cross-validation of the table alone: docs/accuracy.md, "The lookup start")."""
 
 
 def linear_init(model: HPRN, rgb: np.ndarray, spectra: np.ndarray, floor: float = 0.0) -> np.ndarray:
-    """Start ``model`` at the least-squares linear map from rgb (3, N) to spectra (B, N).
+    """Start ``model`` at the least-squares linear map from rgb (C, N) to spectra (B, N), C the model's input channels.
 
     With ``floor > 0`` the fit is relative: each band's squared errors are
     weighted by ``1 / max(|truth|, floor)**2``, so dark elements count as much
     as MRAE counts them (``floor`` as in :func:`hprn_geo.model.relative_l1`).
 
-    The head's first three channels pass RGB through (centre tap), the band projection applies the
+    The head's first C channels pass the input through (centre tap), the band projection applies the
     map to them, the tail and SSRM's fusion start at zero, so the untrained network outputs exactly
     ``W^T rgb`` (docs/training.md, "Start").
 
     Returns:
-        W, (3, B).
+        W, (C, B).
     """
     weights = _least_squares(rgb, spectra, floor)
+    channels = weights.shape[0]
     _start(model)
     with torch.no_grad():
-        model.head.conv.weight[:3].zero_()
-        model.head.conv.weight[:3, :, 1, 1] = torch.eye(3)
-        model.to_bands.conv.weight[:, :3, 1, 1] = torch.from_numpy(weights.T).to(model.to_bands.conv.weight.dtype)
+        model.head.conv.weight[:channels].zero_()
+        model.head.conv.weight[:channels, :, 1, 1] = torch.eye(channels)
+        model.to_bands.conv.weight[:, :channels, 1, 1] = torch.from_numpy(weights.T).to(model.to_bands.conv.weight.dtype)
     return weights
 
 
 def lookup_init(model: HPRN, rgb: np.ndarray, spectra: np.ndarray, neighbours: int = LOOKUP_NEIGHBOURS) -> np.ndarray:
-    """Start ``model`` (built with a ``lookup`` table) at the chromaticity lookup of rgb (3, N) and spectra (B, N).
+    """Start ``model`` (built with a ``lookup`` table) at the chromaticity lookup of rgb (C, N) and spectra (B, N)
+    (the first three channels, R, G, B: a near-infrared fourth is left to the network).
 
     Each grid point of the table holds the mean spectrum per unit brightness (spectrum over
     ``r + g + b``) of the ``neighbours`` training pixels nearest to it in chromaticity, as the kNN
@@ -58,7 +60,7 @@ def lookup_init(model: HPRN, rgb: np.ndarray, spectra: np.ndarray, neighbours: i
 
     if model.lookup is None:
         raise ValueError("lookup_init needs a model built with a lookup table (switch lookup = G)")
-    brightness, chroma = chromaticity(torch.from_numpy(np.asarray(rgb, np.float64).T[:, :, None, None]))
+    brightness, chroma = chromaticity(torch.from_numpy(np.asarray(rgb, np.float64)[:3].T[:, :, None, None]))
     lit = (brightness > DARK).numpy().ravel()
     if not lit.any():
         raise ValueError("no training pixel is brighter than black: the lookup table cannot be filled")

@@ -46,7 +46,8 @@ class TrainConfig:
         train: training scenes: shared names, glob patterns over them (tiles mosaicked into one scene), or files.
         validation: scenes for early stopping, never trained on; empty for a fixed schedule (the last step is kept).
         test: scenes for reported scores, never trained on nor used for stopping.
-        camera: the fixed camera of the input convention (validation and test RGB).
+        camera: the fixed camera of the input convention (validation and test RGB); a sensor's
+            ``NAME+nir`` adds its near-infrared band as a fourth channel (``switches = { in_channels = 4 }``).
         rgb_bands: 1-based (R, G, B) bands of the output grid used as RGB instead of a camera.
         augment_cameras: cameras drawn at random for training RGB: ``["all"]``, names, or ``[]``.
         holdout_cameras: cameras never drawn (kept out of ``"all"`` for an honest real-camera test).
@@ -171,6 +172,13 @@ class TrainConfig:
             raise ConfigError(f"scene_weights must be 'positions' or 'pixels', got {self.scene_weights!r}")
         if self.init not in ("random", "linear", "lookup"):
             raise ConfigError(f"init must be 'random', 'linear' or 'lookup', got {self.init!r}")
+        channels = 4 if (self.camera or "").endswith("+nir") else 3
+        if self.switches.get("in_channels", 3) != channels:
+            raise ConfigError(f"camera {self.camera!r} gives {channels} input channels: set switches = {{ in_channels = {channels} }}")
+        photo = self.white_balance_std or self.quantize_fraction or self.blur_sigma or tuple(self.gamma_range) != (1.0, 1.0)
+        if channels == 4 and (self.augment_cameras or photo):
+            raise ConfigError("a +nir input has no cameras to augment with and no photo degradations: set "
+                              "augment_cameras = [] and leave white_balance_std, gamma_range, quantize_fraction, blur_sigma")
         if self.init == "lookup" and not self.switches.get("lookup"):
             raise ConfigError("init = 'lookup' needs a lookup table: switches = { lookup = G }")
 

@@ -113,7 +113,7 @@ class PatchPool:
         )
         if scales:
             for i in range(count):
-                pool.labels[i] = slic_labels(pool.patch(i, scenes, renderer)[0], scales)
+                pool.labels[i] = slic_labels(pool.patch(i, scenes, renderer)[0][:3], scales)
         return pool
 
     def patch(self, i: int, scenes: Sequence[Scene], renderer: RGBRenderer) -> tuple[np.ndarray, np.ndarray]:
