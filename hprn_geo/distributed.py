@@ -33,7 +33,7 @@ from hprn_geo.io.publish import check_overwrite
 from hprn_geo.io.read import data_mask
 from hprn_geo.io.zarr_store import VARIABLE, create_store
 from hprn_geo.predict import PredictionReport, Predictor, colour_request, input_notes, pick_device
-from hprn_geo.predict_options import DEFAULT_OPTIONS, PredictOptions
+from hprn_geo.predict_options import DEFAULT_OPTIONS, PredictOptions, refuse_nir
 from hprn_geo.registry import Checkpoint, check_input, checkpoint_path, pick_model, resolve
 from hprn_geo.sources import ArraySource, WindowSource
 from hprn_geo.tiles import TileGrid
@@ -360,6 +360,7 @@ def run_on_cluster(src: str | os.PathLike[str], dst: str | os.PathLike[str], sch
     Raises:
         as :func:`predict_on_cluster`.
     """
+    refuse_nir(options.sensor, "the dask cluster path (--dask-scheduler)")
     started = time.perf_counter()
     dst = Path(os.path.abspath(dst))
     reading, sensor = options.reading, options.sensor

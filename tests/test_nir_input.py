@@ -91,6 +91,8 @@ def test_nir_input_is_refused_where_it_cannot_be_read(reflectance: np.ndarray, n
     line = _error_line(_predict(str(three), *out, "--weights", str(nir_weights), "--sensor", "s2", "--with-nir"))
     assert "pass --rgb-bands R,G,B,NIR (1-based) with --with-nir" in line
     assert not (tmp_path / "o.tif").exists()
+    line = _error_line(_predict(str(src), *out, "--sensor", "s2", "--with-nir", "--dask-scheduler", "tcp://127.0.0.1:1"))
+    assert line.startswith("Error: the dask cluster path (--dask-scheduler) reads R, G and B only")
     rgb = xr.DataArray(reflectance, dims=("band", "y", "x"))
     with pytest.raises(OptionError, match="the xarray accessor reads R, G and B only"):
         rgb.hprn.reconstruct(model=str(nir_weights), sensor="sentinel2+nir")
