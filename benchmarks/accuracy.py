@@ -216,7 +216,7 @@ def lookup_sweep(config: TrainConfig, sides: list[int], neighbours: list[int]) -
     for held in config.train:
         rgb, spectra = training_pairs([scenes[s] for s in config.train if s != held], renderer)
         truth = scenes[held].spectra()  # (B, N)
-        image = torch.from_numpy(renderer.fixed(scenes[held].cube)[:, scenes[held].valid][None, :, None]).float()
+        image = torch.from_numpy(renderer.fixed(scenes[held].cube)[:3, scenes[held].valid][None, :, None]).float()
         for side in sides:
             model = build_model(config.preset, config.bands, ssrm=False, lookup=side)
             for k in neighbours:

@@ -183,8 +183,16 @@ class Predictor:
 
     @torch.inference_mode()
     def _run(self, batch: TileBatch) -> np.ndarray:
-        """Model output for a batch's live tiles: (L, B, h, w) float32 on the host."""
+        """Model output for a batch's live tiles: (L, B, h, w) float32 on the host.
+
+        Raises:
+            CheckpointError: the input has another channel count than the model takes (R, G, B or with NIR).
+        """
         start = time.perf_counter()
+        wanted = self.model.config.in_channels
+        if batch.rgb.shape[1] != wanted:
+            hint = "; read its NIR band too: --sensor NAME --with-nir" if wanted == 4 else "; leave out --with-nir"
+            raise CheckpointError(f"model {self.card.name!r} takes {wanted} input bands, not {batch.rgb.shape[1]}{hint}")
         rgb = torch.from_numpy(batch.rgb)
         if self.device.type == "cuda":
             rgb = rgb.pin_memory()
@@ -309,7 +317,7 @@ class Predictor:
         """Reconstruct an in-memory RGB image.
 
         Args:
-            rgb: (3, H, W) float reflectance.
+            rgb: (C, H, W) float reflectance: R, G, B, and NIR for a model that takes it (C = 4).
             valid: (H, W) bool data mask (default: finite pixels).
 
         Returns:
@@ -453,7 +461,7 @@ class SpectralModel:
         return f"SpectralModel({self.card.name!r}, {w.size} bands {w[0]:.0f}-{w[-1]:.0f} nm)"
 
     def reconstruct(self, rgb: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
-        """(3, H, W) float reflectance-unit RGB -> (B, H, W) float32 spectra.
+        """(C, H, W) float reflectance-unit RGB (C = 3, or 4 with NIR) -> (B, H, W) float32 spectra.
 
         Large images are tiled with the card's tile size and blended; NaN
         input pixels (or ``valid == False``) come back as NaN.

@@ -91,8 +91,6 @@ class PredictOptions:
             raise OptionError(f"white_balance must be one of {WHITE_BALANCES}, got {self.white_balance!r}")
         if self.rgb_bands is not None:
             object.__setattr__(self, "rgb_bands", tuple(self.rgb_bands))
-        if with_nir(self.sensor) and self.white_balance != "none":
-            raise OptionError("white balance is for a photo's R, G, B; it does not apply to a sensor's NIR input (--with-nir)")
         if self.block is not None and self.tile is not None:
             check_block(self.block, int(self.tile))
 

@@ -93,6 +93,17 @@ def test_nir_input_is_refused_where_it_cannot_be_read(reflectance: np.ndarray, n
     assert not (tmp_path / "o.tif").exists()
     line = _error_line(_predict(str(src), *out, "--sensor", "s2", "--with-nir", "--dask-scheduler", "tcp://127.0.0.1:1"))
     assert line.startswith("Error: the dask cluster path (--dask-scheduler) reads R, G and B only")
+    line = _error_line(_predict(str(src), *out, "--weights", str(nir_weights), "--rgb-bands", "1,2,3"))  # three bands
+    assert line == "Error: model 'tiny_s2_nir' takes 4 input bands, not 3; read its NIR band too: --sensor NAME --with-nir"
+    line = _error_line(_predict(str(src), *out, "--sensor", "camera:Nikon D700", "--with-nir"))
+    assert line.startswith("Error: no bundled model with nikon d700+nir input")
+    with pytest.raises(OptionError, match=r"^camera:Nikon D700\+nir: a NIR input \(--with-nir\) needs a satellite"):
+        open_scene(src, sensor="camera:Nikon D700+nir")
+    with pytest.raises(OptionError, match=r"^white balance is for a photo's R, G, B"):
+        open_scene(src, sensor="sentinel2+nir", white_balance="gray-world")
+    given = _predict(str(src), *out, "--weights", str(nir_weights), "--sensor", "s2+nir", "--rgb-bands", "1,2,3,4")
+    assert given.exit_code == 0, given.output  # a +nir sensor named outright takes four --rgb-bands as --with-nir does
+    (tmp_path / "o.tif").unlink()
     rgb = xr.DataArray(reflectance, dims=("band", "y", "x"))
     with pytest.raises(OptionError, match="the xarray accessor reads R, G and B only"):
         rgb.hprn.reconstruct(model=str(nir_weights), sensor="sentinel2+nir")

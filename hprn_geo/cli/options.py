@@ -79,17 +79,15 @@ def parse_batch(ctx: click.Context, param: click.Parameter, value: str) -> int |
 
 
 def parse_rgb_bands(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
-    """``"4,3,2"`` -> (4, 3, 2); four numbers (R, G, B, NIR) with ``--with-nir``."""
+    """``"4,3,2"`` -> (4, 3, 2); four numbers (R, G, B, NIR) for a NIR input (the reader checks which)."""
     if value is None:
         return None
     try:
         bands = tuple(int(v) for v in value.split(","))
     except ValueError:
-        raise click.BadParameter(f"expected three 1-based band numbers like 4,3,2, got {value!r}") from None
-    wanted = 4 if ctx.meta.get(_NIR_KEY) else 3
-    if len(bands) != wanted:
-        raise click.BadParameter(f"expected {wanted} band numbers{' (R,G,B,NIR, --with-nir)' if wanted == 4 else ''}, "
-                                 f"got {len(bands)}")
+        raise click.BadParameter(f"expected 1-based band numbers like 4,3,2 (4,3,2,8 with NIR), got {value!r}") from None
+    if len(bands) not in (3, 4):
+        raise click.BadParameter(f"expected three band numbers (four with --with-nir), got {len(bands)}")
     return bands
 
 
@@ -123,7 +121,7 @@ def parse_scale(ctx: click.Context, param: click.Parameter, value: str) -> float
 
 
 INPUT_RGB_BANDS = click.option("--rgb-bands", callback=parse_rgb_bands,
-                               help="1-based R,G,B band numbers of a multiband input, e.g. 4,3,2.")
+                               help="1-based R,G,B band numbers of a multiband input, e.g. 4,3,2 (R,G,B,NIR with --with-nir).")
 """The R, G, B bands of an input raster with more than three (``predict``, ``info``, ``fit``)."""
 
 SENSOR = click.option(

@@ -44,7 +44,7 @@ def predict(src: str, dst: str, **options: object) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @friendly_errors
 def info(src: str, bands: int | None, model_name: str | None, weights: str | None, tile: int | None,
-         overlap: int | None, rgb_bands: tuple[int, int, int] | None, scale: float | str, encoding: str,
+         overlap: int | None, rgb_bands: tuple[int, ...] | None, scale: float | str, encoding: str,
          white_balance: str, sensor: str | None, as_json: bool) -> None:
     """What hprn-geo sees in SRC (sensor, bands, scaling, encoding, white balance) and what a prediction would cost."""
     from hprn_geo.estimate import describe_run

@@ -64,7 +64,7 @@ class KNNBaseline:
     ``(r, g, b) / (r + g + b + nir)``).
 
     Each neighbour's spectrum is scaled by the ratio of the pixel's brightness
-    ``r + g + b`` to the neighbour's, and the ``k`` scaled spectra are
+    ``r + g + b`` (``+ nir``) to the neighbour's, and the ``k`` scaled spectra are
     averaged. With ``k=1`` every prediction is a training spectrum times a scalar.
     """
 
@@ -97,7 +97,7 @@ def _chromaticity(x: np.ndarray) -> np.ndarray:
 
 
 class FlatBaseline:
-    """Every band = ``gain * mean(r, g, b)``: grey spectra at the pixel's brightness.
+    """Every band = ``gain * mean(r, g, b)`` (and ``nir`` with a fourth channel): grey spectra at the pixel's brightness.
 
     ``gain`` is the least-squares fit of the spectra's values to the RGB means
     of the training pixels (1 when RGB and reflectance share units exactly).

@@ -23,6 +23,7 @@ from rasterio.windows import Window
 from hprn_geo.errors import (
     BandCountError,
     MissingCRSWarning,
+    OptionError,
     RasterReadError,
     UnsupportedDtypeError,
     one_line_reason,
@@ -110,12 +111,12 @@ class RasterScene:
                 f"rgb_bands={self.rgb_bands}, crs={self._crs_text()})")
 
     def read_window(self, row_off: int, col_off: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
-        """Read one window of the three bands as reflectance.
+        """Read one window of the chosen bands (R, G, B, and NIR with a ``+nir`` sensor) as reflectance.
 
         The window must lie inside the scene.
 
         Returns:
-            ``(rgb, valid)``: ``rgb`` float32 ``(3, height, width)`` reflectance
+            ``(rgb, valid)``: ``rgb`` float32 ``(C, height, width)`` reflectance, C = ``len(rgb_bands)``
             (``raw * factor + offset``, decoded and balanced), 0 where invalid; ``valid`` bool
             ``(height, width)``, False where any band is nodata/non-finite or
             the dataset mask (internal mask, alpha) marks the pixel invalid.
@@ -140,7 +141,7 @@ class RasterScene:
         return sample_white_balance(lambda: self._sample(sample), self.scaling, self.encoding, method)
 
     def _sample(self, sample: int) -> tuple[np.ndarray, np.ndarray]:
-        """Raw ``(3, h, w)`` values and ``(h, w)`` validity of the whole scene at about ``sample`` pixels a side."""
+        """Raw ``(C, h, w)`` values and ``(h, w)`` validity of the whole scene at about ``sample`` pixels a side."""
         if sample < 1:
             raise ValueError(f"sample must be >= 1, got {sample}")
         shape = (len(self.rgb_bands), min(sample, self.height), min(sample, self.width))
@@ -183,7 +184,7 @@ class RasterScene:
                              f"{self.path} ({self.height}x{self.width})")
 
     def _read(self, where: str, **kwargs: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Raw ``(3, h, w)`` values and ``(3 or 4, h, w)`` masks (the alpha band's values appended); a GDAL
+        """Raw ``(C, h, w)`` values and ``(C or C + 1, h, w)`` masks (the alpha band's values appended); a GDAL
         failure is a one-line RasterReadError naming the raster as the user did (not ``/vsicurl?...``)."""
         bands = list(self.rgb_bands)
         try:
@@ -227,7 +228,7 @@ def data_mask(raw: np.ndarray, nodata: Sequence[float | None]) -> np.ndarray:
 
 def open_scene(
     path: str | os.PathLike[str],
-    rgb_bands: tuple[int, int, int] | None = None,
+    rgb_bands: tuple[int, ...] | None = None,
     scale: float | str = "auto",
     encoding: str = "auto",
     white_balance: str = "none",
@@ -248,17 +249,24 @@ def open_scene(
             ``"camera:NAME"``. A satellite sensor picks R, G, B by its band names in the band
             descriptions (unless ``rgb_bands`` is given), scales integers without a declared
             scale by its DN convention (unless ``scale`` is a number) and reads them as linear.
+            ``"NAME+nir"`` reads its NIR band too, as a fourth channel (by name, or the fourth of
+            four ``rgb_bands``); no white balance then.
 
     Raises:
         RasterReadError: missing, corrupt or not a raster (GDAL's reason included).
         BandCountError: not 3 bands, no ``rgb_bands`` and no sensor band names; bad ``rgb_bands``.
         UnsupportedDtypeError: the data type cannot be scaled to reflectance.
-        OptionError: an unknown ``encoding``, ``white_balance`` or ``sensor``; ``encoding="srgb"`` with a sensor.
+        OptionError: an unknown ``encoding``, ``white_balance`` or ``sensor``; ``encoding="srgb"`` with a sensor;
+            a ``+nir`` camera, or white balance with a NIR input.
 
     Warns:
         MissingCRSWarning: the raster has no CRS (reading goes on).
     """
     name = os.fspath(path)
+    if with_nir(sensor) and (white_balance != "none" or sensor_of(sensor) is None):  # type: ignore[arg-type]
+        raise OptionError("white balance is for a photo's R, G, B; it does not apply to a sensor's NIR input "
+                          "(--with-nir)" if white_balance != "none" else
+                          f"{sensor}: a NIR input (--with-nir) needs a satellite sensor, not a camera")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)

@@ -70,7 +70,7 @@ MAX_SEGMENTS = 256
 class HPRN(nn.Module):
     """HPRN: RGB (N, 3, H, W) in [0, 1] -> spectra (N, B, H, W); (N, 4, H, W) with ``in_channels=4`` (RGB + NIR).
 
-    Head 3x3 conv (3 -> C), ``blocks`` MRBs, tail 3x3 conv with the global
+    Head 3x3 conv (3, or ``in_channels``, -> C), ``blocks`` MRBs, tail 3x3 conv with the global
     residual, a 3x3 conv to B bands (the coarse estimate), then SSRM guided by
     the multi-scale SLIC prior of the input. All convolutions are bias-free and
     reflection-padded except SSRM's fusion, as in the authors' ``HPRN.py``.

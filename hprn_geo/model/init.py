@@ -77,7 +77,7 @@ def lookup_init(model: HPRN, rgb: np.ndarray, spectra: np.ndarray, neighbours: i
 
 
 def _least_squares(rgb: np.ndarray, spectra: np.ndarray, floor: float) -> np.ndarray:
-    """W (3, B) of :func:`linear_init`."""
+    """W (C, B) of :func:`linear_init`."""
     x, y = rgb.T.astype(np.float64), spectra.T.astype(np.float64)
     if floor > 0:
         scale = 1.0 / np.maximum(np.abs(y), floor)  # (N, B)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from hprn_geo.errors import ConfigError
+from hprn_geo.sensors import with_nir
 
 try:
     import tomllib
@@ -172,7 +173,7 @@ class TrainConfig:
             raise ConfigError(f"scene_weights must be 'positions' or 'pixels', got {self.scene_weights!r}")
         if self.init not in ("random", "linear", "lookup"):
             raise ConfigError(f"init must be 'random', 'linear' or 'lookup', got {self.init!r}")
-        channels = 4 if (self.camera or "").endswith("+nir") else 3
+        channels = 4 if with_nir(self.camera) else 3
         if self.switches.get("in_channels", 3) != channels:
             raise ConfigError(f"camera {self.camera!r} gives {channels} input channels: set switches = {{ in_channels = {channels} }}")
         photo = self.white_balance_std or self.quantize_fraction or self.blur_sigma or tuple(self.gamma_range) != (1.0, 1.0)

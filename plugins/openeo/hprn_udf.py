@@ -37,6 +37,7 @@ import xarray
 from hprn_geo.io import InputScaling, infer_scaling
 from hprn_geo.io.cubewriter import format_wavelength
 from hprn_geo.predict import SpectralModel
+from hprn_geo.predict_options import refuse_nir
 from hprn_geo.registry import resolve
 from hprn_geo.sensors import sensor_of
 from hprn_geo.spectral import micrometres
@@ -64,6 +65,7 @@ def band_labels(wavelengths: np.ndarray) -> "list[str]":
 
 def _rgb(cube: xarray.DataArray, rgb_bands: "list[str] | None", sensor: "str | None" = None) -> xarray.DataArray:
     """The red, green and blue bands of ``cube``, in that order (found by their labels for a satellite sensor)."""
+    refuse_nir(sensor, "the openEO UDF")
     satellite = None if sensor is None else sensor_of(sensor)
     if rgb_bands is None and satellite is not None and BAND_DIM in cube.coords:
         found = satellite.rgb_in([str(label) for label in cube[BAND_DIM].values])

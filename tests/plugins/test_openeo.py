@@ -109,7 +109,7 @@ def test_sensor_finds_the_bands_by_label_scales_integers_and_checks_the_model(ud
     spectra as its reflectance given as red, green, blue floats; a model that does not take it is refused."""
     from sensor_inputs import sensor_checkpoint, sentinel2_dn, sentinel2_reflectance
 
-    from hprn_geo.errors import CheckpointError
+    from hprn_geo.errors import CheckpointError, OptionError
 
     reflectance = sentinel2_reflectance(shared_data)
     dn = sentinel2_dn(reflectance)
@@ -123,3 +123,5 @@ def test_sensor_finds_the_bands_by_label_scales_integers_and_checks_the_model(ud
     np.testing.assert_allclose(out.values, expected.values, rtol=1e-5, atol=1e-6)
     with pytest.raises(CheckpointError, match="takes camera:sentinel2, not landsat input"):
         udf.apply_datacube(s2, {"weights": weights, "sensor": "landsat", "rgb_bands": ["B04", "B03", "B02"]})
+    with pytest.raises(OptionError, match="^the openEO UDF reads R, G and B only"):
+        udf.apply_datacube(s2, {"sensor": "sentinel2+nir"})
