@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--preset", default=SceneFitConfig.preset)
     parser.add_argument("--steps", type=int, default=SceneFitConfig.steps)
     parser.add_argument("--patch", type=int, default=SceneFitConfig.patch)
-    parser.add_argument("--start", default=SceneFitConfig.start, choices=("auto", "linear", "lookup"))
+    parser.add_argument("--start", default=SceneFitConfig.start, choices=("linear", "lookup"))
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "fit", help="pairs, checkpoints, JSON")
     parser.add_argument("--figure", type=Path, help="PNG of the first scene's held-out spectra")
     args = parser.parse_args()
@@ -65,18 +65,16 @@ def main() -> None:
         pair = simulate_pair(cube.data, cube.wavelengths, camera, folder, fwhm=cube.fwhm, shift=tuple(args.shift))
         report = fit_pair(pair.rgb_path, pair.cube_path, folder / "scene_model.pt", config=config, align=True)
         results[name] = {"table": report.table, "seconds": report.seconds, "moved": report.moved,
-                         "start": report.checkpoint.card.scores["start"],
                          "train_pixels": report.train_pixels, "holdout_pixels": report.holdout_pixels}
         print(f"\n{name}: {cube.data.shape[0]} bands, {report.train_pixels} training / {report.holdout_pixels} "
               f"held-out cube pixels, photo moved by {report.moved[0]:+.2f}, {report.moved[1]:+.2f} (true "
-              f"{pair.shift[0]:+.2f}, {pair.shift[1]:+.2f}); {report.seconds:.0f} s; start "
-              f"{results[name]['start']['chosen']} (inner-split MRAE {results[name]['start']['inner_mrae']})")
+              f"{pair.shift[0]:+.2f}, {pair.shift[1]:+.2f}); {report.seconds:.0f} s; {args.start} start")
         print(format_holdout(report.table), flush=True)
         if args.figure is not None and name == args.scenes[0]:
             plot_holdout_spectra(report.holdout, cube.wavelengths, args.figure, f"{name}: held-out pixels")
     methods = next(iter(results.values()))["table"]
     mean = {m: {k: float(np.mean([r["table"][m][k] for r in results.values()])) for k in methods[m]} for m in methods}
-    print(f"\nmean over {len(results)} scenes ({args.preset}, {args.steps} steps, patch {args.patch}; "
+    print(f"\nmean over {len(results)} scenes ({args.preset}, {args.steps} steps, patch {args.patch}, {args.start} start; "
           f"load average {os.getloadavg()[0]:.1f})")
     print(format_holdout(mean))
     (args.out / "fit.json").write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},

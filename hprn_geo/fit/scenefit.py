@@ -8,8 +8,8 @@ a holdout, nodata) are set to 0 and given weight 0 in
 :func:`hprn_geo.model.sopc_loss` before any patch is cut, so they cannot reach
 the loss or its gradient; their RGB stays in the input, as context, like any
 pixel of the image the model is applied to. Training is the bundled models'
-recipe (``configs/*.toml``): a start chosen on an inner split of the training pixels (a relative
-least-squares linear map or a chromaticity lookup, :func:`start_scores`), random patches with
+recipe (``configs/*.toml``): a relative least-squares linear start (or, asked, a chromaticity
+lookup), random patches with
 their SLIC prior, Adam with a warm-up and polynomial decay (power 1.5), SOPC plus a relative-error
 term (:class:`SceneFitConfig`), a fixed number of steps (no early stopping: the held-out pixels
 must not choose).
@@ -32,7 +32,6 @@ from tqdm.auto import tqdm
 
 from hprn_geo.errors import DataFileError
 from hprn_geo.fit.state import TrainingState
-from hprn_geo.metrics import mrae
 from hprn_geo.model import HPRN, build_model, linear_init, lookup_init, relative_l1, slic_labels, sopc_loss
 from hprn_geo.registry import Checkpoint, ModelCard
 from hprn_geo.scenes import patch_positions, random_dihedral, window_sums
@@ -54,10 +53,9 @@ class SceneFitConfig:
     most ``steps * batch_size``; ``mrae_weight``: weight of a relative-error term beside SOPC
     (:func:`hprn_geo.model.relative_l1`; 0: SOPC alone, the paper's loss);
     ``init_floor``: 0 for a plain least-squares start, else relative (:func:`hprn_geo.model.linear_init`);
-    ``start``: ``"linear"`` (that start), ``"lookup"`` (a ``lookup x lookup`` chromaticity lookup table
-    started at the training pixels' kNN, :func:`hprn_geo.model.lookup_init`) or ``"auto"``: the one of the
-    two whose start alone has the lower MRAE on an inner blocked split of the training pixels
-    (:func:`start_scores`; docs/fit.md, "The start");
+    ``start``: ``"linear"`` (that start) or ``"lookup"`` (a ``lookup x lookup`` chromaticity lookup table
+    started at the training pixels' kNN, :func:`hprn_geo.model.lookup_init`; better on the Jasper Ridge pair,
+    worse on the EnMAP pair: docs/fit.md, "The start");
     ``warmup``: steps of linear learning-rate warm-up (:func:`hprn_geo.train.loop.lr_factor`; Adam's first
     steps otherwise throw the linear start far off: on the EnMAP pair one step at 5e-4 took the
     held-out SAM from 14 to 56 degrees).
@@ -74,13 +72,13 @@ class SceneFitConfig:
     seed: int = 0
     mrae_weight: float = 1.0
     init_floor: float = 0.02
-    start: str = "auto"
+    start: str = "linear"
     lookup: int = 128
     warmup: int = 50
 
     def __post_init__(self) -> None:
-        if self.start not in STARTS + ("auto",):
-            raise ValueError(f"start must be 'auto', 'linear' or 'lookup', got {self.start!r}")
+        if self.start not in STARTS:
+            raise ValueError(f"start must be 'linear' or 'lookup', got {self.start!r}")
 
     def to_dict(self) -> dict:
         """JSON-ready."""
@@ -96,31 +94,16 @@ STARTS = ("linear", "lookup")
 """The starts :func:`fit_scene_model` can train from (see :class:`SceneFitConfig`'s ``start``)."""
 
 
-def started_model(config: SceneFitConfig, start: str, rgb: np.ndarray, spectra: np.ndarray) -> HPRN:
-    """An HPRN of ``config.preset`` at ``start`` fitted to rgb (3, N) and spectra (B, N) (seeded by ``config.seed``)."""
+def _started(config: SceneFitConfig, rgb: np.ndarray, spectra: np.ndarray) -> HPRN:
+    """An HPRN of ``config.preset`` at ``config.start`` fitted to rgb (3, N) and spectra (B, N), seeded."""
     torch.manual_seed(config.seed)
-    model = build_model(config.preset, spectra.shape[0], lookup=config.lookup if start == "lookup" else 0)
-    if start == "lookup":
+    lookup = config.start == "lookup"
+    model = build_model(config.preset, spectra.shape[0], lookup=config.lookup if lookup else 0)
+    if lookup:
         lookup_init(model, rgb, spectra)
     else:
         linear_init(model, rgb, spectra, config.init_floor)
     return model
-
-
-def start_scores(config: SceneFitConfig, rgb: np.ndarray, cube: np.ndarray, train: np.ndarray) -> dict[str, float]:
-    """MRAE of each start alone (no training) on 20 % of the training pixels, held out in whole 8 x 8 blocks,
-    fitted on the rest: rgb (3, H, W) on the cube's grid, cube (B, H, W), train (H, W) bool."""
-    from hprn_geo.fit.holdout import blocked_holdout  # evaluate's baselines and plots: only when the start is chosen
-
-    inner = blocked_holdout(train, 0.2, 8, config.seed) & train
-    fitted = train & ~inner
-    image = torch.from_numpy(rgb[:, inner][None, :, None]).float()  # (1, 3, 1, n): per-pixel starts
-    scores = {}
-    for start in STARTS:
-        model = started_model(config, start, rgb[:, fitted], cube[:, fitted])
-        with torch.no_grad():
-            scores[start] = mrae(model.coarse(image)[0, :, 0].numpy(), cube[:, inner])
-    return scores
 
 
 def block_mean(values: np.ndarray, factor: int) -> np.ndarray:
@@ -158,8 +141,7 @@ def fit_scene_model(
         state: where to save the training state as it goes and resume it from (None: nowhere).
 
     Returns:
-        The trained model with a card (tile = patch, trained on "this scene"; ``scores["start"]``: the start
-        and, with ``start="auto"``, each start's inner-split MRAE that chose it).
+        The trained model with a card (tile = patch, trained on "this scene"; ``scores["start"]``: the start).
 
     Raises:
         DataFileError: no target pixel with data, or no window of data.
@@ -172,10 +154,8 @@ def fit_scene_model(
     target = np.where(weight > 0, np.nan_to_num(cube), 0.0).astype(np.float32)
     rgb = np.nan_to_num(rgb).astype(np.float32)
     size = min(config.patch, *rgb.shape[1:]) // factor * factor
-    w, coarse = weight > 0, block_mean(rgb, factor)
-    scores = start_scores(config, coarse, target, w) if config.start == "auto" else {}
-    chosen = min(scores, key=scores.__getitem__) if scores else config.start
-    model = started_model(config, chosen, coarse[:, w], target[:, w])
+    w = weight > 0
+    model = _started(config, block_mean(rgb, factor)[:, w], target[:, w])
     rng = np.random.default_rng(config.seed)
     count = min(config.pool, config.steps * config.batch_size)  # never more windows than are drawn
     pool = _pool(rgb, weight, seen, size, factor, model.config.scales, count, rng)
@@ -210,7 +190,7 @@ def fit_scene_model(
         tile=size,
         overlap=size // 4,
         training_data=("this scene, test split excluded",),
-        scores={"start": {"chosen": chosen, "inner_mrae": scores}},
+        scores={"start": config.start},
     )
     return Checkpoint(model.cpu().eval(), card)
 

@@ -9,7 +9,8 @@ import torch
 from hprn_geo.classify import random_split
 from hprn_geo.errors import DataFileError
 from hprn_geo.fit import SceneFitConfig, block_mean, fit_scene_model
-from hprn_geo.fit.scenefit import STARTS
+from hprn_geo.evaluate.baselines import KNNBaseline
+from hprn_geo.model.init import LOOKUP_NEIGHBOURS
 from hprn_geo.io.cube import Cube
 
 TINY = SceneFitConfig(patch=32, batch_size=2, steps=3, pool=4)
@@ -90,17 +91,20 @@ def test_replace_applies_the_given_options_and_keeps_the_recipe_for_unset_ones()
     assert config.steps == SceneFitConfig.steps
 
 
-def test_the_auto_start_is_the_start_whose_inner_split_error_is_lower(jasper: tuple[Cube, np.ndarray]) -> None:
-    """``start="auto"`` trains exactly what the chosen start trains; the card names it with both starts' errors."""
+def test_the_lookup_start_trains_from_the_training_pixels_lookup(jasper: tuple[Cube, np.ndarray]) -> None:
+    """``start="lookup"``: a lookup-table network started at the kNN of the training pixels (test pixels
+    excluded), the card says so; the default is the linear start, without a table."""
     rgb, hsi, test = _inputs(jasper)
-    fits = {start: fit_scene_model(rgb, hsi, ~test, np.arange(50.0), "bands:7,5,2", TINY.replace(start=start))
-            for start in ("auto", *STARTS)}  # fmt: skip
-    record = fits["auto"].card.scores["start"]
-    chosen = min(STARTS, key=record["inner_mrae"].__getitem__)
-    assert record["chosen"] == chosen and set(record["inner_mrae"]) == set(STARTS)
-    states = {start: fit.model.state_dict() for start, fit in fits.items()}
-    assert states["auto"].keys() == states[chosen].keys()
-    assert all(torch.equal(states["auto"][k], states[chosen][k]) for k in states[chosen])
-    assert fits["linear"].card.scores["start"] == {"chosen": "linear", "inner_mrae": {}}
-    with pytest.raises(ValueError, match="start must be 'auto', 'linear' or 'lookup'"):
-        SceneFitConfig(start="knn")
+    untrained = TINY.replace(start="lookup", steps=1, lr=1e-12, warmup=0)  # one step that moves nothing
+    fitted = fit_scene_model(rgb, hsi, ~test, np.arange(50.0), "bands:7,5,2", untrained)
+    expected = KNNBaseline(k=LOOKUP_NEIGHBOURS).fit(rgb[:, ~test], hsi[:, ~test])
+    grid = np.array([(r, g) for r in range(40, 50) for g in range(30, 40)]) / 127  # grid points of the 128 x 128 table
+    image = np.stack([grid[:, 0], grid[:, 1], 1 - grid.sum(1)])  # brightness 1
+    with torch.no_grad():
+        out = fitted.model.lookup(torch.from_numpy(image[None, :, None]).float())[0, :, 0].numpy()
+    np.testing.assert_allclose(out, expected.predict(image), rtol=1e-3, atol=1e-5)
+    assert fitted.card.scores["start"] == "lookup"
+    linear = fit_scene_model(rgb, hsi, ~test, np.arange(50.0), "bands:7,5,2", TINY)
+    assert linear.model.lookup is None and linear.card.scores["start"] == "linear" == SceneFitConfig().start
+    with pytest.raises(ValueError, match="start must be 'linear' or 'lookup'"):
+        SceneFitConfig(start="auto")
