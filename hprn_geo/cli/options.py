@@ -110,7 +110,7 @@ def parse_sensor(ctx: click.Context, param: click.Parameter, value: str | None) 
 WITH_NIR = click.option(
     "--with-nir", is_flag=True, is_eager=True, expose_value=False, callback=_remember_nir,
     help="Also read the sensor's near-infrared band (Sentinel-2 B08, OLI band 5, the Pléiades/SPOT NIR band) as a "
-         "fourth input channel, for a model trained with it (sentinel2_nir); needs --sensor.",
+         "fourth input channel, for a model trained with it (the bundled *_nir models); needs --sensor.",
 )  # fmt: skip
 """``--with-nir``: a fourth (NIR) input channel (``predict``, ``rio hprn``, ``info``)."""
 
