@@ -21,6 +21,7 @@ import numpy as np
 from hprn_geo.errors import DataFileError, HPRNGeoError, OutputError
 from hprn_geo.io.photo import ENCODINGS, WHITE_BALANCES
 from hprn_geo.predict_options import FIELDS, PredictOptions
+from hprn_geo.sensors import NIR, with_nir
 
 __all__ = [
     "BLOCK", "CAMERA", "COLOUR_CONSISTENT", "DATA_DIR", "INPUT_RGB_BANDS", "OVERWRITE", "PREDICT_OPTIONS", "RGB_BANDS",
@@ -104,7 +105,7 @@ def parse_sensor(ctx: click.Context, param: click.Parameter, value: str | None) 
         return value
     if value is None:
         raise click.BadParameter("--with-nir needs --sensor NAME, the sensor whose near-infrared band to read")
-    return value if value.strip().lower().endswith("+nir") else value + "+nir"
+    return value if with_nir(value) else value + NIR
 
 
 WITH_NIR = click.option(
