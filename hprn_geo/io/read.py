@@ -263,10 +263,10 @@ def open_scene(
         MissingCRSWarning: the raster has no CRS (reading goes on).
     """
     name = os.fspath(path)
-    if with_nir(sensor) and (white_balance != "none" or sensor_of(sensor) is None):  # type: ignore[arg-type]
-        raise OptionError("white balance is for a photo's R, G, B; it does not apply to a sensor's NIR input "
-                          "(--with-nir)" if white_balance != "none" else
-                          f"{sensor}: a NIR input (--with-nir) needs a satellite sensor, not a camera")
+    if with_nir(sensor) and white_balance != "none":
+        raise OptionError("white balance is for a photo's R, G, B; it does not apply to a sensor's NIR input (--with-nir)")
+    if with_nir(sensor) and sensor_of(sensor) is None:  # type: ignore[arg-type]
+        raise OptionError(f"{sensor}: a NIR input (--with-nir) needs a satellite sensor, not a camera")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
