@@ -11,7 +11,8 @@ the command that trains the bundled model (``hprn-geo train --config
 configs/<name>.toml --steps <step>``). ``--tiles`` scores the recipe's folds at
 that step at several prediction tiles and picks the largest whose mean CV MRAE
 is within 1 % of the best. ``--lookup-sweep`` scores the untrained lookup start alone at several table sides and
-neighbour counts (:func:`lookup_sweep`). ``--seams`` measures how far tiled prediction of a scene larger than a tile
+neighbour counts (:func:`lookup_sweep`), ``--linear-sweep`` the untrained linear start at several floors and
+blends with the plain map (:func:`linear_sweep`). ``--seams`` measures how far tiled prediction of a scene larger than a tile
 strays from predicting it whole, per overlap (:func:`seam_deviation`), the measurement behind
 :data:`BUNDLED_OVERLAP`. ``--write-weights`` bundles ``out/runs/<name>/model.pt`` with the CV table, the
 ablation rows, the tile and :data:`BUNDLED_OVERLAP` in its card.
@@ -25,6 +26,7 @@ import argparse
 import dataclasses
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +35,7 @@ import torch
 from hprn_geo.evaluate import evaluate_checkpoint
 from hprn_geo.evaluate.crossval import CrossValidation, cross_validate, fold_checkpoints, fold_config, load_fold
 from hprn_geo.metrics import mrae, sam
-from hprn_geo.model import build_model, lookup_init
+from hprn_geo.model import build_model, linear_init, lookup_init
 from hprn_geo.registry import ModelCard, load_checkpoint, save_checkpoint, sha256
 from hprn_geo.scenes import load_scene, scene_name, training_pairs
 from hprn_geo.train import TrainConfig, load_config
@@ -73,6 +75,8 @@ VARIANTS: dict[str, dict] = {
     "lookup": {**_SHORT, "switches": {"ssrm": False, "lookup": 128}, "init": "lookup"},
     "nir_lookup": {**_SHORT, "switches": {"ssrm": False, "lookup": 128, "in_channels": 4}, "init": "lookup", "init_floor": 0.0},
     "nir_linear": {**_SHORT, "switches": {"ssrm": False, "in_channels": 4}, "init": "linear", "init_floor": 0.02},
+    **{f"blend_{floor}_{plain}": {**_SHORT, **_LINEAR, "init_floor": floor, "init_plain": plain}
+       for floor, plain in ((0.005, 0.5), (0.005, 0.25))},
     "no_mrae": {**_SHORT, **_SSRM, "mrae_weight": 0.0},
     "no_ssrm": {**_SHORT, **_LINEAR},
     "compact": {**_SHORT, **_SSRM, "preset": "compact"},
@@ -93,7 +97,9 @@ lr 5e-4; ``fast_0.02``: and from the relative start); ``no_tilt``: ``floor_0.02`
 (``no_tilt_floor_0``: and from the plain least-squares start); ``lookup``: no SSRM, a 128 x 128 chromaticity
 lookup table started at the training pixels' kNN (:func:`hprn_geo.model.lookup_init`); ``nir_lookup``, ``nir_linear``
 (models with a NIR input channel): ``lookup`` (over R, G, B; the NIR reaches the output through the network only),
-and no SSRM from the relative linear start (floor 0.02) of all four channels; ``no_mrae``: ``ssrm``
+and no SSRM from the relative linear start (floor 0.02) of all four channels; ``blend_<floor>_<plain>``: no SSRM from
+the blend ``plain * W_plain + (1 - plain) * W_floor`` of the plain and the relative least-squares maps (the
+``plain`` of :func:`hprn_geo.model.linear_init`; the pair chosen on ``--linear-sweep``, the start alone); ``no_mrae``: ``ssrm``
 without the relative-error term; ``no_ssrm``: no SSRM, the linear start of the recipe's floor (``vnir31``'s
 recipe, and the satellite models' before ``lookup``); ``compact``: ``ssrm`` at the compact preset; ``previous``: the loss, sampling, schedule and preset of the models bundled before
 cross-validation. Every row but the recipe sets its start and ``switches`` itself, so it means the same for
@@ -206,27 +212,49 @@ def tile_sweep(config: TrainConfig, folds: Path, tiles: list[int], step: int, co
     return sweep
 
 
+def start_folds(config: TrainConfig) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Per held-out scene of the recipe: the training pixels' rgb (C, N) and spectra (B, N) of the
+    other scenes, and the held-out scene's valid pixels, rgb (C, M) and truth (B, M), which ``--cv`` scores."""
+    renderer = renderer_for(config)
+    scenes = {s: load_scene(s, config.wavelengths, config.data_dir, config.fwhm, config.edge_clamp_nm) for s in config.train}
+    for held in config.train:
+        rgb, spectra = training_pairs([scenes[s] for s in config.train if s != held], renderer)
+        yield rgb, spectra, renderer.fixed(scenes[held].cube)[:, scenes[held].valid], scenes[held].spectra()
+
+
 def lookup_sweep(config: TrainConfig, sides: list[int], neighbours: list[int]) -> dict[tuple[int, int], list[float]]:
     """(table side, neighbours) -> mean CV [MRAE, SAM] of the untrained lookup start alone
     (:func:`hprn_geo.model.lookup_init`, no training): each fold's table filled from its training
-    scenes, scored on the valid pixels of the held-out scene, which is what ``--cv`` scores."""
-    renderer = renderer_for(config)
-    scenes = {s: load_scene(s, config.wavelengths, config.data_dir, config.fwhm, config.edge_clamp_nm) for s in config.train}
+    scenes, scored on the valid pixels of the held-out scene."""
     scores: dict[tuple[int, int], list[tuple[float, float]]] = {}
-    for held in config.train:
-        rgb, spectra = training_pairs([scenes[s] for s in config.train if s != held], renderer)
-        truth = scenes[held].spectra()  # (B, N)
-        image = torch.from_numpy(renderer.fixed(scenes[held].cube)[:3, scenes[held].valid][None, :, None]).float()
+    for rgb, spectra, held, truth in start_folds(config):
+        image = torch.from_numpy(held[None, :3, :, None]).float()  # (1, 3, M, 1)
         for side in sides:
             model = build_model(config.preset, config.bands, ssrm=False, lookup=side)
             for k in neighbours:
                 lookup_init(model, rgb, spectra, k)
                 with torch.no_grad():
-                    out = model.lookup(image)[0, :, 0].numpy()  # type: ignore[misc]
+                    out = model.lookup(image)[0, :, :, 0].numpy()  # type: ignore[misc]
                 scores.setdefault((side, k), []).append((mrae(out, truth), sam(out, truth)))
     sweep = {key: np.mean(values, axis=0).tolist() for key, values in scores.items()}
     for (side, k), (error, angle) in sweep.items():
         print(f"  side {side:>4}, {k:>2} neighbours: mean CV MRAE {error:.4f} / SAM {angle:5.2f}°")
+    return sweep
+
+
+def linear_sweep(config: TrainConfig, floors: list[float], plains: list[float]) -> dict[tuple[float, float], list[float]]:
+    """(floor, plain) -> mean CV [MRAE, SAM] of the untrained linear start alone
+    (:func:`hprn_geo.model.linear_init` with ``floor`` and ``plain``, no training), scored as :func:`lookup_sweep`."""
+    model = build_model(config.preset, config.bands, **{**config.switches, "ssrm": False})
+    scores: dict[tuple[float, float], list[tuple[float, float]]] = {}
+    for rgb, spectra, held, truth in start_folds(config):
+        for floor in floors:
+            for plain in plains:
+                out = linear_init(model, rgb, spectra, floor, plain).T @ held
+                scores.setdefault((floor, plain), []).append((mrae(out, truth), sam(out, truth)))
+    sweep = {key: np.mean(values, axis=0).tolist() for key, values in scores.items()}
+    for (floor, plain), (error, angle) in sweep.items():
+        print(f"  floor {floor:<6} plain {plain:<5}: mean CV MRAE {error:.4f} / SAM {angle:5.2f}°")
     return sweep
 
 
@@ -312,6 +340,7 @@ def main() -> None:
     parser.add_argument("--tiles", nargs="*", type=int, help="score the recipe's folds at these tiles")
     parser.add_argument("--seams", nargs="*", type=int, help="tiled vs whole-scene deviation at these overlaps")
     parser.add_argument("--lookup-sweep", nargs="*", type=int, help="score the untrained lookup start at these table sides")
+    parser.add_argument("--linear-sweep", nargs="*", type=float, help="score the untrained linear start at these floors")
     parser.add_argument("--write-weights", action="store_true", help="bundle out/runs/<name>/model.pt with its CV table")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "cv", help="folder of the folds")
     parser.add_argument("--runs", type=Path, default=ROOT / "out" / "runs", help="folder of the final runs <name>/")
@@ -329,6 +358,9 @@ def main() -> None:
         if args.lookup_sweep:
             print(f"\n== {name}: the lookup start alone (no training), leave-one-scene-out")
             lookup_sweep(config, args.lookup_sweep, [3, 5, 10])
+        if args.linear_sweep:
+            print(f"\n== {name}: the linear start alone (no training), leave-one-scene-out")
+            linear_sweep(config, args.linear_sweep, [0.0, 0.25, 0.5, 0.75, 1.0])
         if not (args.summary or args.tiles or args.write_weights):
             continue
         source, row, column = CV_OF.get(name, (name, "recipe", "own"))

@@ -29,7 +29,7 @@ import numpy as np
 from hprn_geo.cameras import load_cameras
 from hprn_geo.fit.holdout import format_holdout, plot_holdout_spectra
 from hprn_geo.fit.pipeline import fit_pair
-from hprn_geo.fit.scenefit import SceneFitConfig
+from hprn_geo.fit.scenefit import STARTS, SceneFitConfig
 from hprn_geo.fit.simulate import enmap_block, simulate_pair
 from hprn_geo.io.cube import Cube
 from hprn_geo.io.shared import load_shared
@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--preset", default=SceneFitConfig.preset)
     parser.add_argument("--steps", type=int, default=SceneFitConfig.steps)
     parser.add_argument("--patch", type=int, default=SceneFitConfig.patch)
-    parser.add_argument("--start", default=SceneFitConfig.start, choices=("linear", "lookup"))
+    parser.add_argument("--start", default=SceneFitConfig.start, choices=STARTS)
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "fit", help="pairs, checkpoints, JSON")
     parser.add_argument("--figure", type=Path, help="PNG of the first scene's held-out spectra")
     args = parser.parse_args()

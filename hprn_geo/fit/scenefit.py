@@ -53,7 +53,8 @@ class SceneFitConfig:
     most ``steps * batch_size``; ``mrae_weight``: weight of a relative-error term beside SOPC
     (:func:`hprn_geo.model.relative_l1`; 0: SOPC alone, the paper's loss);
     ``init_floor``: 0 for a plain least-squares start, else relative (:func:`hprn_geo.model.linear_init`);
-    ``start``: ``"linear"`` (that start) or ``"lookup"`` (a ``lookup x lookup`` chromaticity lookup table
+    ``start``: ``"linear"`` (that start), ``"affine"`` (the same with a per-band constant, in SSRM's fusion bias:
+    :func:`hprn_geo.model.linear_init` with ``intercept``) or ``"lookup"`` (a ``lookup x lookup`` chromaticity lookup table
     started at the training pixels' kNN, :func:`hprn_geo.model.lookup_init`; better on the Jasper Ridge pair,
     worse on the EnMAP pair: docs/fit.md, "The start");
     ``warmup``: steps of linear learning-rate warm-up (:func:`hprn_geo.train.loop.lr_factor`; Adam's first
@@ -78,7 +79,7 @@ class SceneFitConfig:
 
     def __post_init__(self) -> None:
         if self.start not in STARTS:
-            raise ValueError(f"start must be 'linear' or 'lookup', got {self.start!r}")
+            raise ValueError(f"start must be one of {', '.join(STARTS)}; got {self.start!r}")
 
     def to_dict(self) -> dict:
         """JSON-ready."""
@@ -90,7 +91,7 @@ class SceneFitConfig:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
-STARTS = ("linear", "lookup")
+STARTS = ("linear", "affine", "lookup")
 """The starts :func:`fit_scene_model` can train from (see :class:`SceneFitConfig`'s ``start``)."""
 
 
@@ -102,7 +103,7 @@ def _started(config: SceneFitConfig, rgb: np.ndarray, spectra: np.ndarray) -> HP
     if lookup:
         lookup_init(model, rgb, spectra)
     else:
-        linear_init(model, rgb, spectra, config.init_floor)
+        linear_init(model, rgb, spectra, config.init_floor, intercept=config.start == "affine")
     return model
 
 

@@ -17,27 +17,45 @@ LOOKUP_NEIGHBOURS = 3
 cross-validation of the table alone: docs/accuracy.md, "The lookup start")."""
 
 
-def linear_init(model: HPRN, rgb: np.ndarray, spectra: np.ndarray, floor: float = 0.0) -> np.ndarray:
+def linear_init(
+    model: HPRN, rgb: np.ndarray, spectra: np.ndarray, floor: float = 0.0, plain: float = 0.0, intercept: bool = False
+) -> np.ndarray:
     """Start ``model`` at the least-squares linear map from rgb (C, N) to spectra (B, N), C the model's input channels.
 
     With ``floor > 0`` the fit is relative: each band's squared errors are
     weighted by ``1 / max(|truth|, floor)**2``, so dark elements count as much
     as MRAE counts them (``floor`` as in :func:`hprn_geo.model.relative_l1`).
+    ``plain`` in [0, 1] blends that map with the plain (unweighted) one: ``W = plain * W_plain + (1 - plain) * W_floor``
+    (the plain map keeps the spectra's shape, the relative one the dark pixels; docs/training.md, "Start").
+    With ``intercept`` each map also has a per-band constant, fitted with it and
+    put in the bias of SSRM's fusion (the network's only bias, so the model needs SSRM).
 
     The head's first C channels pass the input through (centre tap), the band projection applies the
     map to them, the tail and SSRM's fusion start at zero, so the untrained network outputs exactly
-    ``W^T rgb`` (docs/training.md, "Start").
+    ``W^T rgb`` (plus the constant; docs/training.md, "Start").
 
     Returns:
-        W, (C, B).
+        W, (C, B); with ``intercept`` (C + 1, B), the constant last.
+
+    Raises:
+        ValueError: ``plain`` outside [0, 1], or ``intercept`` on a model without SSRM.
     """
-    weights = _least_squares(rgb, spectra, floor)
-    channels = weights.shape[0]
+    if not 0.0 <= plain <= 1.0:
+        raise ValueError(f"plain must lie in [0, 1], got {plain}")
+    if intercept and model.ssrm is None:
+        raise ValueError("an intercept start needs SSRM's fusion bias: build the model with ssrm = true")
+    x = np.vstack([rgb, np.ones((1, rgb.shape[1]))]) if intercept else rgb
+    weights = _least_squares(x, spectra, floor)
+    if plain > 0:
+        weights = plain * _least_squares(x, spectra, 0.0) + (1.0 - plain) * weights
+    channels = rgb.shape[0]
     _start(model)
     with torch.no_grad():
         model.head.conv.weight[:channels].zero_()
         model.head.conv.weight[:channels, :, 1, 1] = torch.eye(channels)
-        model.to_bands.conv.weight[:, :channels, 1, 1] = torch.from_numpy(weights.T).to(model.to_bands.conv.weight.dtype)
+        model.to_bands.conv.weight[:, :channels, 1, 1] = torch.from_numpy(weights[:channels].T).to(model.to_bands.conv.weight.dtype)
+        if intercept:
+            model.ssrm.fuse.bias.copy_(torch.from_numpy(weights[channels]))  # type: ignore[union-attr]
     return weights
 
 

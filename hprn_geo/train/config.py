@@ -67,6 +67,8 @@ class TrainConfig:
         init: ``"random"`` (PyTorch's default), ``"linear"`` (:func:`hprn_geo.model.linear_init`) or
             ``"lookup"`` (:func:`hprn_geo.model.lookup_init`; needs ``switches = { lookup = G }``).
         init_floor: with ``init = "linear"``: 0 for a plain least-squares map, else a relative fit.
+        init_plain: with ``init = "linear"``: weight in [0, 1] of the plain least-squares map blended with
+            the relative one (``plain`` of :func:`hprn_geo.model.linear_init`); 0: the relative map alone.
         patch_size: side of training patches and of the validation tiles.
         overlap: tile overlap of validation (and the card's default).
         batch_size: patches per step.
@@ -115,6 +117,7 @@ class TrainConfig:
     switches: dict[str, Any] = field(default_factory=dict)
     init: str = "random"
     init_floor: float = 0.0
+    init_plain: float = 0.0
     patch_size: int = 64
     overlap: int = 16
     batch_size: int = 8
@@ -160,9 +163,9 @@ class TrainConfig:
             raise ConfigError(f"patch_size ({self.patch_size}) must exceed twice the overlap ({self.overlap})")
         positive = ("patch_size", "batch_size", "pool_size", "steps", "val_every", "patience", "checkpoint_every")
         bad = [name for name in positive if getattr(self, name) < 1]
-        fractions = (self.fixed_camera_fraction, self.quantize_fraction)
+        fractions = (self.fixed_camera_fraction, self.quantize_fraction, self.init_plain)
         if bad or not self.lr > 0 or not all(0 <= f <= 1 for f in fractions):
-            raise ConfigError(f"invalid values: {bad or ['lr, fixed_camera_fraction or quantize_fraction']}")
+            raise ConfigError(f"invalid values: {bad or ['lr, fixed_camera_fraction, quantize_fraction or init_plain']}")
         non_negative = ("warmup", "spectral_tilt", "white_balance_std", "blur_sigma", "mrae_weight", "init_floor", "noise_std")
         negative = [name for name in non_negative if getattr(self, name) < 0]
         if negative or not 0 <= self.ema < 1 or min(self.gamma_range) <= 0:

@@ -84,7 +84,7 @@ _PROTOCOL_FIELDS = (
     "validation", "test", "edge_clamp_nm", "augment_cameras", "fixed_camera_fraction", "exposure", "noise_std",
     "holdout_cameras", "white_balance_std", "gamma_range", "quantize_fraction", "blur_sigma", "mrae_weight", "preset",
     "switches", "patch_size", "scene_weights", "spectral_tilt", "steps", "batch_size", "lr", "warmup", "power", "ema",
-    "seed", "init", "init_floor",
+    "seed", "init", "init_floor", "init_plain",
 )
 """The :class:`TrainConfig` fields of :func:`protocol`, in the card's order."""
 
@@ -133,7 +133,7 @@ class Trainer:
         torch.manual_seed(config.seed)
         self.model: HPRN = build_model(config.preset, config.bands, **config.switches)
         if config.init == "linear":
-            linear_init(self.model, *training_pairs(self.scenes, renderer), config.init_floor)
+            linear_init(self.model, *training_pairs(self.scenes, renderer), config.init_floor, config.init_plain)
         elif config.init == "lookup":
             lookup_init(self.model, *training_pairs(self.scenes, renderer))
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, betas=config.betas)

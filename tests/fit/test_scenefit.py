@@ -9,6 +9,7 @@ import torch
 from hprn_geo.classify import random_split
 from hprn_geo.errors import DataFileError
 from hprn_geo.fit import SceneFitConfig, block_mean, fit_scene_model
+from hprn_geo.fit.scenefit import STARTS
 from hprn_geo.evaluate.baselines import KNNBaseline
 from hprn_geo.model.init import LOOKUP_NEIGHBOURS
 from hprn_geo.io.cube import Cube
@@ -83,6 +84,8 @@ def test_the_commands_fit_with_the_recipe_their_help_names(command: str, options
     recipe = SceneFitConfig()
     for field, flag in options.items():
         assert params[flag].help.endswith(f"[default: the fit recipe's, {getattr(recipe, field)}].")
+    if "start" in options:
+        assert tuple(params["--start"].type.choices) == STARTS
 
 
 def test_replace_applies_the_given_options_and_keeps_the_recipe_for_unset_ones() -> None:
@@ -106,5 +109,22 @@ def test_the_lookup_start_trains_from_the_training_pixels_lookup(jasper: tuple[C
     assert fitted.card.scores["start"] == "lookup"
     linear = fit_scene_model(rgb, hsi, ~test, np.arange(50.0), "bands:7,5,2", TINY)
     assert linear.model.lookup is None and linear.card.scores["start"] == "linear" == SceneFitConfig().start
-    with pytest.raises(ValueError, match="start must be 'linear' or 'lookup'"):
+    with pytest.raises(ValueError, match="start must be one of linear, affine, lookup; got 'auto'"):
         SceneFitConfig(start="auto")
+
+
+def test_the_affine_start_is_the_relative_least_squares_map_with_a_constant(jasper: tuple[Cube, np.ndarray]) -> None:
+    """``start="affine"``: the untrained network is ``A^T [r, g, b, 1]``, A fitted to the training pixels
+    relative to their truth (floor as the recipe's), the constant in SSRM's fusion bias."""
+    rgb, hsi, test = _inputs(jasper)
+    untrained = TINY.replace(start="affine", steps=1, lr=1e-12, warmup=0)
+    fitted = fit_scene_model(rgb, hsi, ~test, np.arange(50.0), "bands:7,5,2", untrained)
+    ones = lambda x: np.vstack([x, np.ones((1, x.shape[1]))])  # noqa: E731
+    x, y = ones(rgb[:, ~test]).T.astype(np.float64), hsi[:, ~test].T.astype(np.float64)
+    band = 20
+    scale = 1.0 / np.maximum(np.abs(y[:, band]), untrained.init_floor)
+    weights = np.linalg.lstsq(x * scale[:, None], y[:, band] * scale, rcond=None)[0]  # (4,)
+    with torch.no_grad():
+        out = fitted.model(torch.from_numpy(rgb[None]))[0, band].numpy()
+    np.testing.assert_allclose(out, np.einsum("c,chw->hw", weights, ones(rgb.reshape(3, -1)).reshape(4, 48, 48)), rtol=1e-3, atol=1e-4)
+    assert abs(weights[3]) > 1e-3 and fitted.card.scores["start"] == "affine"  # a constant that matters

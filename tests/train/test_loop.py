@@ -122,6 +122,23 @@ def test_linear_init_starts_at_the_least_squares_map(shared_data: Path) -> None:
     np.testing.assert_allclose(out[0].numpy(), expected, rtol=1e-4, atol=1e-6)
 
 
+def test_blended_linear_init_is_the_weighted_mean_of_the_plain_and_relative_maps(shared_data: Path) -> None:
+    config = _config(shared_data)
+    rgb, spectra = training_pairs(config_scenes(config, config.train), renderer_for(config))
+    model = build_model("compact", 31, channels=8, blocks=1, ssrm=False)
+    relative, plain = (linear_init(model, rgb, spectra, 0.005, p) for p in (0.0, 1.0))
+    np.testing.assert_allclose(plain, np.linalg.lstsq(rgb.T, spectra.T, rcond=None)[0], rtol=1e-4, atol=1e-6)
+    blended = linear_init(model, rgb, spectra, 0.005, 0.25)
+    np.testing.assert_allclose(blended, 0.25 * plain + 0.75 * relative, rtol=1e-9, atol=1e-12)
+    with torch.no_grad():
+        out = model(torch.from_numpy(rgb[:, :400].reshape(1, 3, 20, 20)))[0].numpy().reshape(31, 400)
+    np.testing.assert_allclose(out, blended.T @ rgb[:, :400], rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match="plain must lie in"):
+        linear_init(model, rgb, spectra, 0.005, 1.5)
+    with pytest.raises(ValueError, match="needs SSRM's fusion bias"):
+        linear_init(model, rgb, spectra, intercept=True)
+
+
 def test_lookup_init_starts_at_the_knn_of_the_training_pixels(shared_data: Path) -> None:
     """At a grid point of the table the untrained network is the kNN baseline (k = LOOKUP_NEIGHBOURS):
     brightness times the mean spectrum per unit brightness of the training pixels nearest in chromaticity."""
