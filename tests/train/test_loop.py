@@ -21,7 +21,7 @@ from hprn_geo.model import linear_init, lookup_init
 from hprn_geo.model.init import LOOKUP_NEIGHBOURS
 from hprn_geo.scenes import training_pairs
 from hprn_geo.train.data import renderer_for
-from hprn_geo.train.loop import Trainer, config_scenes, train
+from hprn_geo.train.loop import Trainer, config_scenes, protocol, train
 
 
 def _config(data_dir: Path, **changes: object) -> TrainConfig:
@@ -137,6 +137,13 @@ def test_blended_linear_init_is_the_weighted_mean_of_the_plain_and_relative_maps
         linear_init(model, rgb, spectra, 0.005, 1.5)
     with pytest.raises(ValueError, match="needs SSRM's fusion bias"):
         linear_init(model, rgb, spectra, intercept=True)
+
+
+def test_the_protocol_states_a_blended_start_and_older_cards_stay_exact(shared_data: Path) -> None:
+    """``init_plain`` came after the first bundled cards: at 0 (what they were trained with) it is left out."""
+    config = _config(shared_data)
+    assert "init_plain" not in protocol(config) and protocol(config)["init_floor"] == config.init_floor
+    assert protocol(config.replace(init_plain=0.25))["init_plain"] == 0.25
 
 
 def test_lookup_init_starts_at_the_knn_of_the_training_pixels(shared_data: Path) -> None:
