@@ -122,7 +122,8 @@ def parse_scale(ctx: click.Context, param: click.Parameter, value: str) -> float
 
 
 INPUT_RGB_BANDS = click.option("--rgb-bands", callback=parse_rgb_bands,
-                               help="1-based R,G,B band numbers of a multiband input, e.g. 4,3,2 (R,G,B,NIR with --with-nir).")
+                               help="1-based R,G,B band numbers of a multiband input, e.g. 4,3,2 (R,G,B,NIR where the command "
+                                    "has --with-nir and it is given).")
 """The R, G, B bands of an input raster with more than three (``predict``, ``info``, ``fit``)."""
 
 SENSOR = click.option(
