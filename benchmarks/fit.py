@@ -53,11 +53,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=SceneFitConfig.steps)
     parser.add_argument("--patch", type=int, default=SceneFitConfig.patch)
     parser.add_argument("--start", default=SceneFitConfig.start, choices=STARTS)
+    parser.add_argument("--init-floor", type=float, default=SceneFitConfig.init_floor,
+                        help="floor of the relative linear or affine start (0: plain least squares; affine: ridge)")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "fit", help="pairs, checkpoints, JSON")
     parser.add_argument("--figure", type=Path, help="PNG of the first scene's held-out spectra")
     args = parser.parse_args()
     camera = load_cameras(args.data_dir / "srf")[args.camera]
-    config = SceneFitConfig(preset=args.preset, steps=args.steps, patch=args.patch, start=args.start)
+    config = SceneFitConfig(preset=args.preset, steps=args.steps, patch=args.patch, start=args.start, init_floor=args.init_floor)
     results = {}
     for name in args.scenes:
         cube, folder = load(name, args.data_dir), args.out / name
@@ -68,13 +70,13 @@ def main() -> None:
                          "train_pixels": report.train_pixels, "holdout_pixels": report.holdout_pixels}
         print(f"\n{name}: {cube.data.shape[0]} bands, {report.train_pixels} training / {report.holdout_pixels} "
               f"held-out cube pixels, photo moved by {report.moved[0]:+.2f}, {report.moved[1]:+.2f} (true "
-              f"{pair.shift[0]:+.2f}, {pair.shift[1]:+.2f}); {report.seconds:.0f} s; {args.start} start")
+              f"{pair.shift[0]:+.2f}, {pair.shift[1]:+.2f}); {report.seconds:.0f} s; {args.start} start, floor {args.init_floor}")
         print(format_holdout(report.table), flush=True)
         if args.figure is not None and name == args.scenes[0]:
             plot_holdout_spectra(report.holdout, cube.wavelengths, args.figure, f"{name}: held-out pixels")
     methods = next(iter(results.values()))["table"]
     mean = {m: {k: float(np.mean([r["table"][m][k] for r in results.values()])) for k in methods[m]} for m in methods}
-    print(f"\nmean over {len(results)} scenes ({args.preset}, {args.steps} steps, patch {args.patch}, {args.start} start; "
+    print(f"\nmean over {len(results)} scenes ({args.preset}, {args.steps} steps, patch {args.patch}, {args.start} start, floor {args.init_floor}; "
           f"load average {os.getloadavg()[0]:.1f})")
     print(format_holdout(mean))
     (args.out / "fit.json").write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
