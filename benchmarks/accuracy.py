@@ -75,8 +75,7 @@ VARIANTS: dict[str, dict] = {
     "lookup": {**_SHORT, "switches": {"ssrm": False, "lookup": 128}, "init": "lookup"},
     "nir_lookup": {**_SHORT, "switches": {"ssrm": False, "lookup": 128, "in_channels": 4}, "init": "lookup", "init_floor": 0.0},
     "nir_linear": {**_SHORT, "switches": {"ssrm": False, "in_channels": 4}, "init": "linear", "init_floor": 0.02},
-    **{f"blend_{floor}_{plain}": {**_SHORT, **_LINEAR, "init_floor": floor, "init_plain": plain}
-       for floor, plain in ((0.005, 0.5), (0.005, 0.25))},
+    "blend_0.005_0.5": {**_SHORT, **_LINEAR, "init_floor": 0.005, "init_plain": 0.5},
     "no_mrae": {**_SHORT, **_SSRM, "init_floor": 0.02, "mrae_weight": 0.0},
     "no_ssrm": {**_SHORT, **_LINEAR},
     "compact": {**_SHORT, **_SSRM, "preset": "compact"},
@@ -97,11 +96,12 @@ lr 5e-4; ``fast_0.02``: and from the relative start); ``no_tilt``: ``floor_0.02`
 (``no_tilt_floor_0``: and from the plain least-squares start); ``lookup``: no SSRM, a 128 x 128 chromaticity
 lookup table started at the training pixels' kNN (:func:`hprn_geo.model.lookup_init`); ``nir_lookup``, ``nir_linear``
 (models with a NIR input channel): ``lookup`` (over R, G, B; the NIR reaches the output through the network only),
-and no SSRM from the relative linear start (floor 0.02) of all four channels; ``blend_<floor>_<plain>``: no SSRM from
-the blend ``plain * W_plain + (1 - plain) * W_floor`` of the plain and the relative least-squares maps (the
-``plain`` of :func:`hprn_geo.model.linear_init`; the pair chosen on ``--linear-sweep``, the start alone); ``no_mrae``: ``ssrm``
-without the relative-error term; ``no_ssrm``: no SSRM, the linear start of the recipe's floor (``vnir31``'s
-recipe, and the satellite models' before ``lookup``); ``compact``: ``ssrm`` at the compact preset; ``previous``: the loss, sampling, schedule and preset of the models bundled before
+and no SSRM from the relative linear start (floor 0.02) of all four channels; ``blend_0.005_0.5``: no SSRM from
+the blend ``0.5 * W_plain + 0.5 * W_0.005`` of the plain and the relative least-squares maps (the ``plain`` of
+:func:`hprn_geo.model.linear_init`; ``vnir31``'s recipe is the same at plain 0.25, run as ``blend_0.005_0.25``; both
+chosen on ``--linear-sweep``, the start alone); ``no_mrae``: ``ssrm``
+without the relative-error term; ``no_ssrm``: no SSRM, the relative linear start of the recipe's floor (``vnir31``'s
+recipe before the blend, at floor 0.02, and the satellite models' before ``lookup``); ``compact``: ``ssrm`` at the compact preset; ``previous``: the loss, sampling, schedule and preset of the models bundled before
 cross-validation. Every row but the recipe sets its start and ``switches`` itself, so it means the same for
 every model (``cameras`` and ``no_mrae``, run for ``vnir31`` only, pin the floor 0.02 of its recipe then; ``ssrm``,
 ``lookup`` and ``no_ssrm`` take the model's recipe floor: ``vnir31``'s ``ssrm`` and ``lookup`` folds were trained

@@ -46,7 +46,7 @@ def linear_init(
         raise ValueError("an intercept start needs SSRM's fusion bias: build the model with ssrm = true")
     x = np.vstack([rgb, np.ones((1, rgb.shape[1]))]) if intercept else rgb
     weights = _least_squares(x, spectra, floor)
-    if plain > 0:
+    if plain > 0 and floor > 0:
         weights = plain * _least_squares(x, spectra, 0.0) + (1.0 - plain) * weights
     channels = rgb.shape[0]
     _start(model)
@@ -95,7 +95,7 @@ def lookup_init(model: HPRN, rgb: np.ndarray, spectra: np.ndarray, neighbours: i
 
 
 def _least_squares(rgb: np.ndarray, spectra: np.ndarray, floor: float) -> np.ndarray:
-    """W (C, B) of :func:`linear_init`."""
+    """W (rows of rgb, B) of :func:`linear_init` (C, or C + 1 with the intercept's row of ones)."""
     x, y = rgb.T.astype(np.float64), spectra.T.astype(np.float64)
     if floor > 0:
         scale = 1.0 / np.maximum(np.abs(y), floor)  # (N, B)

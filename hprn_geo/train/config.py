@@ -25,10 +25,16 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
-__all__ = ["ConfigError", "TrainConfig", "load_config"]
+__all__ = ["ADDED_LATER", "ConfigError", "TrainConfig", "load_config"]
 
 
 _PATH_FIELDS = ("data_dir", "srf_dir")
+
+
+ADDED_LATER: dict[str, Any] = {"init_plain": 0.0}
+"""Fields added after runs and bundled cards were written, with the value those were made with: left out
+of :meth:`TrainConfig.recorded` at that value, so older runs still resume (:meth:`TrainConfig.digest`) and
+older cards still state their protocol exactly."""
 
 
 @dataclass(frozen=True)
@@ -195,9 +201,13 @@ class TrainConfig:
         """Plain-JSON form (tuples become lists)."""
         return json.loads(json.dumps(dataclasses.asdict(self)))
 
+    def recorded(self) -> dict[str, Any]:
+        """:meth:`to_dict` without the fields of :data:`ADDED_LATER` at their old value: what runs and cards record."""
+        return {k: v for k, v in self.to_dict().items() if k not in ADDED_LATER or v != ADDED_LATER[k]}
+
     def digest(self) -> str:
-        """Short hash of everything that shapes the run (for resume checks and caches)."""
-        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+        """Short hash of everything that shapes the run (for resume checks and caches), of :meth:`recorded`."""
+        return hashlib.sha256(json.dumps(self.recorded(), sort_keys=True).encode()).hexdigest()[:16]
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with ``changes`` applied (``None`` values are ignored, as unset CLI flags)."""

@@ -88,16 +88,11 @@ _PROTOCOL_FIELDS = (
 )
 """The :class:`TrainConfig` fields of :func:`protocol`, in the card's order."""
 
-_PROTOCOL_SINCE = {"init_plain": 0.0}
-"""Fields added to :data:`_PROTOCOL_FIELDS` later, with the value every older card was trained with: a protocol
-leaves them out at that value, so the older cards still state their protocol exactly."""
-
 
 def protocol(config: TrainConfig) -> dict:
     """How a model was trained and is to be scored (stored with its scores in the card)."""
-    values = config.to_dict()
-    kept = (name for name in _PROTOCOL_FIELDS if name not in _PROTOCOL_SINCE or values[name] != _PROTOCOL_SINCE[name])
-    return {**{name: values[name] for name in kept}, "hardware": "CPU"}
+    values = config.recorded()
+    return {**{name: values[name] for name in _PROTOCOL_FIELDS if name in values}, "hardware": "CPU"}
 
 
 class Schedule(Protocol):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from pathlib import Path
 
@@ -144,6 +145,10 @@ def test_the_protocol_states_a_blended_start_and_older_cards_stay_exact(shared_d
     config = _config(shared_data)
     assert "init_plain" not in protocol(config) and protocol(config)["init_floor"] == config.init_floor
     assert protocol(config.replace(init_plain=0.25))["init_plain"] == 0.25
+    # ... and runs written before it still resume: the digest is the one of the fields they knew
+    known = {k: v for k, v in config.to_dict().items() if k != "init_plain"}
+    assert config.digest() == hashlib.sha256(json.dumps(known, sort_keys=True).encode()).hexdigest()[:16]
+    assert config.replace(init_plain=0.25).digest() != config.digest()
 
 
 def test_lookup_init_starts_at_the_knn_of_the_training_pixels(shared_data: Path) -> None:
