@@ -29,8 +29,8 @@ __all__ = ["fit"]
 @click.option("--patch", type=click.IntRange(min=8), help="Training patch side, photo pixels [default: the fit recipe's, 48].")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Patches per step [default: the fit recipe's, 4].")
 @click.option("--start", type=click.Choice(["linear", "affine", "lookup"]),
-              help="Start at the relative least-squares linear map, the same with a per-band constant (affine), or at a "
-                   "kNN-like chromaticity lookup of the training pixels [default: the fit recipe's, linear].")
+              help="Start at a kNN-like chromaticity lookup of the training pixels, at their relative least-squares "
+                   "linear map, or at the same with a per-band constant (affine) [default: the fit recipe's, lookup].")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the holdout draw and the training.")
 @click.option("--min-pixels", default=100, show_default=True, type=click.IntRange(min=1), help="Fewest training pixels accepted.")
 @DEVICE

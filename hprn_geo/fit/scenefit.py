@@ -8,8 +8,8 @@ a holdout, nodata) are set to 0 and given weight 0 in
 :func:`hprn_geo.model.sopc_loss` before any patch is cut, so they cannot reach
 the loss or its gradient; their RGB stays in the input, as context, like any
 pixel of the image the model is applied to. Training is the bundled models'
-recipe (``configs/*.toml``): a relative least-squares linear start (or, asked, a chromaticity
-lookup), random patches with
+recipe (``configs/*.toml``) but for its start: a chromaticity lookup of the training pixels (or, asked, a
+relative least-squares linear start, with or without a constant), random patches with
 their SLIC prior, Adam with a warm-up and polynomial decay (power 1.5), SOPC plus a relative-error
 term (:class:`SceneFitConfig`), a fixed number of steps (no early stopping: the held-out pixels
 must not choose).
@@ -45,20 +45,22 @@ class SceneFitConfig:
     """How :func:`fit_scene_model` trains; the defaults are the recipe of ``hprn-geo fit`` and ``hprn-geo classify``.
 
     The recipe: the bundled models' ``small`` network, the relative-error term beside SOPC (dark pixels
-    such as water count, as they do in MRAE and SAM), a relative linear start and a warm-up, 900 steps (on
-    the EnMAP pair 300 steps lost to kNN on SAM and RMSE, 900 beat it on all three; docs/fit.md).
+    such as water count, as they do in MRAE and SAM), the chromaticity lookup start (over the four shared-data
+    pairs, lower mean MRAE and SAM than the relative linear start: docs/fit.md, "The start") and a warm-up,
+    900 steps (on the EnMAP pair, from the linear start, 300 steps lost to kNN on SAM and RMSE, 900 beat it
+    on all three; docs/fit.md).
 
     ``patch`` is the side of a training patch on the RGB's grid (rounded down to a multiple of
     the grid factor ``k``); ``pool``: windows cut (with their SLIC prior) before training, at
     most ``steps * batch_size``; ``mrae_weight``: weight of a relative-error term beside SOPC
     (:func:`hprn_geo.model.relative_l1`; 0: SOPC alone, the paper's loss);
-    ``init_floor``: 0 for a plain least-squares start, else relative (:func:`hprn_geo.model.linear_init`);
-    ``start``: ``"linear"`` (that start), ``"affine"`` (the same with a per-band constant, in SSRM's fusion bias:
-    :func:`hprn_geo.model.linear_init` with ``intercept``) or ``"lookup"`` (a ``lookup x lookup`` chromaticity lookup table
-    started at the training pixels' kNN, :func:`hprn_geo.model.lookup_init`; better on the Jasper Ridge pair,
-    worse on the EnMAP pair: docs/fit.md, "The start");
+    ``start``: ``"lookup"`` (a ``lookup x lookup`` chromaticity lookup table started at the training pixels'
+    kNN, :func:`hprn_geo.model.lookup_init`; better than ``"linear"`` on three of the four pairs, worse on the
+    EnMAP one: docs/fit.md, "The start"), ``"linear"`` (the least-squares linear map, relative at ``init_floor``,
+    :func:`hprn_geo.model.linear_init`) or ``"affine"`` (the same with a per-band constant, in SSRM's fusion bias);
+    ``init_floor``: for the linear and affine starts, 0 for a plain least-squares fit, else relative;
     ``warmup``: steps of linear learning-rate warm-up (:func:`hprn_geo.train.loop.lr_factor`; Adam's first
-    steps otherwise throw the linear start far off: on the EnMAP pair one step at 5e-4 took the
+    steps otherwise throw a start far off: on the EnMAP pair one step at 5e-4 took the linear start's
     held-out SAM from 14 to 56 degrees).
     """
 
@@ -73,7 +75,7 @@ class SceneFitConfig:
     seed: int = 0
     mrae_weight: float = 1.0
     init_floor: float = 0.02
-    start: str = "linear"
+    start: str = "lookup"
     lookup: int = 128
     warmup: int = 50
 

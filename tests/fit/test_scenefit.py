@@ -95,8 +95,8 @@ def test_replace_applies_the_given_options_and_keeps_the_recipe_for_unset_ones()
 
 
 def test_the_lookup_start_trains_from_the_training_pixels_lookup(jasper: tuple[Cube, np.ndarray]) -> None:
-    """``start="lookup"``: a lookup-table network started at the kNN of the training pixels (test pixels
-    excluded), the card says so; the default is the linear start, without a table."""
+    """``start="lookup"`` (the recipe's): a lookup-table network started at the kNN of the training pixels (test
+    pixels excluded), the card says so; ``start="linear"`` has no table."""
     rgb, hsi, test = _inputs(jasper)
     untrained = TINY.replace(start="lookup", steps=1, lr=1e-12, warmup=0)  # one step that moves nothing
     fitted = fit_scene_model(rgb, hsi, ~test, np.arange(50.0), "bands:7,5,2", untrained)
@@ -107,8 +107,9 @@ def test_the_lookup_start_trains_from_the_training_pixels_lookup(jasper: tuple[C
         out = fitted.model.lookup(torch.from_numpy(image[None, :, None]).float())[0, :, 0].numpy()
     np.testing.assert_allclose(out, expected.predict(image), rtol=1e-3, atol=1e-5)
     assert fitted.card.scores["start"] == "lookup"
-    linear = fit_scene_model(rgb, hsi, ~test, np.arange(50.0), "bands:7,5,2", TINY)
-    assert linear.model.lookup is None and linear.card.scores["start"] == "linear" == SceneFitConfig().start
+    assert SceneFitConfig().start == "lookup"
+    linear = fit_scene_model(rgb, hsi, ~test, np.arange(50.0), "bands:7,5,2", TINY.replace(start="linear"))
+    assert linear.model.lookup is None and linear.card.scores["start"] == "linear"
     with pytest.raises(ValueError, match="start must be one of linear, affine, lookup; got 'auto'"):
         SceneFitConfig(start="auto")
 
