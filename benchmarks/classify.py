@@ -30,7 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hprn_geo.classify import INPUTS, ClassifierConfig, SceneFitConfig, classify_scene, random_split
+from hprn_geo.classify import CLASSIFY_FIT, INPUTS, ClassifierConfig, classify_scene, random_split
+from hprn_geo.fit.scenefit import STARTS
 from hprn_geo.io.cube import Cube
 from hprn_geo.io.shared import load_shared
 
@@ -67,13 +68,14 @@ def main() -> None:
     parser.add_argument("--scenes", nargs="+", default=list(SCENES), choices=list(SCENES))
     parser.add_argument("--train-per-class", type=int, default=50, help="random split: training pixels per class")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
-    parser.add_argument("--fit-steps", type=int, default=SceneFitConfig.steps)
+    parser.add_argument("--fit-steps", type=int, default=CLASSIFY_FIT.steps)
+    parser.add_argument("--start", default=CLASSIFY_FIT.start, choices=STARTS, help="the scene fit's start")
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--json", type=Path, help="write every run's report as JSON")
     args = parser.parse_args()
     print(f"# hprn-geo classification benchmark; load average {os.getloadavg()[0]:.1f}; "
           f"{args.train_per_class} training px per class; "
-          f"fit {args.fit_steps} steps, classifier {args.epochs} epochs; seeds {args.seeds}")  # fmt: skip
+          f"fit {args.fit_steps} steps from the {args.start} start, classifier {args.epochs} epochs; seeds {args.seeds}")  # fmt: skip
     reports: dict[str, list[dict]] = {}
     for name in args.scenes:
         cube, labels, rgb_bands = SCENES[name](args.data)
@@ -87,7 +89,7 @@ def main() -> None:
             start = time.perf_counter()
             result = classify_scene(
                 cube, random_split(labels, per_class, seed), rgb_bands=rgb_bands,
-                fit=SceneFitConfig(steps=args.fit_steps, seed=seed), classifier=ClassifierConfig(epochs=args.epochs, seed=seed),
+                fit=CLASSIFY_FIT.replace(steps=args.fit_steps, seed=seed, start=args.start), classifier=ClassifierConfig(epochs=args.epochs, seed=seed),
             )  # fmt: skip
             report = result.to_dict() | {"seconds": time.perf_counter() - start, "unlabelled_classes": small}
             reports.setdefault(name, []).append(report)

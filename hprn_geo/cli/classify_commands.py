@@ -52,7 +52,7 @@ def classify(cube_path: str, cube_key: str | None, gt_path: str, gt_key: str | N
              device: str, json_path: str | None, plot_dir: str | None, quiet: bool) -> None:
     """Classify RGB, HPRN-reconstructed HSI and the real HSI of a labelled cube with one CNN and one split."""
     from hprn_geo.sensors import load_responses
-    from hprn_geo.classify import ClassifierConfig, SceneFitConfig, classify_scene
+    from hprn_geo.classify import CLASSIFY_FIT, ClassifierConfig, classify_scene
     from hprn_geo.classify.plots import plot_classification
     from hprn_geo.io.labels import read_label_map
     from hprn_geo.registry import resolve
@@ -68,7 +68,7 @@ def classify(cube_path: str, cube_key: str | None, gt_path: str, gt_key: str | N
     cameras = load_responses(camera_folder(None, data_dir)) if needs_camera else None
     result = classify_scene(
         cube, split, rgb_bands=rgb_bands, camera=camera, cameras=cameras, checkpoint=checkpoint, scale=scale,
-        fit=SceneFitConfig().replace(seed=seed, preset=preset, steps=fit_steps), classifier=ClassifierConfig(epochs=epochs, seed=seed),
+        fit=CLASSIFY_FIT.replace(seed=seed, preset=preset, steps=fit_steps), classifier=ClassifierConfig(epochs=epochs, seed=seed),
         maps=plot_dir is not None, device=device, progress=not quiet,
     )  # fmt: skip
     report = result.to_dict()

@@ -42,7 +42,8 @@ __all__ = ["SceneFitConfig", "block_mean", "fit_scene_model"]
 
 @dataclass(frozen=True)
 class SceneFitConfig:
-    """How :func:`fit_scene_model` trains; the defaults are the recipe of ``hprn-geo fit`` and ``hprn-geo classify``.
+    """How :func:`fit_scene_model` trains; the defaults are the recipe of ``hprn-geo fit`` (``hprn-geo classify``
+    fits with the same but for the start, :data:`hprn_geo.classify.CLASSIFY_FIT`).
 
     The recipe: the bundled models' ``small`` network, the relative-error term beside SOPC (dark pixels
     such as water count, as they do in MRAE and SAM), the chromaticity lookup start (over the four shared-data

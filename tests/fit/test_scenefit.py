@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 import torch
 
-from hprn_geo.classify import random_split
+from hprn_geo.classify import CLASSIFY_FIT, classify_scene, random_split
 from hprn_geo.errors import DataFileError
 from hprn_geo.fit import SceneFitConfig, block_mean, fit_scene_model
 from hprn_geo.fit.scenefit import STARTS
@@ -81,11 +83,14 @@ def test_the_commands_fit_with_the_recipe_their_help_names(command: str, options
     from hprn_geo.cli import main
 
     params = {p.opts[0]: p for p in main.commands[command].params}
-    recipe = SceneFitConfig()
+    recipe = SceneFitConfig() if command == "fit" else CLASSIFY_FIT
     for field, flag in options.items():
         assert params[flag].help.endswith(f"[default: the fit recipe's, {getattr(recipe, field)}].")
     if "start" in options:
         assert tuple(params["--start"].type.choices) == STARTS
+    else:  # classify fits from the linear start (CLASSIFY_FIT), the recipe's but for that
+        assert recipe == SceneFitConfig(start="linear") != SceneFitConfig()
+        assert inspect.signature(classify_scene).parameters["fit"].default == recipe
 
 
 def test_replace_applies_the_given_options_and_keeps_the_recipe_for_unset_ones() -> None:
