@@ -26,13 +26,13 @@ from hprn_geo.scenes import InputConvention, RGBRenderer, to_grid
 __all__ = ["CLASSIFY_FIT", "INPUTS", "ClassificationResult", "classify_scene", "default_rgb_bands", "simulate_rgb"]
 
 INPUTS: tuple[str, ...] = ("rgb", "reconstructed", "hsi")
+"""The three inputs, in report order."""
 
 CLASSIFY_FIT = SceneFitConfig(start="linear")
 """The scene fit of the experiment: ``hprn-geo fit``'s recipe but for its start, the relative linear map.
 The recipe's lookup start fills a 128 x 128 table from the training pixels; with the experiment's few
-labelled pixels (50 a class) it reconstructed the test pixels worse on both seeds of Jasper Ridge and
-Sentinel-2 (docs/classify.md, "The start of the scene fit")."""
-"""The three inputs, in report order."""
+labelled pixels (50 a class) it reconstructed the test pixels worse on all three shared labelled scenes and
+both seeds (docs/classify.md, "The start of the scene fit")."""
 
 DEFAULT_RGB_NM: tuple[float, float, float] = (650.0, 550.0, 450.0)
 REFLECTANCE_LIMIT = 1.5
