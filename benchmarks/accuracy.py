@@ -39,6 +39,7 @@ from hprn_geo.model import build_model, linear_init, lookup_init
 from hprn_geo.registry import ModelCard, load_checkpoint, save_checkpoint, sha256
 from hprn_geo.scenes import load_scene, scene_name, training_pairs
 from hprn_geo.train import TrainConfig, load_config
+from hprn_geo.train.config import ADDED_LATER
 from hprn_geo.train.data import renderer_for
 from hprn_geo.train.loop import protocol
 
@@ -113,9 +114,9 @@ CV_OF = {"vnir31_photo": ("vnir31", "cameras", "camera")}
 
 
 def variant(config: TrainConfig, name: str) -> TrainConfig:
-    """The recipe with one row's overrides (a row other than the recipe starts from the relative map alone,
-    ``init_plain = 0``, unless it names a blend)."""
-    return dataclasses.replace(config, **{**({} if name == "recipe" else {"init_plain": 0.0}), **VARIANTS[name]})
+    """The recipe with one row's overrides; a row other than the recipe keeps the fields added after the rows
+    were written (:data:`~hprn_geo.train.config.ADDED_LATER`, e.g. ``init_plain``) at their old value unless it sets them."""
+    return dataclasses.replace(config, **{**({} if name == "recipe" else ADDED_LATER), **VARIANTS[name]})
 
 
 def run_cv(config: TrainConfig, name: str, out: Path, device: str, camera: str | None = None) -> CrossValidation:
